@@ -1,0 +1,240 @@
+/**
+ * FarmPlan: every decision about a site, as plain data.
+ *
+ * `planFarm(site)` produces it; `render/` turns it into text, `components/` into Pulumi
+ * resources, `cli/` into reports. Nothing downstream decides anything the plan does not
+ * already say. It is JSON-serializable and deterministic: the same site gives a
+ * byte-identical `JSON.stringify(plan)` (arrays are in a defined order, no Maps, no
+ * dates, numbers rounded where they are shown).
+ */
+import type { PowerTier } from "../site/schema.js";
+
+/** Label and annotation prefix of everything mine2hpc writes into the cluster. */
+export const LABEL_PREFIX = "mine2hpc.io";
+
+/** The node labels the plan sets, by key. */
+export const LABELS = {
+  pool: `${LABEL_PREFIX}/pool`,
+  powerTier: `${LABEL_PREFIX}/power-tier`,
+  feed: `${LABEL_PREFIX}/feed`,
+  circuit: `${LABEL_PREFIX}/circuit`,
+  rack: `${LABEL_PREFIX}/rack`,
+  gpuPowerCap: `${LABEL_PREFIX}/gpu-power-cap`,
+  gpuModel: `${LABEL_PREFIX}/gpu-model`,
+  workload: `${LABEL_PREFIX}/workload`,
+} as const;
+
+/** A Kubernetes taint. */
+export interface Taint {
+  key: string;
+  value: string;
+  effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+}
+
+/** GPU settings of one node, all GPUs of a node share one cap. */
+export interface NodeGpu {
+  /** Catalog key, e.g. `h100-sxm`. */
+  model: string;
+  count: number;
+  /** Power limit the power agent applies to every GPU of the node, in W (integer). */
+  capWatts: number;
+  /** Lowest limit the GPU accepts (`nvidia-smi -q -d POWER`: Min Power Limit), in W. */
+  minWatts: number;
+  /** Highest limit the GPU accepts (Max Power Limit), in W. */
+  maxWatts: number;
+  /** Board power at stock settings, in W. */
+  tdpWatts: number;
+  /** Whether the node is the consumer (GeForce) class, outside NVIDIA's datacenter support matrix. */
+  consumer: boolean;
+}
+
+/** One Kubernetes node (every machine but ASIC miners). */
+export interface PlannedNode {
+  hostname: string;
+  ip: string;
+  mac?: string;
+  rack: string;
+  circuit: string;
+  feed: string;
+  tier: PowerTier;
+  /** Role in the site file. */
+  machineRole: "control-plane" | "gpu" | "cpu";
+  /** k3s role: `server` for control-plane machines, `agent` for the rest. */
+  k3sRole: "server" | "agent";
+  /** True on the first server only: it runs `cluster-init` and the others join it. */
+  clusterInit: boolean;
+  sshUser: string;
+  /** Pool name (GPU nodes only). */
+  pool?: string;
+  gpu?: NodeGpu;
+  /** Labels to set at registration and keep by NodePatch. Sorted by key. */
+  labels: Record<string, string>;
+  taints: Taint[];
+  /** DC draw of everything but the GPUs, in W. */
+  baseWatts: number;
+  psuEfficiency: number;
+  /** Wall draw at the planned caps: (base + Σ GPU caps) / PSU efficiency, in W. */
+  drawWatts: number;
+  /** GPU throughput at the planned cap, in dense FP16 TFLOPS. 0 for non-GPU nodes. */
+  throughputTflops: number;
+}
+
+/** One ASIC miner: power load only, never touched by Kubernetes. */
+export interface PlannedAsic {
+  hostname: string;
+  ip: string;
+  rack: string;
+  circuit: string;
+  feed: string;
+  model: string;
+  /** Wall draw, in W. */
+  drawWatts: number;
+}
+
+/** A GPU node pool: nodes of one GPU class, interconnect and power tier. */
+export interface PlannedPool {
+  /** Stable name: `<gpu-model>-<interconnect>-<tier>`; adding machines never renames it. */
+  name: string;
+  gpuModel: string;
+  /** `x1-riser` rigs are single-GPU inference only; `pcie` and `sxm` servers can train. */
+  interconnect: "x1-riser" | "pcie" | "sxm";
+  tier: PowerTier;
+  workload: "inference" | "training";
+  /** Hostnames, sorted. */
+  nodes: string[];
+  /** Feeds the pool's nodes are on, sorted. */
+  feeds: string[];
+  gpus: number;
+  /** Lowest and highest node cap in the pool, in W. */
+  capWatts: { min: number; max: number };
+  /** Time-slicing replicas per GPU (1 = no sharing); >1 only for inference pools. */
+  timeSlicingReplicas: number;
+  /** Kueue ResourceFlavor name. */
+  flavor: string;
+  /** Kueue ClusterQueue the flavor belongs to (one per tier). */
+  clusterQueue: string;
+  /** Labels every node of the pool has (selector for flavor, device-plugin config). */
+  nodeLabels: Record<string, string>;
+  taints: Taint[];
+  throughputTflops: number;
+}
+
+/** Load of one circuit against its budget. */
+export interface CircuitLoad {
+  id: string;
+  feed: string;
+  /** V × A × (√3 if three-phase) × derating, in W. */
+  usableWatts: number;
+  /** Wall draw of its machines at planned caps, in W. */
+  loadWatts: number;
+  /** Of which ASIC miners, in W. */
+  asicWatts: number;
+  /** loadWatts / usableWatts × 100, rounded to 0.1. */
+  loadPercent: number;
+  /** usableWatts − loadWatts, in W. */
+  strandedWatts: number;
+  /** Hostnames on this circuit, sorted. */
+  machines: string[];
+}
+
+/** Load of one feed against its capacity. */
+export interface FeedLoad {
+  name: string;
+  tier: PowerTier;
+  capacityWatts: number;
+  /** IT load (Σ circuit loads), in W. */
+  itWatts: number;
+  /** IT load × PUE, in W. */
+  facilityWatts: number;
+  loadPercent: number;
+  strandedWatts: number;
+  circuits: string[];
+}
+
+/** One stage of shedding load on a non-firm feed. */
+export interface CurtailmentStage {
+  /** 1-based order of execution. */
+  order: number;
+  action: "asics-off" | "gpu-caps-to-min" | "drain-queue";
+  /** Facility power this stage sheds (IT × PUE), in W. */
+  shedWatts: number;
+  /** Facility power shed by this and the earlier stages, in W. */
+  cumulativeShedWatts: number;
+  /** Time for this stage to take effect after the previous one, in s. */
+  durationSeconds: number;
+  /** Seconds from the call until this stage has taken effect. */
+  completeAfterSeconds: number;
+  /** Whether `completeAfterSeconds` is within the feed's required response time. */
+  meetsResponseTime: boolean;
+  /** What the stage acts on: ASIC hostnames, or pool names. Sorted. */
+  targets: string[];
+}
+
+/** Curtailment plan of one non-firm feed. */
+export interface FeedCurtailment {
+  feed: string;
+  tier: PowerTier;
+  responseTimeSeconds: number | null;
+  windows: { name: string; schedule: string; durationMinutes: number }[];
+  /** Pools with nodes on this feed, and the Kueue ClusterQueue to hold during a window. */
+  pools: string[];
+  clusterQueues: string[];
+  stages: CurtailmentStage[];
+  /** Facility load that remains after all stages (control plane, CPU nodes, idle GPUs), in W. */
+  residualWatts: number;
+}
+
+/** Kueue layout: one cohort, a ClusterQueue per tier, a ResourceFlavor per pool. */
+export interface QueuePlan {
+  cohort: string;
+  clusterQueues: { name: string; tier: PowerTier; flavors: { flavor: string; pool: string; gpus: number }[] }[];
+}
+
+export interface FarmPlan {
+  /** Plan format version. */
+  version: 1;
+  site: { name: string; timezone: string; gridRegion: string; pue: number };
+  network: {
+    nodeSubnet: string;
+    clusterCidr: string;
+    serviceCidr: string;
+    /** MetalLB pool as MetalLB writes it: CIDR or `first-last`. */
+    loadBalancerPool: string | null;
+    cni: "flannel" | "cilium";
+    fabric: "none" | "infiniband" | "roce";
+  };
+  kubernetes: {
+    distribution: "k3s";
+    version: string;
+    /** Address clients use for the API. */
+    apiEndpoint: string;
+    /** Control-plane hostnames; the first runs `cluster-init`. */
+    servers: string[];
+  };
+  gpuOperator: { chartVersion: string; driverMode: "container" | "host"; timeSlicingReplicas: number };
+  /** Kubernetes nodes, servers first, then by hostname. */
+  nodes: PlannedNode[];
+  /** ASIC miners, by hostname. */
+  asics: PlannedAsic[];
+  /** Pools, by name. */
+  pools: PlannedPool[];
+  queues: QueuePlan;
+  /** Circuits, in site order. */
+  circuits: CircuitLoad[];
+  /** Feeds, in site order. */
+  feeds: FeedLoad[];
+  /** One entry per non-firm feed, in site order. */
+  curtailment: FeedCurtailment[];
+  totals: {
+    machines: number;
+    nodes: number;
+    gpus: number;
+    asics: number;
+    itWatts: number;
+    facilityWatts: number;
+    strandedWatts: number;
+    throughputTflops: number;
+  };
+  /** Things a person should know that are not errors, sorted. */
+  warnings: string[];
+}

@@ -1,0 +1,62 @@
+/**
+ * Problems found in a site: what is wrong, where (file:line), and how to fix it.
+ *
+ * Loading, validation and planning collect every problem before failing, so a person
+ * fixes a site in one pass. Nothing downstream (render, components) runs on a site
+ * with problems.
+ */
+
+/** Path of a value inside the site document, e.g. `["machines", 3, "ip"]`. */
+export type SitePath = ReadonlyArray<string | number>;
+
+/** A place in a file. Lines and columns are 1-based. */
+export interface SourceRef {
+  file: string;
+  line: number;
+  column?: number;
+}
+
+/** One problem in a site. */
+export interface Problem {
+  /** What is wrong, in one sentence. */
+  message: string;
+  /** How to fix it, in one sentence. */
+  fix: string;
+  /** Where in the site document (resolved to file:line by the loader). */
+  path?: SitePath;
+  /** Where in a file; filled by the loader from `path`, or set directly (YAML syntax, CSV rows). */
+  source?: SourceRef;
+}
+
+/** Formats a problem as `file:line:col: message\n  fix: ...`. */
+export function formatProblem(p: Problem): string {
+  const where = p.source ? `${p.source.file}:${p.source.line}${p.source.column ? `:${p.source.column}` : ""}: ` : "";
+  const at = p.path && p.path.length > 0 ? ` (at ${formatPath(p.path)})` : "";
+  return `${where}${p.message}${at}\n  fix: ${p.fix}`;
+}
+
+/** `["machines", 3, "ip"]` → `machines[3].ip`. */
+export function formatPath(path: SitePath): string {
+  let out = "";
+  for (const part of path) {
+    if (typeof part === "number") out += `[${part}]`;
+    else out += out === "" ? part : `.${part}`;
+  }
+  return out;
+}
+
+/**
+ * Thrown when a site has problems. Carries all of them; the CLI prints each and exits 2,
+ * and the Pulumi program throws it before registering any resource.
+ */
+export class SiteError extends Error {
+  readonly problems: readonly Problem[];
+  constructor(problems: readonly Problem[]) {
+    super(
+      `site has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n` +
+        problems.map((p) => formatProblem(p)).join("\n"),
+    );
+    this.name = "SiteError";
+    this.problems = problems;
+  }
+}

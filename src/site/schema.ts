@@ -1,0 +1,208 @@
+/**
+ * The site model: one YAML file a person edits (plus an optional inventory file).
+ *
+ * This zod schema is the single source of truth for the shape of a site. It is also
+ * emitted as `schema/site.schema.json` (see `emit-schema.ts`) so editors validate site
+ * files; a test fails when the committed JSON Schema is out of date.
+ *
+ * Shape checks live here; cross-field checks (duplicate IPs, unknown circuits, CIDR
+ * overlaps, catalog lookups) live in `validate.ts`, which reports every problem with
+ * its file and line.
+ */
+import { z } from "zod";
+
+/** Kubernetes-style DNS-1123 label: what k3s accepts as a node name and we accept as ids. */
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, {
+    message: "must be a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters, starting and ending with a letter or digit",
+  });
+
+const ipv4 = z.ipv4({ message: "must be an IPv4 address such as 10.20.0.11" });
+const cidrV4 = z.cidrv4({ message: "must be an IPv4 CIDR such as 10.42.0.0/16" });
+
+export const PowerTier = z.enum(["firm", "interruptible", "curtailable"]).describe(
+  "firm: contracted, not interrupted; interruptible: the utility may interrupt with notice; curtailable: the site sheds load on demand (demand response, 4CP windows).",
+);
+export type PowerTier = z.infer<typeof PowerTier>;
+
+export const CurtailmentWindow = z
+  .object({
+    name: dnsLabel.describe("Window name, used in CronJob names (e.g. 4cp-afternoon)."),
+    schedule: z
+      .string()
+      .regex(/^\S+\s+\S+\s+\S+\s+\S+\s+\S+$/, { message: "must be a 5-field cron expression such as '0 15 * 6-9 1-5'" })
+      .describe("Start of the window as a 5-field cron expression, in the site's timezone."),
+    durationMinutes: z.number().int().positive().max(24 * 60).describe("How long the window lasts, in minutes."),
+  })
+  .strict();
+export type CurtailmentWindow = z.infer<typeof CurtailmentWindow>;
+
+export const Curtailment = z
+  .object({
+    responseTimeSeconds: z
+      .number()
+      .int()
+      .positive()
+      .describe("How fast the feed's program requires load to be shed once called, in seconds (e.g. 600 for a 10-minute ERS product)."),
+    windows: z.array(CurtailmentWindow).default([]).describe("Scheduled windows (e.g. ERCOT 4CP afternoons June–September)."),
+  })
+  .strict();
+export type Curtailment = z.infer<typeof Curtailment>;
+
+export const Feed = z
+  .object({
+    name: dnsLabel.describe("Feed name, e.g. utility-a."),
+    tier: PowerTier,
+    capacityKw: z.number().positive().describe("Facility power the feed may deliver, in kW (IT load × PUE must fit)."),
+    curtailment: Curtailment.optional().describe("Curtailment program of a non-firm feed."),
+  })
+  .strict();
+export type Feed = z.infer<typeof Feed>;
+
+export const Circuit = z
+  .object({
+    id: dnsLabel.describe("Circuit or PDU id, e.g. pdu-a1."),
+    feed: dnsLabel.describe("Name of the feed that powers this circuit."),
+    volts: z.number().positive().describe("Nominal voltage: line-to-neutral for single-phase, line-to-line for three-phase (e.g. 240, 415)."),
+    amps: z.number().positive().describe("Breaker rating in amperes."),
+    phases: z.union([z.literal(1), z.literal(3)]).describe("1 for single-phase, 3 for three-phase (usable power × √3)."),
+    derating: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(0.8)
+      .describe("Fraction of the breaker rating usable for continuous load (NEC 80 % rule by default)."),
+  })
+  .strict();
+export type Circuit = z.infer<typeof Circuit>;
+
+export const MachineRole = z.enum(["control-plane", "gpu", "cpu", "asic"]);
+export type MachineRole = z.infer<typeof MachineRole>;
+
+export const PcieLink = z.enum(["x1", "x4", "x8", "x16"]).describe("PCIe link width of the GPUs: x1 for mining riser rigs, x16 for servers.");
+export type PcieLink = z.infer<typeof PcieLink>;
+
+export const Machine = z
+  .object({
+    hostname: dnsLabel.describe("Stable machine name; becomes the Kubernetes node name."),
+    ip: ipv4.describe("Node IP inside network.nodeSubnet."),
+    mac: z
+      .string()
+      .regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/, { message: "must be a MAC address such as 3c:ec:ef:01:02:03" })
+      .optional()
+      .describe("MAC address of the node's primary interface."),
+    rack: z.string().min(1).describe("Rack, row or container the machine stands in."),
+    circuit: dnsLabel.describe("Id of the circuit/PDU that powers the machine."),
+    role: MachineRole,
+    gpuModel: z.string().optional().describe("GPU model from the hardware catalog (gpu role only), e.g. rtx-3090, h100-sxm."),
+    gpuCount: z.number().int().min(0).max(16).optional().describe("Number of GPUs in the machine (gpu role only)."),
+    pcieLink: PcieLink.optional(),
+    asicModel: z.string().optional().describe("ASIC miner model from the hardware catalog (asic role only), e.g. s21."),
+    psuEfficiency: z
+      .number()
+      .gt(0.5)
+      .max(1)
+      .optional()
+      .describe("Power-supply efficiency at typical load (wall W = DC W / efficiency). @default site defaults.psuEfficiency"),
+    baseWatts: z
+      .number()
+      .min(0)
+      .optional()
+      .describe("DC draw of everything but the GPUs (CPU, board, fans, NICs), in W. @default by role and GPU class"),
+    sshUser: z.string().min(1).optional().describe("SSH user for host bootstrap. @default site defaults.sshUser"),
+  })
+  .strict();
+export type Machine = z.infer<typeof Machine>;
+
+export const Network = z
+  .object({
+    nodeSubnet: cidrV4.describe("Subnet that every machine IP must be in."),
+    clusterCidr: cidrV4.default("10.42.0.0/16").describe("Pod CIDR. Cannot change after the first pulumi up."),
+    serviceCidr: cidrV4.default("10.43.0.0/16").describe("Service CIDR. Cannot change after the first pulumi up."),
+    loadBalancerPool: z
+      .string()
+      .regex(/^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2}|\d{1,3}(\.\d{1,3}){3}-\d{1,3}(\.\d{1,3}){3})$/, {
+        message: "must be a CIDR (10.20.3.0/28) or a range (10.20.3.200-10.20.3.250)",
+      })
+      .optional()
+      .describe("MetalLB address pool for LoadBalancer services: a CIDR or a first-last range."),
+    cni: z.enum(["flannel", "cilium"]).default("flannel"),
+    fabric: z.enum(["none", "infiniband", "roce"]).default("none").describe("RDMA fabric for the NVIDIA network operator."),
+  })
+  .strict();
+export type Network = z.infer<typeof Network>;
+
+export const Kubernetes = z
+  .object({
+    distribution: z.literal("k3s").default("k3s"),
+    version: z
+      .string()
+      .regex(/^v\d+\.\d+\.\d+\+k3s\d+$/, { message: "must be a k3s release such as v1.33.5+k3s1" })
+      .default("v1.33.5+k3s1")
+      .describe("k3s release (INSTALL_K3S_VERSION)."),
+    apiEndpoint: z
+      .string()
+      .optional()
+      .describe("Address clients use for the API (a VIP or DNS name). @default the first control-plane IP"),
+  })
+  .strict();
+export type Kubernetes = z.infer<typeof Kubernetes>;
+
+export const GpuOperator = z
+  .object({
+    chartVersion: z.string().default("v26.7.0").describe("Pinned gpu-operator Helm chart version."),
+    driverMode: z
+      .enum(["container", "host"])
+      .default("container")
+      .describe("container: the operator installs the driver; host: the driver is preinstalled on the host (GeForce cards)."),
+    timeSlicingReplicas: z
+      .number()
+      .int()
+      .min(1)
+      .max(48)
+      .default(1)
+      .describe("Time-slicing replicas per GPU for inference pools (1 = no sharing)."),
+  })
+  .strict();
+export type GpuOperator = z.infer<typeof GpuOperator>;
+
+export const Defaults = z
+  .object({
+    sshUser: z.string().min(1).default("ubuntu"),
+    psuEfficiency: z.number().gt(0.5).max(1).default(0.92),
+  })
+  .strict();
+
+export const Site = z
+  .object({
+    $schema: z.string().optional(),
+    apiVersion: z.literal("mine2hpc.io/v1alpha1"),
+    kind: z.literal("Site"),
+    metadata: z
+      .object({
+        name: dnsLabel.describe("Site name; prefixes resource names."),
+        timezone: z.string().min(1).describe("IANA timezone of the site, used by curtailment CronJobs (e.g. America/Chicago)."),
+        gridRegion: z.string().min(1).describe("Grid operator or region, e.g. ERCOT, PJM, NordPool."),
+      })
+      .strict(),
+    power: z
+      .object({
+        pue: z.number().min(1).max(3).describe("Power usage effectiveness: facility kW / IT kW."),
+        feeds: z.array(Feed).min(1),
+        circuits: z.array(Circuit).min(1),
+      })
+      .strict(),
+    network: Network,
+    kubernetes: Kubernetes.default({ distribution: "k3s", version: "v1.33.5+k3s1" }),
+    gpuOperator: GpuOperator.default({ chartVersion: "v26.7.0", driverMode: "container", timeSlicingReplicas: 1 }),
+    defaults: Defaults.default({ sshUser: "ubuntu", psuEfficiency: 0.92 }),
+    inventory: z.string().optional().describe("Path of a CSV inventory, relative to this file; its rows are appended to machines."),
+    machines: z.array(Machine).default([]),
+  })
+  .strict();
+
+/** A site as written (before defaults). */
+export type SiteInput = z.input<typeof Site>;
+/** A parsed site with defaults applied. */
+export type SiteSpec = z.infer<typeof Site>;
