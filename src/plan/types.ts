@@ -22,6 +22,12 @@ export const LABELS = {
   gpuPowerCap: `${LABEL_PREFIX}/gpu-power-cap`,
   gpuModel: `${LABEL_PREFIX}/gpu-model`,
   workload: `${LABEL_PREFIX}/workload`,
+  /**
+   * Read by the GPU operator's device plugin to pick its per-node sharing config. Set on
+   * nodes of pools with `timeSlicingReplicas > 1`; the value is the pool name, which is
+   * also the key of that pool's entry in the device-plugin ConfigMap.
+   */
+  devicePluginConfig: "nvidia.com/device-plugin.config",
 } as const;
 
 /** A Kubernetes taint. */
@@ -187,6 +193,8 @@ export interface FeedCurtailment {
 /** Kueue layout: one cohort, a ClusterQueue per tier, a ResourceFlavor per pool. */
 export interface QueuePlan {
   cohort: string;
+  /** Namespaces that get a LocalQueue per ClusterQueue (site `kubernetes.tenantNamespaces`), sorted. */
+  tenants: string[];
   clusterQueues: { name: string; tier: PowerTier; flavors: { flavor: string; pool: string; gpus: number }[] }[];
 }
 

@@ -145,6 +145,10 @@ export const Kubernetes = z
       .string()
       .optional()
       .describe("Address clients use for the API (a VIP or DNS name). @default the first control-plane IP"),
+    tenantNamespaces: z
+      .array(dnsLabel)
+      .default(["default"])
+      .describe("Namespaces whose workloads submit to the Kueue queues: each gets a LocalQueue per power tier."),
   })
   .strict();
 export type Kubernetes = z.infer<typeof Kubernetes>;
@@ -194,7 +198,7 @@ export const Site = z
       })
       .strict(),
     network: Network,
-    kubernetes: Kubernetes.default({ distribution: "k3s", version: "v1.33.5+k3s1" }),
+    kubernetes: Kubernetes.default({ distribution: "k3s", version: "v1.33.5+k3s1", tenantNamespaces: ["default"] }),
     gpuOperator: GpuOperator.default({ chartVersion: "v26.7.0", driverMode: "container", timeSlicingReplicas: 1 }),
     defaults: Defaults.default({ sshUser: "ubuntu", psuEfficiency: 0.92 }),
     inventory: z.string().optional().describe("Path of a CSV inventory, relative to this file; its rows are appended to machines."),

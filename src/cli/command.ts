@@ -1,0 +1,61 @@
+/**
+ * The shape of a `mine2hpc` command. One file per command under `commands/`, each
+ * default-exporting a `Command`; `main.ts` loads only the one that runs.
+ */
+import type { Writable } from "node:stream";
+
+/** One flag of a command. Every flag has a description (it is the CLI reference). */
+export interface OptionSpec {
+  type: "string" | "boolean";
+  short?: string;
+  description: string;
+  /** Placeholder shown in help for string flags, e.g. `NAME`. */
+  valueName?: string;
+  /** May be given more than once (string flags). */
+  multiple?: boolean;
+  default?: string | boolean;
+}
+
+/** What a command gets to run with. */
+export interface CommandContext {
+  /** Flag values by name (parsed with node:util parseArgs). */
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+  /** Directory the command runs in (repo root is found from here). */
+  cwd: string;
+  stdout: Writable & { isTTY?: boolean };
+  stderr: Writable & { isTTY?: boolean };
+}
+
+export interface Command {
+  name: string;
+  /** One line, shown in `mine2hpc --help`. */
+  summary: string;
+  /** Usage line after the command name, e.g. `[--stack NAME | --site FILE] [--json]`. */
+  usage: string;
+  /** Longer help text shown by `mine2hpc NAME --help`. */
+  description?: string;
+  options: Record<string, OptionSpec>;
+  /** Returns the exit code (0 when omitted). */
+  run(ctx: CommandContext): Promise<number | void>;
+}
+
+/**
+ * An error a person can fix: bad flags, missing files, refused overwrite. Its message
+ * says what is wrong and how to fix it; `main` prints it and exits with `exitCode`.
+ */
+export class CliError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 2) {
+    super(message);
+    this.name = "CliError";
+    this.exitCode = exitCode;
+  }
+}
+
+/** Shared flags of commands that act on one site. */
+export const SITE_OPTIONS: Record<string, OptionSpec> = {
+  stack: { type: "string", valueName: "NAME", description: "Stack whose site to use (reads stacks/Pulumi.NAME.yaml)." },
+  site: { type: "string", valueName: "FILE", description: "Site file to use instead of a stack." },
+  inventory: { type: "string", valueName: "FILE", description: "Inventory CSV to use instead of the one the site names." },
+};

@@ -1,0 +1,107 @@
+/**
+ * The plan as people read it: text for a terminal, Markdown for a ticket or PR. Both
+ * show the same sections: pools, feeds, circuits, curtailment, warnings.
+ */
+import type { FarmPlan } from "../../plan/types.js";
+import { int, kw, markdownTable, textTable, type Table } from "./table.js";
+
+interface Section {
+  title: string;
+  table?: Table;
+  lines?: string[];
+}
+
+function sections(plan: FarmPlan): { heading: string; summary: string[]; sections: Section[] } {
+  const t = plan.totals;
+  const servers = plan.nodes.filter((n) => n.k3sRole === "server").length;
+  const heading = `Site ${plan.site.name} — ${plan.site.gridRegion}, ${plan.site.timezone}, PUE ${plan.site.pue}`;
+  const summary = [
+    `${t.machines} machines: ${t.nodes} Kubernetes nodes (${servers} server${servers === 1 ? "" : "s"}, ${t.nodes - servers} agents), ${t.asics} ASIC miners; ${t.gpus} GPUs`,
+    `IT load ${kw(t.itWatts)} kW, facility ${kw(t.facilityWatts)} kW, stranded ${kw(t.strandedWatts)} kW; GPU throughput ${int(t.throughputTflops)} TFLOPS (dense FP16)`,
+    `k3s ${plan.kubernetes.version}, API ${plan.kubernetes.apiEndpoint}:6443, CNI ${plan.network.cni}, fabric ${plan.network.fabric}, GPU driver ${plan.gpuOperator.driverMode}`,
+  ];
+  const out: Section[] = [];
+  out.push({
+    title: "Pools",
+    table: {
+      headers: ["POOL", "TIER", "NODES", "GPUS", "CAP W", "TFLOPS", "WORKLOAD", "QUEUE"],
+      align: ["left", "left", "right", "right", "right", "right", "left", "left"],
+      rows: plan.pools.map((p) => [
+        p.name,
+        p.tier,
+        String(p.nodes.length),
+        String(p.gpus),
+        p.capWatts.min === p.capWatts.max ? String(p.capWatts.min) : `${p.capWatts.min}-${p.capWatts.max}`,
+        int(p.throughputTflops),
+        p.timeSlicingReplicas > 1 ? `${p.workload} x${p.timeSlicingReplicas}` : p.workload,
+        p.clusterQueue,
+      ]),
+    },
+    ...(plan.pools.length === 0 ? { lines: ["(no GPU nodes)"] } : {}),
+  });
+  out.push({
+    title: "Feeds",
+    table: {
+      headers: ["FEED", "TIER", "CAPACITY kW", "IT kW", "FACILITY kW", "LOAD", "STRANDED kW"],
+      align: ["left", "left", "right", "right", "right", "right", "right"],
+      rows: plan.feeds.map((f) => [f.name, f.tier, kw(f.capacityWatts), kw(f.itWatts), kw(f.facilityWatts), `${f.loadPercent.toFixed(1)}%`, kw(f.strandedWatts)]),
+    },
+  });
+  out.push({
+    title: "Circuits",
+    table: {
+      headers: ["CIRCUIT", "FEED", "USABLE W", "LOAD W", "ASIC W", "LOAD", "STRANDED W", "MACHINES"],
+      align: ["left", "left", "right", "right", "right", "right", "right", "right"],
+      rows: plan.circuits.map((c) => [
+        c.id,
+        c.feed,
+        int(c.usableWatts),
+        int(c.loadWatts),
+        int(c.asicWatts),
+        `${c.loadPercent.toFixed(1)}%`,
+        int(c.strandedWatts),
+        String(c.machines.length),
+      ]),
+    },
+  });
+  const curtail: string[] = [];
+  for (const c of plan.curtailment) {
+    const rt = c.responseTimeSeconds === null ? "no required response time" : `response within ${c.responseTimeSeconds} s`;
+    curtail.push(`${c.feed} (${c.tier}, ${rt})`);
+    for (const w of c.windows) curtail.push(`  window ${w.name}: "${w.schedule}" for ${w.durationMinutes} min (${plan.site.timezone})`);
+    for (const s of c.stages) {
+      const ok = c.responseTimeSeconds === null ? "" : s.meetsResponseTime ? "  meets response time" : "  LATE";
+      curtail.push(
+        `  ${s.order}. ${s.action.padEnd(16)} sheds ${kw(s.shedWatts).padStart(8)} kW (total ${kw(s.cumulativeShedWatts)} kW) after ${s.completeAfterSeconds} s${ok}`,
+      );
+    }
+    curtail.push(`  residual load ${kw(c.residualWatts)} kW`);
+  }
+  out.push({ title: "Curtailment", lines: curtail.length > 0 ? curtail : ["(all feeds firm: nothing to curtail)"] });
+  out.push({ title: "Warnings", lines: plan.warnings.length > 0 ? plan.warnings.map((w) => `- ${w}`) : ["(none)"] });
+  return { heading, summary, sections: out };
+}
+
+/** The plan for a terminal. */
+export function planText(plan: FarmPlan): string {
+  const s = sections(plan);
+  const parts = [s.heading, ...s.summary.map((l) => `  ${l}`)];
+  for (const sec of s.sections) {
+    parts.push("", sec.title);
+    if (sec.table && sec.table.rows.length > 0) parts.push(textTable(sec.table));
+    if (sec.lines) parts.push(...sec.lines.map((l) => `  ${l}`));
+  }
+  return parts.join("\n") + "\n";
+}
+
+/** The plan as Markdown, for a ticket or a PR comment. */
+export function planMarkdown(plan: FarmPlan): string {
+  const s = sections(plan);
+  const parts = [`## ${s.heading}`, "", ...s.summary.map((l) => `- ${l}`)];
+  for (const sec of s.sections) {
+    parts.push("", `### ${sec.title}`, "");
+    if (sec.table && sec.table.rows.length > 0) parts.push(markdownTable(sec.table));
+    if (sec.lines) parts.push(sec.title === "Curtailment" ? ["```", ...sec.lines, "```"].join("\n") : sec.lines.join("\n"));
+  }
+  return parts.join("\n") + "\n";
+}

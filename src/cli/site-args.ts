@@ -1,0 +1,71 @@
+/**
+ * Turning `--stack NAME | --site FILE [--inventory FILE]` into a validated site and its
+ * plan, with every problem located at file:line (planner problems too).
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { CliError, type CommandContext } from "./command.js";
+import { loadAndValidate, type LoadedSite } from "../site/load.js";
+import { loadStack } from "../site/stack.js";
+import { SiteError } from "../site/problems.js";
+import { planFarm } from "../plan/index.js";
+import type { FarmPlan } from "../plan/types.js";
+
+/** The repository (Pulumi project) root: the nearest folder upwards holding Pulumi.yaml, else `cwd`. */
+export function findRepoRoot(cwd: string): string {
+  let dir = path.resolve(cwd);
+  for (;;) {
+    if (existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) return path.resolve(cwd);
+    dir = parent;
+  }
+}
+
+/** Where the site comes from, as the flags say. */
+export interface SiteSource {
+  siteFile: string;
+  inventory?: string;
+  stack?: string;
+  repoRoot: string;
+}
+
+/** Resolves the site flags; exactly one of --stack and --site. */
+export function siteSourceFromArgs(ctx: Pick<CommandContext, "values" | "cwd">, defaultStack?: string): SiteSource {
+  const stack = ctx.values.stack as string | undefined;
+  const site = ctx.values.site as string | undefined;
+  const inventoryFlag = ctx.values.inventory as string | undefined;
+  const repoRoot = findRepoRoot(ctx.cwd);
+  if (stack && site) throw new CliError("--stack and --site both given.\n  fix: pass one of them: a stack (stacks/Pulumi.NAME.yaml) or a site file.");
+  const inventory = inventoryFlag ? path.resolve(ctx.cwd, inventoryFlag) : undefined;
+  if (site) return { siteFile: path.resolve(ctx.cwd, site), repoRoot, ...(inventory ? { inventory } : {}) };
+  const name = stack ?? defaultStack;
+  if (!name) throw new CliError("no site given.\n  fix: pass --stack NAME (reads stacks/Pulumi.NAME.yaml) or --site FILE.");
+  const s = loadStack(name, repoRoot);
+  const inv = inventory ?? s.inventory;
+  return { siteFile: s.siteFile, stack: name, repoRoot, ...(inv ? { inventory: inv } : {}) };
+}
+
+/** Loads and validates the site, then plans it; planner problems get file:line too. */
+export function loadAndPlan(source: SiteSource): { loaded: LoadedSite; plan: FarmPlan } {
+  const loaded = loadAndValidate(source.siteFile, source.inventory ? { inventory: source.inventory } : {});
+  try {
+    return { loaded, plan: planFarm(loaded.spec) };
+  } catch (err) {
+    if (err instanceof SiteError) {
+      throw new SiteError(err.problems.map((p) => (p.source || !p.path ? p : { ...p, ...withSource(loaded, p.path) })));
+    }
+    throw err;
+  }
+}
+
+function withSource(loaded: LoadedSite, p: ReadonlyArray<string | number>) {
+  const source = loaded.locate(p);
+  return source ? { source } : {};
+}
+
+/** Path relative to `from`, for messages and reports (never an absolute path of this machine). */
+export function displayPath(file: string, from: string): string {
+  const rel = path.relative(from, file);
+  return rel.startsWith("..") ? file : rel;
+}

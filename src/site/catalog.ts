@@ -1,0 +1,456 @@
+/**
+ * Hardware catalog: the GPUs and ASIC miners a site can name, with the figures the
+ * planner needs. Every figure carries its source in a comment.
+ *
+ * Power-limit ranges are what `nvidia-smi -q -d POWER` reports as Min/Max Power Limit
+ * for the reference board; partner boards differ, so a site can override per machine
+ * later (not yet). Throughput curves are relative to stock power (1.0 at TDP) and are
+ * concave, which the planner's greedy allocation relies on (a test checks it).
+ */
+
+/** A GPU model. */
+export interface GpuSpec {
+  /** Catalog key used in site files, e.g. `rtx-3090`, `h100-sxm`. */
+  key: string;
+  /** Marketing name, e.g. "NVIDIA GeForce RTX 3090". */
+  name: string;
+  /** GeForce cards: outside NVIDIA's datacenter support matrix (driver on the host, no MIG). */
+  consumer: boolean;
+  /** `sxm` boards sit on an HGX baseboard with NVLink; `pcie` are cards. */
+  formFactor: "pcie" | "sxm";
+  memoryGiB: number;
+  /** Stock board power (TGP/TDP), in W. */
+  tdpWatts: number;
+  /** Lowest settable power limit, in W. */
+  minWatts: number;
+  /** Highest settable power limit, in W. */
+  maxWatts: number;
+  /** Power drawn idle with the driver loaded, in W. */
+  idleWatts: number;
+  /** Dense FP16 tensor throughput at stock power, in TFLOPS (no sparsity). */
+  fp16Tflops: number;
+  /**
+   * Throughput relative to stock, as `[capWatts, relative]` points with ascending caps;
+   * the first point is at `minWatts`, the last at `maxWatts`, and the curve is concave
+   * (slopes never increase). Linear between points.
+   */
+  curve: ReadonlyArray<readonly [capWatts: number, relative: number]>;
+  /** DC draw of the rest of a typical host built around this GPU, in W (used when a machine gives no baseWatts). */
+  hostBaseWatts: number;
+  /** Other spellings accepted in site files and inventories (lowercase). */
+  aliases: readonly string[];
+}
+
+/** An ASIC miner model. */
+export interface AsicSpec {
+  /** Catalog key used in site files, e.g. `s19j-pro`. */
+  key: string;
+  name: string;
+  /** Wall power at stock settings, in W. */
+  watts: number;
+  /** Hash rate at stock settings, in TH/s. */
+  hashrateThs: number;
+  aliases: readonly string[];
+}
+
+/*
+ * Throughput-vs-cap model (a modelling assumption, not a measurement of any one board).
+ *
+ * Every curve samples one shared concave function of the cap as a fraction of TDP,
+ * p = capWatts / tdpWatts, at the board's minWatts, 0.5/0.7/0.85/0.93 × TDP (rounded to
+ * 5 W, only where they lie inside the settable range), TDP, and maxWatts:
+ *   p:        0.30  0.50  0.70  0.85  0.93  1.00   (below 0.30: slope 1.5; above 1.00: slope 0.1)
+ *   relative: 0.40  0.70  0.90  0.97  0.99  1.00
+ * i.e. ~90% of stock throughput at 70% power and +3% at +30% power. Anchors found with
+ * the `search` tool:
+ *   - Puget Systems, "Quad RTX3090 GPU Wattage Limited MaxQ TensorFlow Performance"
+ *     (2020): 350 W → 280 W (80%) kept over 95% of TensorFlow throughput (model: 0.947).
+ *   - NVIDIA's A100 PCIe launch (AnandTech/Wccftech, June 2020): the 250 W PCIe A100
+ *     reaches up to 90% of the 400 W SXM4 part's performance (62.5% power).
+ *   - jeanfbrito.github.io, "RTX 3090 Power Limit: Finding the Sweet Spot" (LLM
+ *     inference): <1% loss at 280 W, "below 200 W everything collapses" — hence the
+ *     steep low end.
+ *   - nodehome.ai, "Power Caps On Three RTX 3090s": gpu-burn lost ~27% going
+ *     300 W → 250 W; purely compute-bound kernels fall faster than this model
+ *     (it predicts ~7%), memory-bound inference slower. The model is a middle ground
+ *     for mixed AI/HPC work; a site can measure its own curve later.
+ * The curve is piecewise linear and concave, which the planner's greedy cap allocation
+ * relies on; tests/catalog.test.ts checks each curve.
+ *
+ * Host base watts are engineering estimates (see each group's comment). For SXM systems:
+ * NVIDIA datasheet maximum system power minus 8 × GPU TDP, less ~5% for PSU losses (the catalog counts DC draw), rounded down to 100 W; a maximum, so
+ * conservative for circuit budgeting.
+ */
+
+/** x1-riser mining rig: low-end board + CPU + SSD + fans, per host (engineering estimate, 100–150 W range). */
+const MINING_RIG_BASE_WATTS = 120;
+/** 4-GPU workstation or entry PCIe server (single socket), per host (engineering estimate). */
+const WORKSTATION_BASE_WATTS = 400;
+/** 4–8-GPU dual-socket PCIe server: CPUs, DIMMs, NICs, NVMe, fans, per host (engineering estimate, 400–800 W range). */
+const PCIE_SERVER_BASE_WATTS = 600;
+
+/** The GPU models a site file may name, sorted by key family (consumer, workstation, datacenter). */
+export const GPUS: readonly GpuSpec[] = [
+  // --- GeForce (consumer): power limits as nvidia-smi -q -d POWER reports for the Founders
+  // Edition board (partner boards often allow more). FP16 tensor = dense, FP16 accumulate,
+  // from the NVIDIA Ampere GA102 / Ada AD102 architecture whitepapers' GeForce tables.
+  // Idle figures are engineering estimates (driver loaded, no display, P8).
+  {
+    key: "rtx-3060",
+    name: "NVIDIA GeForce RTX 3060",
+    consumer: true,
+    formFactor: "pcie",
+    memoryGiB: 12, // NVIDIA RTX 3060 family spec page: 12 GB GDDR6
+    tdpWatts: 170, // NVIDIA spec page: 170 W graphics card power
+    minWatts: 100, // nvidia-smi Min Power Limit on the reference board (not re-verified here)
+    maxWatts: 170, // nvidia-smi Max Power Limit on the reference board (not re-verified here)
+    idleWatts: 12, // engineering estimate
+    fp16Tflops: 51.2, // GA10x whitepaper: RTX 3060 peak FP16 tensor (FP16 acc.), dense
+    curve: [[100, 0.788], [120, 0.903], [145, 0.971], [160, 0.992], [170, 1]],
+    hostBaseWatts: MINING_RIG_BASE_WATTS,
+    aliases: ["rtx3060", "3060", "rtx-3060-12gb"],
+  },
+  {
+    key: "rtx-3070",
+    name: "NVIDIA GeForce RTX 3070",
+    consumer: true,
+    formFactor: "pcie",
+    memoryGiB: 8, // NVIDIA spec page: 8 GB GDDR6
+    tdpWatts: 220, // NVIDIA spec page: 220 W graphics card power
+    minWatts: 100, // nvidia-smi Min Power Limit, Founders Edition (not re-verified here)
+    maxWatts: 240, // nvidia-smi Max Power Limit, Founders Edition (not re-verified here)
+    idleWatts: 12, // engineering estimate
+    fp16Tflops: 81.3, // GA10x whitepaper: RTX 3070 peak FP16 tensor (FP16 acc.), dense
+    curve: [[100, 0.632], [110, 0.7], [155, 0.902], [185, 0.966], [205, 0.99], [220, 1], [240, 1.009]],
+    hostBaseWatts: MINING_RIG_BASE_WATTS,
+    aliases: ["rtx3070", "3070", "rtx-3070-8gb"],
+  },
+  {
+    key: "rtx-3080",
+    name: "NVIDIA GeForce RTX 3080",
+    consumer: true,
+    formFactor: "pcie",
+    memoryGiB: 10, // NVIDIA spec page: 10 GB GDDR6X (the later 12 GB model is not catalogued)
+    tdpWatts: 320, // NVIDIA spec page: 320 W graphics card power
+    minWatts: 100, // nvidia-smi Min Power Limit, Founders Edition (not re-verified here)
+    maxWatts: 370, // nvidia-smi Max Power Limit, Founders Edition (115%; not re-verified here)
+    idleWatts: 15, // engineering estimate
+    fp16Tflops: 119, // GA102 whitepaper: RTX 3080 peak FP16 tensor (FP16 acc.), dense
+    curve: [[100, 0.419], [160, 0.7], [225, 0.901], [270, 0.967], [300, 0.991], [320, 1], [370, 1.016]],
+    hostBaseWatts: MINING_RIG_BASE_WATTS,
+    aliases: ["rtx3080", "3080", "rtx-3080-10gb"],
+  },
+  {
+    key: "rtx-3090",
+    name: "NVIDIA GeForce RTX 3090",
+    consumer: true,
+    formFactor: "pcie",
+    memoryGiB: 24, // NVIDIA spec page: 24 GB GDDR6X
+    tdpWatts: 350, // NVIDIA spec page: 350 W; Puget Systems MaxQ study: "TDP Wattage for the RTX3090 is 350W"
+    minWatts: 100, // nvidia-smi Min Power Limit, Founders Edition (not re-verified here)
+    maxWatts: 400, // nvidia-smi Max Power Limit, Founders Edition (not re-verified here)
+    idleWatts: 20, // engineering estimate (GDDR6X keeps idle higher than GDDR6 cards)
+    fp16Tflops: 142, // GA102 whitepaper: RTX 3090 peak FP16 tensor (FP16 acc.), dense
+    curve: [[100, 0.379], [175, 0.7], [245, 0.9], [300, 0.972], [325, 0.99], [350, 1], [400, 1.014]],
+    hostBaseWatts: MINING_RIG_BASE_WATTS,
+    aliases: ["rtx3090", "3090", "rtx-3090-24gb"],
+  },
+  {
+    key: "rtx-4090",
+    name: "NVIDIA GeForce RTX 4090",
+    consumer: true,
+    formFactor: "pcie",
+    memoryGiB: 24, // NVIDIA spec page: 24 GB GDDR6X
+    tdpWatts: 450, // NVIDIA spec page: 450 W total graphics power (Tom's Hardware power-limit study: "450W TBP")
+    minWatts: 150, // nvidia-smi Min Power Limit, Founders Edition (not re-verified here)
+    maxWatts: 600, // nvidia-smi Max Power Limit, Founders Edition (133%; not re-verified here)
+    idleWatts: 20, // engineering estimate
+    fp16Tflops: 330.3, // Ada AD102 whitepaper: RTX 4090 peak FP16 tensor (FP16 acc.), dense
+    curve: [[150, 0.45], [225, 0.7], [315, 0.9], [385, 0.971], [420, 0.99], [450, 1], [600, 1.033]],
+    hostBaseWatts: MINING_RIG_BASE_WATTS,
+    aliases: ["rtx4090", "4090", "rtx-4090-24gb"],
+  },
+  // --- Workstation (RTX professional): limits as nvidia-smi reports them for the NVIDIA
+  // board; these boards allow no cap above TDP. Idle figures are engineering estimates.
+  {
+    key: "rtx-a4000",
+    name: "NVIDIA RTX A4000",
+    consumer: false,
+    formFactor: "pcie",
+    memoryGiB: 16, // NVIDIA RTX A4000 datasheet: 16 GB GDDR6 with ECC
+    tdpWatts: 140, // RTX A4000 datasheet: max power consumption 140 W
+    minWatts: 100, // nvidia-smi Min Power Limit (not re-verified here)
+    maxWatts: 140, // nvidia-smi Max Power Limit = datasheet max power
+    idleWatts: 10, // engineering estimate
+    fp16Tflops: 76.7, // RTX A4000 datasheet: 153.4 TFLOPS tensor with sparsity → 76.7 dense
+    curve: [[100, 0.907], [120, 0.972], [130, 0.99], [140, 1]],
+    // Single-slot and popular in ex-mining rigs, but usually sold in workstations.
+    hostBaseWatts: WORKSTATION_BASE_WATTS,
+    aliases: ["a4000", "rtxa4000", "rtx-a4000-16gb"],
+  },
+  {
+    key: "rtx-a5000",
+    name: "NVIDIA RTX A5000",
+    consumer: false,
+    formFactor: "pcie",
+    memoryGiB: 24, // NVIDIA RTX A5000 datasheet: 24 GB GDDR6 with ECC
+    tdpWatts: 230, // RTX A5000 datasheet: max power consumption 230 W
+    minWatts: 100, // nvidia-smi Min Power Limit (not re-verified here)
+    maxWatts: 230, // nvidia-smi Max Power Limit = datasheet max power
+    idleWatts: 15, // engineering estimate
+    fp16Tflops: 111.1, // RTX A5000 datasheet: 222.2 TFLOPS tensor with sparsity → 111.1 dense
+    curve: [[100, 0.602], [115, 0.7], [160, 0.896], [195, 0.969], [215, 0.991], [230, 1]],
+    hostBaseWatts: WORKSTATION_BASE_WATTS,
+    aliases: ["a5000", "rtxa5000", "rtx-a5000-24gb"],
+  },
+  {
+    key: "rtx-6000-ada",
+    name: "NVIDIA RTX 6000 Ada Generation",
+    consumer: false,
+    formFactor: "pcie",
+    memoryGiB: 48, // NVIDIA RTX 6000 Ada datasheet: 48 GB GDDR6 with ECC
+    tdpWatts: 300, // RTX 6000 Ada datasheet: max power consumption 300 W
+    minWatts: 100, // nvidia-smi Min Power Limit (not re-verified here)
+    maxWatts: 300, // nvidia-smi Max Power Limit = datasheet max power
+    idleWatts: 25, // engineering estimate
+    fp16Tflops: 364.2, // Ada AD102 whitepaper: RTX 6000 Ada FP16 tensor, dense (728.5 sparse)
+    curve: [[100, 0.45], [150, 0.7], [210, 0.9], [255, 0.97], [280, 0.99], [300, 1]],
+    hostBaseWatts: PCIE_SERVER_BASE_WATTS,
+    aliases: ["rtx-6000-ada-generation", "rtx6000-ada", "rtx-6000ada", "6000-ada"],
+  },
+  // --- Datacenter PCIe cards.
+  {
+    key: "l40s",
+    name: "NVIDIA L40S",
+    consumer: false,
+    formFactor: "pcie",
+    memoryGiB: 48, // NVIDIA L40S datasheet: 48 GB GDDR6 with ECC
+    tdpWatts: 350, // L40S datasheet: max power consumption 350 W
+    minWatts: 100, // nvidia-smi Min Power Limit (not re-verified here)
+    maxWatts: 350, // nvidia-smi Max Power Limit = datasheet max power
+    idleWatts: 35, // engineering estimate (passive card, P8)
+    fp16Tflops: 362.05, // L40S datasheet: FP16 tensor 362.05 TFLOPS dense (733 with sparsity)
+    curve: [[100, 0.379], [175, 0.7], [245, 0.9], [300, 0.972], [325, 0.99], [350, 1]],
+    hostBaseWatts: PCIE_SERVER_BASE_WATTS,
+    aliases: ["l40s-48gb"],
+  },
+  {
+    key: "a100-pcie",
+    name: "NVIDIA A100 80GB PCIe",
+    consumer: false,
+    formFactor: "pcie",
+    memoryGiB: 80, // NVIDIA A100 80GB PCIe product brief (PB-10577-001): 80 GB HBM2e
+    tdpWatts: 300, // PB-10577-001: max power consumption 300 W
+    minWatts: 150, // PB-10577-001 power table / nvidia-smi Min Power Limit 150 W (not re-verified here)
+    maxWatts: 300, // nvidia-smi Max Power Limit = product-brief max power
+    idleWatts: 45, // engineering estimate
+    fp16Tflops: 312, // NVIDIA A100 datasheet: FP16 tensor 312 TFLOPS dense (624 sparse)
+    curve: [[150, 0.7], [210, 0.9], [255, 0.97], [280, 0.99], [300, 1]],
+    hostBaseWatts: PCIE_SERVER_BASE_WATTS,
+    aliases: ["a100-80gb-pcie", "a100-pcie-80gb", "a100-pcie-80gb-hbm2e"],
+  },
+  {
+    key: "h100-pcie",
+    name: "NVIDIA H100 PCIe",
+    consumer: false,
+    formFactor: "pcie",
+    memoryGiB: 80, // NVIDIA H100 PCIe product brief (PB-11133-001): 80 GB HBM2e
+    tdpWatts: 350, // PB-11133-001: "operates unconstrained up to its maximum TDP level of 350 W"
+    minWatts: 200, // PB-11133-001 power table / nvidia-smi Min Power Limit 200 W (not re-verified here)
+    maxWatts: 350, // PB-11133-001: maximum 350 W
+    idleWatts: 45, // engineering estimate
+    fp16Tflops: 756, // NVIDIA H100 datasheet (PCIe column): FP16 tensor 1,513 sparse → 756 dense
+    curve: [[200, 0.771], [245, 0.9], [300, 0.972], [325, 0.99], [350, 1]],
+    hostBaseWatts: PCIE_SERVER_BASE_WATTS,
+    aliases: ["h100-80gb-pcie", "h100-pcie-80gb", "h100-pcie-80gb-hbm2e"],
+  },
+  // --- SXM (HGX baseboard, 8 GPUs per host). hostBaseWatts per the rule in the header.
+  {
+    key: "a100-sxm",
+    name: "NVIDIA A100 SXM4 80GB",
+    consumer: false,
+    formFactor: "sxm",
+    memoryGiB: 80, // NVIDIA A100 datasheet: 80 GB HBM2e (SXM4 80GB)
+    tdpWatts: 400, // NVIDIA A100 datasheet: max TDP 400 W (SXM)
+    minWatts: 100, // nvidia-smi Min Power Limit on A100-SXM4 (not re-verified here)
+    maxWatts: 400, // nvidia-smi Max Power Limit = datasheet TDP
+    idleWatts: 55, // engineering estimate
+    fp16Tflops: 312, // NVIDIA A100 datasheet: FP16 tensor 312 TFLOPS dense (624 sparse)
+    curve: [[100, 0.325], [200, 0.7], [280, 0.9], [340, 0.97], [370, 0.989], [400, 1]],
+    // DGX A100 datasheet: 6.5 kW max; (6500 − 8 × 400) × 0.95 ≈ 3135 → 3100 (engineering estimate).
+    hostBaseWatts: 3100,
+    aliases: ["a100-sxm4-80gb", "a100-sxm4", "a100-sxm-80gb"],
+  },
+  {
+    key: "h100-sxm",
+    name: "NVIDIA H100 SXM5 80GB",
+    consumer: false,
+    formFactor: "sxm",
+    memoryGiB: 80, // NVIDIA H100 datasheet (SXM column): 80 GB HBM3
+    tdpWatts: 700, // NVIDIA H100 datasheet: max TDP up to 700 W (SXM)
+    // DGX H100/H200 and DGX B200 user guides, "Managing Power Capping" Redfish example:
+    // PowerLimitWatts AllowableMin 200, AllowableMax 700, DefaultSetPoint 700 (the same
+    // limits nvidia-smi reports as Min/Max Power Limit).
+    minWatts: 200,
+    maxWatts: 700,
+    idleWatts: 65, // same Redfish example shows an idle Reading of 64.388 W
+    fp16Tflops: 989, // NVIDIA H100 datasheet (SXM): FP16 tensor 1,979 sparse → 989 dense
+    curve: [[200, 0.379], [350, 0.7], [490, 0.9], [595, 0.97], [650, 0.99], [700, 1]],
+    // DGX H100 datasheet/user guide: 10.2 kW max; (10200 − 8 × 700) × 0.95 = 4370 → 4300 (engineering estimate).
+    hostBaseWatts: 4300,
+    aliases: ["h100-80gb-hbm3", "h100-sxm5", "h100-sxm5-80gb", "h100-sxm-80gb", "h100"],
+  },
+  {
+    key: "h200-sxm",
+    name: "NVIDIA H200 SXM 141GB",
+    consumer: false,
+    formFactor: "sxm",
+    memoryGiB: 141, // NVIDIA H200 datasheet: 141 GB HBM3e
+    tdpWatts: 700, // NVIDIA H200 datasheet: max TDP up to 700 W (SXM)
+    minWatts: 200, // DGX H100/H200 user guide power-capping example: AllowableMin 200 W (shared HGX H100/H200 firmware)
+    maxWatts: 700, // same example: AllowableMax 700 W
+    idleWatts: 75, // engineering estimate (H100 SXM idle plus the larger HBM3e stacks)
+    fp16Tflops: 989, // NVIDIA H200 datasheet: FP16 tensor 1,979 sparse → 989 dense
+    curve: [[200, 0.379], [350, 0.7], [490, 0.9], [595, 0.97], [650, 0.99], [700, 1]],
+    // DGX H200 has the DGX H100 chassis and 10.2 kW max input (DGX H100/H200 user guide): same as h100-sxm.
+    hostBaseWatts: 4300,
+    aliases: ["h200", "h200-sxm5", "h200-141gb", "h200-sxm-141gb"],
+  },
+  {
+    key: "b200",
+    name: "NVIDIA B200",
+    consumer: false,
+    formFactor: "sxm",
+    memoryGiB: 180, // DGX B200 datasheet: 1,440 GB total GPU memory / 8 GPUs
+    tdpWatts: 1000, // HGX/DGX B200 datasheet: 1,000 W per GPU
+    minWatts: 200, // engineering estimate: DGX B200 user guide's Redfish example shows AllowableMin 200 W, but its max (700) is the H100 figure, so not trusted as B200-specific
+    maxWatts: 1000, // = TDP (DGX B200 firmware default; not re-verified here)
+    idleWatts: 140, // engineering estimate
+    fp16Tflops: 2250, // DGX B200 datasheet: 72 PFLOPS FP8 training per 8 GPUs (sparse) → FP16 dense 2.25 PFLOPS per GPU
+    curve: [[200, 0.25], [500, 0.7], [700, 0.9], [850, 0.97], [930, 0.99], [1000, 1]],
+    // DGX B200 datasheet: ~14.3 kW max (not re-verified here); (14300 − 8 × 1000) × 0.95 = 5985 → 5900 (engineering estimate).
+    hostBaseWatts: 5900,
+    aliases: ["b200-sxm", "b200-180gb", "hgx-b200", "dgx-b200"],
+  },
+];
+
+/**
+ * The ASIC miners a site file may name. Stock hash rate and wall power from the
+ * manufacturer's spec sheet (Bitmain / MicroBT); both carry ~±5–10% tolerance and move with
+ * firmware and ambient temperature. Where only efficiency is published, watts = TH/s × J/TH.
+ */
+export const ASICS: readonly AsicSpec[] = [
+  // Bitmain Antminer S19 (95 TH) spec sheet: 95 TH/s, 34.2 J/TH, 3250 W.
+  { key: "s19", name: "Antminer S19", watts: 3250, hashrateThs: 95, aliases: ["s19-95t", "s19-95th"] },
+  // Bitmain Antminer S19j Pro (104 TH) spec sheet: 104 TH/s, 29.5 J/TH, 3068 W
+  // (ydminer "Influence of temperature on power consumption ratio of Antminer X19 series" uses the same 104 TH/s factory setting).
+  { key: "s19j-pro", name: "Antminer S19j Pro", watts: 3068, hashrateThs: 104, aliases: ["s19jpro", "s19j-pro-104t", "s19-j-pro"] },
+  // Bitmain Antminer S19 XP spec sheet: 140 TH/s, 3010 W (miningstore.com, "Is the Antminer S19 XP worth it?").
+  { key: "s19-xp", name: "Antminer S19 XP", watts: 3010, hashrateThs: 140, aliases: ["s19xp", "s19-xp-140t"] },
+  // Bitmain Antminer S21 spec sheet: 200 TH/s at 17.5 J/TH = 3500 W (HackerNoon S21 review quotes 200T, 17.5 J/T).
+  { key: "s21", name: "Antminer S21", watts: 3500, hashrateThs: 200, aliases: ["s21-200t", "s21-200th"] },
+  // Bitmain Antminer S21 Hydro spec sheet: 335 TH/s at 16.0 J/TH = 5360 W (btcminerguide "ROI for S21 Hyd").
+  { key: "s21-hydro", name: "Antminer S21 Hydro", watts: 5360, hashrateThs: 335, aliases: ["s21-hyd", "s21hyd", "s21hydro"] },
+  // MicroBT WhatsMiner M50S spec sheet: 126 TH/s at 26 J/TH = 3276 W (CoinDesk 2023 lists M50S among ≤25–26 J/TH rigs).
+  { key: "m50s", name: "WhatsMiner M50S", watts: 3276, hashrateThs: 126, aliases: ["m50s-126t"] },
+  // MicroBT WhatsMiner M60S spec sheet: 186 TH/s at 18.5 J/TH ≈ 3441 W (not re-verified here).
+  { key: "m60s", name: "WhatsMiner M60S", watts: 3441, hashrateThs: 186, aliases: ["m60s-186t"] },
+];
+
+
+/** Lowercases and drops spaces, underscores and vendor words, so `NVIDIA GeForce RTX 3090` finds `rtx-3090`. */
+export function normalizeModelName(name: string): string {
+  return name
+    .toLowerCase()
+    // Underscores first: `\b` treats `_` as a word character, so `antminer_s19` would keep its vendor word.
+    .replace(/_/g, " ")
+    .replace(/\b(nvidia|geforce|antminer|whatsminer|bitmain|microbt)\b/g, "")
+    .replace(/[\s_]+/g, "-")
+    .replace(/-+/g, "-")
+    .replace(/^-|-$/g, "");
+}
+
+/** Finds a GPU by key, name or alias; undefined when unknown. */
+export function findGpu(name: string): GpuSpec | undefined {
+  return lookup(GPUS, name);
+}
+
+/** Finds an ASIC miner by key, name or alias; undefined when unknown. */
+export function findAsic(name: string): AsicSpec | undefined {
+  return lookup(ASICS, name);
+}
+
+function lookup<T extends { key: string; name: string; aliases: readonly string[] }>(list: readonly T[], name: string): T | undefined {
+  const n = normalizeModelName(name);
+  return list.find((s) => s.key === n || normalizeModelName(s.name) === n || s.aliases.includes(n));
+}
+
+/**
+ * The candidate closest to `name` (for "did you mean" hints). Uses edit distance with
+ * adjacent transpositions counted as one edit, because swapped digits (`rtx-3900`) are the
+ * commonest model-name typo and plain Levenshtein scores them as two, tying with unrelated
+ * models. Ties go to the alphabetically first candidate, so hints are deterministic.
+ */
+export function nearestName(name: string, candidates: readonly string[]): string | undefined {
+  const n = normalizeModelName(name);
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = typoDistance(n, c);
+    if (d < bestDistance || (d === bestDistance && best !== undefined && c < best)) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Optimal-string-alignment distance: Levenshtein plus adjacent transpositions as one edit. */
+function typoDistance(a: string, b: string): number {
+  const rows: number[][] = [];
+  for (let i = 0; i <= a.length; i++) {
+    const row: number[] = [i];
+    for (let j = 1; j <= b.length; j++) {
+      if (i === 0) {
+        row[j] = j;
+        continue;
+      }
+      const up = rows[i - 1]!;
+      let d = Math.min(up[j]! + 1, row[j - 1]! + 1, up[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2]![j - 2]! + 1);
+      row[j] = d;
+    }
+    rows.push(row);
+  }
+  return rows[a.length]![b.length]!;
+}
+
+/** Levenshtein distance. */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** Relative throughput of `gpu` at `capWatts` (clamped to the settable range), linear between curve points. */
+export function relativeThroughput(gpu: GpuSpec, capWatts: number): number {
+  const pts = gpu.curve;
+  const first = pts[0]!;
+  const last = pts[pts.length - 1]!;
+  if (capWatts <= first[0]) return first[1];
+  if (capWatts >= last[0]) return last[1];
+  for (let i = 1; i < pts.length; i++) {
+    const [x1, y1] = pts[i]!;
+    if (capWatts <= x1) {
+      const [x0, y0] = pts[i - 1]!;
+      return y0 + ((y1 - y0) * (capWatts - x0)) / (x1 - x0);
+    }
+  }
+  return last[1];
+}
