@@ -19,7 +19,7 @@ export interface OptionSpec {
 /** What a command gets to run with. */
 export interface CommandContext {
   /** Flag values by name (parsed with node:util parseArgs). */
-  values: Record<string, string | boolean | string[] | undefined>;
+  values: Record<string, string | boolean | Array<string | boolean> | undefined>;
   positionals: string[];
   /** Directory the command runs in (repo root is found from here). */
   cwd: string;
