@@ -1,0 +1,142 @@
+/**
+ * Reading a Pulumi stack config file (`stacks/Pulumi.<stack>.yaml`) without the Pulumi CLI,
+ * so `mine2hpc validate --stack NAME` and CI work on a machine with no Pulumi login.
+ *
+ * The Pulumi program itself reads config through `@pulumi/pulumi` (only `src/index.ts` does);
+ * this reader exists for the CLI. Secure values (`{ secure: "v1:..." }`) are kept as
+ * `SecretValue`s, whose string and JSON forms are `[secret]`, so a log line or a `--json`
+ * dump of the config can never print the ciphertext.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { LineCounter, parseDocument, isMap, isScalar } from "yaml";
+import { SiteError, type Problem } from "./problems.js";
+
+/** A Pulumi secure config value; prints as `[secret]` everywhere. */
+export class SecretValue {
+  readonly #ciphertext: string;
+  constructor(ciphertext: string) {
+    this.#ciphertext = ciphertext;
+  }
+  /** The encrypted value as stored in the stack file (only Pulumi can decrypt it). */
+  ciphertext(): string {
+    return this.#ciphertext;
+  }
+  toString(): string {
+    return "[secret]";
+  }
+  toJSON(): string {
+    return "[secret]";
+  }
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return "[secret]";
+  }
+}
+
+/** What a stack says about its site. */
+export interface StackConfig {
+  /** Stack name, e.g. `demo`. */
+  stack: string;
+  /** The site file: `mine2hpc:site` joined to the repo root. */
+  siteFile: string;
+  /** The inventory CSV (`mine2hpc:inventory` joined to the repo root), overriding the site's own. */
+  inventory?: string;
+  /** Every config key of the stack file as written (`mine2hpc:site`, `kubernetes:context`, …); secure values are `SecretValue`s. */
+  config: Record<string, unknown>;
+}
+
+/** Stack names as Pulumi allows them; also keeps a name from reaching outside `stacks/`. */
+const STACK_NAME = /^[A-Za-z0-9_.-]+$/;
+
+/** Reads `stacks/Pulumi.<stackName>.yaml` under `repoRoot`; throws `SiteError` with a fix when it cannot name a site. */
+export function loadStack(stackName: string, repoRoot: string): StackConfig {
+  const rel = join("stacks", `Pulumi.${stackName}.yaml`);
+  const file = join(repoRoot, rel);
+  const setSite = `pulumi config set mine2hpc:site templates/<template>/site.yaml --stack ${stackName}`;
+  if (!STACK_NAME.test(stackName) || stackName.startsWith(".")) {
+    throw new SiteError([
+      { message: `'${stackName}' is not a valid stack name`, fix: "use letters, digits, '-', '_' and '.', e.g. --stack demo", source: { file: rel, line: 1 } },
+    ]);
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    throw new SiteError([
+      {
+        message: `stack file ${file} does not exist`,
+        fix: `create it with 'pulumi stack init ${stackName}' and '${setSite}', or pick an existing stack under stacks/`,
+        source: { file, line: 1 },
+      },
+    ]);
+  }
+
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new SiteError(
+      doc.errors.map((err) => {
+        const pos = lineCounter.linePos(err.pos[0]);
+        return {
+          message: `YAML syntax error: ${err.message.split("\n")[0]!.trim()}`,
+          fix: "fix the YAML at this position: check indentation, ':' after keys and matching quotes",
+          source: { file, line: pos.line, column: pos.col },
+        };
+      }),
+    );
+  }
+
+  const configNode = isMap(doc.contents) ? doc.contents.get("config", true) : undefined;
+  const problems: Problem[] = [];
+  const config: Record<string, unknown> = {};
+  if (isMap(configNode)) {
+    for (const pair of configNode.items) {
+      if (!isScalar(pair.key)) continue;
+      const key = String(pair.key.value);
+      const value = (pair.value as { toJSON?: () => unknown } | null)?.toJSON?.() ?? null;
+      config[key] = isSecure(value) ? new SecretValue(value.secure) : value;
+    }
+  }
+  const lineOf = (key: string): number => {
+    if (!isMap(configNode)) return 1;
+    const pair = configNode.items.find((p) => isScalar(p.key) && p.key.value === key);
+    const range = (pair?.value as { range?: [number, number, number] } | null)?.range ?? (pair?.key as { range?: [number, number, number] } | undefined)?.range;
+    return range ? lineCounter.linePos(range[0]).line : 1;
+  };
+
+  const site = config["mine2hpc:site"];
+  if (site === undefined || site === null || site === "") {
+    problems.push({
+      message: `stack ${stackName} does not name a site (no mine2hpc:site in its config)`,
+      fix: `run '${setSite}' or add 'mine2hpc:site: <path relative to the repo root>' under config: in ${rel}`,
+      source: { file, line: lineOf("mine2hpc:site") },
+    });
+  } else if (typeof site !== "string") {
+    // Never echo the value: it may be a SecretValue set by mistake with --secret.
+    problems.push({
+      message: "mine2hpc:site must be a plain string path",
+      fix: `run '${setSite}' (without --secret)`,
+      source: { file, line: lineOf("mine2hpc:site") },
+    });
+  }
+  const inventory = config["mine2hpc:inventory"];
+  if (inventory !== undefined && inventory !== null && typeof inventory !== "string") {
+    problems.push({
+      message: "mine2hpc:inventory must be a plain string path",
+      fix: `run 'pulumi config set mine2hpc:inventory <path relative to the repo root> --stack ${stackName}'`,
+      source: { file, line: lineOf("mine2hpc:inventory") },
+    });
+  }
+  if (problems.length > 0) throw new SiteError(problems);
+
+  return {
+    stack: stackName,
+    siteFile: join(repoRoot, site as string),
+    ...(typeof inventory === "string" && inventory !== "" ? { inventory: join(repoRoot, inventory) } : {}),
+    config,
+  };
+}
+
+function isSecure(v: unknown): v is { secure: string } {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && typeof (v as { secure?: unknown }).secure === "string" && Object.keys(v).length === 1;
+}

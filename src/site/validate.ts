@@ -1,0 +1,300 @@
+/**
+ * Cross-field checks of a schema-valid site: what zod cannot see one field at a time
+ * (catalog lookups, uniqueness, references between feeds, circuits and machines, address
+ * plans). Every problem carries a `path`; the loader turns it into file:line.
+ *
+ * Problems come out in document order of a site written top to bottom (metadata, power,
+ * network, machines, then whole-site checks), and within a list in list order, so the
+ * output is deterministic and reads like the file.
+ */
+import { ASICS, findAsic, findGpu, GPUS, nearestName } from "./catalog.js";
+import { formatRange, parseAddressPool, parseCidr, parseIpv4, rangeContains, rangesOverlap, rangeWithin, type Ipv4Range } from "./net.js";
+import type { Problem } from "./problems.js";
+import type { SiteSpec } from "./schema.js";
+
+/** Returns every cross-field problem of `spec` (empty when the site is sound). */
+export function validateSite(spec: SiteSpec): Problem[] {
+  const problems: Problem[] = [];
+  checkTimezone(spec, problems);
+  const feedNames = checkFeeds(spec, problems);
+  const circuitIds = checkCircuits(spec, feedNames, problems);
+  const nodeSubnet = checkNetwork(spec, problems);
+  checkMachines(spec, circuitIds, nodeSubnet, problems);
+  checkControlPlane(spec, problems);
+  return problems;
+}
+
+/** True when the runtime knows `zone` as an IANA time zone (what the CronJob `timeZone` field needs). */
+export function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function checkTimezone(spec: SiteSpec, problems: Problem[]): void {
+  const zone = spec.metadata.timezone;
+  if (isValidTimeZone(zone)) return;
+  const zones = Intl.supportedValuesOf("timeZone");
+  const guess = zones.find((z) => z.toLowerCase() === zone.toLowerCase()) ?? nearestZone(zone, zones);
+  problems.push({
+    message: `timezone '${zone}' is not an IANA time zone`,
+    fix: guess ? `use '${guess}'` : "use an IANA zone name such as America/Chicago or Europe/Oslo",
+    path: ["metadata", "timezone"],
+  });
+}
+
+function nearestZone(zone: string, zones: readonly string[]): string | undefined {
+  // Compare with the lowercased names so `america/chicgo` still finds America/Chicago.
+  const lower = zones.map((z) => z.toLowerCase().replace(/[\s_-]+/g, "-"));
+  const hit = nearestName(zone.toLowerCase(), lower);
+  return hit === undefined ? undefined : zones[lower.indexOf(hit)];
+}
+
+function checkFeeds(spec: SiteSpec, problems: Problem[]): Set<string> {
+  const first = new Map<string, number>();
+  spec.power.feeds.forEach((feed, i) => {
+    const prior = first.get(feed.name);
+    if (prior !== undefined) {
+      problems.push({
+        message: `duplicate feed name '${feed.name}' (power.feeds[${prior}] has it too)`,
+        fix: "give each feed a unique name",
+        path: ["power", "feeds", i, "name"],
+      });
+    } else {
+      first.set(feed.name, i);
+    }
+    if (feed.tier === "firm" && feed.curtailment !== undefined) {
+      problems.push({
+        message: `feed '${feed.name}' is firm but has a curtailment block; firm power is never curtailed, so the plan would ignore it`,
+        fix: "remove the curtailment block, or set tier: curtailable (or interruptible) if the feed is in a demand-response program",
+        path: ["power", "feeds", i, "curtailment"],
+      });
+    }
+  });
+  return new Set(first.keys());
+}
+
+function checkCircuits(spec: SiteSpec, feedNames: Set<string>, problems: Problem[]): Set<string> {
+  const first = new Map<string, number>();
+  spec.power.circuits.forEach((circuit, i) => {
+    const prior = first.get(circuit.id);
+    if (prior !== undefined) {
+      problems.push({
+        message: `duplicate circuit id '${circuit.id}' (power.circuits[${prior}] has it too)`,
+        fix: "give each circuit a unique id",
+        path: ["power", "circuits", i, "id"],
+      });
+    } else {
+      first.set(circuit.id, i);
+    }
+    if (!feedNames.has(circuit.feed)) {
+      const guess = nearestName(circuit.feed, [...feedNames]);
+      problems.push({
+        message: `circuit '${circuit.id}' names unknown feed '${circuit.feed}'${guess ? ` (did you mean '${guess}'?)` : ""}`,
+        fix: `set feed to one of the names under power.feeds: ${[...feedNames].join(", ")}`,
+        path: ["power", "circuits", i, "feed"],
+      });
+    }
+  });
+  return new Set(first.keys());
+}
+
+function checkNetwork(spec: SiteSpec, problems: Problem[]): Ipv4Range | undefined {
+  const net = spec.network;
+  const blocks: { key: "nodeSubnet" | "clusterCidr" | "serviceCidr"; text: string; range: Ipv4Range | undefined }[] = [
+    { key: "nodeSubnet", text: net.nodeSubnet, range: parseCidr(net.nodeSubnet) },
+    { key: "clusterCidr", text: net.clusterCidr, range: parseCidr(net.clusterCidr) },
+    { key: "serviceCidr", text: net.serviceCidr, range: parseCidr(net.serviceCidr) },
+  ];
+  blocks.forEach((b, i) => {
+    for (const a of blocks.slice(0, i)) {
+      if (a.range && b.range && rangesOverlap(a.range, b.range)) {
+        problems.push({
+          message: `network.${b.key} ${b.text} overlaps network.${a.key} ${a.text}`,
+          fix: `choose a ${b.key} that shares no addresses with ${a.key} (k3s defaults: clusterCidr 10.42.0.0/16, serviceCidr 10.43.0.0/16)`,
+          path: ["network", b.key],
+        });
+      }
+    }
+  });
+
+  const subnet = blocks[0]!.range;
+  if (net.loadBalancerPool !== undefined) {
+    const pool = parseAddressPool(net.loadBalancerPool);
+    if (pool === undefined) {
+      problems.push({
+        message: `loadBalancerPool '${net.loadBalancerPool}' is not a valid CIDR or address range`,
+        fix: "write a CIDR such as 10.20.3.0/28 or a range first-last with first ≤ last, each octet 0–255",
+        path: ["network", "loadBalancerPool"],
+      });
+    } else {
+      if (subnet && !rangeWithin(pool, subnet)) {
+        problems.push({
+          message: `loadBalancerPool ${net.loadBalancerPool} is not inside network.nodeSubnet ${net.nodeSubnet}`,
+          fix: "MetalLB in L2 mode answers ARP only on the nodes' subnet: pick a free range inside nodeSubnet",
+          path: ["network", "loadBalancerPool"],
+        });
+      }
+      for (const b of blocks.slice(1)) {
+        if (b.range && rangesOverlap(pool, b.range)) {
+          problems.push({
+            message: `loadBalancerPool ${net.loadBalancerPool} overlaps network.${b.key} ${b.text}`,
+            fix: `move the pool out of the ${b.key}; Service and LoadBalancer addresses must not collide`,
+            path: ["network", "loadBalancerPool"],
+          });
+        }
+      }
+      const taken = spec.machines.filter((m) => {
+        const ip = parseIpv4(m.ip);
+        return ip !== undefined && rangeContains(pool, ip);
+      });
+      if (taken.length > 0) {
+        const listed = taken.slice(0, 5).map((m) => `${m.hostname} (${m.ip})`).join(", ") + (taken.length > 5 ? ` and ${taken.length - 5} more` : "");
+        problems.push({
+          message: `loadBalancerPool ${formatRange(pool)} contains the IP${taken.length === 1 ? "" : "s"} of ${taken.length} machine${taken.length === 1 ? "" : "s"}: ${listed}`,
+          fix: "shrink or move the pool to addresses no machine uses (MetalLB would hand a node's address to a Service)",
+          path: ["network", "loadBalancerPool"],
+        });
+      }
+    }
+  }
+  return subnet;
+}
+
+function checkMachines(spec: SiteSpec, circuitIds: Set<string>, nodeSubnet: Ipv4Range | undefined, problems: Problem[]): void {
+  const hostnames = new Map<string, number>();
+  const ips = new Map<string, number>();
+  const macs = new Map<string, number>();
+  const gpuKeys = GPUS.map((g) => g.key);
+  const asicKeys = ASICS.map((a) => a.key);
+
+  spec.machines.forEach((m, i) => {
+    const at = (field: string): (string | number)[] => ["machines", i, field];
+    const name = m.hostname;
+
+    const dup = (seen: Map<string, number>, key: string, field: string, label: string): void => {
+      const prior = seen.get(key);
+      if (prior === undefined) {
+        seen.set(key, i);
+        return;
+      }
+      const other = spec.machines[prior]!;
+      problems.push({
+        message: `duplicate ${label} ${key} on machines[${i}] (${name}): machines[${prior}] (${other.hostname}) already uses it`,
+        fix: `give ${name} its own ${label}`,
+        path: at(field),
+      });
+    };
+    dup(hostnames, name, "hostname", "hostname");
+    dup(ips, m.ip, "ip", "IP");
+    if (m.mac !== undefined) dup(macs, m.mac.toLowerCase(), "mac", "MAC");
+
+    // ASIC miners are not Kubernetes nodes and often sit on their own mining VLAN, so only
+    // nodes must be inside nodeSubnet; their IPs still count for duplicates and the LB pool.
+    const ip = parseIpv4(m.ip);
+    if (m.role !== "asic" && nodeSubnet && ip !== undefined) {
+      if (!rangeContains(nodeSubnet, ip)) {
+        problems.push({
+          message: `${name} IP ${m.ip} is outside network.nodeSubnet ${spec.network.nodeSubnet}`,
+          fix: `use an address inside ${spec.network.nodeSubnet}, or widen nodeSubnet`,
+          path: at("ip"),
+        });
+      } else if (nodeSubnet.last - nodeSubnet.first >= 3 && (ip === nodeSubnet.first || ip === nodeSubnet.last)) {
+        problems.push({
+          message: `${name} IP ${m.ip} is the ${ip === nodeSubnet.first ? "network" : "broadcast"} address of ${spec.network.nodeSubnet}`,
+          fix: "use a host address inside the subnet",
+          path: at("ip"),
+        });
+      }
+    }
+
+    if (!circuitIds.has(m.circuit)) {
+      const guess = nearestName(m.circuit, [...circuitIds]);
+      problems.push({
+        message: `${name} names unknown circuit '${m.circuit}'${guess ? ` (did you mean '${guess}'?)` : ""}`,
+        fix: "set circuit to an id under power.circuits, or add that circuit",
+        path: at("circuit"),
+      });
+    }
+
+    if (m.role === "gpu") {
+      if (m.gpuModel === undefined) {
+        problems.push({
+          message: `${name} has role gpu but no gpuModel`,
+          fix: `add gpuModel (a catalog key such as ${gpuKeys.slice(0, 3).join(", ") || "rtx-3090, h100-sxm"}), or change the role`,
+          path: ["machines", i],
+        });
+      }
+      if (m.gpuCount === undefined || m.gpuCount === 0) {
+        problems.push({
+          message: `${name} has role gpu but ${m.gpuCount === 0 ? "gpuCount 0" : "no gpuCount"}`,
+          fix: "set gpuCount to the number of GPUs in the machine (1–16), or change the role to cpu",
+          path: m.gpuCount === 0 ? at("gpuCount") : ["machines", i],
+        });
+      }
+      // pcieLink x1 with gpuCount > 1 is deliberately allowed: ex-mining rigs carry 6–8 GPUs
+      // on x1 risers. The planner puts them in single-GPU inference pools instead.
+    } else {
+      const stray = (["gpuModel", "gpuCount", "pcieLink"] as const).filter((f) => m[f] !== undefined && !(f === "gpuCount" && m[f] === 0));
+      if (stray.length > 0) {
+        problems.push({
+          message: `${name} has role ${m.role} but sets ${stray.join(", ")}; only gpu machines get GPU pools and caps`,
+          fix: `set role: gpu if the machine's GPUs should be used, or remove ${stray.join(", ")}`,
+          path: at(stray[0]!),
+        });
+      }
+    }
+    if (m.gpuModel !== undefined && findGpu(m.gpuModel) === undefined) {
+      const guess = nearestName(m.gpuModel, gpuKeys);
+      problems.push({
+        message: `unknown GPU model '${m.gpuModel}' on ${name}${guess ? ` (did you mean '${guess}'?)` : ""}`,
+        fix: guess ? `use gpuModel: ${guess}, or add the model to src/site/catalog.ts` : "use a key from src/site/catalog.ts, or add the model there",
+        path: at("gpuModel"),
+      });
+    }
+
+    if (m.role === "asic") {
+      if (m.asicModel === undefined) {
+        problems.push({
+          message: `${name} has role asic but no asicModel`,
+          fix: `add asicModel (a catalog key such as ${asicKeys.slice(0, 3).join(", ") || "s19j-pro, s21"}) so its load on ${m.circuit} is known`,
+          path: ["machines", i],
+        });
+      }
+    } else if (m.asicModel !== undefined) {
+      problems.push({
+        message: `${name} has role ${m.role} but sets asicModel`,
+        fix: "set role: asic for a miner, or remove asicModel",
+        path: at("asicModel"),
+      });
+    }
+    if (m.asicModel !== undefined && findAsic(m.asicModel) === undefined) {
+      const guess = nearestName(m.asicModel, asicKeys);
+      problems.push({
+        message: `unknown ASIC model '${m.asicModel}' on ${name}${guess ? ` (did you mean '${guess}'?)` : ""}`,
+        fix: guess ? `use asicModel: ${guess}, or add the model to src/site/catalog.ts` : "use a key from src/site/catalog.ts, or add the model there",
+        path: at("asicModel"),
+      });
+    }
+  });
+}
+
+function checkControlPlane(spec: SiteSpec, problems: Problem[]): void {
+  const servers = spec.machines.filter((m) => m.role === "control-plane").map((m) => m.hostname);
+  if (servers.length === 0) {
+    problems.push({
+      message: "no machine has role control-plane; the cluster needs 1 or an odd number ≥ 3",
+      fix: "set role: control-plane on 1 machine (or 3 for high availability)",
+      path: ["machines"],
+    });
+  } else if (servers.length % 2 === 0) {
+    problems.push({
+      message: `${servers.length} machines have role control-plane (${servers.join(", ")}); embedded etcd needs an odd count for quorum`,
+      fix: `use ${servers.length - 1} or ${servers.length + 1} control-plane machines`,
+      path: ["machines"],
+    });
+  }
+}

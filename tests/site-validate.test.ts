@@ -1,0 +1,111 @@
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { isValidTimeZone, loadAndValidate, loadSite, SiteError, validateSite, type Problem } from "../src/site/index.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const fixture = (name: string): string => relative(process.cwd(), join(here, "fixtures", "sites", name));
+
+function problemsOf(fn: () => unknown): readonly Problem[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof SiteError) return err.problems;
+    throw err;
+  }
+  throw new Error("expected a SiteError");
+}
+
+describe("validateSite", () => {
+  it("accepts a sound site, including an 8-GPU rig on x1 risers", () => {
+    const site = loadAndValidate(fixture("good.yaml"));
+    expect(site.spec.machines[1]).toMatchObject({ gpuCount: 8, pcieLink: "x1" });
+    expect(validateSite(site.spec)).toEqual([]);
+  });
+
+  // cross.yaml has one instance of each cross-field bad-input class; one SiteError carries them all.
+  const problems = problemsOf(() => loadAndValidate(fixture("cross.yaml")));
+  const file = fixture("cross.yaml");
+  const find = (substring: string): Problem => {
+    const hits = problems.filter((p) => p.message.includes(substring));
+    if (hits.length !== 1) throw new Error(`expected one problem containing "${substring}", got ${hits.length}`);
+    return hits[0]!;
+  };
+
+  it("reports every problem together, in document order, all located in the site file", () => {
+    expect(problems).toHaveLength(21);
+    expect(problems.every((p) => p.source?.file === file)).toBe(true);
+    const lines = problems.map((p) => p.source!.line);
+    expect(lines).toEqual([...lines].sort((a, b) => a - b));
+  });
+
+  it.each([
+    ["invalid timezone", "timezone 'America/Chicgo' is not an IANA time zone", 5, "use 'America/Chicago'"],
+    ["curtailment on a firm feed", "feed 'utility-a' is firm but has a curtailment block", 13, "remove the curtailment block"],
+    ["duplicate feed", "duplicate feed name 'utility-a' (power.feeds[0] has it too)", 15, "unique name"],
+    ["duplicate circuit", "duplicate circuit id 'pdu-a1' (power.circuits[0] has it too)", 24, "unique id"],
+    ["unknown feed", "circuit 'pdu-a1' names unknown feed 'utilty-b' (did you mean 'utility-a'?)", 25, "utility-a"],
+    ["overlapping CIDRs", "network.clusterCidr 10.20.0.0/16 overlaps network.nodeSubnet 10.20.0.0/22", 31, "shares no addresses"],
+    ["LB pool overlapping a CIDR", "loadBalancerPool 10.20.0.8/29 overlaps network.clusterCidr 10.20.0.0/16", 33, "move the pool"],
+    ["LB pool overlapping nodes", "loadBalancerPool 10.20.0.8-10.20.0.15 contains the IPs of 2 machines: rig-002 (10.20.0.12), srv-001 (10.20.0.13)", 33, "no machine uses"],
+    ["even control-plane count", "2 machines have role control-plane (cp-1, cp-1)", 34, "use 1 or 3 control-plane machines"],
+    ["duplicate hostname", "duplicate hostname cp-1 on machines[1] (cp-1): machines[0] (cp-1) already uses it", 41, "own hostname"],
+    ["duplicate IP", "duplicate IP 10.20.0.2 on machines[1]", 42, "own IP"],
+    ["duplicate MAC (case-insensitive)", "duplicate MAC 3c:ec:ef:01:02:03 on machines[1]", 43, "own MAC"],
+    ["IP outside the node subnet", "rig-001 IP 10.30.0.11 is outside network.nodeSubnet 10.20.0.0/22", 48, "widen nodeSubnet"],
+    ["unknown circuit", "rig-001 names unknown circuit 'pdu-x9' (did you mean 'pdu-a1'?)", 50, "power.circuits"],
+    ["unknown GPU model", "unknown GPU model 'rtx-3909' on rig-001 (did you mean 'rtx-3090'?)", 52, "gpuModel: rtx-3090"],
+    ["GPU machine with gpuCount 0", "rig-001 has role gpu but gpuCount 0", 53, "set gpuCount"],
+    ["GPU machine without gpuCount", "rig-002 has role gpu but no gpuCount", 54, "set gpuCount"],
+    ["GPU fields on a cpu machine", "srv-001 has role cpu but sets gpuModel", 65, "remove gpuModel"],
+    ["asicModel on a cpu machine", "srv-001 has role cpu but sets asicModel", 66, "remove asicModel"],
+    ["ASIC without a model", "asic-001 has role asic but no asicModel", 67, "add asicModel"],
+    ["unknown ASIC model", "unknown ASIC model 's21-hydra' on asic-002 (did you mean 's21-hydro'?)", 77, "asicModel: s21-hydro"],
+  ])("%s", (_name, message, line, fix) => {
+    const p = find(message);
+    expect(p.source?.file).toBe(file);
+    expect(p.source?.line).toBe(line);
+    expect(p.fix).toContain(fix);
+  });
+
+  it("points a control-plane count problem at the machines key", () => {
+    const problems = problemsOf(() => loadAndValidate(fixture("even-cp.yaml")));
+    expect(problems.map((p) => [p.source, p.message])).toEqual([
+      [{ file: fixture("even-cp.yaml"), line: 22, column: 1 }, "2 machines have role control-plane (cp-1, cp-2); embedded etcd needs an odd count for quorum"],
+    ]);
+    expect(problems[0]!.path).toEqual(["machines"]);
+  });
+
+  it("reports zero control-plane machines", () => {
+    const spec = loadSite(fixture("good.yaml")).spec;
+    const noServer = { ...spec, machines: spec.machines.filter((m) => m.role !== "control-plane") };
+    expect(validateSite(noServer)).toEqual([
+      {
+        message: "no machine has role control-plane; the cluster needs 1 or an odd number ≥ 3",
+        fix: "set role: control-plane on 1 machine (or 3 for high availability)",
+        path: ["machines"],
+      },
+    ]);
+  });
+
+  it("reports a load-balancer pool outside the node subnet and overlapping the service CIDR", () => {
+    const spec = loadSite(fixture("good.yaml")).spec;
+    const moved = { ...spec, network: { ...spec.network, loadBalancerPool: "10.43.0.0/24" } };
+    expect(validateSite(moved).map((p) => p.message)).toEqual([
+      "loadBalancerPool 10.43.0.0/24 is not inside network.nodeSubnet 10.20.0.0/22",
+      "loadBalancerPool 10.43.0.0/24 overlaps network.serviceCidr 10.43.0.0/16",
+    ]);
+  });
+
+  it("does not require ASIC miners to be inside the node subnet", () => {
+    const spec = loadSite(fixture("good.yaml")).spec;
+    const asicVlan = { ...spec, machines: spec.machines.map((m) => (m.role === "asic" ? { ...m, ip: "192.168.50.10" } : m)) };
+    expect(validateSite(asicVlan)).toEqual([]);
+  });
+
+  it("knows IANA zones", () => {
+    expect(isValidTimeZone("Europe/Oslo")).toBe(true);
+    expect(isValidTimeZone("UTC")).toBe(true);
+    expect(isValidTimeZone("Mars/Olympus")).toBe(false);
+  });
+});
