@@ -20,6 +20,12 @@ export const LABELS = {
   circuit: `${LABEL_PREFIX}/circuit`,
   rack: `${LABEL_PREFIX}/rack`,
   gpuPowerCap: `${LABEL_PREFIX}/gpu-power-cap`,
+  /**
+   * Set by curtailment jobs during a window (and removed at its end); the power agent
+   * applies it instead of the planned cap while present. A separate key, so a
+   * `pulumi up` during a window (which manages only the planned labels) does not undo it.
+   */
+  gpuPowerCapOverride: `${LABEL_PREFIX}/gpu-power-cap-override`,
   gpuModel: `${LABEL_PREFIX}/gpu-model`,
   workload: `${LABEL_PREFIX}/workload`,
   /**

@@ -1,0 +1,345 @@
+/**
+ * Cluster-side renderers: exact values for the sample plans, golden YAML files
+ * (UPDATE_GOLDEN=1 rewrites them), and shellcheck on the rendered scripts.
+ */
+import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { execa } from "execa";
+import { stringify } from "yaml";
+import type { FarmPlan } from "../src/plan/types.js";
+import { SiteError } from "../src/site/problems.js";
+import {
+  renderCiliumValues,
+  renderCurtailment,
+  renderCurtailmentScript,
+  renderDevicePluginConfig,
+  renderGpuOperatorValues,
+  renderKueueObjects,
+  renderMetalLbObjects,
+  renderNetworkOperator,
+  renderPowerAgent,
+  renderPowerAgentScript,
+  windowSchedules,
+  type K8sObject,
+} from "../src/render/index.js";
+import { samplePlan, samplePlanHa } from "./helpers/sample-plan.js";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const goldenDir = path.join(here, "golden", "cluster");
+
+function find(objects: K8sObject[], kind: string, name: string): any {
+  const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
+  if (o === undefined) throw new Error(`no ${kind}/${name} in ${objects.map((x) => `${x.kind}/${x.metadata.name}`).join(", ")}`);
+  return o;
+}
+
+function allObjects(plan: FarmPlan): Record<string, unknown> {
+  return {
+    "gpu-operator-values": renderGpuOperatorValues(plan),
+    "device-plugin-config": renderDevicePluginConfig(plan),
+    "cilium-values": renderCiliumValues(plan),
+    metallb: renderMetalLbObjects(plan),
+    "network-operator": renderNetworkOperator(plan),
+    kueue: renderKueueObjects(plan),
+    "power-agent": renderPowerAgent(plan),
+    curtailment: renderCurtailment(plan),
+  };
+}
+
+describe("GPU operator values", () => {
+  it("sets the k3s containerd paths, driver mode and time-slicing config", () => {
+    const v = renderGpuOperatorValues(samplePlan()) as any;
+    expect(v.driver).toEqual({ enabled: true });
+    expect(v.toolkit.env).toEqual([
+      { name: "CONTAINERD_CONFIG", value: "/var/lib/rancher/k3s/agent/etc/containerd/config.toml" },
+      { name: "CONTAINERD_SOCKET", value: "/run/k3s/containerd/containerd.sock" },
+      { name: "CONTAINERD_RUNTIME_CLASS", value: "nvidia" },
+    ]);
+    expect(v.devicePlugin).toEqual({ enabled: true, config: { create: false, name: "mine2hpc-device-plugin", default: "default" } });
+    expect(v.dcgmExporter).toEqual({ enabled: true, serviceMonitor: { enabled: false } });
+    expect(v.daemonsets.tolerations).toContainEqual({ key: "mine2hpc.io/power-tier", operator: "Exists", effect: "NoSchedule" });
+    expect(v["node-feature-discovery"].worker.tolerations).toHaveLength(3);
+  });
+
+  it("turns the driver container off in host mode and enables GPUDirect RDMA only with the operator's driver", () => {
+    const ha = renderGpuOperatorValues(samplePlanHa()) as any;
+    expect(ha.driver).toEqual({ enabled: false });
+    expect(ha.devicePlugin).toEqual({ enabled: true });
+    const plan = samplePlanHa();
+    plan.gpuOperator.driverMode = "container";
+    expect((renderGpuOperatorValues(plan) as any).driver).toEqual({ enabled: true, rdma: { enabled: true, useHostMofed: false } });
+  });
+
+  it("renders one device-plugin entry per time-sliced pool plus a no-sharing default", () => {
+    const plan = samplePlan();
+    const cm = renderDevicePluginConfig(plan) as any;
+    const sliced = plan.pools.filter((p) => p.timeSlicingReplicas > 1).map((p) => p.name);
+    expect(sliced).toHaveLength(1);
+    expect(Object.keys(cm.data)).toEqual(["default", sliced[0]]);
+    expect(cm.metadata.namespace).toBe("gpu-operator");
+    expect(cm.data.default).toBe("version: v1\nflags:\n  migStrategy: none");
+    expect(cm.data[sliced[0]!]).toContain("replicas: 4");
+    expect(renderDevicePluginConfig(samplePlanHa())).toBeNull();
+  });
+});
+
+describe("networking", () => {
+  it("renders Cilium native routing only when chosen", () => {
+    expect(renderCiliumValues(samplePlan())).toBeNull();
+    const ha = samplePlanHa();
+    expect(renderCiliumValues(ha)).toEqual({
+      kubeProxyReplacement: false,
+      routingMode: "native",
+      ipv4NativeRoutingCIDR: ha.network.clusterCidr,
+      autoDirectNodeRoutes: true,
+      ipam: { mode: "kubernetes" },
+      operator: { replicas: ha.kubernetes.servers.length > 1 ? 2 : 1 },
+    });
+  });
+
+  it("renders MetalLB objects only with a pool", () => {
+    expect(renderMetalLbObjects(samplePlan())).toEqual([]);
+    const objs = renderMetalLbObjects(samplePlanHa());
+    expect(objs.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
+      "IPAddressPool/metallb-system/mine2hpc-services",
+      "L2Advertisement/metallb-system/mine2hpc-services",
+    ]);
+    expect((objs[0] as any).spec.addresses).toEqual(["10.30.3.200-10.30.3.250"]);
+    expect((objs[1] as any).spec.ipAddressPools).toEqual(["mine2hpc-services"]);
+  });
+
+  it("renders the network operator for InfiniBand", () => {
+    expect(renderNetworkOperator(samplePlan())).toBeNull();
+    const r = renderNetworkOperator(samplePlanHa())!;
+    expect(r.values).toEqual({ nfd: { enabled: false, deployNodeFeatureRules: true }, upgradeCRDs: true });
+    expect(r.nicClusterPolicy.metadata.name).toBe("nic-cluster-policy");
+    const config = JSON.parse((r.nicClusterPolicy as any).spec.rdmaSharedDevicePlugin.config);
+    expect(config.configList[0]).toEqual({
+      resourceName: "rdma_shared_device_ib",
+      rdmaHcaMax: 63,
+      selectors: { vendors: ["15b3"], linkTypes: ["infiniband"] },
+    });
+  });
+});
+
+describe("Kueue objects", () => {
+  it("renders flavors, one queue per tier in one cohort with advertised GPU quota, and local queues", () => {
+    const plan = samplePlan();
+    const objs = renderKueueObjects(plan);
+    const kinds = objs.map((o) => o.kind);
+    expect(kinds.filter((k) => k === "ResourceFlavor")).toHaveLength(plan.pools.length);
+    expect(kinds.filter((k) => k === "ClusterQueue")).toHaveLength(plan.queues.clusterQueues.length);
+    expect(kinds.filter((k) => k === "LocalQueue")).toHaveLength(plan.queues.tenants.length * plan.queues.clusterQueues.length);
+    expect(kinds.filter((k) => k === "WorkloadPriorityClass")).toHaveLength(3);
+    for (const o of objs) if (o.kind !== "Namespace") expect(o.apiVersion).toBe("kueue.x-k8s.io/v1beta2");
+
+    for (const pool of plan.pools) {
+      const rf = find(objs, "ResourceFlavor", pool.flavor);
+      expect(rf.spec.nodeLabels).toEqual({ "mine2hpc.io/pool": pool.name });
+      if (pool.tier === "firm") {
+        expect(rf.spec.tolerations).toBeUndefined();
+      } else {
+        expect(rf.spec.nodeTaints).toEqual([{ key: "mine2hpc.io/power-tier", value: pool.tier, effect: "NoSchedule" }]);
+        expect(rf.spec.tolerations).toEqual([{ key: "mine2hpc.io/power-tier", operator: "Equal", value: pool.tier, effect: "NoSchedule" }]);
+      }
+    }
+    for (const cq of plan.queues.clusterQueues) {
+      const obj = find(objs, "ClusterQueue", cq.name);
+      expect(obj.spec.cohortName).toBe(plan.queues.cohort);
+      expect(obj.spec.namespaceSelector).toEqual({});
+      expect(obj.spec.stopPolicy).toBeUndefined();
+      expect(obj.spec.resourceGroups).toEqual([
+        {
+          coveredResources: ["nvidia.com/gpu"],
+          flavors: cq.flavors.map((f) => {
+            const pool = plan.pools.find((p) => p.name === f.pool)!;
+            return { name: f.flavor, resources: [{ name: "nvidia.com/gpu", nominalQuota: pool.gpus * pool.timeSlicingReplicas }] };
+          }),
+        },
+      ]);
+    }
+    // The time-sliced rig pool advertises 4 slices per GPU.
+    const rigPool = plan.pools.find((p) => p.timeSlicingReplicas === 4)!;
+    const rigQueue = find(objs, "ClusterQueue", rigPool.clusterQueue);
+    expect(rigQueue.spec.resourceGroups[0].flavors[0].resources[0].nominalQuota).toBe(rigPool.gpus * 4);
+  });
+
+  it("creates namespaces for tenants that do not exist by default", () => {
+    const objs = renderKueueObjects(samplePlanHa());
+    expect(objs.filter((o) => o.kind === "Namespace").map((o) => o.metadata.name)).toEqual(["inference", "research"]);
+    expect(renderKueueObjects(samplePlan()).filter((o) => o.kind === "Namespace")).toEqual([]);
+  });
+});
+
+describe("power agent", () => {
+  it("mounts the driver root per driver mode and runs on capped nodes of every tier", () => {
+    const objs = renderPowerAgent(samplePlan());
+    expect(objs.map((o) => o.kind)).toEqual(["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "DaemonSet"]);
+    expect(find(objs, "ClusterRole", "mine2hpc-power-agent").rules).toEqual([{ apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch"] }]);
+    const ds = find(objs, "DaemonSet", "mine2hpc-power-agent");
+    const pod = ds.spec.template.spec;
+    expect(pod.priorityClassName).toBe("system-node-critical");
+    expect(pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms).toEqual([
+      { matchExpressions: [{ key: "mine2hpc.io/gpu-power-cap", operator: "Exists" }] },
+    ]);
+    expect(pod.tolerations).toContainEqual({ key: "mine2hpc.io/power-tier", operator: "Exists", effect: "NoSchedule" });
+    expect(pod.containers[0].env[0]).toEqual({ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } });
+    expect(pod.containers[0].env[1]).toEqual({ name: "DRIVER_ROOT", value: "/run/nvidia/driver" });
+    expect(pod.containers[0].securityContext).toEqual({ privileged: true });
+    expect(pod.volumes[1]).toEqual({ name: "driver-root", hostPath: { path: "/run/nvidia/driver", type: "Directory" } });
+
+    const host = find(renderPowerAgent(samplePlanHa()), "DaemonSet", "mine2hpc-power-agent").spec.template.spec;
+    expect(host.containers[0].env[1]).toEqual({ name: "DRIVER_ROOT", value: "/host" });
+    expect(host.volumes[1]).toEqual({ name: "driver-root", hostPath: { path: "/", type: "Directory" } });
+  });
+
+  it("clamps with the GPU's range and applies through the driver root", () => {
+    const s = renderPowerAgentScript();
+    expect(s).toContain('chroot "$DRIVER_ROOT" nvidia-smi "$@"');
+    expect(s).toContain("--query-gpu=index,power.limit,power.min_limit,power.max_limit --format=csv,noheader,nounits");
+    expect(s).toContain('smi -i "$idx" -pl "$target"');
+  });
+});
+
+describe("curtailment", () => {
+  it("computes window end schedules and rejects what it cannot compute", () => {
+    expect(windowSchedules("f", { name: "w", schedule: "0 15 * 6-9 1-5", durationMinutes: 120 })).toEqual({ start: "0 15 * 6-9 1-5", end: "0 17 * 6-9 1-5" });
+    expect(windowSchedules("f", { name: "w", schedule: "30 16 * 6-9 1-5", durationMinutes: 45 }).end).toBe("15 17 * 6-9 1-5");
+    expect(windowSchedules("f", { name: "w", schedule: "0 23 * * *", durationMinutes: 90 }).end).toBe("30 0 * * *");
+    expect(() => windowSchedules("f", { name: "w", schedule: "*/15 15 * * *", durationMinutes: 30 })).toThrow(SiteError);
+    expect(() => windowSchedules("f", { name: "w", schedule: "0 23 * * 1-5", durationMinutes: 90 })).toThrow(/after midnight/);
+  });
+
+  it("renders least-privilege RBAC, targets and start/end CronJobs per window", () => {
+    const plan = samplePlan();
+    plan.curtailment[0]!.windows.push({ name: "ers-evening", schedule: "30 19 * * *", durationMinutes: 60 });
+    const objs = renderCurtailment(plan);
+    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      "ServiceAccount/mine2hpc-curtailment",
+      "ClusterRole/mine2hpc-curtailment",
+      "ClusterRoleBinding/mine2hpc-curtailment",
+      "ConfigMap/mine2hpc-curtailment",
+      "CronJob/curtail-grid-flex-4cp-afternoon-start",
+      "CronJob/curtail-grid-flex-4cp-afternoon-end",
+      "CronJob/curtail-grid-flex-ers-evening-start",
+      "CronJob/curtail-grid-flex-ers-evening-end",
+    ]);
+    const rigNodes = plan.nodes.filter((n) => n.feed === "grid-flex" && n.gpu).map((n) => n.hostname).sort();
+    expect(find(objs, "ClusterRole", "mine2hpc-curtailment").rules).toEqual([
+      { apiGroups: [""], resources: ["nodes"], resourceNames: rigNodes, verbs: ["get", "patch"] },
+      { apiGroups: ["kueue.x-k8s.io"], resources: ["clusterqueues"], resourceNames: ["curtailable-gpus"], verbs: ["get", "patch"] },
+    ]);
+    const data = find(objs, "ConfigMap", "mine2hpc-curtailment").data;
+    expect(data["grid-flex.stages"]).toBe("asics-off\ngpu-caps-to-min\ndrain-queue\n");
+    expect(data["grid-flex.asics"]).toBe(`${plan.asics.filter((a) => a.feed === "grid-flex").map((a) => a.hostname).sort().join("\n")}\n`);
+    const rigs = plan.nodes.filter((n) => n.feed === "grid-flex" && n.gpu).sort((a, b) => (a.hostname < b.hostname ? -1 : 1));
+    expect(data["grid-flex.min-caps"]).toBe(rigs.map((n) => `${n.hostname} ${n.gpu!.minWatts}\n`).join(""));
+    expect(data["grid-flex.planned-caps"]).toBeUndefined();
+    expect(data["grid-flex.cluster-queues"]).toBe("curtailable-gpus\n");
+
+    const start = find(objs, "CronJob", "curtail-grid-flex-4cp-afternoon-start").spec;
+    expect(start.schedule).toBe("0 15 * 6-9 1-5");
+    expect(start.timeZone).toBe(plan.site.timezone);
+    expect(start.concurrencyPolicy).toBe("Forbid");
+    expect(start.startingDeadlineSeconds).toBe(3600);
+    expect(start.jobTemplate.spec.backoffLimit).toBe(3);
+    expect(start.jobTemplate.spec.template.spec.containers[0].command).toEqual(["/bin/bash", "/opt/mine2hpc/curtail.sh", "start", "grid-flex"]);
+    const end = find(objs, "CronJob", "curtail-grid-flex-ers-evening-end").spec;
+    expect(end.schedule).toBe("30 20 * * *");
+    expect(end.jobTemplate.spec.template.spec.containers[0].command).toEqual(["/bin/bash", "/opt/mine2hpc/curtail.sh", "end", "grid-flex"]);
+  });
+
+  it("renders nothing without windows", () => {
+    const plan = samplePlan();
+    plan.curtailment[0]!.windows = [];
+    expect(renderCurtailment(plan)).toEqual([]);
+  });
+});
+
+describe("every object", () => {
+  it("carries the mine2hpc labels and is deterministic", () => {
+    for (const plan of [samplePlan(), samplePlanHa()]) {
+      const objs = [
+        ...renderKueueObjects(plan),
+        ...renderMetalLbObjects(plan),
+        ...renderPowerAgent(plan),
+        ...renderCurtailment(plan),
+        ...[renderDevicePluginConfig(plan), renderNetworkOperator(plan)?.nicClusterPolicy].filter((o): o is K8sObject => !!o),
+      ];
+      for (const o of objs) {
+        expect(o.metadata.labels?.["app.kubernetes.io/managed-by"]).toBe("mine2hpc");
+        expect(o.metadata.labels?.["app.kubernetes.io/part-of"]).toBe("mine2hpc");
+      }
+      expect(JSON.stringify(allObjects(plan))).toBe(JSON.stringify(allObjects(structuredClone(plan))));
+    }
+  });
+});
+
+describe("golden files", () => {
+  for (const [label, make] of [["sample", samplePlan], ["sample-ha", samplePlanHa]] as const) {
+    for (const [name, value] of Object.entries(allObjects(make()))) {
+      it(`${label}/${name}.yaml`, () => {
+        const file = path.join(goldenDir, label, `${name}.yaml`);
+        const docs = Array.isArray(value) ? value : [value];
+        const text = docs.map((d) => stringify(d, { lineWidth: 0 })).join("---\n");
+        if (process.env.UPDATE_GOLDEN === "1" || !existsSync(file)) {
+          if (process.env.UPDATE_GOLDEN !== "1" && process.env.CI) throw new Error(`golden file ${file} missing; run with UPDATE_GOLDEN=1`);
+          mkdirSync(path.dirname(file), { recursive: true });
+          writeFileSync(file, text);
+        }
+        expect(text).toBe(readFileSync(file, "utf8"));
+      });
+    }
+  }
+});
+
+describe("shellcheck", () => {
+  const scripts: Record<string, string> = { "power-agent.sh": renderPowerAgentScript(), "curtail.sh": renderCurtailmentScript() };
+  for (const [name, script] of Object.entries(scripts)) {
+    it(`${name} passes shellcheck`, async (ctx) => {
+      const found = await execa("shellcheck", ["--version"], { reject: false });
+      if (found.exitCode !== 0) {
+        if (process.env.MINE2HPC_SKIP_SHELLCHECK === "1") return ctx.skip();
+        throw new Error("shellcheck is not installed: apt-get install shellcheck (or set MINE2HPC_SKIP_SHELLCHECK=1 to skip)");
+      }
+      const r = await execa("shellcheck", ["-s", "bash", "-"], { input: script, reject: false });
+      expect(r.stdout).toBe("");
+      expect(r.exitCode).toBe(0);
+    });
+  }
+});
+
+describe("cap override during curtailment", () => {
+  // The agent's label lookup, run for real in bash against a node JSON body.
+  async function capFromLabels(labels: Record<string, string>): Promise<string> {
+    const script = renderPowerAgentScript();
+    const fn = script.slice(script.indexOf("read_cap_label() {"), script.indexOf("\n}\n", script.indexOf("read_cap_label() {")) + 3);
+    const body = JSON.stringify({ metadata: { labels } });
+    const harness = [
+      "set -euo pipefail",
+      'SA_DIR="$(mktemp -d)"; echo token > "$SA_DIR/token"; API=x; NODE_NAME=n',
+      `curl() { printf '%s' '${body}'; }`,
+      fn,
+      "read_cap_label",
+    ].join("\n");
+    const r = await execa("bash", ["-c", harness], { reject: false });
+    expect(r.exitCode).toBe(0);
+    return r.stdout;
+  }
+
+  it("applies the override label while present, else the planned cap", async () => {
+    expect(await capFromLabels({ "mine2hpc.io/gpu-power-cap": "250" })).toBe("250");
+    expect(await capFromLabels({ "mine2hpc.io/gpu-power-cap": "250", "mine2hpc.io/gpu-power-cap-override": "100" })).toBe("100");
+    expect(await capFromLabels({ "mine2hpc.io/rack": "r1" })).toBe("");
+  });
+
+  it("curtailment lowers and restores only the override label", () => {
+    const script = renderCurtailmentScript();
+    expect(script).toContain('OVERRIDE_LABEL="mine2hpc.io/gpu-power-cap-override"');
+    expect(script).not.toContain('"mine2hpc.io/gpu-power-cap"');
+    expect(script).toContain("gpu-caps-to-min) set_caps lower ;;");
+    expect(script).toContain("    set_caps restore\n");
+  });
+});

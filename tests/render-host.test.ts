@@ -1,0 +1,356 @@
+/**
+ * Host-side renderers: k3s config.yaml per node, bootstrap and uninstall scripts, the content
+ * hash used as remote.Command triggers, and kubeconfig handling.
+ *
+ * Golden files live in tests/golden/host/<fixture>/<hostname>/; regenerate them with
+ * `UPDATE_GOLDEN=1 npx vitest run tests/render-host.test.ts` and review the diff like code.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import type { FarmPlan } from "../src/plan/types.js";
+import { LABELS } from "../src/plan/types.js";
+import {
+  KUBECONFIG_READ_COMMAND,
+  hostConfigHash,
+  remoteScriptCommand,
+  renderBootstrapScript,
+  renderK3sConfig,
+  renderUninstallScript,
+  rewriteKubeconfigServer,
+} from "../src/render/index.js";
+import { samplePlan, samplePlanHa } from "./helpers/sample-plan.js";
+
+const GOLDEN_ROOT = join(dirname(fileURLToPath(import.meta.url)), "golden", "host");
+
+/** Compares `text` with the golden file at `relPath` (under tests/golden/host), or writes it when UPDATE_GOLDEN=1. */
+function expectGolden(relPath: string, text: string): void {
+  const path = join(GOLDEN_ROOT, relPath);
+  if (process.env.UPDATE_GOLDEN === "1") {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+    return;
+  }
+  if (!existsSync(path)) {
+    throw new Error(`golden file tests/golden/host/${relPath} is missing: run UPDATE_GOLDEN=1 npx vitest run tests/render-host.test.ts and review it`);
+  }
+  expect(text, `tests/golden/host/${relPath} differs: if the change is intended, regenerate with UPDATE_GOLDEN=1 and review the diff`).toBe(
+    readFileSync(path, "utf8"),
+  );
+}
+
+const FIXTURES: [string, () => FarmPlan][] = [
+  ["single", samplePlan],
+  ["ha", samplePlanHa],
+];
+
+function configOf(plan: FarmPlan, hostname: string): Record<string, unknown> {
+  return parse(renderK3sConfig(plan, hostname)) as Record<string, unknown>;
+}
+
+describe("golden files", () => {
+  for (const [fixture, make] of FIXTURES) {
+    const plan = make();
+    for (const node of plan.nodes) {
+      it(`${fixture}/${node.hostname}`, () => {
+        expectGolden(`${fixture}/${node.hostname}/config.yaml`, renderK3sConfig(plan, node.hostname));
+        expectGolden(`${fixture}/${node.hostname}/bootstrap.sh`, renderBootstrapScript(plan, node.hostname));
+        expectGolden(`${fixture}/${node.hostname}/uninstall.sh`, renderUninstallScript(plan, node.hostname));
+      });
+    }
+    it(`${fixture}/hashes.txt`, () => {
+      expectGolden(`${fixture}/hashes.txt`, plan.nodes.map((n) => `${n.hostname} ${hostConfigHash(plan, n.hostname)}\n`).join(""));
+    });
+  }
+});
+
+describe("renderK3sConfig", () => {
+  it("gives the first server cluster-init and the full server flag set, without a server URL", () => {
+    expect(configOf(samplePlan(), "cp-01")).toEqual({
+      "node-name": "cp-01",
+      "node-ip": "10.20.0.10",
+      "token-file": "/etc/rancher/k3s/token",
+      "cluster-init": true,
+      "node-label": [
+        "mine2hpc.io/circuit=pdu-ctl",
+        "mine2hpc.io/feed=grid-firm",
+        "mine2hpc.io/power-tier=firm",
+        "mine2hpc.io/rack=ctl-r1",
+      ],
+      "node-taint": ["node-role.kubernetes.io/control-plane=:NoSchedule"],
+      "write-kubeconfig-mode": "0600",
+      "tls-san": ["10.20.0.10"],
+      "cluster-cidr": "10.42.0.0/16",
+      "service-cidr": "10.43.0.0/16",
+      disable: ["traefik"],
+    });
+  });
+
+  it("joins the other HA servers to the first server and switches flannel off for Cilium", () => {
+    const plan = samplePlanHa();
+    expect(configOf(plan, "cp-01")["server"]).toBeUndefined();
+    expect(configOf(plan, "cp-01")["cluster-init"]).toBe(true);
+    for (const host of ["cp-02", "cp-03"]) {
+      const cfg = configOf(plan, host);
+      expect(cfg["server"]).toBe("https://10.30.0.11:6443");
+      expect(cfg["cluster-init"]).toBeUndefined();
+      expect(cfg["flannel-backend"]).toBe("none");
+      expect(cfg["disable-network-policy"]).toBe(true);
+      expect(cfg["disable-kube-proxy"]).toBeUndefined();
+      expect(cfg["disable"]).toEqual(["servicelb", "traefik"]);
+      expect(cfg["tls-san"]).toEqual(["api.hall2.example.net"]);
+      expect(cfg["cluster-cidr"]).toBe("10.52.0.0/16");
+    }
+  });
+
+  it("keeps flannel on flannel sites", () => {
+    const cfg = configOf(samplePlan(), "cp-01");
+    expect(cfg["flannel-backend"]).toBeUndefined();
+    expect(cfg["disable-network-policy"]).toBeUndefined();
+  });
+
+  it("gives agents only agent flags", () => {
+    for (const [, make] of FIXTURES) {
+      const plan = make();
+      for (const node of plan.nodes.filter((n) => n.k3sRole === "agent")) {
+        const cfg = configOf(plan, node.hostname);
+        expect(Object.keys(cfg).sort(), node.hostname).toEqual(
+          ["node-ip", "node-label", "node-name", "server", "token-file", ...(node.taints.length > 0 ? ["node-taint"] : [])].sort(),
+        );
+        expect(cfg["server"]).toBe(plan.network.cni === "cilium" ? "https://10.30.0.11:6443" : "https://10.20.0.10:6443");
+      }
+    }
+  });
+
+  it("renders a curtailable rig's labels and taint exactly", () => {
+    expect(configOf(samplePlan(), "rig-a01")).toEqual({
+      "node-name": "rig-a01",
+      "node-ip": "10.20.1.11",
+      "token-file": "/etc/rancher/k3s/token",
+      server: "https://10.20.0.10:6443",
+      "node-label": [
+        "mine2hpc.io/circuit=pdu-b1",
+        "mine2hpc.io/feed=grid-flex",
+        "mine2hpc.io/gpu-model=rtx-3090",
+        "mine2hpc.io/gpu-power-cap=250",
+        "mine2hpc.io/pool=rtx-3090-x1-riser-curtailable",
+        "mine2hpc.io/power-tier=curtailable",
+        "mine2hpc.io/rack=hall-r3",
+        "mine2hpc.io/workload=inference",
+        "nvidia.com/device-plugin.config=rtx-3090-x1-riser-curtailable",
+      ],
+      "node-taint": ["mine2hpc.io/power-tier=curtailable:NoSchedule"],
+    });
+  });
+
+  it("refuses ASIC miners and unknown hosts with the fix", () => {
+    expect(() => renderK3sConfig(samplePlan(), "s21-001")).toThrow(
+      'host "s21-001" is an ASIC miner in site "permian-hall-1": ASIC miners are power load only and get no k3s configuration. Render only hosts listed in plan.nodes.',
+    );
+    expect(() => renderBootstrapScript(samplePlan(), "nope")).toThrow(
+      'host "nope" is not a Kubernetes node of site "permian-hall-1". Use one of: cp-01, h100-01, rig-a01, rig-a02.',
+    );
+  });
+
+  it("refuses labels the kubelet may not set at registration", () => {
+    const plan = samplePlan();
+    const rig = plan.nodes.find((n) => n.hostname === "rig-a02");
+    if (rig === undefined) throw new Error("fixture lost rig-a02");
+    rig.labels["node-role.kubernetes.io/gpu"] = "true";
+    expect(() => renderK3sConfig(plan, "rig-a02")).toThrow(
+      'node "rig-a02": label "node-role.kubernetes.io/gpu" uses the reserved prefix "node-role.kubernetes.io"',
+    );
+    rig.labels = { "node.kubernetes.io/instance-type": "rig-6x3090", "topology.kubernetes.io/zone": "hall-r3" };
+    expect(configOf(plan, "rig-a02")["node-label"]).toEqual([
+      "node.kubernetes.io/instance-type=rig-6x3090",
+      "topology.kubernetes.io/zone=hall-r3",
+    ]);
+  });
+
+  it("is deterministic", () => {
+    expect(renderK3sConfig(samplePlanHa(), "h100-02")).toBe(renderK3sConfig(samplePlanHa(), "h100-02"));
+  });
+});
+
+describe("scripts", () => {
+  it("reads the token from stdin and pins the k3s version", () => {
+    const script = renderBootstrapScript(samplePlan(), "cp-01");
+    expect(script.startsWith("#!/usr/bin/env bash\n")).toBe(true);
+    expect(script).toContain("set -euo pipefail\n");
+    expect(script).toContain("IFS= read -r K3S_TOKEN || true\n");
+    expect(script).toContain("K3S_VERSION='v1.33.5+k3s1'\n");
+    expect(script).toContain('INSTALL_K3S_VERSION="$K3S_VERSION" INSTALL_K3S_EXEC="$K3S_ROLE" sh "$installer"\n');
+    expect(script).toContain("write_file \"$CONFIG_FILE\" 0600 <<'MINE2HPC_K3S_CONFIG'\n" + renderK3sConfig(samplePlan(), "cp-01") + "MINE2HPC_K3S_CONFIG\n");
+    expect(script).not.toContain("set -x");
+  });
+
+  it("blacklists nouveau only on GPU nodes when the operator installs the driver", () => {
+    const single = samplePlan();
+    expect(renderBootstrapScript(single, "rig-a01")).toContain("blacklist nouveau\n");
+    expect(renderBootstrapScript(single, "h100-01")).toContain("blacklist nouveau\n");
+    expect(renderBootstrapScript(single, "cp-01")).not.toContain("nouveau");
+    const ha = samplePlanHa();
+    expect(renderBootstrapScript(ha, "h100-01")).not.toContain("nouveau");
+    expect(renderBootstrapScript(ha, "h100-01")).toContain("command -v nvidia-smi");
+  });
+
+  it("waits for Ready on flannel servers, for registration on Cilium servers, for the service on agents", () => {
+    expect(renderBootstrapScript(samplePlan(), "cp-01")).toContain('log "waiting for node ${NODE_NAME} to be Ready"');
+    expect(renderBootstrapScript(samplePlanHa(), "cp-02")).toContain("to register (Ready follows once Cilium is installed)");
+    const agent = renderBootstrapScript(samplePlan(), "rig-a01");
+    expect(agent).toContain("K3S_SERVICE='k3s-agent'\n");
+    expect(agent).not.toContain("kubectl");
+  });
+
+  it("drains servers with their own credentials and agents only with a kubeconfig from stdin", () => {
+    const server = renderUninstallScript(samplePlanHa(), "cp-03");
+    expect(server).toContain("UNINSTALL='/usr/local/bin/k3s-uninstall.sh'\n");
+    expect(server).toContain('kubectl_ drain "$NODE_NAME" --ignore-daemonsets --delete-emptydir-data --timeout="$DRAIN_TIMEOUT"');
+    expect(server).toContain("DRAIN_TIMEOUT='300s'\n");
+    expect(server).not.toContain("ADMIN_KUBECONFIG");
+    const agent = renderUninstallScript(samplePlan(), "h100-01");
+    expect(agent).toContain("UNINSTALL='/usr/local/bin/k3s-agent-uninstall.sh'\n");
+    expect(agent).toContain('ADMIN_KUBECONFIG="$(cat)"');
+    expect(agent).toContain("warning: no admin kubeconfig on stdin");
+  });
+
+  it("stops with a clear message before touching the host when stdin has no token", async () => {
+    // A fake `id` reporting root lets the script reach the token check without real root;
+    // with empty stdin it exits there, before any write.
+    const fakeBin = mkdtempSync(join(tmpdir(), "mine2hpc-fake-id-"));
+    try {
+      writeFileSync(join(fakeBin, "id"), "#!/bin/sh\necho 0\n", { mode: 0o755 });
+      const run = await execa("bash", ["-c", renderBootstrapScript(samplePlan(), "rig-a01")], {
+        input: "",
+        reject: false,
+        env: { PATH: `${fakeBin}:${process.env.PATH ?? ""}` },
+      });
+      expect(run.exitCode).toBe(1);
+      expect(run.stdout).toBe("");
+      expect(run.stderr).toBe(
+        "mine2hpc[rig-a01]: error: no k3s token on stdin: pass the cluster token as the first line of standard input (HostBootstrap sets it as the secret stdin of its remote.Command)",
+      );
+    } finally {
+      rmSync(fakeBin, { recursive: true, force: true });
+    }
+  });
+
+  it("never contains the token", () => {
+    const token = "K10fa7e0c0ffee1234567890abcdef::server:s3cr3t-t0ken-value";
+    for (const [, make] of FIXTURES) {
+      const plan = make();
+      for (const n of plan.nodes) {
+        for (const text of [
+          renderK3sConfig(plan, n.hostname),
+          renderBootstrapScript(plan, n.hostname),
+          renderUninstallScript(plan, n.hostname),
+          hostConfigHash(plan, n.hostname),
+        ]) {
+          expect(text).not.toContain(token);
+          expect(text).not.toContain("s3cr3t");
+          expect(text).not.toMatch(/^token:/m);
+        }
+      }
+    }
+  });
+});
+
+describe("hostConfigHash", () => {
+  it("is a sha256 hex digest, stable for the same plan", () => {
+    const hash = hostConfigHash(samplePlan(), "rig-a01");
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(hostConfigHash(samplePlan(), "rig-a01")).toBe(hash);
+  });
+
+  it("changes only for the node whose cap label changed", () => {
+    for (const [, make] of FIXTURES) {
+      const before = make();
+      const after = make();
+      const target = after.nodes.find((n) => n.pool?.startsWith("rtx-3090") === true);
+      if (target === undefined) throw new Error("fixture has no rig");
+      target.labels[LABELS.gpuPowerCap] = "230";
+      const changed = before.nodes.filter((n) => hostConfigHash(before, n.hostname) !== hostConfigHash(after, n.hostname)).map((n) => n.hostname);
+      expect(changed).toEqual([target.hostname]);
+    }
+  });
+});
+
+describe("kubeconfig", () => {
+  const k3sYaml = `apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJkekNDQVIyZ0F3SUJBZ0lCQURBS0JnZ3Foa2pPUFFRREFqQWpNU0V3SHdZRFZRUUREQmhyTTNNdGMyVnkK
+    server: https://127.0.0.1:6443
+  name: default
+contexts:
+- context:
+    cluster: default
+    user: default
+  name: default
+current-context: default
+kind: Config
+preferences: {}
+users:
+- name: default
+  user:
+    client-certificate-data: Y2VydA==
+    client-key-data: a2V5
+`;
+
+  it("points the server URL at the API endpoint and keeps everything else", () => {
+    expect(rewriteKubeconfigServer(k3sYaml, "api.hall2.example.net")).toBe(
+      k3sYaml.replace("server: https://127.0.0.1:6443", "server: https://api.hall2.example.net:6443"),
+    );
+    expect(rewriteKubeconfigServer(k3sYaml, "fd00::10")).toContain("server: https://[fd00::10]:6443\n");
+  });
+
+  it("refuses a kubeconfig without a loopback server and a malformed endpoint", () => {
+    const elsewhere = k3sYaml.replace("https://127.0.0.1:6443", "https://10.1.1.1:6443");
+    expect(() => rewriteKubeconfigServer(elsewhere, "10.20.0.10")).toThrow("the kubeconfig has no cluster with a loopback server URL");
+    expect(() => rewriteKubeconfigServer(k3sYaml, "https://10.20.0.10")).toThrow('"https://10.20.0.10" is not a valid API address');
+  });
+
+  it("reads the admin kubeconfig with or without sudo", () => {
+    expect(KUBECONFIG_READ_COMMAND).toBe(
+      'if [ "$(id -u)" -eq 0 ]; then cat /etc/rancher/k3s/k3s.yaml; else sudo -n cat /etc/rancher/k3s/k3s.yaml; fi',
+    );
+  });
+});
+
+describe("remoteScriptCommand", () => {
+  it("wraps in sudo -n for non-root users and quotes for any POSIX shell", async () => {
+    expect(remoteScriptCommand("echo 'hi'", "miner")).toBe(`sudo -n bash -c 'echo '\\''hi'\\'''`);
+    expect(remoteScriptCommand("echo 'hi'", "root")).toBe(`bash -c 'echo '\\''hi'\\'''`);
+    const run = await execa("sh", ["-c", remoteScriptCommand(`printf '%s|' "$0" 'a b' "it's"`, "root")]);
+    expect(run.stdout).toBe("bash|a b|it's|");
+  });
+});
+
+describe("shellcheck", () => {
+  // MINE2HPC_SKIP_SHELLCHECK=1 skips (visibly) on machines without shellcheck; otherwise a
+  // missing shellcheck fails the test, so CI cannot pass without running it.
+  it.skipIf(process.env.MINE2HPC_SKIP_SHELLCHECK === "1")("passes on every rendered script", async () => {
+    const probe = await execa("shellcheck", ["--version"], { reject: false });
+    if (probe.exitCode !== 0) {
+      throw new Error("shellcheck is not available: install shellcheck (apt-get install shellcheck), or set MINE2HPC_SKIP_SHELLCHECK=1 to skip");
+    }
+    const failures: string[] = [];
+    for (const [fixture, make] of FIXTURES) {
+      const plan = make();
+      for (const n of plan.nodes) {
+        for (const [name, text] of [
+          ["bootstrap.sh", renderBootstrapScript(plan, n.hostname)],
+          ["uninstall.sh", renderUninstallScript(plan, n.hostname)],
+        ] as const) {
+          const result = await execa("shellcheck", ["-s", "bash", "-"], { input: text, reject: false });
+          if (result.exitCode !== 0) failures.push(`${fixture}/${n.hostname}/${name}:\n${result.stdout}${result.stderr}`);
+        }
+      }
+    }
+    expect(failures.join("\n")).toBe("");
+  }, 60_000);
+});
