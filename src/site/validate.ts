@@ -9,8 +9,9 @@
  */
 import { ASICS, findAsic, findGpu, GPUS, nearestName } from "./catalog.js";
 import { formatRange, parseAddressPool, parseCidr, parseIpv4, rangeContains, rangesOverlap, rangeWithin, type Ipv4Range } from "./net.js";
-import type { Problem } from "./problems.js";
+import { SiteError, type Problem } from "./problems.js";
 import type { SiteSpec } from "./schema.js";
+import { windowSchedules } from "./cron.js";
 
 /** Returns every cross-field problem of `spec` (empty when the site is sound). */
 export function validateSite(spec: SiteSpec): Problem[] {
@@ -73,6 +74,15 @@ function checkFeeds(spec: SiteSpec, problems: Problem[]): Set<string> {
         path: ["power", "feeds", i, "curtailment"],
       });
     }
+    feed.curtailment?.windows.forEach((w, wi) => {
+      // The end of each window becomes a CronJob schedule; find the windows whose end cannot be written as one.
+      try {
+        windowSchedules(feed.name, w);
+      } catch (err) {
+        if (!(err instanceof SiteError)) throw err;
+        for (const p of err.problems) problems.push({ ...p, path: ["power", "feeds", i, "curtailment", "windows", wi, "schedule"] });
+      }
+    });
   });
   return new Set(first.keys());
 }

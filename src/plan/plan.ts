@@ -1,0 +1,564 @@
+/**
+ * `planFarm(site)`: every decision about a site, made once, as plain data.
+ *
+ * Order of work: resolve each machine against the catalog and its circuit and feed;
+ * check that every circuit and feed carries its load with GPUs at their minimum caps
+ * (else one SiteError listing every overloaded circuit and feed); choose the caps
+ * (`allocate.ts`); then derive nodes, pools, queues, loads, curtailment and warnings.
+ */
+import type { AsicSpec, GpuSpec } from "../site/catalog.js";
+import { findAsic, findGpu } from "../site/catalog.js";
+import type { Problem } from "../site/problems.js";
+import { SiteError } from "../site/problems.js";
+import type { PowerTier, SiteSpec } from "../site/schema.js";
+import { allocateCaps, cmpStr, nodeThroughputTflops } from "./allocate.js";
+import type { AllocCircuit, AllocFeed, AllocNode } from "./allocate.js";
+import { curtailmentStages } from "./curtail.js";
+import {
+  DEFAULT_CPU_NODE_BASE_WATTS,
+  WATTS_EPSILON,
+  circuitFormula,
+  circuitUsableWatts,
+  formatWatts,
+  round1,
+  roundWatts,
+} from "./power.js";
+import type {
+  CircuitLoad,
+  FarmPlan,
+  FeedCurtailment,
+  FeedLoad,
+  PlannedAsic,
+  PlannedNode,
+  PlannedPool,
+  QueuePlan,
+  Taint,
+} from "./types.js";
+import { LABELS } from "./types.js";
+
+/** Where the planner looks up GPU and ASIC models; tests pass a fixed catalog so expected values do not move with catalog updates. */
+export interface PlanCatalog {
+  findGpu(name: string): GpuSpec | undefined;
+  findAsic(name: string): AsicSpec | undefined;
+}
+
+export interface PlanOptions {
+  /** @default the built-in hardware catalog (`src/site/catalog.ts`) */
+  catalog?: PlanCatalog;
+}
+
+/** Tier order used for ClusterQueues (most reliable first). */
+export const TIER_ORDER: readonly PowerTier[] = ["firm", "interruptible", "curtailable"];
+
+/** A circuit loaded above this share of its usable watts gets a warning: PSU efficiency or base draw a few % off would trip it. */
+export const CIRCUIT_WARN_FRACTION = 0.95;
+/** At most this many circuits are named in the nearly-full warning. */
+export const CIRCUIT_WARN_LIST = 10;
+
+/** A pool whose lowest cap is below this share of TDP gets a warning: the site is short of power for it. */
+export const LOW_CAP_WARN_FRACTION = 0.8;
+
+/** Interconnect class of a GPU node: PCIe x1 risers cannot move training data fast enough, SXM boards have NVLink. */
+export function interconnectOf(pcieLink: string | undefined, gpu: Pick<GpuSpec, "formFactor">): PlannedPool["interconnect"] {
+  if (pcieLink === "x1") return "x1-riser";
+  return gpu.formFactor === "sxm" ? "sxm" : "pcie";
+}
+
+/** Stable pool name: `<gpu-model>-<interconnect>-<tier>`; depends only on the node itself, so adding machines never renames a pool. */
+export function poolName(gpuModel: string, interconnect: PlannedPool["interconnect"], tier: PowerTier): string {
+  return `${gpuModel}-${interconnect}-${tier}`;
+}
+
+/** The taint every non-control-plane node on a non-firm feed carries: only workloads that tolerate losing power land there. */
+export function tierTaint(tier: PowerTier): Taint {
+  return { key: LABELS.powerTier, value: tier, effect: "NoSchedule" };
+}
+
+/**
+ * A Kubernetes label value from free text (racks are free text in the site file):
+ * characters outside `[A-Za-z0-9._-]` become `-`, ends are trimmed to alphanumerics,
+ * at most 63 characters.
+ */
+export function labelValue(text: string): string {
+  return text
+    .replace(/[^A-Za-z0-9._-]/g, "-")
+    .slice(0, 63)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "");
+}
+
+interface Resolved {
+  index: number;
+  hostname: string;
+  circuit: number;
+  feed: number;
+  tier: PowerTier;
+  role: "control-plane" | "gpu" | "cpu" | "asic";
+  gpu?: GpuSpec;
+  gpuCount: number;
+  asic?: AsicSpec;
+  baseWatts: number;
+  psuEfficiency: number;
+  /** Wall W at minimum GPU caps (fixed for ASIC and CPU nodes). */
+  minWallWatts: number;
+}
+
+/**
+ * Plans a validated site. Pure and deterministic: the same site gives a byte-identical
+ * `JSON.stringify` of the plan.
+ *
+ * @throws SiteError when some circuit or feed cannot carry its machines even with every
+ *   GPU at its minimum power limit (one problem per circuit and feed), or when a reference
+ *   the validator should have caught does not resolve.
+ */
+export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
+  const catalog = memoCatalog(options.catalog ?? { findGpu, findAsic });
+  const pue = site.power.pue;
+  const feedIdx = new Map(site.power.feeds.map((f, i) => [f.name, i]));
+  const circuitIdx = new Map(site.power.circuits.map((c, i) => [c.id, i]));
+  const problems: Problem[] = [];
+
+  // ---- resolve machines
+  const resolved: Resolved[] = [];
+  site.machines.forEach((m, index) => {
+    const ci = circuitIdx.get(m.circuit);
+    const fi = ci === undefined ? undefined : feedIdx.get(site.power.circuits[ci]!.feed);
+    if (ci === undefined || fi === undefined) {
+      problems.push({
+        message: `machine ${m.hostname} is on circuit ${m.circuit}, which is not in power.circuits or has no known feed`,
+        fix: "set circuit to the id of a circuit in power.circuits whose feed is in power.feeds",
+        path: ["machines", index, "circuit"],
+      });
+      return;
+    }
+    const psuEfficiency = m.psuEfficiency ?? site.defaults.psuEfficiency;
+    const base = { index, hostname: m.hostname, circuit: ci, feed: fi, tier: site.power.feeds[fi]!.tier, psuEfficiency };
+    if (m.role === "asic") {
+      const asic = m.asicModel === undefined ? undefined : catalog.findAsic(m.asicModel);
+      if (!asic) {
+        problems.push({ message: `ASIC machine ${m.hostname} has unknown model ${m.asicModel ?? "(none)"}`, fix: "set asicModel to a model from the hardware catalog", path: ["machines", index, "asicModel"] });
+        return;
+      }
+      resolved.push({ ...base, role: "asic", asic, gpuCount: 0, baseWatts: 0, minWallWatts: asic.watts });
+    } else if (m.role === "gpu") {
+      const gpu = m.gpuModel === undefined ? undefined : catalog.findGpu(m.gpuModel);
+      const gpuCount = m.gpuCount ?? 0;
+      if (!gpu || gpuCount < 1) {
+        problems.push({ message: `GPU machine ${m.hostname} needs a catalog gpuModel and gpuCount ≥ 1`, fix: "set gpuModel to a model from the hardware catalog and gpuCount to the number of GPUs", path: ["machines", index, gpu ? "gpuCount" : "gpuModel"] });
+        return;
+      }
+      const baseWatts = m.baseWatts ?? gpu.hostBaseWatts;
+      resolved.push({ ...base, role: "gpu", gpu, gpuCount, baseWatts, minWallWatts: (baseWatts + gpuCount * gpu.minWatts) / psuEfficiency });
+    } else {
+      const baseWatts = m.baseWatts ?? DEFAULT_CPU_NODE_BASE_WATTS;
+      resolved.push({ ...base, role: m.role, gpuCount: 0, baseWatts, minWallWatts: baseWatts / psuEfficiency });
+    }
+  });
+  if (problems.length > 0) throw new SiteError(problems);
+
+  // ---- budgets and the minimum-cap check
+  const usable = site.power.circuits.map((c) => circuitUsableWatts(c));
+  const circuitMin = site.power.circuits.map(() => 0);
+  const circuitHosts: string[][] = site.power.circuits.map(() => []);
+  for (const r of resolved) {
+    circuitMin[r.circuit]! += r.minWallWatts;
+    circuitHosts[r.circuit]!.push(r.hostname);
+  }
+  for (const hosts of circuitHosts) hosts.sort(cmpStr);
+  const feedMinIt = site.power.feeds.map(() => 0);
+  const feedCircuits: string[][] = site.power.feeds.map(() => []);
+  site.power.circuits.forEach((c, ci) => {
+    const fi = feedIdx.get(c.feed);
+    if (fi === undefined) {
+      problems.push({ message: `circuit ${c.id} is on feed ${c.feed}, which is not in power.feeds`, fix: "set feed to the name of a feed in power.feeds", path: ["power", "circuits", ci, "feed"] });
+      return;
+    }
+    feedMinIt[fi]! += circuitMin[ci]!;
+    feedCircuits[fi]!.push(c.id);
+  });
+  site.power.circuits.forEach((c, ci) => {
+    const load = circuitMin[ci]!;
+    const budget = usable[ci]!;
+    if (load > budget + WATTS_EPSILON) {
+      problems.push({
+        message:
+          `circuit ${c.id} needs ${formatWatts(load)} W at minimum GPU caps but can deliver ${formatWatts(budget)} W (${circuitFormula(c)}): ` +
+          `${formatWatts(Math.max(1, load - budget))} W over; machines: ${circuitHosts[ci]!.join(", ")}`,
+        fix: "move some of these machines to a circuit with headroom, remove GPUs from them, or raise the breaker rating (amps) if the wiring allows it",
+        path: ["power", "circuits", ci],
+      });
+    }
+  });
+  site.power.feeds.forEach((f, fi) => {
+    const facility = feedMinIt[fi]! * pue;
+    const capacity = f.capacityKw * 1000;
+    if (facility > capacity + WATTS_EPSILON) {
+      problems.push({
+        message:
+          `feed ${f.name} needs ${formatWatts(facility)} W at minimum GPU caps (IT ${formatWatts(feedMinIt[fi]!)} W × PUE ${pue}) but its capacity is ${formatWatts(capacity)} W: ` +
+          `${formatWatts(Math.max(1, facility - capacity))} W over; circuits: ${feedCircuits[fi]!.join(", ")}`,
+        fix: "move machines to a circuit on another feed, remove GPUs or ASIC miners, or raise the feed's capacityKw if the utility contract allows it",
+        path: ["power", "feeds", fi],
+      });
+    }
+  });
+  if (problems.length > 0) throw new SiteError(problems);
+
+  // ---- caps
+  const gpuNodes = resolved.filter((r) => r.role === "gpu");
+  const allocCircuits: AllocCircuit[] = site.power.circuits.map((c, ci) => ({ feed: feedIdx.get(c.feed)!, usableWatts: usable[ci]!, minLoadWatts: circuitMin[ci]! }));
+  const allocFeeds: AllocFeed[] = site.power.feeds.map((f, fi) => ({ itBudgetWatts: (f.capacityKw * 1000) / pue, minItWatts: feedMinIt[fi]! }));
+  const allocNodes: AllocNode[] = gpuNodes.map((r) => ({ hostname: r.hostname, circuit: r.circuit, gpuCount: r.gpuCount, psuEfficiency: r.psuEfficiency, gpu: r.gpu! }));
+  const alloc = allocateCaps({ nodes: allocNodes, circuits: allocCircuits, feeds: allocFeeds });
+  const capOf = new Map<number, number>();
+  gpuNodes.forEach((r, i) => capOf.set(r.index, alloc.capsWatts[i]!));
+
+  // ---- wall draw at the planned caps
+  const wall = new Map<number, number>();
+  const circuitLoad = site.power.circuits.map(() => 0);
+  const circuitAsic = site.power.circuits.map(() => 0);
+  for (const r of resolved) {
+    const w = r.role === "gpu" ? (r.baseWatts + r.gpuCount * capOf.get(r.index)!) / r.psuEfficiency : r.minWallWatts;
+    wall.set(r.index, w);
+    circuitLoad[r.circuit]! += w;
+    if (r.role === "asic") circuitAsic[r.circuit]! += w;
+  }
+  const feedIt = site.power.feeds.map(() => 0);
+  site.power.circuits.forEach((c, ci) => (feedIt[feedIdx.get(c.feed)!]! += circuitLoad[ci]!));
+
+  // ---- pools
+  interface PoolAcc {
+    name: string;
+    gpuModel: string;
+    interconnect: PlannedPool["interconnect"];
+    tier: PowerTier;
+    nodes: Resolved[];
+  }
+  const poolAcc = new Map<string, PoolAcc>();
+  const poolOfNode = new Map<number, PoolAcc>();
+  for (const r of gpuNodes) {
+    const m = site.machines[r.index]!;
+    const interconnect = interconnectOf(m.pcieLink, r.gpu!);
+    const name = poolName(r.gpu!.key, interconnect, r.tier);
+    let acc = poolAcc.get(name);
+    if (!acc) {
+      acc = { name, gpuModel: r.gpu!.key, interconnect, tier: r.tier, nodes: [] };
+      poolAcc.set(name, acc);
+    }
+    acc.nodes.push(r);
+    poolOfNode.set(r.index, acc);
+  }
+  const replicasOf = (interconnect: PlannedPool["interconnect"]): number =>
+    interconnect === "x1-riser" ? site.gpuOperator.timeSlicingReplicas : 1;
+  const poolLabelCache = new Map<string, Record<string, string>>();
+  const poolLabels = (p: PoolAcc): Record<string, string> => {
+    const cached = poolLabelCache.get(p.name);
+    if (cached) return cached;
+    const labels: Record<string, string> = {
+      [LABELS.pool]: p.name,
+      [LABELS.powerTier]: p.tier,
+      [LABELS.gpuModel]: p.gpuModel,
+      [LABELS.workload]: p.interconnect === "x1-riser" ? "inference" : "training",
+    };
+    if (replicasOf(p.interconnect) > 1) labels[LABELS.devicePluginConfig] = p.name;
+    const sorted = sortKeys(labels);
+    poolLabelCache.set(p.name, sorted);
+    return sorted;
+  };
+
+  // ---- nodes
+  const nodes: PlannedNode[] = [];
+  const asics: PlannedAsic[] = [];
+  for (const r of resolved) {
+    const m = site.machines[r.index]!;
+    const circuit = site.power.circuits[r.circuit]!;
+    const feed = site.power.feeds[r.feed]!;
+    if (r.role === "asic") {
+      asics.push({ hostname: r.hostname, ip: m.ip, rack: m.rack, circuit: circuit.id, feed: feed.name, model: r.asic!.key, drawWatts: roundWatts(wall.get(r.index)!) });
+      continue;
+    }
+    const labels: Record<string, string> = {
+      [LABELS.powerTier]: r.tier,
+      [LABELS.feed]: feed.name,
+      [LABELS.circuit]: circuit.id,
+      [LABELS.rack]: labelValue(m.rack),
+    };
+    const pool = poolOfNode.get(r.index);
+    const cap = capOf.get(r.index);
+    if (pool && cap !== undefined) {
+      Object.assign(labels, poolLabels(pool));
+      labels[LABELS.gpuPowerCap] = String(cap);
+    }
+    const isServer = r.role === "control-plane";
+    const planned: PlannedNode = {
+      hostname: r.hostname,
+      ip: m.ip,
+      ...(m.mac !== undefined ? { mac: m.mac.toLowerCase() } : {}),
+      rack: m.rack,
+      circuit: circuit.id,
+      feed: feed.name,
+      tier: r.tier,
+      machineRole: r.role,
+      k3sRole: isServer ? "server" : "agent",
+      clusterInit: false,
+      sshUser: m.sshUser ?? site.defaults.sshUser,
+      ...(pool ? { pool: pool.name } : {}),
+      ...(r.gpu && cap !== undefined
+        ? {
+            gpu: {
+              model: r.gpu.key,
+              count: r.gpuCount,
+              capWatts: cap,
+              minWatts: r.gpu.minWatts,
+              maxWatts: r.gpu.maxWatts,
+              tdpWatts: r.gpu.tdpWatts,
+              consumer: r.gpu.consumer,
+            },
+          }
+        : {}),
+      labels: sortKeys(labels),
+      // Control-plane nodes stay untainted: system pods and the API must schedule there.
+      // CPU nodes on a non-firm feed are tainted like GPU nodes, since the feed can be cut.
+      taints: !isServer && r.tier !== "firm" ? [tierTaint(r.tier)] : [],
+      baseWatts: r.baseWatts,
+      psuEfficiency: r.psuEfficiency,
+      drawWatts: roundWatts(wall.get(r.index)!),
+      throughputTflops: r.gpu && cap !== undefined ? round1(nodeThroughputTflops({ gpuCount: r.gpuCount, gpu: r.gpu }, cap)) : 0,
+    };
+    nodes.push(planned);
+  }
+  nodes.sort((a, b) => (a.k3sRole === b.k3sRole ? cmpStr(a.hostname, b.hostname) : a.k3sRole === "server" ? -1 : 1));
+  asics.sort((a, b) => cmpStr(a.hostname, b.hostname));
+  const servers = nodes.filter((n) => n.k3sRole === "server");
+  if (servers.length === 0) {
+    throw new SiteError([{ message: "the site has no control-plane machine", fix: "give one machine (or an odd number ≥ 3) role: control-plane", path: ["machines"] }]);
+  }
+  servers[0]!.clusterInit = true;
+
+  // ---- pools (output)
+  const pools: PlannedPool[] = [...poolAcc.values()]
+    .sort((a, b) => cmpStr(a.name, b.name))
+    .map((p) => {
+      const caps = p.nodes.map((r) => capOf.get(r.index)!);
+      let tflops = 0;
+      for (const r of p.nodes) tflops += nodeThroughputTflops({ gpuCount: r.gpuCount, gpu: r.gpu! }, capOf.get(r.index)!);
+      const replicas = replicasOf(p.interconnect);
+      return {
+        name: p.name,
+        gpuModel: p.gpuModel,
+        interconnect: p.interconnect,
+        tier: p.tier,
+        workload: p.interconnect === "x1-riser" ? "inference" : "training",
+        nodes: p.nodes.map((r) => r.hostname).sort(cmpStr),
+        feeds: [...new Set(p.nodes.map((r) => site.power.feeds[r.feed]!.name))].sort(cmpStr),
+        gpus: p.nodes.reduce((s, r) => s + r.gpuCount, 0),
+        capWatts: { min: caps.reduce((a, b) => Math.min(a, b)), max: caps.reduce((a, b) => Math.max(a, b)) },
+        timeSlicingReplicas: replicas,
+        flavor: p.name,
+        clusterQueue: p.tier,
+        nodeLabels: poolLabels(p),
+        taints: p.tier !== "firm" ? [tierTaint(p.tier)] : [],
+        throughputTflops: round1(tflops),
+      };
+    });
+
+  const queues: QueuePlan = {
+    cohort: site.metadata.name,
+    tenants: [...new Set(site.kubernetes.tenantNamespaces ?? ["default"])].sort(cmpStr),
+    clusterQueues: TIER_ORDER.filter((t) => pools.some((p) => p.tier === t)).map((tier) => ({
+      name: tier,
+      tier,
+      flavors: pools.filter((p) => p.tier === tier).map((p) => ({ flavor: p.flavor, pool: p.name, gpus: p.gpus })),
+    })),
+  };
+
+  // ---- loads
+  const circuits: CircuitLoad[] = site.power.circuits.map((c, ci) => {
+    const usableW = roundWatts(usable[ci]!);
+    const loadW = roundWatts(circuitLoad[ci]!);
+    return {
+      id: c.id,
+      feed: c.feed,
+      usableWatts: usableW,
+      loadWatts: loadW,
+      asicWatts: roundWatts(circuitAsic[ci]!),
+      loadPercent: round1((circuitLoad[ci]! / usable[ci]!) * 100),
+      strandedWatts: Math.max(0, usableW - loadW),
+      machines: circuitHosts[ci]!,
+    };
+  });
+  const feeds: FeedLoad[] = site.power.feeds.map((f, fi) => {
+    const capacity = f.capacityKw * 1000;
+    const facility = feedIt[fi]! * pue;
+    const capacityW = roundWatts(capacity);
+    const facilityW = roundWatts(facility);
+    return {
+      name: f.name,
+      tier: f.tier,
+      capacityWatts: capacityW,
+      itWatts: roundWatts(feedIt[fi]!),
+      facilityWatts: facilityW,
+      loadPercent: round1((facility / capacity) * 100),
+      strandedWatts: Math.max(0, capacityW - facilityW),
+      circuits: feedCircuits[fi]!,
+    };
+  });
+
+  // ---- curtailment
+  const byFeed: Resolved[][] = site.power.feeds.map(() => []);
+  for (const r of resolved) byFeed[r.feed]!.push(r);
+  const curtailment: FeedCurtailment[] = [];
+  site.power.feeds.forEach((f, fi) => {
+    if (f.tier === "firm") return;
+    const onFeed = byFeed[fi]!;
+    let asicW = 0;
+    let capsW = 0;
+    let drainW = 0;
+    const asicHosts: string[] = [];
+    const feedPools = new Set<string>();
+    for (const r of onFeed) {
+      if (r.role === "asic") {
+        asicW += wall.get(r.index)!;
+        asicHosts.push(r.hostname);
+      } else if (r.role === "gpu") {
+        const g = r.gpu!;
+        capsW += (r.gpuCount * (capOf.get(r.index)! - g.minWatts)) / r.psuEfficiency;
+        drainW += (r.gpuCount * Math.max(0, g.minWatts - g.idleWatts)) / r.psuEfficiency;
+        feedPools.add(poolOfNode.get(r.index)!.name);
+      }
+    }
+    const poolList = [...feedPools].sort(cmpStr);
+    const stages = curtailmentStages({
+      responseTimeSeconds: f.curtailment?.responseTimeSeconds ?? null,
+      asicFacilityWatts: asicW * pue,
+      capsToMinFacilityWatts: capsW * pue,
+      drainFacilityWatts: drainW * pue,
+      asicHostnames: asicHosts.sort(cmpStr),
+      pools: poolList,
+    });
+    curtailment.push({
+      feed: f.name,
+      tier: f.tier,
+      responseTimeSeconds: f.curtailment?.responseTimeSeconds ?? null,
+      windows: (f.curtailment?.windows ?? []).map((w) => ({ name: w.name, schedule: w.schedule, durationMinutes: w.durationMinutes })),
+      pools: poolList,
+      clusterQueues: poolList.length > 0 ? [f.tier] : [],
+      stages,
+      residualWatts: Math.max(0, feeds[fi]!.facilityWatts - stages[stages.length - 1]!.cumulativeShedWatts),
+    });
+  });
+
+  // ---- warnings
+  const warnings: string[] = [];
+  // One warning for all nearly full circuits: on a power-constrained site most circuits are
+  // full by design (caps fill them), and one line per circuit would bury the other warnings.
+  const full = circuits.filter((_, ci) => circuitLoad[ci]! > usable[ci]! * CIRCUIT_WARN_FRACTION);
+  if (full.length > 0) {
+    const shown = full.slice(0, CIRCUIT_WARN_LIST).map((c) => `${c.id} (${c.loadPercent} %)`);
+    const more = full.length > CIRCUIT_WARN_LIST ? ` and ${full.length - CIRCUIT_WARN_LIST} more` : "";
+    warnings.push(
+      `${full.length} circuit${full.length === 1 ? " is" : "s are"} loaded above ${CIRCUIT_WARN_FRACTION * 100} % of usable power: ${shown.join(", ")}${more}; measure wall draw after the first run, since a PSU less efficient than assumed could trip a breaker`,
+    );
+  }
+  for (const p of pools) {
+    const tdp = gpuNodes.find((r) => r.gpu!.key === p.gpuModel)!.gpu!.tdpWatts;
+    if (p.capWatts.min < tdp * LOW_CAP_WARN_FRACTION) {
+      warnings.push(
+        `pool ${p.name}: GPUs capped as low as ${p.capWatts.min} W (${round1((p.capWatts.min / tdp) * 100)} % of the ${tdp} W TDP) to fit circuit and feed budgets; more circuit or feed capacity would raise its throughput`,
+      );
+    }
+  }
+  const consumerPools = pools.filter((p) => gpuNodes.find((r) => r.gpu!.key === p.gpuModel)!.gpu!.consumer).map((p) => p.name);
+  if (consumerPools.length > 0 && site.gpuOperator.driverMode === "container") {
+    warnings.push(`GeForce cards are outside the GPU operator's support matrix; set gpuOperator.driverMode: host (pools: ${consumerPools.join(", ")})`);
+  }
+  site.power.feeds.forEach((f, fi) => {
+    if (f.tier !== "firm" && f.curtailment && byFeed[fi]!.length === 0) {
+      warnings.push(`feed ${f.name} has a curtailment program but no machines; its windows shed nothing`);
+    }
+  });
+  for (const c of curtailment) {
+    const late = c.stages.find((s) => !s.meetsResponseTime);
+    if (late) {
+      warnings.push(
+        `feed ${c.feed}: curtailment stage ${late.action} completes ${late.completeAfterSeconds} s after the call, later than the required response time of ${c.responseTimeSeconds} s`,
+      );
+    }
+  }
+  for (const s of servers) {
+    if (s.tier !== "firm") {
+      warnings.push(`control-plane node ${s.hostname} is on ${s.tier} feed ${s.feed}; the Kubernetes API goes down when that feed is cut, put servers on a firm feed`);
+    }
+  }
+  warnings.sort(cmpStr);
+
+  let totalTflops = 0;
+  gpuNodes.forEach((r) => (totalTflops += nodeThroughputTflops({ gpuCount: r.gpuCount, gpu: r.gpu! }, capOf.get(r.index)!)));
+  const totalIt = feedIt.reduce((s, x) => s + x, 0);
+
+  return {
+    version: 1,
+    site: { name: site.metadata.name, timezone: site.metadata.timezone, gridRegion: site.metadata.gridRegion, pue },
+    network: {
+      nodeSubnet: site.network.nodeSubnet,
+      clusterCidr: site.network.clusterCidr,
+      serviceCidr: site.network.serviceCidr,
+      loadBalancerPool: site.network.loadBalancerPool ?? null,
+      cni: site.network.cni,
+      fabric: site.network.fabric,
+    },
+    kubernetes: {
+      distribution: "k3s",
+      version: site.kubernetes.version,
+      apiEndpoint: site.kubernetes.apiEndpoint ?? servers[0]!.ip,
+      servers: servers.map((s) => s.hostname),
+    },
+    gpuOperator: {
+      chartVersion: site.gpuOperator.chartVersion,
+      driverMode: site.gpuOperator.driverMode,
+      timeSlicingReplicas: site.gpuOperator.timeSlicingReplicas,
+    },
+    nodes,
+    asics,
+    pools,
+    queues,
+    circuits,
+    feeds,
+    curtailment,
+    totals: {
+      machines: site.machines.length,
+      nodes: nodes.length,
+      gpus: gpuNodes.reduce((s, r) => s + r.gpuCount, 0),
+      asics: asics.length,
+      itWatts: roundWatts(totalIt),
+      facilityWatts: roundWatts(totalIt * pue),
+      // Facility watts the feeds could still deliver (what the site pays for and does not use).
+      strandedWatts: feeds.reduce((s, f) => s + f.strandedWatts, 0),
+      throughputTflops: round1(totalTflops),
+    },
+    warnings,
+  };
+}
+
+/** Looks each model name up once per plan: sites repeat a handful of names across thousands of machines. */
+function memoCatalog(catalog: PlanCatalog): PlanCatalog {
+  const gpus = new Map<string, GpuSpec | undefined>();
+  const asics = new Map<string, AsicSpec | undefined>();
+  return {
+    findGpu: (name) => {
+      if (!gpus.has(name)) gpus.set(name, catalog.findGpu(name));
+      return gpus.get(name);
+    },
+    findAsic: (name) => {
+      if (!asics.has(name)) asics.set(name, catalog.findAsic(name));
+      return asics.get(name);
+    },
+  };
+}
+
+/** A copy of `obj` with keys in code-unit order, so labels serialize identically everywhere. */
+function sortKeys(obj: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(obj).sort(cmpStr)) out[k] = obj[k]!;
+  return out;
+}
+
