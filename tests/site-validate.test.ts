@@ -109,3 +109,33 @@ describe("validateSite", () => {
     expect(isValidTimeZone("Mars/Olympus")).toBe(false);
   });
 });
+
+describe("curtailment windows", () => {
+  it("reports a window whose end cannot be a cron schedule, at the window's schedule", async () => {
+    const { validateSite } = await import("../src/site/validate.js");
+    const { Site } = await import("../src/site/schema.js");
+    const spec = Site.parse({
+      apiVersion: "mine2hpc.io/v1alpha1",
+      kind: "Site",
+      metadata: { name: "w", timezone: "America/Chicago", gridRegion: "ERCOT" },
+      power: {
+        pue: 1.1,
+        feeds: [
+          { name: "grid", tier: "curtailable", capacityKw: 100, curtailment: { responseTimeSeconds: 600, windows: [
+            { name: "ok", schedule: "0 15 * 6-9 1-5", durationMinutes: 120 },
+            { name: "every-15", schedule: "*/15 15 * * *", durationMinutes: 10 },
+            { name: "late", schedule: "0 23 * * 1-5", durationMinutes: 90 },
+          ] } },
+        ],
+        circuits: [{ id: "pdu-1", feed: "grid", volts: 240, amps: 30, phases: 1 }],
+      },
+      network: { nodeSubnet: "10.0.0.0/24" },
+      machines: [{ hostname: "cp-1", ip: "10.0.0.2", rack: "r1", circuit: "pdu-1", role: "control-plane" }],
+    });
+    const problems = validateSite(spec).filter((p) => p.path?.[4] === "windows");
+    expect(problems.map((p) => [p.path, p.message])).toEqual([
+      [["power", "feeds", 0, "curtailment", "windows", 1, "schedule"], 'curtailment window every-15 of feed grid (schedule "*/15 15 * * *"): the end time cannot be computed because the minute and hour fields are not single numbers'],
+      [["power", "feeds", 0, "curtailment", "windows", 2, "schedule"], 'curtailment window late of feed grid (schedule "0 23 * * 1-5") ends after midnight, on a different day than its day-of-month/day-of-week fields select'],
+    ]);
+  });
+});
