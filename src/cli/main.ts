@@ -12,6 +12,11 @@ import { SiteError, formatProblem } from "../site/problems.js";
 export const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   validate: () => import("./commands/validate.js"),
   plan: () => import("./commands/plan.js"),
+  report: () => import("./commands/report.js"),
+  preview: () => import("./commands/preview.js"),
+  templates: () => import("./commands/templates.js"),
+  init: () => import("./commands/init.js"),
+  import: () => import("./commands/import.js"),
 };
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */

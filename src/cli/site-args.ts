@@ -46,16 +46,19 @@ export function siteSourceFromArgs(ctx: Pick<CommandContext, "values" | "cwd">, 
   return { siteFile: s.siteFile, stack: name, repoRoot, ...(inv ? { inventory: inv } : {}) };
 }
 
-/** Loads and validates the site, then plans it; planner problems get file:line too. */
-export function loadAndPlan(source: SiteSource): { loaded: LoadedSite; plan: FarmPlan } {
-  const loaded = loadAndValidate(source.siteFile, source.inventory ? { inventory: source.inventory } : {});
+/**
+ * Loads and validates the site, then plans it; planner problems get file:line too. File
+ * names in problems are shown relative to `cwd` (the person's working directory).
+ */
+export function loadAndPlan(source: SiteSource, cwd: string = process.cwd()): { loaded: LoadedSite; plan: FarmPlan } {
+  let loaded: LoadedSite | undefined;
   try {
+    loaded = loadAndValidate(source.siteFile, source.inventory ? { inventory: source.inventory } : {});
     return { loaded, plan: planFarm(loaded.spec) };
   } catch (err) {
-    if (err instanceof SiteError) {
-      throw new SiteError(err.problems.map((p) => (p.source || !p.path ? p : { ...p, ...withSource(loaded, p.path) })));
-    }
-    throw err;
+    if (!(err instanceof SiteError)) throw err;
+    const located = err.problems.map((p) => (p.source || !p.path || !loaded ? p : { ...p, ...withSource(loaded, p.path) }));
+    throw new SiteError(located.map((p) => (p.source ? { ...p, source: { ...p.source, file: displayPath(p.source.file, cwd) } } : p)));
   }
 }
 

@@ -21,7 +21,7 @@ const command: Command = {
     if (!(FORMATS as readonly string[]).includes(format)) {
       throw new CliError(`unknown format '${format}'.\n  fix: use --format text, md or json.`);
     }
-    const { plan } = loadAndPlan(siteSourceFromArgs(ctx));
+    const { plan } = loadAndPlan(siteSourceFromArgs(ctx), ctx.cwd);
     ctx.stdout.write(format === "json" ? JSON.stringify(plan, null, 2) + "\n" : format === "md" ? planMarkdown(plan) : planText(plan));
     return 0;
   },

@@ -14,7 +14,7 @@ const command: Command = {
   },
   async run(ctx) {
     const source = siteSourceFromArgs(ctx);
-    const { plan } = loadAndPlan(source);
+    const { plan } = loadAndPlan(source, ctx.cwd);
     const file = displayPath(source.siteFile, ctx.cwd);
     if (ctx.values.json) {
       ctx.stdout.write(

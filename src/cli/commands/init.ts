@@ -1,0 +1,152 @@
+/**
+ * `mine2hpc init STACK --template NAME`: a new site from a template, as a Pulumi stack.
+ *
+ * Writes `stacks/Pulumi.STACK.yaml` (pointing at the site), `stacks/STACK/site.yaml` (the
+ * template's, renamed to STACK, comments kept) and `stacks/STACK/inventory.csv` (the
+ * template's or the one given). The site is loaded and planned before anything is written,
+ * and existing files are never overwritten without --force: either every file is written or
+ * none is.
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { isMap, isScalar, parseDocument, type Scalar } from "yaml";
+import type { Command } from "../command.js";
+import { CliError } from "../command.js";
+import { displayPath, findRepoRoot, loadAndPlan } from "../site-args.js";
+import { loadStack } from "../../site/stack.js";
+import { figureLines, findTemplate, templateFigures } from "./templates.js";
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** The editor-schema line every site file starts with; stacks/STACK/ is two levels below the root, like templates/NAME/. */
+const SCHEMA_LINE = "# yaml-language-server: $schema=../../schema/site.schema.json";
+const INVENTORY_FILE = "inventory.csv";
+
+/** One step the operator takes after `init`, with the exact command. */
+export interface NextStep {
+  what: string;
+  command: string;
+}
+
+/** The steps from a fresh stack to `pulumi preview`, in order. */
+export function nextSteps(stack: string): NextStep[] {
+  return [
+    { what: `Edit stacks/${stack}/site.yaml and stacks/${stack}/${INVENTORY_FILE} for your site, then check them`, command: `mine2hpc validate --stack ${stack}` },
+    { what: "Create the Pulumi stack (its config file already exists)", command: `pulumi stack init ${stack}` },
+    { what: "Store the SSH private key mine2hpc prepares the hosts with (encrypted in the stack file)", command: `pulumi config set --secret mine2hpc:sshPrivateKey < ~/.ssh/id_ed25519` },
+    { what: "Optional: choose the k3s join token yourself", command: `pulumi config set --secret mine2hpc:k3sToken "$(openssl rand -hex 32)"` },
+    { what: "See what mine2hpc will build: pools, GPU caps, circuit loads, curtailment", command: `mine2hpc plan --stack ${stack}` },
+    { what: "Preview the resources", command: `pulumi preview --stack ${stack}` },
+  ];
+}
+
+/**
+ * The template's site text for stack STACK: `metadata.name` set to STACK, `inventory` set to
+ * inventory.csv (added when the template has none but an inventory is copied), and the
+ * editor-schema line first. Edits are made on the text at the YAML nodes' offsets, so every
+ * comment and blank line of the template survives.
+ */
+export function siteForStack(templateText: string, stack: string, withInventory: boolean): string {
+  const doc = parseDocument(templateText);
+  if (doc.errors.length > 0 || !isMap(doc.contents)) throw new CliError(`the template's site.yaml cannot be read as YAML.\n  fix: run 'mine2hpc validate --site' on the template.`);
+  const edits: Array<{ start: number; end: number; text: string }> = [];
+  const nameNode = doc.getIn(["metadata", "name"], true) as Scalar | undefined;
+  if (!isScalar(nameNode) || !nameNode.range) throw new CliError("the template's site.yaml has no metadata.name.\n  fix: add metadata.name to the template.");
+  edits.push({ start: nameNode.range[0], end: nameNode.range[1], text: stack });
+  let text = templateText;
+  const invNode = doc.get("inventory", true) as Scalar | undefined;
+  if (withInventory && isScalar(invNode) && invNode.range) edits.push({ start: invNode.range[0], end: invNode.range[1], text: INVENTORY_FILE });
+  for (const e of edits.sort((a, b) => b.start - a.start)) text = text.slice(0, e.start) + e.text + text.slice(e.end);
+  if (withInventory && !isScalar(invNode)) text = `${text.replace(/\n*$/, "\n")}\n# Machines from the inventory CSV beside this file, appended after machines:.\ninventory: ${INVENTORY_FILE}\n`;
+  if (!withInventory && isScalar(invNode)) throw new CliError("the template names an inventory that does not exist.\n  fix: pass --inventory FILE.");
+  const lines = text.split("\n");
+  if (lines[0]?.startsWith("# yaml-language-server:")) lines[0] = SCHEMA_LINE;
+  else lines.unshift(SCHEMA_LINE);
+  return lines.join("\n");
+}
+
+function stackFileText(stack: string, template: string): string {
+  return [
+    `# Stack ${stack}: the site in stacks/${stack}/site.yaml, started from template ${template} by 'mine2hpc init'.`,
+    "# Secrets (mine2hpc:sshPrivateKey, mine2hpc:k3sToken) are added here, encrypted, by 'pulumi config set --secret'.",
+    "config:",
+    `  mine2hpc:site: stacks/${stack}/site.yaml`,
+    "",
+  ].join("\n");
+}
+
+const command: Command = {
+  name: "init",
+  summary: "Start a site from a template: write stacks/Pulumi.STACK.yaml and the site it points to.",
+  usage: "STACK --template NAME [--inventory FILE] [--force] [--json]",
+  description: "Checks the new site (load and plan) before writing, refuses to overwrite existing files without --force, and prints the next steps.",
+  options: {
+    template: { type: "string", valueName: "NAME", description: "Template to start from (see 'mine2hpc templates')." },
+    inventory: { type: "string", valueName: "FILE", description: "Inventory CSV to copy instead of the template's sample (e.g. from 'mine2hpc import')." },
+    force: { type: "boolean", description: "Overwrite the stack's files when they exist." },
+    json: { type: "boolean", description: "Print the files written, the site's figures and the next steps as JSON." },
+  },
+  async run(ctx) {
+    const [stack, ...extra] = ctx.positionals;
+    if (stack === undefined) throw new CliError("no stack name given.\n  fix: mine2hpc init STACK --template NAME (STACK is the site's name, e.g. tx-west-1).");
+    if (extra.length > 0) throw new CliError(`one stack at a time, got ${ctx.positionals.join(", ")}.\n  fix: mine2hpc init STACK --template NAME.`);
+    if (!DNS_LABEL.test(stack)) throw new CliError(`stack name '${stack}' is not a DNS label.\n  fix: use lowercase letters, digits and '-', at most 63 characters, starting and ending with a letter or digit (it becomes the site's metadata.name).`);
+    const templateName = ctx.values.template as string | undefined;
+    if (templateName === undefined) throw new CliError("no template given.\n  fix: pass --template NAME (run 'mine2hpc templates' to list them).");
+    const repoRoot = findRepoRoot(ctx.cwd);
+    if (!existsSync(path.join(repoRoot, "Pulumi.yaml"))) throw new CliError("not inside a mine2hpc project (no Pulumi.yaml here or above).\n  fix: run mine2hpc init from the project folder, the one holding Pulumi.yaml.");
+    const template = findTemplate(ctx.cwd, templateName);
+    const templateText = readFileSync(template.siteFile, "utf8");
+
+    // Where the inventory comes from: the flag, else the template's own.
+    const invFlag = ctx.values.inventory as string | undefined;
+    let inventorySource: string | undefined;
+    if (invFlag !== undefined) {
+      inventorySource = path.resolve(ctx.cwd, invFlag);
+      if (!existsSync(inventorySource)) throw new CliError(`inventory file ${invFlag} does not exist.\n  fix: check the path (it is relative to the current folder).`);
+    } else {
+      const doc = parseDocument(templateText);
+      const inv = isMap(doc.contents) ? doc.contents.get("inventory") : undefined;
+      if (typeof inv === "string" && inv !== "") inventorySource = path.join(template.dir, inv);
+    }
+
+    // Check the site before writing anything: the template with the chosen inventory.
+    loadAndPlan({ siteFile: template.siteFile, repoRoot, ...(inventorySource ? { inventory: inventorySource } : {}) });
+
+    const stackDir = path.join(repoRoot, "stacks", stack);
+    const files = {
+      stack: path.join(repoRoot, "stacks", `Pulumi.${stack}.yaml`),
+      site: path.join(stackDir, "site.yaml"),
+      ...(inventorySource ? { inventory: path.join(stackDir, INVENTORY_FILE) } : {}),
+    };
+    const rel = (f: string): string => path.relative(repoRoot, f).split(path.sep).join("/");
+    const existing = Object.values(files).filter((f) => existsSync(f));
+    if (existing.length > 0 && ctx.values.force !== true) {
+      throw new CliError(
+        `${existing.map(rel).join(", ")} already exist${existing.length === 1 ? "s" : ""}; nothing was written.\n  fix: pass --force to overwrite ${existing.length === 1 ? "it" : "them"}, or pick another stack name.`,
+      );
+    }
+
+    const siteText = siteForStack(templateText, stack, inventorySource !== undefined);
+    mkdirSync(stackDir, { recursive: true });
+    writeFileSync(files.site, siteText);
+    if (inventorySource && files.inventory) copyFileSync(inventorySource, files.inventory);
+    writeFileSync(files.stack, stackFileText(stack, template.name));
+
+    // The written stack must load as `plan --stack` will load it.
+    const written = loadStack(stack, repoRoot);
+    const { loaded, plan } = loadAndPlan({ siteFile: written.siteFile, repoRoot, stack });
+    const figures = templateFigures(loaded.spec, plan);
+    const steps = nextSteps(stack);
+    const fileList = [files.stack, files.site, ...(files.inventory ? [files.inventory] : [])].map(rel);
+
+    if (ctx.values.json) {
+      ctx.stdout.write(JSON.stringify({ stack, template: template.name, files: fileList, inventoryFrom: invFlag !== undefined ? displayPath(inventorySource!, ctx.cwd) : inventorySource ? `templates/${template.name}/${path.basename(inventorySource)}` : null, figures, nextSteps: steps }, null, 2) + "\n");
+      return 0;
+    }
+    const out = [`Created stack ${stack} from template ${template.name}:`, ...fileList.map((f) => `  ${f}`), "", "The site loads and plans:", ...figureLines(figures), "", "Next steps:"];
+    steps.forEach((s, k) => out.push(`  ${k + 1}. ${s.what}:`, `       ${s.command}`));
+    ctx.stdout.write(out.join("\n") + "\n");
+    return 0;
+  },
+};
+export default command;

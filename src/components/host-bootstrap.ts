@@ -1,0 +1,120 @@
+/**
+ * HostBootstrap: prepares every Kubernetes machine over SSH and installs k3s on it.
+ *
+ * One `remote.Command` per planned node (ASIC miners are power load only and never get one).
+ * Everything it runs is rendered by `render/` from the FarmPlan; this file only wires the
+ * rendered text into Pulumi resources and orders them.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import type { FarmPlan, PlannedNode } from "../plan/types.js";
+import { hostConfigHash, renderBootstrapScript, renderUninstallScript } from "../render/index.js";
+import { remoteScriptCommand } from "./remote-script.js";
+
+/** Arguments of {@link HostBootstrap}. */
+export interface HostBootstrapArgs {
+  /** The plan whose `nodes` are bootstrapped, servers first (the plan's order). */
+  plan: FarmPlan;
+  /** SSH private key (PEM/OpenSSH text) for every node; a Pulumi secret from stack config. */
+  sshPrivateKey: pulumi.Input<string>;
+  /** k3s cluster token; sent to each host on STDIN, never on a command line. A Pulumi secret. */
+  k3sToken: pulumi.Input<string>;
+}
+
+/** The order HostBootstrap imposes on one node, as plain data (shown by tests and preview). */
+export interface BootstrapOrder {
+  hostname: string;
+  k3sRole: "server" | "agent";
+  /** Hostnames whose bootstrap must finish before this one starts. */
+  after: string[];
+  /** Whether the bootstrap is `protect`ed (control-plane machines). */
+  protected: boolean;
+}
+
+/** One `remote.Command` per Kubernetes node, servers before agents. */
+export class HostBootstrap extends pulumi.ComponentResource {
+  /** The bootstrap command of each node, by hostname. */
+  readonly commands: Readonly<Record<string, command.remote.Command>>;
+  /** Bootstrap commands of the k3s servers, first server first. */
+  readonly servers: readonly command.remote.Command[];
+  /** The content hash each node's command is triggered by, by hostname. */
+  readonly triggers: Readonly<Record<string, string>>;
+  /** The ordering and protection applied, one entry per node in plan order. */
+  readonly order: readonly BootstrapOrder[];
+
+  constructor(name: string, args: HostBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mine2hpc:index:HostBootstrap", name, {}, opts);
+    const built = createHostBootstraps(name, this, args);
+    this.commands = built.commands;
+    this.servers = built.servers;
+    this.triggers = built.triggers;
+    this.order = built.order;
+    this.registerOutputs({ triggers: this.triggers });
+  }
+}
+
+/** Builds the bootstrap commands under `parent`. Plain function so the class stays thin. */
+export function createHostBootstraps(name: string, parent: pulumi.Resource, args: HostBootstrapArgs) {
+  const { plan } = args;
+  // Secret even when a caller passes a plain string: the key and token must never reach state in clear.
+  const privateKey = pulumi.secret(args.sshPrivateKey);
+  const token = pulumi.secret(args.k3sToken);
+  const commands: Record<string, command.remote.Command> = {};
+  const triggers: Record<string, string> = {};
+  const order: BootstrapOrder[] = [];
+  const servers: command.remote.Command[] = [];
+
+  const serverNodes = plan.nodes.filter((n) => n.k3sRole === "server");
+  const agentNodes = plan.nodes.filter((n) => n.k3sRole === "agent");
+  const first = serverNodes.find((n) => n.clusterInit) ?? serverNodes[0];
+  if (first === undefined) {
+    throw new Error(`plan of site '${plan.site.name}' has no k3s server; planFarm must name at least one control-plane node`);
+  }
+  const ordered: PlannedNode[] = [first, ...serverNodes.filter((n) => n !== first), ...agentNodes];
+
+  for (const node of ordered) {
+    const isServer = node.k3sRole === "server";
+    const after = node === first ? [] : isServer ? [first.hostname] : serverNodes.map((s) => s.hostname);
+    const hash = hostConfigHash(plan, node.hostname);
+    const bootstrap = remoteScriptCommand(renderBootstrapScript(plan, node.hostname), "mine2hpc-bootstrap");
+    const cmd = new command.remote.Command(
+      `${name}-${node.hostname}`,
+      {
+        connection: {
+          host: node.ip,
+          user: node.sshUser,
+          privateKey,
+          // A host rebooting after a kernel-module change refuses SSH for a while: retry instead of failing the update.
+          dialErrorLimit: 30,
+          perDialTimeout: 20,
+        },
+        create: bootstrap,
+        // Same idempotent script on update: without `update`, a trigger change would replace the
+        // resource, running the old resource's uninstall after the new install.
+        update: bootstrap,
+        delete: remoteScriptCommand(renderUninstallScript(plan, node.hostname), "mine2hpc-uninstall"),
+        stdin: token,
+        triggers: [hash],
+        // The script never echoes the token (it reads it from STDIN into a 0600 file); install
+        // logs are what a person needs when a host fails, so both streams are kept.
+        logging: "stdoutAndStderr",
+        // The previous run's output is not needed by the scripts and would only grow the environment.
+        addPreviousOutputInEnv: false,
+      },
+      {
+        parent,
+        // Agents join through a server and extra servers join the first one: k3s must be up there first.
+        dependsOn: after.map((h) => commands[h]!),
+        // Deleting a control-plane bootstrap uninstalls k3s there, taking the cluster's datastore with it.
+        protect: isServer,
+        // A replacement (new host IP) must uninstall before it reinstalls on the same machine.
+        deleteBeforeReplace: true,
+      },
+    );
+    commands[node.hostname] = cmd;
+    triggers[node.hostname] = hash;
+    if (isServer) servers.push(cmd);
+    order.push({ hostname: node.hostname, k3sRole: node.k3sRole, after, protected: isServer });
+  }
+  return { commands, servers, triggers, order };
+}

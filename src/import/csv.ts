@@ -1,0 +1,162 @@
+/**
+ * CSV exports: Foreman's miner export and any other spreadsheet (generic, with `--map`).
+ *
+ * Foreman (foreman.mn) miner CSV export — what we assume, since its columns are not
+ * published as a schema: a header row naming at least `name` (the miner name), `apiIp`
+ * (the address Foreman polls), `minerType` (e.g. `Antminer S19j Pro`), usually `id` and
+ * `mac`, and the location columns `rack`, `row` and `index` (position in the rack). Headers
+ * match ignoring case, spaces, `_` and `-`; any column Foreman adds or renames can be
+ * pointed at with `--map FIELD=COLUMN` (e.g. `--map rack="Rack Name"`). Every Foreman row is
+ * an ASIC miner (role asic). Columns that map to nothing are reported once as a warning.
+ *
+ * Generic CSV: columns named like inventory fields map by themselves; others need
+ * `--map hostname=Name --map ip="IP Address" ...`. A `model` field may name a GPU or an
+ * ASIC; the role follows from it unless a `role` column says otherwise.
+ */
+import { parseCsv } from "../site/inventory.js";
+import type { Problem } from "../site/problems.js";
+import type { CircuitRule } from "./circuits.js";
+import { finishRows } from "./rows.js";
+import type { ImportResult, ProgressFn, RawRow } from "./types.js";
+
+/** Fields a `--map FIELD=COLUMN` may name: the inventory columns, plus `row` and `model`. */
+export const MAP_FIELDS = [
+  "hostname",
+  "ip",
+  "mac",
+  "rack",
+  "row",
+  "circuit",
+  "role",
+  "model",
+  "gpuModel",
+  "gpuCount",
+  "pcieLink",
+  "asicModel",
+  "psuEfficiency",
+  "baseWatts",
+  "sshUser",
+] as const;
+/** One mappable field. */
+export type MapField = (typeof MAP_FIELDS)[number];
+
+/** Header names Foreman's export uses for each field (normalized: lowercase, no spaces, `_` or `-`). */
+const FOREMAN_COLUMNS: Partial<Record<MapField, readonly string[]>> = {
+  hostname: ["name", "minername"],
+  ip: ["apiip", "ip", "ipaddress"],
+  mac: ["mac", "macaddress"],
+  asicModel: ["minertype", "model"],
+  rack: ["rack", "rackname"],
+  row: ["row", "rowname"],
+  circuit: ["circuit"],
+};
+
+/** Options of `importCsv`. */
+export interface CsvImportOptions {
+  source: "foreman" | "csv";
+  /** FIELD → column header, from `--map`; overrides the defaults. */
+  map?: Partial<Record<MapField, string>>;
+  rules?: readonly CircuitRule[];
+  onProgress?: ProgressFn;
+}
+
+/** `IP Address`, `ip_address` → `ipaddress`. */
+export function headerKey(name: string): string {
+  return name.toLowerCase().replace(/[\s_-]+/g, "");
+}
+
+/** Parses `FIELD=COLUMN` flags; throws a message naming the bad one. */
+export function parseMapFlags(flags: readonly string[]): Partial<Record<MapField, string>> {
+  const map: Partial<Record<MapField, string>> = {};
+  for (const flag of flags) {
+    const eq = flag.indexOf("=");
+    const field = eq > 0 ? MAP_FIELDS.find((f) => headerKey(f) === headerKey(flag.slice(0, eq))) : undefined;
+    if (eq <= 0 || eq === flag.length - 1) throw new Error(`--map '${flag}' is not FIELD=COLUMN\n  fix: write it as --map hostname=Name (the export's column header after '=')`);
+    if (!field) throw new Error(`--map '${flag}': unknown field '${flag.slice(0, eq)}'\n  fix: map one of ${MAP_FIELDS.join(", ")}`);
+    map[field] = flag.slice(eq + 1);
+  }
+  return map;
+}
+
+/** Turns a Foreman or generic CSV export into inventory rows (nothing is usable when `problems` is not empty). */
+export function importCsv(text: string, file: string, opts: CsvImportOptions): ImportResult {
+  const { records, problems } = parseCsv(text, file);
+  const empty = (extra: Problem[]): ImportResult => ({ file, machines: [], problems: [...problems, ...extra], warnings: [], renamed: [], records: Math.max(records.length - 1, 0) });
+  const header = records[0];
+  if (header === undefined) {
+    return empty([{ message: "export has no header row", fix: "export the file again with its header row", source: { file, line: 1 } }]);
+  }
+  const byKey = new Map<string, number>();
+  header.cells.forEach((name, k) => {
+    if (!byKey.has(headerKey(name))) byKey.set(headerKey(name), k);
+  });
+
+  const columnOf: Partial<Record<MapField, number>> = {};
+  const headerProblems: Problem[] = [];
+  for (const field of MAP_FIELDS) {
+    const wanted = opts.map?.[field];
+    if (wanted !== undefined) {
+      const k = byKey.get(headerKey(wanted));
+      if (k === undefined) {
+        headerProblems.push({
+          message: `--map ${field}=${wanted}: the export has no column '${wanted}'`,
+          fix: `use one of its columns: ${header.cells.join(", ")}`,
+          source: { file, line: header.line },
+        });
+      } else columnOf[field] = k;
+      continue;
+    }
+    const names = opts.source === "foreman" ? (FOREMAN_COLUMNS[field] ?? [headerKey(field)]) : [headerKey(field)];
+    const k = names.map((n) => byKey.get(n)).find((x) => x !== undefined);
+    if (k !== undefined) columnOf[field] = k;
+  }
+  for (const field of ["hostname", "ip"] as const) {
+    if (columnOf[field] === undefined && opts.map?.[field] === undefined) {
+      headerProblems.push({
+        message: `the export has no ${field} column`,
+        fix: `map one with --map ${field}=COLUMN (columns: ${header.cells.join(", ")})`,
+        source: { file, line: header.line },
+      });
+    }
+  }
+  if (columnOf.circuit === undefined && !opts.rules) {
+    headerProblems.push({
+      message: "the export has no circuit column and no circuit rules were given",
+      fix: "pass --circuits RULES (a YAML file mapping racks, rows or IP ranges to circuits), or map a column with --map circuit=COLUMN",
+      source: { file, line: header.line },
+    });
+  }
+  if (headerProblems.length > 0) return empty(headerProblems);
+
+  const used = new Set(Object.values(columnOf));
+  const unmapped = header.cells.filter((_, k) => !used.has(k));
+  const rows: RawRow[] = [];
+  const rowProblems: Problem[] = [];
+  for (const record of records.slice(1)) {
+    if (record.cells.length !== header.cells.length) {
+      rows.push({
+        line: record.line,
+        invalid: {
+          message: `row has ${record.cells.length} cell${record.cells.length === 1 ? "" : "s"} but the header has ${header.cells.length}`,
+          fix: "add or remove commas so each row has one cell per header column (quote cells that contain commas)",
+        },
+      });
+      continue;
+    }
+    const raw: RawRow = { line: record.line };
+    for (const field of MAP_FIELDS) {
+      const k = columnOf[field];
+      if (k === undefined) continue;
+      const cell = record.cells[k]!;
+      if (cell !== "") raw[field] = cell;
+    }
+    if (opts.source === "foreman") raw.role = raw.role ?? "asic";
+    rows.push(raw);
+  }
+  const result = finishRows(rows, { file, ...(opts.rules ? { rules: opts.rules } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  result.problems = [...problems, ...rowProblems, ...result.problems].sort((a, b) => (a.source?.line ?? 0) - (b.source?.line ?? 0));
+  if (unmapped.length > 0) {
+    result.warnings.push(`columns not imported (no inventory field): ${unmapped.map((c) => c || "(empty header)").join(", ")}; map one with --map FIELD=COLUMN if it holds an inventory field`);
+  }
+  return result;
+}

@@ -1,0 +1,155 @@
+/**
+ * Hive OS workers: the JSON of `GET /farms/{farmId}/workers` (Hive OS API v2), either the
+ * response itself (`{ "data": [worker, ...] }`) or its bare array.
+ *
+ * Worker fields read (shape from the public API model docs; only these are relied on):
+ * - `name` → hostname (normalized to a DNS label);
+ * - `ip_addresses` (string[], the rig's LAN addresses) → ip, the first one;
+ * - `gpu_info` ([{ brand: "nvidia"|"amd"|"internal", model, short_name, ... }]) → one GPU
+ *   model and its count; `internal` (on-board graphics) is skipped, AMD cards cannot be
+ *   planned (the GPU operator is NVIDIA only), and a rig mixing models is refused because a
+ *   machine has one GPU model;
+ * - `asic_info.model` → an ASIC miner (Hive OS for ASICs);
+ * - `hardware_power_draw` (W drawn by everything but the GPUs, as the user set it) → baseWatts;
+ * - `psu_efficiency` (percent) → psuEfficiency;
+ * - `farm_id` → rack `farm-<id>` when no circuit rule gives a `setRack` (Hive OS records no location).
+ * Rigs are riser rigs: pcieLink x1. Measured power (`stats.power_draw`, `gpu_stats[].power`)
+ * is not imported: the planner derives draw from the catalog and the caps it sets.
+ */
+import type { CircuitRule } from "./circuits.js";
+import { finishRows } from "./rows.js";
+import type { ImportResult, ProgressFn, RawRow } from "./types.js";
+
+/** Options of `importHiveOs`. */
+export interface HiveOsImportOptions {
+  rules?: readonly CircuitRule[];
+  onProgress?: ProgressFn;
+}
+
+/**
+ * Start offsets of the objects that are direct elements of the workers array (top-level
+ * array, or the array under a top-level `data` key), so every worker has a line number.
+ * One pass over the text; strings are skipped so braces inside names do not count.
+ */
+export function workerOffsets(text: string): number[] {
+  const offsets: number[] = [];
+  const stack: Array<{ kind: "{" | "["; workers: boolean }> = [];
+  let lastKey: string | undefined;
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const ch = text[i]!;
+    if (ch === '"') {
+      let j = i + 1;
+      while (j < n && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      const str = text.slice(i + 1, j);
+      i = j + 1;
+      // A string followed by ':' inside the top-level object is a key.
+      let k = i;
+      while (k < n && (text[k] === " " || text[k] === "\n" || text[k] === "\r" || text[k] === "\t")) k++;
+      if (text[k] === ":" && stack.length === 1) lastKey = str;
+      continue;
+    }
+    if (ch === "{" || ch === "[") {
+      const parent = stack[stack.length - 1];
+      if (ch === "{" && parent?.workers) offsets.push(i);
+      const workers = ch === "[" && (stack.length === 0 || (stack.length === 1 && stack[0]!.kind === "{" && lastKey === "data"));
+      stack.push({ kind: ch, workers });
+    } else if (ch === "}" || ch === "]") {
+      stack.pop();
+    }
+    i++;
+  }
+  return offsets;
+}
+
+/** 1-based line of each offset (offsets ascending). */
+function linesOf(text: string, offsets: readonly number[]): number[] {
+  const lines: number[] = [];
+  let line = 1;
+  let pos = 0;
+  for (const off of offsets) {
+    for (; pos < off; pos++) if (text.charCodeAt(pos) === 10) line++;
+    lines.push(line);
+  }
+  return lines;
+}
+
+function str(v: unknown): string | undefined {
+  if (typeof v === "string") return v;
+  if (typeof v === "number" && Number.isFinite(v)) return String(v);
+  return undefined;
+}
+
+/** Turns a Hive OS workers export into inventory rows. */
+export function importHiveOs(text: string, file: string, opts: HiveOsImportOptions = {}): ImportResult {
+  let data: unknown;
+  try {
+    data = JSON.parse(text.startsWith("\uFEFF") ? text.slice(1) : text);
+  } catch (err) {
+    const msg = (err as Error).message;
+    const pos = /position (\d+)/.exec(msg);
+    const line = pos ? text.slice(0, Number(pos[1])).split("\n").length : 1;
+    return { file, machines: [], problems: [{ message: `not valid JSON: ${msg}`, fix: "export the workers again (GET /farms/{farmId}/workers) and import the file unchanged", source: { file, line } }], warnings: [], renamed: [], records: 0 };
+  }
+  const workers = Array.isArray(data) ? data : typeof data === "object" && data !== null && Array.isArray((data as { data?: unknown }).data) ? ((data as { data: unknown[] }).data) : undefined;
+  if (workers === undefined) {
+    return { file, machines: [], problems: [{ message: "not a Hive OS workers export (expected a JSON array of workers or { \"data\": [...] })", fix: "export the workers with GET /farms/{farmId}/workers", source: { file, line: 1 } }], warnings: [], renamed: [], records: 0 };
+  }
+  const offsets = workerOffsets(text);
+  const lines = linesOf(text, offsets);
+  let severalIps = 0;
+  let measuredPower = false;
+  const rows: RawRow[] = workers.map((w, index) => {
+    const line = lines[index] ?? 1;
+    if (typeof w !== "object" || w === null || Array.isArray(w)) {
+      return { line, invalid: { message: `worker ${index + 1} is not a JSON object`, fix: "import the workers export unchanged" } };
+    }
+    const worker = w as Record<string, unknown>;
+    const raw: RawRow = { line };
+    const name = str(worker.name);
+    if (name !== undefined) raw.hostname = name;
+    const ips = Array.isArray(worker.ip_addresses) ? worker.ip_addresses.filter((x): x is string => typeof x === "string" && x.trim() !== "") : [];
+    if (ips.length > 1) severalIps++;
+    if (ips[0] !== undefined) raw.ip = ips[0];
+    if (worker.farm_id !== undefined && str(worker.farm_id) !== undefined) raw.fallbackRack = `farm-${str(worker.farm_id)}`;
+    const draw = str(worker.hardware_power_draw);
+    if (draw !== undefined) raw.baseWatts = draw;
+    const psu = str(worker.psu_efficiency);
+    if (psu !== undefined && Number(psu) > 0) raw.psuEfficiency = psu;
+    if ((worker.stats as { power_draw?: unknown } | undefined)?.power_draw !== undefined || Array.isArray(worker.gpu_stats)) measuredPower = true;
+
+    const asicModel = str((worker.asic_info as { model?: unknown } | undefined)?.model);
+    const gpus = Array.isArray(worker.gpu_info) ? (worker.gpu_info as Array<Record<string, unknown>>) : [];
+    const cards = gpus.filter((g) => str(g?.brand)?.toLowerCase() !== "internal");
+    if (asicModel !== undefined && cards.length === 0) {
+      raw.asicModel = asicModel;
+      raw.role = "asic";
+      return raw;
+    }
+    const amd = cards.filter((g) => str(g?.brand)?.toLowerCase() === "amd");
+    if (amd.length > 0) {
+      raw.invalid = { message: `worker has ${amd.length} AMD GPU${amd.length === 1 ? "" : "s"} (${str(amd[0]!.model) ?? "unknown model"})`, fix: "leave AMD rigs out: the NVIDIA GPU operator and the catalog cover NVIDIA GPUs only" };
+      return raw;
+    }
+    if (cards.length === 0) {
+      raw.invalid = { message: "worker reports no GPUs (gpu_info is empty) and no ASIC", fix: "boot the rig once with Hive OS so it reports its GPUs, or add it to the inventory by hand" };
+      return raw;
+    }
+    const models = cards.map((g) => str(g.model) ?? str(g.short_name) ?? "");
+    const distinct = [...new Set(models)];
+    if (distinct.length > 1) {
+      raw.invalid = { message: `worker mixes GPU models (${distinct.join(", ")})`, fix: "a machine has one GPU model: move the odd cards to another rig, or list the rig in the inventory by hand with its main model" };
+      return raw;
+    }
+    raw.gpuModel = distinct[0] || (str(cards[0]!.short_name) ?? "");
+    raw.gpuCount = String(cards.length);
+    raw.pcieLink = "x1";
+    raw.role = "gpu";
+    return raw;
+  });
+  const result = finishRows(rows, { file, ...(opts.rules ? { rules: opts.rules } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  if (severalIps > 0) result.warnings.push(`${severalIps} worker${severalIps === 1 ? " reports" : "s report"} several IP addresses; the first of ip_addresses was used`);
+  if (measuredPower) result.warnings.push("measured power (stats.power_draw, gpu_stats[].power) is not imported: the planner derives draw from the catalog and the caps it sets");
+  return result;
+}

@@ -1,0 +1,33 @@
+/**
+ * Importing fleet-tool exports (Foreman, Hive OS, any CSV) as mine2hpc inventory rows.
+ * Pure: text in, rows and problems out; the `import` command does the file and terminal work.
+ */
+export * from "./types.js";
+export { parseCircuitRules, matchRule, parseIpRange, parseNameMatcher, matchName, ipToNumber, describeRule } from "./circuits.js";
+export type { CircuitRule, NameMatcher, RuleSubject } from "./circuits.js";
+export { finishRows, normalizeHostname, normalizeMac } from "./rows.js";
+export type { FinishOptions } from "./rows.js";
+export { importCsv, parseMapFlags, MAP_FIELDS, headerKey } from "./csv.js";
+export type { CsvImportOptions, MapField } from "./csv.js";
+export { importHiveOs, workerOffsets } from "./hiveos.js";
+export type { HiveOsImportOptions } from "./hiveos.js";
+export { inventoryCsv } from "./write.js";
+
+import type { CircuitRule } from "./circuits.js";
+import { importCsv, type MapField } from "./csv.js";
+import { importHiveOs } from "./hiveos.js";
+import type { ImportResult, ImportSource, ProgressFn } from "./types.js";
+
+/** Options of `importFleet`. */
+export interface ImportOptions {
+  rules?: readonly CircuitRule[];
+  map?: Partial<Record<MapField, string>>;
+  onProgress?: ProgressFn;
+}
+
+/** Imports `text` (the export's content; `file` only names it in messages) from `source`. */
+export function importFleet(source: ImportSource, text: string, file: string, opts: ImportOptions = {}): ImportResult {
+  const common = { ...(opts.rules ? { rules: opts.rules } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) };
+  if (source === "hiveos") return importHiveOs(text, file, common);
+  return importCsv(text, file, { source, ...common, ...(opts.map ? { map: opts.map } : {}) });
+}

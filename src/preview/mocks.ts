@@ -1,0 +1,192 @@
+/**
+ * Pulumi mocks that record every registration: shared by the offline preview and the tests
+ * (`tests/mocks.ts` re-exports this module).
+ *
+ * It records what the mocks API alone does not show: the parent URN, the dependency URNs
+ * (dependsOn + input dependencies), `protect` and `deleteBeforeReplace`, read from the
+ * RegisterResource request the SDK sends to the mock monitor (a private surface of
+ * @pulumi/pulumi, pinned in package.json). It fails loudly on any function call (invoke),
+ * since the program is not expected to make one, and runs with `preview = false` so every
+ * output resolves (an unresolved output hangs a test).
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+/** Placeholder stdout of the kubeconfig read: k3s writes the loopback URL. */
+export const MOCK_KUBECONFIG = [
+  "apiVersion: v1",
+  "kind: Config",
+  "clusters:",
+  "- cluster:",
+  "    certificate-authority-data: TU9DSy1DQQ==",
+  "    server: https://127.0.0.1:6443",
+  "  name: default",
+  "contexts:",
+  "- context:",
+  "    cluster: default",
+  "    user: default",
+  "  name: default",
+  "current-context: default",
+  "users:",
+  "- name: default",
+  "  user:",
+  "    client-certificate-data: TU9DSy1DRVJU",
+  "    client-key-data: TU9DSy1DTElFTlQtS0VZLVNFQ1JFVA==",
+  "",
+].join("\n");
+
+/** What the mocked `random.RandomPassword` returns: 48 characters, easy to grep for in outputs. */
+export const MOCK_GENERATED_TOKEN = "MOCKGENERATEDK3STOKENMOCKGENERATEDK3STOKENMOCKGEN";
+
+/** The marker object the Pulumi RPC layer wraps secret values in. */
+export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+export const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Whether a deserialized input value is a secret wrapper. */
+export function isSecretWrapper(v: unknown): v is { value: unknown } {
+  return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG_VALUE;
+}
+
+/** One registered resource as the mock monitor saw it. */
+export interface Registration {
+  /** Type token, e.g. `command:remote:Command`. */
+  type: string;
+  name: string;
+  urn: string;
+  /** Parent URN, `""` at the root. */
+  parent: string;
+  /** Inputs as deserialized by the monitor; secrets are still wrapped (see {@link isSecretWrapper}). */
+  inputs: Record<string, unknown>;
+  /** URNs this resource depends on (dependsOn and input dependencies), sorted. */
+  dependencies: string[];
+  protect: boolean;
+  deleteBeforeReplace: boolean;
+  custom: boolean;
+}
+
+/** Options of {@link setupMocks}. */
+export interface MockSetup {
+  /** @default "mine2hpc" */
+  project?: string;
+  /** @default "test" */
+  stack?: string;
+  /** Stack config, full keys (`mine2hpc:site`). */
+  config?: Record<string, string>;
+  /** Keys of `config` that are secrets (as `pulumi config set --secret` marks them). */
+  secretKeys?: string[];
+}
+
+/** The recorder returned by {@link setupMocks}. */
+export interface MockRecorder {
+  registrations: Registration[];
+  /** Waits until the program has no RPC in flight (every registration has been recorded). */
+  settle(): Promise<void>;
+  /** Registrations of one type, in registration order. */
+  ofType(type: string): Registration[];
+  /** `type -> count`, sorted by type. */
+  counts(): Record<string, number>;
+}
+
+type Req = {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getObject(): unknown;
+  getDependenciesList(): string[];
+  getProtect?(): boolean;
+  getDeletebeforereplace?(): boolean;
+  getCustom(): boolean;
+};
+
+/**
+ * Installs the mocks and the stack config, and returns the recorder. Call before importing
+ * the program or constructing components.
+ */
+export async function setupMocks(setup: MockSetup = {}): Promise<MockRecorder> {
+  const registrations: Registration[] = [];
+  const pending: Array<Omit<Registration, "urn">> = [];
+  const project = setup.project ?? "mine2hpc";
+  const stack = setup.stack ?? "test";
+
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
+        const state: Record<string, unknown> = { ...args.inputs };
+        if (args.type === "command:remote:Command") {
+          const create = unwrap(args.inputs.create);
+          state.stdout = typeof create === "string" && /k3s\.yaml/.test(create) ? MOCK_KUBECONFIG : "";
+          state.stderr = "";
+        } else if (args.type === "random:index/randomPassword:RandomPassword") {
+          state.result = MOCK_GENERATED_TOKEN.slice(0, Number(args.inputs.length ?? 48));
+        }
+        return { id: args.custom === false ? undefined : `${args.name}-id`, state };
+      },
+      call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+        throw new Error(`unmocked call '${args.token}': the program made an invoke the tests do not expect`);
+      },
+    },
+    project,
+    stack,
+    false,
+  );
+  pulumi.runtime.setAllConfig(setup.config ?? {}, setup.secretKeys ?? []);
+
+  // The mock monitor drops the parent, dependencies and options: read them off the request.
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: Req, cb: (err: unknown, res: { getUrn(): string } | undefined) => void): Promise<void>;
+  };
+  const original = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    const entry = {
+      type: req.getType(),
+      name: req.getName(),
+      parent: req.getParent(),
+      inputs: pulumi.runtime.deserializeProperties(req.getObject() as never) as Record<string, unknown>,
+      dependencies: [...req.getDependenciesList()].sort(),
+      protect: req.getProtect?.() ?? false,
+      deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,
+      custom: req.getCustom(),
+    };
+    pending.push(entry);
+    return original(req, (err, res) => {
+      if (!err && res) registrations.push({ ...entry, urn: res.getUrn() });
+      cb(err, res);
+    });
+  };
+
+  const settle = async (): Promise<void> => {
+    const wait = (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs;
+    for (let stable = 0, last = -1; stable < 3; ) {
+      if (wait) await wait();
+      await new Promise((r) => setImmediate(r));
+      if (registrations.length === last && registrations.length === pending.length) stable++;
+      else stable = 0;
+      last = registrations.length;
+    }
+  };
+
+  return {
+    registrations,
+    settle,
+    ofType: (type) => registrations.filter((r) => r.type === type),
+    counts: () => {
+      const out: Record<string, number> = {};
+      for (const r of [...registrations].sort((a, b) => a.type.localeCompare(b.type))) out[r.type] = (out[r.type] ?? 0) + 1;
+      return out;
+    },
+  };
+}
+
+/** The plain value inside a secret wrapper (or the value itself). */
+export function unwrap(v: unknown): unknown {
+  return isSecretWrapper(v) ? v.value : v;
+}
+
+/** Resolves an Output in a test (outputs resolve because mocks run with preview = false). */
+export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => o.apply((v) => resolve(v)));
+}
+
+/** Whether an Output is secret. */
+export function secretOf(o: pulumi.Output<unknown>): Promise<boolean> {
+  return pulumi.isSecret(o);
+}

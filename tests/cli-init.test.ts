@@ -1,0 +1,115 @@
+/** `mine2hpc init` end to end: the built binary writing a stack into a temporary project. */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { expectGolden, REPO_ROOT, runCli, tempProject } from "./helpers/cli.js";
+
+let project: string;
+beforeEach(async () => {
+  project = await tempProject();
+});
+afterEach(() => rmSync(project, { recursive: true, force: true }));
+
+const read = (rel: string): string => readFileSync(path.join(project, rel), "utf8");
+
+describe("mine2hpc init", () => {
+  it("writes the stack, the renamed site and its inventory, and prints the next steps", async () => {
+    const r = await runCli(["init", "tx-west", "--template", "hybrid-curtailable"], { cwd: project });
+    expect(r.stderr).toBe("");
+    expect(r.exitCode).toBe(0);
+    await expectGolden("init-hybrid-curtailable.txt", r.stdout);
+    expect(r.stdout).toContain("       pulumi config set --secret mine2hpc:sshPrivateKey < ~/.ssh/id_ed25519\n");
+    expect(r.stdout).toContain("       pulumi stack init tx-west\n");
+
+    expect(read("stacks/Pulumi.tx-west.yaml")).toBe(
+      [
+        "# Stack tx-west: the site in stacks/tx-west/site.yaml, started from template hybrid-curtailable by 'mine2hpc init'.",
+        "# Secrets (mine2hpc:sshPrivateKey, mine2hpc:k3sToken) are added here, encrypted, by 'pulumi config set --secret'.",
+        "config:",
+        "  mine2hpc:site: stacks/tx-west/site.yaml",
+        "",
+      ].join("\n"),
+    );
+    const template = read("templates/hybrid-curtailable/site.yaml");
+    const site = read("stacks/tx-west/site.yaml");
+    expect(site.split("\n")[0]).toBe("# yaml-language-server: $schema=../../schema/site.schema.json");
+    // Only metadata.name differs: every comment of the template is kept.
+    const changed = site.split("\n").filter((line, k) => line !== template.split("\n")[k]);
+    expect(changed).toEqual(["  name: tx-west # REQUIRED: DNS label; prefixes every resource name"]);
+    expect(read("stacks/tx-west/inventory.csv")).toBe(read("templates/hybrid-curtailable/inventory.csv"));
+
+    // The stack plans as written.
+    const plan = await runCli(["plan", "--stack", "tx-west", "--json"], { cwd: project });
+    expect(plan.exitCode).toBe(0);
+    expect((JSON.parse(plan.stdout) as { site: { name: string }; totals: { gpus: number } }).site).toMatchObject({ name: "tx-west" });
+  });
+
+  it("refuses to overwrite an existing file, names it and writes nothing", async () => {
+    mkdirSync(path.join(project, "stacks", "tx-west"), { recursive: true });
+    writeFileSync(path.join(project, "stacks", "tx-west", "site.yaml"), "# my edits\n");
+    const r = await runCli(["init", "tx-west", "--template", "hpc-hall"], { cwd: project });
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe("error: stacks/tx-west/site.yaml already exists; nothing was written.\n  fix: pass --force to overwrite it, or pick another stack name.\n");
+    expect(read("stacks/tx-west/site.yaml")).toBe("# my edits\n");
+    expect(existsSync(path.join(project, "stacks", "Pulumi.tx-west.yaml"))).toBe(false);
+    expect(existsSync(path.join(project, "stacks", "tx-west", "inventory.csv"))).toBe(false);
+  });
+
+  it("overwrites with --force", async () => {
+    mkdirSync(path.join(project, "stacks", "tx-west"), { recursive: true });
+    writeFileSync(path.join(project, "stacks", "tx-west", "site.yaml"), "# my edits\n");
+    const r = await runCli(["init", "tx-west", "--template", "hpc-hall", "--force", "--json"], { cwd: project });
+    expect(r.exitCode).toBe(0);
+    const out = JSON.parse(r.stdout) as { files: string[]; figures: { gpus: number }; nextSteps: Array<{ command: string }> };
+    expect(out.files).toEqual(["stacks/Pulumi.tx-west.yaml", "stacks/tx-west/site.yaml", "stacks/tx-west/inventory.csv"]);
+    expect(out.figures.gpus).toBe(1024);
+    expect(out.nextSteps.map((s) => s.command)).toEqual([
+      "mine2hpc validate --stack tx-west",
+      "pulumi stack init tx-west",
+      "pulumi config set --secret mine2hpc:sshPrivateKey < ~/.ssh/id_ed25519",
+      'pulumi config set --secret mine2hpc:k3sToken "$(openssl rand -hex 32)"',
+      "mine2hpc plan --stack tx-west",
+      "pulumi preview --stack tx-west",
+    ]);
+    expect(read("stacks/tx-west/site.yaml")).toContain("  name: tx-west ");
+  });
+
+  it("copies the given inventory instead of the template's", async () => {
+    const rows = read("templates/gpu-rig-retrofit/inventory.csv").split("\n").slice(0, 5).join("\n") + "\n";
+    writeFileSync(path.join(project, "mine.csv"), rows);
+    const r = await runCli(["init", "rigs", "--template", "gpu-rig-retrofit", "--inventory", "mine.csv", "--json"], { cwd: project });
+    expect(r.stderr).toBe("");
+    expect(r.exitCode).toBe(0);
+    expect(read("stacks/rigs/inventory.csv")).toBe(rows);
+    expect((JSON.parse(r.stdout) as { inventoryFrom: string }).inventoryFrom).toBe("mine.csv");
+  });
+
+  it("checks the site before writing: a broken inventory writes nothing", async () => {
+    writeFileSync(path.join(project, "bad.csv"), "hostname,ip,rack,circuit,role\nrig-1,10.20.1.999,shelf-01,ckt-01,gpu\n");
+    const r = await runCli(["init", "rigs", "--template", "gpu-rig-retrofit", "--inventory", "bad.csv"], { cwd: project });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/^error: the site has \d+ problems?; nothing was planned or applied\.\n/);
+    expect(r.stderr).toContain("bad.csv:2:");
+    expect(existsSync(path.join(project, "stacks"))).toBe(false);
+  });
+
+  it("wants a DNS label for the stack", async () => {
+    const r = await runCli(["init", "TX_West", "--template", "hpc-hall"], { cwd: project });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe(
+      "error: stack name 'TX_West' is not a DNS label.\n  fix: use lowercase letters, digits and '-', at most 63 characters, starting and ending with a letter or digit (it becomes the site's metadata.name).\n",
+    );
+  });
+
+  it("needs a project folder", async () => {
+    rmSync(path.join(project, "Pulumi.yaml"));
+    const r = await runCli(["init", "x", "--template", "hpc-hall"], { cwd: project });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe("error: not inside a mine2hpc project (no Pulumi.yaml here or above).\n  fix: run mine2hpc init from the project folder, the one holding Pulumi.yaml.\n");
+  });
+
+  it("never writes into the repository", () => {
+    expect(existsSync(path.join(REPO_ROOT, "stacks", "Pulumi.tx-west.yaml"))).toBe(false);
+  });
+});

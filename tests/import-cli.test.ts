@@ -1,0 +1,180 @@
+/** `mine2hpc import` end to end: sample Foreman, Hive OS and generic exports, good and broken. */
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseInventory } from "../src/site/inventory.js";
+import { expectGolden, REPO_ROOT, runCli } from "./helpers/cli.js";
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), "mine2hpc-import-"));
+  cpSync(path.join(REPO_ROOT, "tests", "fixtures", "import"), dir, { recursive: true });
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("mine2hpc import --from foreman", () => {
+  it("writes inventory rows in input order, circuits from the rules, and lists renamed hostnames", async () => {
+    const r = await runCli(["import", "--from", "foreman", "foreman-miners.csv", "--circuits", "circuits.yaml", "--out", "inventory.csv"], { cwd: dir });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe("");
+    await expectGolden("import-foreman.stderr.txt", r.stderr);
+    const csv = readFileSync(path.join(dir, "inventory.csv"), "utf8");
+    await expectGolden("import-foreman.csv", csv);
+    // What import writes, the site loader reads without a problem.
+    const inv = parseInventory(csv, "inventory.csv");
+    expect(inv.problems).toEqual([]);
+    expect(inv.machines.map((m) => [m.hostname, m.circuit, m.asicModel])).toEqual([
+      ["a01-01", "pdu-a1", "s19j-pro"],
+      ["a01-02", "pdu-a1", "s19j-pro"],
+      ["a02-01", "pdu-a1", "s21"],
+      ["a04-07", "pdu-a1", "s21"],
+      ["b01-01", "pdu-b1", "m50s"],
+      ["bay-3-miner-1", "pdu-c1", "s19-xp"],
+    ]);
+  });
+
+  it("lists every unusable row with file:line and the reason, and writes nothing", async () => {
+    const r = await runCli(["import", "--from", "foreman", "foreman-broken.csv", "--circuits", "circuits.yaml", "--out", "broken-out.csv"], { cwd: dir });
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(existsSync(path.join(dir, "broken-out.csv"))).toBe(false);
+    const errors = r.stderr.slice(r.stderr.indexOf("error:"));
+    expect(errors).toBe(
+      [
+        "error: 7 problems in 7 lines of foreman-broken.csv; nothing was written.",
+        "foreman-broken.csv:3: hostname 'a01-01' is already used on line 2",
+        "  fix: give each machine its own name in the fleet tool (node names must be unique)",
+        "foreman-broken.csv:4: IP '10.30.1.300' is not an IPv4 address",
+        "  fix: write it as 10.20.0.11",
+        "foreman-broken.csv:5: ASIC model 'Antminer L7' is not in the hardware catalog (closest: s19)",
+        "  fix: use a catalog ASIC (s19, s19j-pro, s19-xp, s21, s21-hydro, m50s, m60s) or add the model to src/site/catalog.ts",
+        "foreman-broken.csv:6: machine has no hostname",
+        "  fix: give the machine a name in the fleet tool, or map a column to hostname with --map hostname=COLUMN",
+        "foreman-broken.csv:7: no circuit rule matches this machine (rack Z09, row 9, ip 10.99.0.11)",
+        "  fix: add a rule for it to the circuit rules file (rules checked: rack A01-A04; row 2; ip 10.30.3.0/24; ip 10.40.1.10-10.40.1.19; ip 10.40.1.20-10.40.1.29)",
+        "foreman-broken.csv:8: row has 7 cells but the header has 10",
+        "  fix: add or remove commas so each row has one cell per header column (quote cells that contain commas)",
+        "foreman-broken.csv:9: MAC 'zz:4d:32:05:00:08' is not a MAC address",
+        "  fix: write it as 3c:ec:ef:01:02:03, or leave it empty",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("reports the problems as JSON too", async () => {
+    const r = await runCli(["import", "--from", "foreman", "foreman-broken.csv", "--circuits", "circuits.yaml", "--json"], { cwd: dir });
+    expect(r.exitCode).toBe(2);
+    const out = JSON.parse(r.stdout) as { ok: boolean; records: number; imported: number; problems: Array<{ line: number }>; machines: unknown[] };
+    expect(out.ok).toBe(false);
+    expect(out.records).toBe(8);
+    expect(out.imported).toBe(0);
+    expect(out.machines).toEqual([]);
+    expect(out.problems.map((p) => p.line)).toEqual([3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it("needs circuit rules when the export has no circuit column", async () => {
+    const r = await runCli(["import", "--from", "foreman", "foreman-miners.csv"], { cwd: dir });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe(
+      "error: 1 problem in 1 line of foreman-miners.csv; nothing was written.\nforeman-miners.csv:1: the export has no circuit column and no circuit rules were given\n  fix: pass --circuits RULES (a YAML file mapping racks, rows or IP ranges to circuits), or map a column with --map circuit=COLUMN\n",
+    );
+  });
+
+  it("reports broken circuit rules at their lines and imports nothing", async () => {
+    const r = await runCli(["import", "--from", "foreman", "foreman-miners.csv", "--circuits", "circuits-broken.yaml"], { cwd: dir });
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toBe("");
+    await expectGolden("import-circuits-broken.stderr.txt", r.stderr);
+    expect(r.stderr.split("\n")[0]).toBe("error: the circuit rules have 5 problems; nothing was imported.");
+    expect(r.stderr).toContain("circuits-broken.yaml:2: rule 1: circuit 'PDU A1' is not a DNS label\n");
+  });
+});
+
+describe("mine2hpc import --from hiveos", () => {
+  it("turns rigs into x1 GPU machines, one model per rig", async () => {
+    const r = await runCli(["import", "--from", "hiveos", "hiveos-workers.json", "--circuits", "circuits.yaml"], { cwd: dir });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe(
+      [
+        "hostname,ip,mac,rack,circuit,role,gpuModel,gpuCount,pcieLink,asicModel,psuEfficiency,baseWatts,sshUser",
+        "rig-3090-01,10.40.1.11,,shelf-01,rig-ckt-01,gpu,rtx-3090,3,x1,,0.9,120,",
+        "rig-3080-02,10.40.1.12,,shelf-01,rig-ckt-01,gpu,rtx-3080,2,x1,,,,",
+        "rig-3060-03,10.40.1.21,,farm-77,rig-ckt-02,gpu,rtx-3060,1,x1,,,,",
+        "",
+      ].join("\n"),
+    );
+    await expectGolden("import-hiveos.stderr.txt", r.stderr);
+  });
+
+  it("refuses AMD, mixed and empty rigs with the worker's line", async () => {
+    const r = await runCli(["import", "--from", "hiveos", "hiveos-broken.json", "--circuits", "circuits.yaml", "--json"], { cwd: dir });
+    expect(r.exitCode).toBe(2);
+    const out = JSON.parse(r.stdout) as { problems: Array<{ file: string; line: number; message: string }> };
+    expect(out.problems.map((p) => `${p.file}:${p.line}: ${p.message}`)).toEqual([
+      "hiveos-broken.json:2: worker has 1 AMD GPU (Radeon RX 580)",
+      "hiveos-broken.json:6: worker mixes GPU models (GeForce RTX 3090, GeForce RTX 3070)",
+      "hiveos-broken.json:13: worker reports no GPUs (gpu_info is empty) and no ASIC",
+      "hiveos-broken.json:21: machine has no IP address",
+    ]);
+  });
+
+  it("requires circuit rules", async () => {
+    const r = await runCli(["import", "--from", "hiveos", "hiveos-workers.json"], { cwd: dir });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe(
+      'error: Hive OS records no circuits.\n  fix: pass --circuits RULES, a YAML file mapping IP ranges to circuits, e.g. rules: [{ ip: "10.20.1.0/25", circuit: pdu-b1 }].\n',
+    );
+  });
+});
+
+describe("mine2hpc import --from csv", () => {
+  const maps = ["--map", "hostname=Asset Name", "--map", "ip=IP Address", "--map", "rack=Cabinet", "--map", "circuit=Feed Circuit", "--map", "model=Hardware", "--map", "gpuCount=GPUs"];
+
+  it("maps columns by --map and models to catalog keys", async () => {
+    const r = await runCli(["import", "--from", "csv", "generic-dcim.csv", ...maps], { cwd: dir });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe(
+      [
+        "hostname,ip,mac,rack,circuit,role,gpuModel,gpuCount,pcieLink,asicModel,psuEfficiency,baseWatts,sshUser",
+        "gpu-srv-01,10.50.0.11,,R01,pdu-r01,gpu,h100-sxm,8,,,,,",
+        "gpu-srv-02,10.50.0.12,,R01,pdu-r01,gpu,h100-sxm,8,,,,,",
+        "miner-17,10.50.1.17,,M01,pdu-m01,asic,,,,s19-xp,,,",
+        'login-node-1,10.50.0.5,,"R00, row A",pdu-r00,control-plane,,,,,,,',
+        "",
+      ].join("\n"),
+    );
+    expect(r.stderr).toBe(
+      [
+        "warning: columns not imported (no inventory field): Owner; map one with --map FIELD=COLUMN if it holds an inventory field",
+        "note: 1 hostname was changed to DNS labels (Kubernetes node names):",
+        "  generic-dcim.csv:6: 'login, node 1' -> 'login-node-1'",
+        "imported 4 machines (1 asic, 1 control-plane, 2 gpu) from generic-dcim.csv",
+        "",
+      ].join("\n"),
+    );
+    await expectGolden("import-generic.json", (await runCli(["import", "--from", "csv", "generic-dcim.csv", ...maps, "--json"], { cwd: dir })).stdout);
+  });
+
+  it("names a mapped column the export lacks", async () => {
+    const r = await runCli(["import", "--from", "csv", "generic-dcim.csv", "--map", "hostname=Name", "--map", "ip=IP Address", "--map", "circuit=Feed Circuit"], { cwd: dir });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.split("\n").slice(-3).join("\n")).toBe(
+      "generic-dcim.csv:2: --map hostname=Name: the export has no column 'Name'\n  fix: use one of its columns: Asset Name, IP Address, Cabinet, Feed Circuit, Hardware, GPUs, Role, Owner\n",
+    );
+  });
+
+  it("rejects a malformed --map", async () => {
+    const r = await runCli(["import", "--from", "csv", "generic-dcim.csv", "--map", "colour=Hardware"], { cwd: dir });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe(
+      "error: --map 'colour=Hardware': unknown field 'colour'\n  fix: map one of hostname, ip, mac, rack, row, circuit, role, model, gpuModel, gpuCount, pcieLink, asicModel, psuEfficiency, baseWatts, sshUser\n",
+    );
+  });
+
+  it("rejects an unknown tool", async () => {
+    const r = await runCli(["import", "--from", "awesome-miner", "x.csv"], { cwd: dir });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe("error: unknown export format 'awesome-miner'.\n  fix: use --from foreman, --from hiveos, --from csv.\n");
+  });
+});
