@@ -17,7 +17,6 @@ import { LABELS } from "../src/plan/types.js";
 import {
   KUBECONFIG_READ_COMMAND,
   hostConfigHash,
-  remoteScriptCommand,
   renderBootstrapScript,
   renderK3sConfig,
   renderUninstallScript,
@@ -321,14 +320,6 @@ users:
   });
 });
 
-describe("remoteScriptCommand", () => {
-  it("wraps in sudo -n for non-root users and quotes for any POSIX shell", async () => {
-    expect(remoteScriptCommand("echo 'hi'", "miner")).toBe(`sudo -n bash -c 'echo '\\''hi'\\'''`);
-    expect(remoteScriptCommand("echo 'hi'", "root")).toBe(`bash -c 'echo '\\''hi'\\'''`);
-    const run = await execa("sh", ["-c", remoteScriptCommand(`printf '%s|' "$0" 'a b' "it's"`, "root")]);
-    expect(run.stdout).toBe("bash|a b|it's|");
-  });
-});
 
 describe("shellcheck", () => {
   // MINE2HPC_SKIP_SHELLCHECK=1 skips (visibly) on machines without shellcheck; otherwise a

@@ -3,10 +3,10 @@
  * the bootstrap (`create`/`update`) and the uninstall (`delete`).
  *
  * Contract with the component:
- * - Both scripts must run as root. For a non-root SSH user the component runs them through
- *   `remoteScriptCommand(script, sshUser)`, which wraps them in `sudo -n bash -c '<script>'`
- *   (passwordless sudo required; `-n` fails at once instead of hanging on a prompt). The
- *   script text travels in the command, so STDIN stays free for the secret.
+ * - Both scripts must run as root. The component runs them through `remoteScriptCommand`
+ *   (src/components/remote-script.ts): base64 in the command string, `sudo -n bash -c` for a
+ *   non-root SSH user (passwordless sudo required; `-n` fails at once instead of hanging on a
+ *   prompt). The script text travels in the command, so STDIN stays free for the secret.
  * - STDIN, first line: the k3s cluster token (the component's secret `stdin` input). The
  *   bootstrap writes it to the 0600 token file and never prints it; no secret is ever part of
  *   the rendered text, so the text can be hashed, diffed and kept in golden files.
@@ -37,16 +37,6 @@ const CONFIG_DELIMITER = "MINE2HPC_K3S_CONFIG";
 /** Single-quotes a string for POSIX shells (`'` becomes `'\''`). */
 export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * The remote.Command `create`/`update`/`delete` string for a rendered script: `bash -c` for
- * root logins, `sudo -n bash -c` otherwise. The login shell may be sh or dash, hence quoting
- * that works in every POSIX shell.
- */
-export function remoteScriptCommand(script: string, sshUser: string): string {
-  const runner = sshUser === "root" ? "bash -c" : "sudo -n bash -c";
-  return `${runner} ${shellQuote(script)}`;
 }
 
 function serviceName(node: PlannedNode): string {
