@@ -3,7 +3,8 @@
  * machines, and plan quality on a power-constrained site against two baselines.
  *
  * Each size runs in its own child process (`--child <machines>`) so its peak RSS is its
- * own; results go to bench/results/latest.json and a table on stdout.
+ * own; results go to bench/results/latest.json and a table on stdout. Then the Pulumi
+ * program under mocks for 100, 1,000 and 5,000 GPU nodes against its floor (bench/program.ts).
  *
  * Synthetic site: ~8 machines per 415 V × 32 A three-phase circuit (4 riser rigs of
  * 6 × RTX 3090, 2 servers of 4 × RTX 4090, 2 Antminer S19j Pro), 250 circuits per feed,
@@ -18,6 +19,7 @@ import { circuitUsableWatts, planFarm } from "../src/plan/index.js";
 import { findAsic, findGpu, relativeThroughput } from "../src/site/catalog.js";
 import type { GpuSpec } from "../src/site/catalog.js";
 import type { SiteSpec } from "../src/site/schema.js";
+import { PROGRAM_TARGETS, formatProgramBench, runProgramBench } from "./program.js";
 
 const SIZES = [1_000, 10_000, 50_000];
 const RUNS_BY_SIZE: Record<number, number> = { 1_000: 7, 10_000: 5, 50_000: 3 };
@@ -223,7 +225,16 @@ function main(): void {
     planVsUniform: round(plan.totals.throughputTflops / base.uniformTflops, 3),
   };
 
-  const out = { node: process.version, platform: `${process.platform}-${process.arch}`, targets: { ms50k: 2000, peakRssMiB: 1024 }, sizes, quality };
+  const program = runProgramBench();
+
+  const out = {
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    targets: { ms50k: 2000, peakRssMiB: 1024, program: PROGRAM_TARGETS },
+    sizes,
+    quality,
+    program,
+  };
   const dir = join(dirname(self), "results");
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "latest.json"), JSON.stringify(out, null, 2) + "\n");
@@ -238,6 +249,8 @@ function main(): void {
   console.log(`  plan (per-node caps):  ${quality.planTflops} TFLOPS`);
   console.log(`  nameplate (no caps):   ${quality.nameplateTflops} TFLOPS, ${quality.nameplateDarkNodes} nodes dark   → plan × ${quality.planVsNameplate}`);
   console.log(`  uniform cap ${quality.uniformCapWatts} W:     ${quality.uniformTflops} TFLOPS   → plan × ${quality.planVsUniform}`);
+  console.log("");
+  for (const line of formatProgramBench(program)) console.log(line);
   console.log(`\nwritten to bench/results/latest.json`);
 }
 

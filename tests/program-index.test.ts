@@ -25,6 +25,11 @@ beforeAll(async () => {
   await rec.settle();
 });
 
+/** Every input value that is not inside a secret wrapper, as one JSON text. */
+function plainTextOf(rs: readonly { inputs: Record<string, unknown> }[]): string {
+  return JSON.stringify(rs.map((r) => Object.entries(r.inputs).filter(([, v]) => !isSecretWrapper(v))));
+}
+
 describe("src/index.ts on the demo stack", () => {
   const plan = () => planFarm(loadAndValidate(`${repoRoot}stacks/demo/site.yaml`).spec);
 
@@ -39,12 +44,21 @@ describe("src/index.ts on the demo stack", () => {
     expect(rec.ofType("mine2hpc:index:FarmCluster").map((r) => r.name)).toEqual([p.site.name]);
   });
 
-  it("passes the configured token only as a secret", () => {
+  it("passes the configured token (and to agents the admin kubeconfig) only as a secret", () => {
+    const p = plan();
+    const roles = new Map(p.nodes.map((n) => [`${p.site.name}-${n.hostname}`, n.k3sRole]));
+    const agents = rec.ofType("command:remote:Command").filter((c) => roles.get(c.name) === "agent");
+    expect(agents).toHaveLength(p.nodes.filter((n) => n.k3sRole === "agent").length);
     for (const r of rec.ofType("command:remote:Command").filter((c) => !c.name.endsWith("-kubeconfig"))) {
       expect(isSecretWrapper(r.inputs.stdin)).toBe(true);
-      expect((r.inputs.stdin as { value: string }).value).toBe(TOKEN);
+      const lines = (r.inputs.stdin as { value: string }).value.split("\n");
+      // Line 1 is the token on every node; agents carry the admin kubeconfig (pointed at the endpoint) after it.
+      expect(lines[0]).toBe(TOKEN);
+      if (roles.get(r.name) === "server") expect(lines).toEqual([TOKEN]);
+      else expect(lines.slice(1).join("\n")).toContain(`server: https://${p.kubernetes.apiEndpoint}:6443`);
     }
-    const plainText = JSON.stringify(rec.registrations.map((r) => Object.entries(r.inputs).filter(([, v]) => !isSecretWrapper(v))));
+    expect(plainTextOf(rec.registrations)).not.toContain("client-key-data");
+    const plainText = plainTextOf(rec.registrations);
     expect(plainText).not.toContain(TOKEN);
     expect(plainText).not.toContain("DEMOKEYPLAINTEXT");
   });

@@ -112,9 +112,26 @@ describe("FarmCluster on the single-server sample plan", () => {
     const del = /'([A-Za-z0-9+/=]+)'/.exec(rig.inputs.delete as string)![1]!;
     expect(Buffer.from(del, "base64").toString("utf8")).toBe(renderUninstallScript(plans.single!, "rig-a01"));
     expect(rig.inputs.triggers).toEqual([hostConfigHash(plans.single!, "rig-a01")]);
-    expect(isSecretWrapper(rig.inputs.stdin)).toBe(true);
-    expect(unwrap(rig.inputs.stdin)).toBe(TOKEN);
     expect(rig.inputs.logging).toBe("stdoutAndStderr");
+  });
+
+  it("sends servers the token only and agents the token line plus the admin kubeconfig, as secrets", async () => {
+    const { rewriteKubeconfigServer } = await import("../src/render/index.js");
+    const { MOCK_KUBECONFIG } = await import("./mocks.js");
+    const kubeconfig = rewriteKubeconfigServer(MOCK_KUBECONFIG, plans.single!.kubernetes.apiEndpoint);
+    expect(kubeconfig).toContain("server: https://10.20.0.10:6443");
+    const byName = Object.fromEntries(bootstraps("single").map((r) => [r.name, r]));
+    expect(isSecretWrapper(byName["single-cp-01"]!.inputs.stdin)).toBe(true);
+    expect(unwrap(byName["single-cp-01"]!.inputs.stdin)).toBe(TOKEN);
+    for (const agent of ["single-h100-01", "single-rig-a01", "single-rig-a02"]) {
+      expect(isSecretWrapper(byName[agent]!.inputs.stdin), agent).toBe(true);
+      expect(unwrap(byName[agent]!.inputs.stdin), agent).toBe(`${TOKEN}\n${kubeconfig.endsWith("\n") ? kubeconfig : `${kubeconfig}\n`}`);
+    }
+    // The uninstall script skips exactly line 1, so the kubeconfig must start on line 2.
+    const agentStdin = unwrap(byName["single-rig-a01"]!.inputs.stdin) as string;
+    expect(agentStdin.split("\n")[0]).toBe(TOKEN);
+    expect(agentStdin.split("\n")[1]).toBe("apiVersion: v1");
+    expect(() => mod.agentStdinText("two\nlines", kubeconfig)).toThrow(/line break/);
   });
 });
 
@@ -126,8 +143,10 @@ describe("ordering", () => {
     expect(bs.find((r) => r.name === "ha-cp-01")!.dependencies).toEqual([]);
     expect(bs.find((r) => r.name === "ha-cp-02")!.dependencies).toEqual([servers[0]]);
     expect(bs.find((r) => r.name === "ha-cp-03")!.dependencies).toEqual([servers[0]]);
+    // Agents also wait for the kubeconfig read (their STDIN carries the kubeconfig for the drain on delete).
+    const read = under("ha").find((r) => r.name === "ha-kubeconfig")!.urn;
     for (const agent of ["rig-b01", "rig-b02", "rig-b03", "h100-01", "h100-02"]) {
-      expect(bs.find((r) => r.name === `ha-${agent}`)!.dependencies).toEqual([...servers].sort());
+      expect(bs.find((r) => r.name === `ha-${agent}`)!.dependencies).toEqual([...servers, read].sort());
     }
     expect(farms.ha!.hosts.order.map((o) => [o.hostname, o.after.length, o.protected])).toEqual([
       ["cp-01", 0, true],
@@ -160,6 +179,15 @@ describe("ordering", () => {
     // Every release waits for every node's bootstrap.
     for (const b of bootstraps("ha")) expect(release("kueue").dependencies).toContain(b.urn);
     expect(urnOf("kubernetes:core/v1:NodePatch", "ha-rig-b01")).toMatch(/::ha-rig-b01$/);
+  });
+
+  it("installs Kueue with the manager config that makes it account GPUs only", async () => {
+    const { renderKueueValues } = await import("../src/render/kueue-values.js");
+    const kueue = under("ha").find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.name === "ha-kueue")!;
+    expect(kueue.inputs.values).toEqual(renderKueueValues(plans.ha!));
+    expect((kueue.inputs.values as { managerConfig: { controllerManagerConfigYaml: string } }).managerConfig.controllerManagerConfigYaml).toContain(
+      "excludeResourcePrefixes:\n    - cpu\n    - memory\n    - ephemeral-storage\n",
+    );
   });
 
   it("reads the kubeconfig only after the first server's bootstrap", () => {

@@ -135,7 +135,6 @@ describe("renderK3sConfig", () => {
         "mine2hpc.io/circuit=pdu-b1",
         "mine2hpc.io/feed=grid-flex",
         "mine2hpc.io/gpu-model=rtx-3090",
-        "mine2hpc.io/gpu-power-cap=250",
         "mine2hpc.io/pool=rtx-3090-x1-riser-curtailable",
         "mine2hpc.io/power-tier=curtailable",
         "mine2hpc.io/rack=hall-r3",
@@ -265,15 +264,26 @@ describe("hostConfigHash", () => {
     expect(hostConfigHash(samplePlan(), "rig-a01")).toBe(hash);
   });
 
-  it("changes only for the node whose cap label changed", () => {
+  it("changes only for the node whose registration labels changed", () => {
     for (const [, make] of FIXTURES) {
       const before = make();
       const after = make();
       const target = after.nodes.find((n) => n.pool?.startsWith("rtx-3090") === true);
       if (target === undefined) throw new Error("fixture has no rig");
-      target.labels[LABELS.gpuPowerCap] = "230";
+      target.labels[LABELS.rack] = "moved-rack";
       const changed = before.nodes.filter((n) => hostConfigHash(before, n.hostname) !== hostConfigHash(after, n.hostname)).map((n) => n.hostname);
       expect(changed).toEqual([target.hostname]);
+    }
+  });
+
+  it("does not change for a GPU cap change: the cap is a day-2 label, applied through the API", () => {
+    for (const [, make] of FIXTURES) {
+      const before = make();
+      const after = make();
+      for (const n of after.nodes) if (n.gpu) n.labels[LABELS.gpuPowerCap] = String(n.gpu.minWatts);
+      const changed = before.nodes.filter((n) => hostConfigHash(before, n.hostname) !== hostConfigHash(after, n.hostname));
+      expect(changed).toEqual([]);
+      for (const n of after.nodes) expect(renderK3sConfig(after, n.hostname)).not.toContain(LABELS.gpuPowerCap);
     }
   });
 });

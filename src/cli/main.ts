@@ -17,6 +17,7 @@ export const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   templates: () => import("./commands/templates.js"),
   init: () => import("./commands/init.js"),
   import: () => import("./commands/import.js"),
+  diff: () => import("./commands/diff.js"),
 };
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */

@@ -69,10 +69,27 @@ export class FarmCluster extends pulumi.ComponentResource {
   constructor(name: string, args: FarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mine2hpc:index:FarmCluster", name, {}, opts);
     const { plan } = args;
-    this.hosts = new HostBootstrap(name, { plan, sshPrivateKey: args.sshPrivateKey, k3sToken: args.k3sToken }, { parent: this });
+    // ClusterAccess is created between the servers' and the agents' bootstraps: the kubeconfig
+    // read waits for the first server only, and the agents take the kubeconfig on STDIN so that
+    // deleting one drains it (no cycle: agents depend on the read, the read on one server).
+    let access: ClusterAccess | undefined = undefined as ClusterAccess | undefined;
+    this.hosts = new HostBootstrap(
+      name,
+      {
+        plan,
+        sshPrivateKey: args.sshPrivateKey,
+        k3sToken: args.k3sToken,
+        agentKubeconfig: (firstServerBootstrap) => {
+          access = new ClusterAccess(name, { plan, sshPrivateKey: args.sshPrivateKey, firstServerBootstrap }, { parent: this });
+          return access.kubeconfig;
+        },
+      },
+      { parent: this },
+    );
     const firstServer = this.hosts.servers[0];
     if (firstServer === undefined) throw new Error(`plan of site '${plan.site.name}' has no k3s server`);
-    this.access = new ClusterAccess(name, { plan, sshPrivateKey: args.sshPrivateKey, firstServerBootstrap: firstServer }, { parent: this });
+    // A plan without agents never asked for the kubeconfig: read it now.
+    this.access = access ?? new ClusterAccess(name, { plan, sshPrivateKey: args.sshPrivateKey, firstServerBootstrap: firstServer }, { parent: this });
     this.platform = new KubePlatform(
       name,
       // Every node must have joined before charts schedule node agents (drivers, device plugins) on them.

@@ -19,6 +19,17 @@ export interface HostBootstrapArgs {
   sshPrivateKey: pulumi.Input<string>;
   /** k3s cluster token; sent to each host on STDIN, never on a command line. A Pulumi secret. */
   k3sToken: pulumi.Input<string>;
+  /**
+   * Called once, after the servers' bootstraps are registered and before the agents', with the
+   * first server's bootstrap; returns the admin kubeconfig (pointed at the API endpoint) that
+   * goes to every agent on STDIN after the token line. `remote.Command` runs `delete` with the
+   * last create/update STDIN, and an agent's uninstall needs admin credentials to drain its
+   * node (kubelet credentials cannot cordon or evict). A callback, not a value, because the
+   * kubeconfig can only be read once the first server exists, and that server is built here.
+   * FarmCluster creates its ClusterAccess in it.
+   * @default none: agents get the token only and are uninstalled undrained
+   */
+  agentKubeconfig?: (firstServerBootstrap: command.remote.Command) => pulumi.Input<string>;
 }
 
 /** The order HostBootstrap imposes on one node, as plain data (shown by tests and preview). */
@@ -71,9 +82,16 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
     throw new Error(`plan of site '${plan.site.name}' has no k3s server; planFarm must name at least one control-plane node`);
   }
   const ordered: PlannedNode[] = [first, ...serverNodes.filter((n) => n !== first), ...agentNodes];
+  // Token line, then the kubeconfig: the bootstrap reads line 1 only, the agent uninstall drains with lines 2..
+  let agentStdin: pulumi.Output<string> | undefined;
 
   for (const node of ordered) {
     const isServer = node.k3sRole === "server";
+    if (!isServer && agentStdin === undefined) {
+      const kubeconfig = args.agentKubeconfig?.(commands[first.hostname]!);
+      agentStdin =
+        kubeconfig === undefined ? token : pulumi.secret(pulumi.all([token, kubeconfig]).apply(([t, k]) => agentStdinText(t, k)));
+    }
     const after = node === first ? [] : isServer ? [first.hostname] : serverNodes.map((s) => s.hostname);
     const hash = hostConfigHash(plan, node.hostname);
     const bootstrap = remoteScriptCommand(renderBootstrapScript(plan, node.hostname), "mine2hpc-bootstrap");
@@ -93,7 +111,8 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
         // resource, running the old resource's uninstall after the new install.
         update: bootstrap,
         delete: remoteScriptCommand(renderUninstallScript(plan, node.hostname), "mine2hpc-uninstall"),
-        stdin: token,
+        // Servers get the token only: their uninstall drains with the local `k3s kubectl`.
+        stdin: isServer ? token : agentStdin!,
         triggers: [hash],
         // The script never echoes the token (it reads it from STDIN into a 0600 file); install
         // logs are what a person needs when a host fails, so both streams are kept.
@@ -117,4 +136,13 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
     order.push({ hostname: node.hostname, k3sRole: node.k3sRole, after, protected: isServer });
   }
   return { commands, servers, triggers, order };
+}
+
+/**
+ * STDIN of an agent's bootstrap: the token as line 1, the admin kubeconfig from line 2 on.
+ * A token with a line break would shift the kubeconfig into the token line, so it is refused.
+ */
+export function agentStdinText(token: string, kubeconfig: string): string {
+  if (/[\r\n]/.test(token)) throw new Error("the k3s token contains a line break; it must be one line (it is the first line of the hosts' STDIN)");
+  return `${token}\n${kubeconfig.endsWith("\n") ? kubeconfig : `${kubeconfig}\n`}`;
 }

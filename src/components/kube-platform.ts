@@ -15,6 +15,7 @@ import {
   renderMetalLbObjects,
   renderNetworkOperator,
 } from "../render/index.js";
+import { renderKueueValues } from "../render/kueue-values.js";
 import { createObject, createObjects } from "./k8s-objects.js";
 
 /** A Helm chart source. */
@@ -169,9 +170,9 @@ export function createKubePlatform(name: string, parent: pulumi.Resource, args: 
     createObject(name, network.nicClusterPolicy, pulumi.mergeOptions(opts, { dependsOn: [op] }));
   }
 
-  // 5. Kueue: its queues and flavors are PowerPools' (they depend on this release).
+  // 5. Kueue, configured to account GPUs only: its queues and flavors are PowerPools' (they depend on this release).
   const kueueNs = namespace(NAMESPACES.kueue);
-  release("kueue", NAMESPACES.kueue, {}, [kueueNs, ...cniReady]);
+  release("kueue", NAMESPACES.kueue, renderKueueValues(plan), [kueueNs, ...cniReady]);
 
   return { releases, charts };
 }

@@ -20,7 +20,7 @@
  * - Agents carry only agent flags: k3s agents refuse server-only flags such as `cluster-cidr`.
  */
 import { stringify, parseDocument, isMap, isSeq, isScalar } from "yaml";
-import type { FarmPlan, PlannedNode, Taint } from "../plan/types.js";
+import { LABELS, type FarmPlan, type PlannedNode, type Taint } from "../plan/types.js";
 
 /** Where k3s reads its configuration on every node. */
 export const K3S_CONFIG_PATH = "/etc/rancher/k3s/config.yaml";
@@ -110,6 +110,15 @@ function checkRegistrationLabel(node: PlannedNode, key: string): void {
   );
 }
 
+/**
+ * Labels left out of the registration config. The GPU power cap moves whenever a machine
+ * on the same circuit or feed changes; in config.yaml it would change the host's config
+ * hash and re-run its bootstrap (and restart k3s) for a label k3s reads only once, at
+ * registration. The cap reaches the node through the API instead (PowerPools' NodePatch),
+ * and the power agent, which runs only on nodes with the label, starts once it is there.
+ */
+export const DAY2_ONLY_LABELS: ReadonlySet<string> = new Set([LABELS.gpuPowerCap]);
+
 /** `key=value:Effect`, the form k3s `node-taint` and kubelet `--register-with-taints` take. */
 export function formatTaint(t: Taint): string {
   return `${t.key}=${t.value}:${t.effect}`;
@@ -125,7 +134,9 @@ export function disabledComponents(plan: FarmPlan): string[] {
 /** The config object, keys in a fixed order (the YAML keeps insertion order). */
 function configObject(plan: FarmPlan, node: PlannedNode): Record<string, unknown> {
   const init = clusterInitNode(plan);
-  const labelKeys = Object.keys(node.labels).sort();
+  const labelKeys = Object.keys(node.labels)
+    .filter((k) => !DAY2_ONLY_LABELS.has(k))
+    .sort();
   for (const key of labelKeys) checkRegistrationLabel(node, key);
   const cfg: Record<string, unknown> = {
     "node-name": node.hostname,

@@ -95,7 +95,6 @@ node-label:
   - mine2hpc.io/circuit=pdu-h1
   - mine2hpc.io/feed=grid-firm
   - mine2hpc.io/gpu-model=h100-sxm
-  - mine2hpc.io/gpu-power-cap=700
   - mine2hpc.io/pool=h100-sxm-sxm-firm
   - mine2hpc.io/power-tier=firm
   - mine2hpc.io/rack=dc-r1

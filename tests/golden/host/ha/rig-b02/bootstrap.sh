@@ -95,7 +95,6 @@ node-label:
   - mine2hpc.io/circuit=pdu-b1
   - mine2hpc.io/feed=grid-flex
   - mine2hpc.io/gpu-model=rtx-3090
-  - mine2hpc.io/gpu-power-cap=250
   - mine2hpc.io/pool=rtx-3090-x1-riser-curtailable
   - mine2hpc.io/power-tier=curtailable
   - mine2hpc.io/rack=hall-r5

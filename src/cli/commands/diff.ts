@@ -1,0 +1,230 @@
+/**
+ * `mine2hpc diff --base REF`: what merging this change would do to a site — resources added,
+ * changed and removed, machines re-bootstrapped, pools, GPU caps and circuit loads that move.
+ *
+ * Each side is computed with its own code: the base with the program and planner as they were
+ * at REF, the working tree with today's. That is the honest answer to "what will change when
+ * this PR merges": the base is what the last `pulumi up` from REF built, and a code change
+ * (a new label, a different cap rule) changes real resources as much as a site edit does.
+ *
+ * The measuring side is shared: both previews run under today's mocks and masking (same key
+ * inputs, same secret masking), so only the program and the site differ between the sides.
+ *
+ * The base is extracted with git into a temporary folder (a throwaway index file, so the
+ * repository's own index, worktrees and HEAD are never touched), with a symlink to the working
+ * tree's node_modules: the base runs with today's installed packages (a base whose lockfile
+ * differs is previewed with the newer packages). The folder is removed on every exit path.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Command, CommandContext } from "../command.js";
+import { CliError } from "../command.js";
+import { findRepoRoot, loadAndPlan, siteSourceFromArgs } from "../site-args.js";
+import { SiteError, formatProblem } from "../../site/problems.js";
+import type { FarmPlan } from "../../plan/types.js";
+import type { PreviewResult } from "../../preview/offline.js";
+
+const FORMATS = ["text", "md", "json"] as const;
+type Format = (typeof FORMATS)[number];
+
+/** The side a problem belongs to, as error messages name it. */
+type Side = "base" | "working tree";
+
+/** A site that failed validation on one side; printed like `validate`, with the side named. */
+class SideSiteError extends Error {
+  constructor(
+    readonly side: Side,
+    readonly label: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`${label}: site problems`);
+  }
+}
+
+interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: readonly string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<ExecResult> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, maxBuffer: 512 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+async function git(args: readonly string[], cwd: string, env?: NodeJS.ProcessEnv): Promise<ExecResult> {
+  return run("git", args, { cwd, ...(env ? { env } : {}) });
+}
+
+/** Resolves REF to a commit in the repository holding `repoRoot`, or explains how to get it. */
+async function resolveBase(ref: string, repoRoot: string): Promise<{ commit: string; gitRoot: string }> {
+  const top = await git(["rev-parse", "--show-toplevel"], repoRoot);
+  if (top.code !== 0) {
+    throw new CliError(`${repoRoot} is not inside a git repository, so there is no base '${ref}' to compare with.\n  fix: run mine2hpc diff in a git clone of the site's repository.`);
+  }
+  const commit = await git(["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`], repoRoot);
+  if (commit.code !== 0 || ref.startsWith("-")) {
+    throw new CliError(
+      [
+        `base ref '${ref}' is not a commit in this repository.`,
+        `  fix: pass a branch, tag or commit that exists here ('git log --oneline', 'git branch -a');`,
+        `       for a remote branch fetch it first ('git fetch origin ${ref.replace(/^origin\//, "")}');`,
+        `       in GitHub Actions check out with 'fetch-depth: 0' so that origin/<base branch> exists.`,
+      ].join("\n"),
+    );
+  }
+  return { commit: commit.stdout.trim(), gitRoot: realpathSync(top.stdout.trim()) };
+}
+
+/**
+ * Writes the tree of `commit` into `dir` through a temporary index file: `git read-tree` +
+ * `git checkout-index` touch neither the repository's index nor its worktree list.
+ */
+async function extractTree(gitRoot: string, commit: string, dir: string): Promise<void> {
+  const env = { ...process.env, GIT_INDEX_FILE: path.join(dir, "index") };
+  const tree = path.join(dir, "tree");
+  mkdirSync(tree);
+  for (const args of [["read-tree", commit], ["checkout-index", "--all", `--prefix=${tree}${path.sep}`]]) {
+    const r = await git(args, gitRoot, env);
+    if (r.code !== 0) throw new Error(`git ${args[0]} of ${commit} failed: ${r.stderr.trim()}`);
+  }
+}
+
+/** The node_modules the base runs with: the working tree's, else the one next to this CLI. */
+function nodeModulesFor(repoRoot: string): string {
+  const own = path.join(repoRoot, "node_modules");
+  if (existsSync(own)) return realpathSync(own);
+  return realpathSync(fileURLToPath(new URL("../../../node_modules", import.meta.url)));
+}
+
+function siteProblems(err: SiteError): string[] {
+  return err.problems.map(formatProblem);
+}
+
+/** Plans the base with the base's own planner (its `mine2hpc plan --json`), or today's when it has no CLI. */
+async function planBase(baseRoot: string, stack: string, label: string): Promise<FarmPlan> {
+  const bin = path.join(baseRoot, "bin", "mine2hpc.js");
+  if (!existsSync(bin)) {
+    try {
+      return loadAndPlan(siteSourceFromArgs({ values: { stack }, cwd: baseRoot }), baseRoot).plan;
+    } catch (err) {
+      if (err instanceof SiteError) throw new SideSiteError("base", label, siteProblems(err));
+      throw err;
+    }
+  }
+  const r = await run(process.execPath, [bin, "plan", "--stack", stack, "--json"], { cwd: baseRoot });
+  if (r.code === 0) return JSON.parse(r.stdout) as FarmPlan;
+  const lines = r.stderr.trimEnd().split("\n");
+  if (r.code === 2) throw new SideSiteError("base", label, lines.filter((l) => !/^error: the site has \d+ problems?/.test(l)));
+  throw new Error(`planning the base (${label}) failed (exit ${r.code}):\n${r.stderr}`);
+}
+
+async function preview(side: Side, label: string, repoRoot: string, stack: string): Promise<PreviewResult> {
+  if (!existsSync(path.join(repoRoot, "src", "index.ts"))) {
+    throw new CliError(`${label} has no Pulumi program (src/index.ts), so it cannot be previewed.\n  fix: compare with a base that contains the mine2hpc program (a commit of this project).`);
+  }
+  const { previewOffline } = await import("../../preview/offline.js");
+  try {
+    return await previewOffline({ repoRoot, stack });
+  } catch (err) {
+    if (err instanceof SiteError) throw new SideSiteError(side, label, siteProblems(err));
+    throw err;
+  }
+}
+
+/** Removes the temporary tree even when the process is interrupted. */
+function withCleanup<T>(dir: string, work: () => Promise<T>): Promise<T> {
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  const onSignal = (signal: NodeJS.Signals) => {
+    cleanup();
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  return work().finally(() => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    cleanup();
+  });
+}
+
+function parseFormat(ctx: CommandContext): Format {
+  const format = ctx.values.json === true ? "json" : ((ctx.values.format as string | undefined) ?? "text");
+  if (!(FORMATS as readonly string[]).includes(format)) throw new CliError(`unknown format '${format}'.\n  fix: use --format md, json or text.`);
+  return format as Format;
+}
+
+const command: Command = {
+  name: "diff",
+  summary: "Compare a stack's offline preview and plan at a git ref with the working tree (for PR comments).",
+  usage: "--base GIT_REF [--stack NAME] [--format md|json|text] [--json]",
+  description: [
+    "Lists resources added, changed (which inputs; secrets stay [secret]) and removed, machines",
+    "that will be re-bootstrapped, and pools, node GPU caps, circuit and feed loads that move.",
+    "The base runs with its own code (program and planner as they were at GIT_REF) and the",
+    "working tree's node_modules; the working tree with today's. Exit 0 when the diff was",
+    "computed, with or without changes; 2 for a bad ref or an invalid site on either side.",
+    "--format md fits a PR comment (trimmed under 64,000 characters, with a note).",
+  ].join("\n"),
+  options: {
+    base: { type: "string", valueName: "GIT_REF", description: "Branch, tag or commit to compare with (e.g. origin/main)." },
+    stack: { type: "string", valueName: "NAME", default: "demo", description: "Stack to compare (reads stacks/Pulumi.NAME.yaml on both sides)." },
+    format: { type: "string", valueName: "FORMAT", description: "Output format: text (default), md (PR comment) or json (the structured diff)." },
+    json: { type: "boolean", description: "Print the structured diff as JSON (same as --format json)." },
+  },
+  async run(ctx) {
+    const format = parseFormat(ctx);
+    const ref = ctx.values.base;
+    if (typeof ref !== "string" || ref === "") throw new CliError("no base given.\n  fix: pass --base GIT_REF, e.g. --base origin/main or --base HEAD~1.");
+    const stack = String(ctx.values.stack ?? "demo");
+    const repoRoot = realpathSync(findRepoRoot(ctx.cwd));
+    if (!existsSync(path.join(repoRoot, "Pulumi.yaml"))) {
+      throw new CliError(`no Pulumi.yaml found in ${ctx.cwd} or above.\n  fix: run mine2hpc diff inside a mine2hpc project.`);
+    }
+    const { commit, gitRoot } = await resolveBase(ref, repoRoot);
+    const baseLabel = `base ${ref} (${commit.slice(0, 12)})`;
+    try {
+      // The working tree first: its problems are the likelier ones and need no extraction.
+      let headPlan: FarmPlan;
+      try {
+        headPlan = loadAndPlan(siteSourceFromArgs({ values: { stack }, cwd: ctx.cwd }), ctx.cwd).plan;
+      } catch (err) {
+        if (err instanceof SiteError) throw new SideSiteError("working tree", "working tree", siteProblems(err));
+        throw err;
+      }
+      const tmp = mkdtempSync(path.join(os.tmpdir(), "mine2hpc-diff-"));
+      const result = await withCleanup(tmp, async () => {
+        await extractTree(gitRoot, commit, tmp);
+        const baseRoot = path.join(tmp, "tree", path.relative(gitRoot, repoRoot));
+        const stackExists = existsSync(path.join(baseRoot, "stacks", `Pulumi.${stack}.yaml`));
+        if (stackExists && !existsSync(path.join(baseRoot, "node_modules"))) symlinkSync(nodeModulesFor(repoRoot), path.join(baseRoot, "node_modules"), "dir");
+        const basePlan = stackExists ? await planBase(baseRoot, stack, baseLabel) : null;
+        const [basePreview, headPreview] = await Promise.all([
+          stackExists ? preview("base", baseLabel, baseRoot, stack) : Promise.resolve(null),
+          preview("working tree", "working tree", repoRoot, stack),
+        ]);
+        const { diffSite } = await import("../../diff/index.js");
+        return diffSite({ ref, commit, plan: basePlan, preview: basePreview }, { plan: headPlan, preview: headPreview });
+      });
+      const { diffMarkdown, diffText } = await import("../../diff/index.js");
+      ctx.stdout.write(format === "json" ? `${JSON.stringify(result, null, 2)}\n` : format === "md" ? diffMarkdown(result) : diffText(result));
+      return 0;
+    } catch (err) {
+      if (!(err instanceof SideSiteError)) throw err;
+      const where = err.side === "base" ? `the ${err.label} site` : "the working-tree site";
+      ctx.stderr.write(`error: ${where} of stack ${stack} is invalid; nothing was compared.\n`);
+      if (err.side === "base") ctx.stderr.write(`  (file paths are inside ${ref}; fix them in a new commit, or diff against another base)\n`);
+      for (const line of err.problems) ctx.stderr.write(`${line}\n`);
+      return 2;
+    }
+  },
+};
+
+export default command;

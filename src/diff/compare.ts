@@ -1,0 +1,394 @@
+/**
+ * The diff between two versions of a site: what `pulumi up` would add, change and remove
+ * (from two offline previews), and what the plan decided differently (pools, GPU caps,
+ * circuit and feed loads). Pure functions over plain data, so the CLI, CI and tests all get
+ * the same answer; nothing here runs git, Pulumi or a child process.
+ */
+import type { PreviewResource, PreviewResult } from "../preview/offline.js";
+import type { FarmPlan, PlannedNode, PlannedPool } from "../plan/types.js";
+
+/** Identity of a resource: Pulumi's URN is parent chain + type + name, so a moved parent is a delete and a create. */
+export interface ResourceRef {
+  type: string;
+  name: string;
+  /** Parent as `type::name`, or null for a root resource. */
+  parent: string | null;
+}
+
+/** One value that differs between base and working tree; a side where it is absent is `null`. */
+export interface ValueChange {
+  /** Input path, e.g. `triggers` or `metadata.labels["mine2hpc.io/gpu-power-cap"]`. */
+  key: string;
+  before: unknown;
+  after: unknown;
+}
+
+/** A resource present on both sides whose key inputs, dependencies or protection differ. */
+export interface ResourceChange extends ResourceRef {
+  /** Changed key inputs, sorted by key; secrets stay `[secret]` (they are masked before this point). */
+  inputs: ValueChange[];
+  /** Dependencies that appear or disappear, as `type::name`, sorted. */
+  dependsOn: { added: string[]; removed: string[] };
+  /** Set when `protect` flips. */
+  protect: { before: boolean; after: boolean } | null;
+}
+
+/** What the Pulumi program would register differently. */
+export interface ResourceDiff {
+  added: ResourceRef[];
+  removed: ResourceRef[];
+  changed: ResourceChange[];
+  /** Resources present and identical on both sides. */
+  unchanged: number;
+}
+
+/** A machine whose bootstrap command runs again (or for the first time, or its uninstall). */
+export interface Rebootstrap {
+  hostname: string;
+  /** `added`: new machine, bootstrapped; `removed`: uninstall runs; `changed`: its host config hash (`triggers`) moved. */
+  reason: "added" | "removed" | "changed";
+  /** Resource name of its `HostBootstrap` command. */
+  resource: string;
+  /** Content hashes of the host config; null on the side where the machine is absent. */
+  triggersBefore: string | null;
+  triggersAfter: string | null;
+}
+
+/** A field of a pool, circuit or feed that moved. */
+export interface FieldChange {
+  field: string;
+  before: unknown;
+  after: unknown;
+}
+
+/** Summary of a pool that appears or disappears. */
+export interface PoolSummary {
+  name: string;
+  gpus: number;
+  nodes: number;
+  /** Lowest and highest node cap, in W. */
+  capWatts: { min: number; max: number };
+}
+
+/** A node whose GPU count or GPU power cap moved (nodes on both sides only). */
+export interface NodeCapMove {
+  hostname: string;
+  /** Pool in the working tree (the base's when the node left its pool). */
+  pool: string | null;
+  gpusBefore: number;
+  gpusAfter: number;
+  /** Per-GPU power cap, in W; null for a node without GPUs on that side. */
+  capWattsBefore: number | null;
+  capWattsAfter: number | null;
+}
+
+/** A circuit whose budget or load moved. */
+export interface CircuitMove {
+  id: string;
+  feed: string;
+  usableWatts: { before: number; after: number };
+  loadWatts: { before: number; after: number };
+  loadPercent: { before: number; after: number };
+}
+
+/** A feed whose capacity or load moved. */
+export interface FeedMove {
+  name: string;
+  capacityWatts: { before: number; after: number };
+  itWatts: { before: number; after: number };
+  facilityWatts: { before: number; after: number };
+  loadPercent: { before: number; after: number };
+}
+
+/** What the planner decided differently. */
+export interface PlanDiff {
+  nodes: { added: string[]; removed: string[] };
+  asics: { added: string[]; removed: string[] };
+  pools: { added: PoolSummary[]; removed: PoolSummary[]; changed: { name: string; changes: FieldChange[] }[] };
+  caps: NodeCapMove[];
+  circuits: { added: string[]; removed: string[]; moved: CircuitMove[] };
+  feeds: { added: string[]; removed: string[]; moved: FeedMove[] };
+  /** Site totals that moved (`gpus`, `itWatts`, ...). */
+  totals: FieldChange[];
+  /** Warnings only the working tree has, and only the base had. */
+  warnings: { added: string[]; removed: string[] };
+}
+
+/** Counts for the one-line summary. */
+export interface DiffSummary {
+  resourcesAdded: number;
+  resourcesRemoved: number;
+  resourcesChanged: number;
+  rebootstraps: number;
+  poolsChanged: number;
+  capsMoved: number;
+  circuitsMoved: number;
+  feedsMoved: number;
+}
+
+/** The whole diff between the site at a git ref and the working tree. */
+export interface SiteDiff {
+  base: {
+    /** The ref as given (`origin/main`). */
+    ref: string;
+    /** The commit it resolved to. */
+    commit: string;
+    /** False when the stack did not exist at the base: everything is new. */
+    stackExists: boolean;
+  };
+  stack: string;
+  summary: DiffSummary;
+  resources: ResourceDiff;
+  rebootstraps: Rebootstrap[];
+  plan: PlanDiff;
+}
+
+/** Type of the component whose children are the per-machine bootstrap commands. */
+export const HOST_BOOTSTRAP_TYPE = "mine2hpc:index:HostBootstrap";
+
+function resourceKey(r: ResourceRef): string {
+  return `${r.parent ?? ""}>${r.type}::${r.name}`;
+}
+
+function ref(r: PreviewResource): ResourceRef {
+  return { type: r.type, name: r.name, parent: r.parent };
+}
+
+function byKey<T extends ResourceRef>(a: T, b: T): number {
+  const ka = `${a.type}::${a.name}>${a.parent ?? ""}`;
+  const kb = `${b.type}::${b.name}>${b.parent ?? ""}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** `a.b` for plain keys, `a["mine2hpc.io/pool"]` for keys a dot would make ambiguous. */
+function childKey(parent: string, key: string): string {
+  return /^[A-Za-z_$][\w$-]*$/.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;
+}
+
+/**
+ * Differences between two input values, descending into objects so a changed label shows as
+ * that label rather than the whole label map. Arrays compare whole (order matters to Pulumi).
+ */
+export function diffValues(key: string, before: unknown, after: unknown): ValueChange[] {
+  if (same(before, after)) return [];
+  if (isPlainObject(before) && isPlainObject(after)) {
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+    return keys.flatMap((k) => diffValues(childKey(key, k), before[k] ?? null, after[k] ?? null));
+  }
+  return [{ key, before: before ?? null, after: after ?? null }];
+}
+
+/** Compares two offline previews resource by resource. */
+export function diffResources(base: readonly PreviewResource[], head: readonly PreviewResource[]): ResourceDiff {
+  const baseByKey = new Map(base.map((r) => [resourceKey(r), r]));
+  const headByKey = new Map(head.map((r) => [resourceKey(r), r]));
+  const added = head.filter((r) => !baseByKey.has(resourceKey(r))).map(ref).sort(byKey);
+  const removed = base.filter((r) => !headByKey.has(resourceKey(r))).map(ref).sort(byKey);
+  const changed: ResourceChange[] = [];
+  let unchanged = 0;
+  for (const after of head) {
+    const before = baseByKey.get(resourceKey(after));
+    if (!before) continue;
+    const keys = [...new Set([...Object.keys(before.inputs), ...Object.keys(after.inputs)])].sort();
+    const inputs = keys.flatMap((k) => diffValues(k, before.inputs[k] ?? null, after.inputs[k] ?? null));
+    const depsBefore = new Set(before.dependsOn);
+    const depsAfter = new Set(after.dependsOn);
+    const dependsOn = {
+      added: after.dependsOn.filter((d) => !depsBefore.has(d)).sort(),
+      removed: before.dependsOn.filter((d) => !depsAfter.has(d)).sort(),
+    };
+    const protect = before.protect === after.protect ? null : { before: before.protect, after: after.protect };
+    if (inputs.length === 0 && dependsOn.added.length === 0 && dependsOn.removed.length === 0 && protect === null) {
+      unchanged++;
+      continue;
+    }
+    changed.push({ ...ref(after), inputs, dependsOn, protect });
+  }
+  return { added, removed, changed: changed.sort(byKey), unchanged };
+}
+
+/** The hostname a bootstrap command stands for: its name is `<component name>-<hostname>`. */
+function bootstrapHostname(r: ResourceRef): string | null {
+  if (r.type !== "command:remote:Command" || !r.parent?.startsWith(`${HOST_BOOTSTRAP_TYPE}::`)) return null;
+  const component = r.parent.slice(HOST_BOOTSTRAP_TYPE.length + 2);
+  return r.name.startsWith(`${component}-`) ? r.name.slice(component.length + 1) : r.name;
+}
+
+function triggersOf(r: PreviewResource | undefined): string | null {
+  const t = r?.inputs["triggers"];
+  if (t === undefined || t === null) return null;
+  return Array.isArray(t) ? t.map(String).join(",") : String(t);
+}
+
+/**
+ * Machines whose bootstrap runs on the next `pulumi up`: new machines, removed machines (their
+ * uninstall runs), and machines whose host config hash (the command's `triggers`) moved.
+ */
+export function findRebootstraps(base: readonly PreviewResource[], head: readonly PreviewResource[], diff: ResourceDiff): Rebootstrap[] {
+  const baseByKey = new Map(base.map((r) => [resourceKey(r), r]));
+  const headByKey = new Map(head.map((r) => [resourceKey(r), r]));
+  const out: Rebootstrap[] = [];
+  const push = (r: ResourceRef, reason: Rebootstrap["reason"]) => {
+    const hostname = bootstrapHostname(r);
+    if (hostname === null) return;
+    const key = resourceKey(r);
+    out.push({ hostname, reason, resource: r.name, triggersBefore: triggersOf(baseByKey.get(key)), triggersAfter: triggersOf(headByKey.get(key)) });
+  };
+  for (const r of diff.added) push(r, "added");
+  for (const r of diff.removed) push(r, "removed");
+  for (const r of diff.changed) if (r.inputs.some((c) => c.key === "triggers")) push(r, "changed");
+  return out.sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
+}
+
+function addedRemoved(before: readonly string[], after: readonly string[]): { added: string[]; removed: string[] } {
+  const b = new Set(before);
+  const a = new Set(after);
+  return { added: after.filter((x) => !b.has(x)).sort(), removed: before.filter((x) => !a.has(x)).sort() };
+}
+
+function fieldChanges<T>(before: T, after: T, fields: Record<string, (x: T) => unknown>): FieldChange[] {
+  const out: FieldChange[] = [];
+  for (const [field, get] of Object.entries(fields)) {
+    const b = get(before);
+    const a = get(after);
+    if (!same(b, a)) out.push({ field, before: b, after: a });
+  }
+  return out;
+}
+
+const POOL_FIELDS: Record<string, (p: PlannedPool) => unknown> = {
+  gpus: (p) => p.gpus,
+  nodes: (p) => p.nodes.length,
+  "capWatts.min": (p) => p.capWatts.min,
+  "capWatts.max": (p) => p.capWatts.max,
+  tier: (p) => p.tier,
+  workload: (p) => p.workload,
+  timeSlicingReplicas: (p) => p.timeSlicingReplicas,
+  throughputTflops: (p) => p.throughputTflops,
+};
+
+function poolSummary(p: PlannedPool): PoolSummary {
+  return { name: p.name, gpus: p.gpus, nodes: p.nodes.length, capWatts: { min: p.capWatts.min, max: p.capWatts.max } };
+}
+
+function nodeGpus(n: PlannedNode): number {
+  return n.gpu?.count ?? 0;
+}
+
+const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/**
+ * Compares two plans. An empty base (`null`: the stack does not exist at the base ref) makes
+ * everything added.
+ */
+export function diffPlans(base: FarmPlan | null, head: FarmPlan): PlanDiff {
+  const b = base ?? { nodes: [], asics: [], pools: [], circuits: [], feeds: [], warnings: [], totals: null };
+  const poolsBefore = new Map(b.pools.map((p) => [p.name, p]));
+  const poolsAfter = new Map(head.pools.map((p) => [p.name, p]));
+  const nodesBefore = new Map(b.nodes.map((n) => [n.hostname, n]));
+  const caps: NodeCapMove[] = [];
+  for (const after of head.nodes) {
+    const before = nodesBefore.get(after.hostname);
+    if (!before) continue;
+    const capBefore = before.gpu?.capWatts ?? null;
+    const capAfter = after.gpu?.capWatts ?? null;
+    if (capBefore === capAfter && nodeGpus(before) === nodeGpus(after)) continue;
+    caps.push({
+      hostname: after.hostname,
+      pool: after.pool ?? before.pool ?? null,
+      gpusBefore: nodeGpus(before),
+      gpusAfter: nodeGpus(after),
+      capWattsBefore: capBefore,
+      capWattsAfter: capAfter,
+    });
+  }
+  const circuitsBefore = new Map(b.circuits.map((c) => [c.id, c]));
+  const moved: CircuitMove[] = [];
+  for (const after of head.circuits) {
+    const before = circuitsBefore.get(after.id);
+    if (!before) continue;
+    if (before.usableWatts === after.usableWatts && before.loadWatts === after.loadWatts && before.loadPercent === after.loadPercent) continue;
+    moved.push({
+      id: after.id,
+      feed: after.feed,
+      usableWatts: { before: before.usableWatts, after: after.usableWatts },
+      loadWatts: { before: before.loadWatts, after: after.loadWatts },
+      loadPercent: { before: before.loadPercent, after: after.loadPercent },
+    });
+  }
+  const feedsBefore = new Map(b.feeds.map((f) => [f.name, f]));
+  const feedsMoved: FeedMove[] = [];
+  for (const after of head.feeds) {
+    const before = feedsBefore.get(after.name);
+    if (!before) continue;
+    if (before.capacityWatts === after.capacityWatts && before.itWatts === after.itWatts && before.facilityWatts === after.facilityWatts && before.loadPercent === after.loadPercent) continue;
+    feedsMoved.push({
+      name: after.name,
+      capacityWatts: { before: before.capacityWatts, after: after.capacityWatts },
+      itWatts: { before: before.itWatts, after: after.itWatts },
+      facilityWatts: { before: before.facilityWatts, after: after.facilityWatts },
+      loadPercent: { before: before.loadPercent, after: after.loadPercent },
+    });
+  }
+  const totals: FieldChange[] = [];
+  for (const field of ["machines", "nodes", "gpus", "asics", "itWatts", "facilityWatts", "strandedWatts", "throughputTflops"] as const) {
+    const before = b.totals?.[field] ?? 0;
+    const after = head.totals[field];
+    if (before !== after) totals.push({ field, before, after });
+  }
+  return {
+    nodes: addedRemoved(b.nodes.map((n) => n.hostname), head.nodes.map((n) => n.hostname)),
+    asics: addedRemoved(b.asics.map((a) => a.hostname), head.asics.map((a) => a.hostname)),
+    pools: {
+      added: head.pools.filter((p) => !poolsBefore.has(p.name)).map(poolSummary).sort(byName),
+      removed: b.pools.filter((p) => !poolsAfter.has(p.name)).map(poolSummary).sort(byName),
+      changed: head.pools
+        .flatMap((after) => {
+          const before = poolsBefore.get(after.name);
+          const changes = before ? fieldChanges(before, after, POOL_FIELDS) : [];
+          return changes.length > 0 ? [{ name: after.name, changes }] : [];
+        })
+        .sort(byName),
+    },
+    caps: caps.sort((x, y) => (x.hostname < y.hostname ? -1 : x.hostname > y.hostname ? 1 : 0)),
+    circuits: { ...addedRemoved(b.circuits.map((c) => c.id), head.circuits.map((c) => c.id)), moved },
+    feeds: { ...addedRemoved(b.feeds.map((f) => f.name), head.feeds.map((f) => f.name)), moved: feedsMoved },
+    totals,
+    warnings: addedRemoved(b.warnings, head.warnings),
+  };
+}
+
+/**
+ * The full diff: base preview and plan (null when the stack does not exist at the base) against
+ * the working tree's.
+ */
+export function diffSite(
+  base: { ref: string; commit: string; plan: FarmPlan | null; preview: PreviewResult | null },
+  head: { plan: FarmPlan; preview: PreviewResult },
+): SiteDiff {
+  const baseResources = base.preview?.resources ?? [];
+  const resources = diffResources(baseResources, head.preview.resources);
+  const rebootstraps = findRebootstraps(baseResources, head.preview.resources, resources);
+  const plan = diffPlans(base.plan, head.plan);
+  return {
+    base: { ref: base.ref, commit: base.commit, stackExists: base.plan !== null },
+    stack: head.preview.stack,
+    summary: {
+      resourcesAdded: resources.added.length,
+      resourcesRemoved: resources.removed.length,
+      resourcesChanged: resources.changed.length,
+      rebootstraps: rebootstraps.length,
+      poolsChanged: plan.pools.added.length + plan.pools.removed.length + plan.pools.changed.length,
+      capsMoved: plan.caps.length,
+      circuitsMoved: plan.circuits.added.length + plan.circuits.removed.length + plan.circuits.moved.length,
+      feedsMoved: plan.feeds.added.length + plan.feeds.removed.length + plan.feeds.moved.length,
+    },
+    resources,
+    rebootstraps,
+    plan,
+  };
+}

@@ -1,0 +1,243 @@
+/**
+ * End-to-end tests of `mine2hpc diff` through the binary, between commits of a temporary git
+ * repository: a copy of the project's program (src/, bin/, package.json) and the demo stack,
+ * with a symlink to the real node_modules (the offline preview runs `src/index.ts` of the
+ * tree it previews, and Pulumi's mocks only reach it through the same @pulumi/pulumi).
+ *
+ * History: (1) a site whose circuit names a feed that does not exist, (2) the valid demo
+ * site, (3) rig-s01-1 loses two GPUs and circuit rig-b goes from 30 A to 40 A.
+ */
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { REPO_ROOT, expectGolden, runCli } from "./helpers/cli.js";
+import type { SiteDiff } from "../src/diff/index.js";
+
+let repo = "";
+let tmpRoot = "";
+const commits: string[] = [];
+
+const GIT_ENV = {
+  GIT_AUTHOR_NAME: "mine2hpc tests",
+  GIT_AUTHOR_EMAIL: "tests@mine2hpc.invalid",
+  GIT_COMMITTER_NAME: "mine2hpc tests",
+  GIT_COMMITTER_EMAIL: "tests@mine2hpc.invalid",
+  GIT_AUTHOR_DATE: "2025-01-01T00:00:00Z",
+  GIT_COMMITTER_DATE: "2025-01-01T00:00:00Z",
+  GIT_CONFIG_NOSYSTEM: "1",
+  GIT_CONFIG_GLOBAL: "/dev/null",
+};
+
+async function git(...args: string[]): Promise<string> {
+  const r = await execa("git", ["-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", ...args], { cwd: repo, env: GIT_ENV });
+  return String(r.stdout);
+}
+
+function edit(rel: string, from: string, to: string): void {
+  const file = path.join(repo, rel);
+  const text = readFileSync(file, "utf8");
+  if (!text.includes(from)) throw new Error(`test setup: '${from}' not found in ${rel}`);
+  writeFileSync(file, text.replace(from, to));
+}
+
+async function commit(message: string): Promise<void> {
+  await git("add", "-A");
+  await git("commit", "-q", "-m", message);
+  commits.push((await git("rev-parse", "HEAD")).trim());
+}
+
+/** Runs the diff with TMPDIR pointing at a folder of our own, so leftovers can be seen. */
+function diff(args: string[]) {
+  return runCli(["diff", ...args], { cwd: repo, env: { TMPDIR: tmpRoot } });
+}
+
+/** Temporary base trees the command left behind (it must leave none, on every path). */
+const leftovers = () => readdirSync(tmpRoot).filter((n) => n.startsWith("mine2hpc-diff-"));
+
+const RIG_LINE = "rig-s01-1,192.168.50.21,02:4d:32:05:00:14,shelf-01,rig-a,gpu,rtx-3090,6,";
+const RIG_B = "{ id: rig-b, feed: grid-firm, volts: 240, amps: 30, phases: 1 }";
+
+beforeAll(async () => {
+  const base = mkdtempSync(path.join(os.tmpdir(), "mine2hpc-diff-test-"));
+  repo = path.join(base, "repo");
+  tmpRoot = path.join(base, "tmp");
+  mkdirSync(repo);
+  mkdirSync(tmpRoot);
+  for (const f of ["src", "bin", "stacks", "Pulumi.yaml", "package.json", "tsconfig.json"]) cpSync(path.join(REPO_ROOT, f), path.join(repo, f), { recursive: true });
+  symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(repo, "node_modules"), "dir");
+  writeFileSync(path.join(repo, ".gitignore"), "node_modules\n");
+  await git("init", "-q");
+  edit("stacks/demo/site.yaml", RIG_B, RIG_B.replace("feed: grid-firm", "feed: grid-nowhere"));
+  await commit("invalid site: rig-b on a feed that does not exist");
+  edit("stacks/demo/site.yaml", RIG_B.replace("feed: grid-firm", "feed: grid-nowhere"), RIG_B);
+  await commit("demo site");
+  edit("stacks/demo/inventory.csv", RIG_LINE, RIG_LINE.replace("rtx-3090,6,", "rtx-3090,4,"));
+  edit("stacks/demo/site.yaml", RIG_B, RIG_B.replace("amps: 30", "amps: 40"));
+  await commit("rig-s01-1 down to 4 GPUs; rig-b 40 A");
+});
+
+afterAll(() => {
+  if (repo) rmSync(path.dirname(repo), { recursive: true, force: true });
+});
+
+describe("mine2hpc diff between two commits", () => {
+  it("--json: the changed bootstraps, the moved caps, the circuit and feed loads", async () => {
+    const r = await diff(["--base", "HEAD~1", "--stack", "demo", "--json"]);
+    expect(r.stderr).toBe("");
+    expect(r.exitCode).toBe(0);
+    const d = JSON.parse(r.stdout) as SiteDiff;
+    expect(d.base).toEqual({ ref: "HEAD~1", commit: commits[1], stackExists: true });
+    expect(d.stack).toBe("demo");
+    expect(d.summary).toEqual({
+      resourcesAdded: 0,
+      resourcesRemoved: 0,
+      resourcesChanged: 12,
+      rebootstraps: 6,
+      poolsChanged: 1,
+      capsMoved: 6,
+      circuitsMoved: 1,
+      feedsMoved: 1,
+    });
+    // Caps are part of each rig's host config (k3s registration labels), so every rig whose cap moved is re-bootstrapped.
+    expect(d.rebootstraps.map((b) => [b.hostname, b.reason, b.resource])).toEqual([
+      ["rig-s01-1", "changed", "demo-rig-s01-1"],
+      ["rig-s01-2", "changed", "demo-rig-s01-2"],
+      ["rig-s01-3", "changed", "demo-rig-s01-3"],
+      ["rig-s02-1", "changed", "demo-rig-s02-1"],
+      ["rig-s02-2", "changed", "demo-rig-s02-2"],
+      ["rig-s02-3", "changed", "demo-rig-s02-3"],
+    ]);
+    for (const b of d.rebootstraps) {
+      expect(b.triggersBefore).toMatch(/^[0-9a-f]{64}$/);
+      expect(b.triggersAfter).toMatch(/^[0-9a-f]{64}$/);
+      expect(b.triggersAfter).not.toBe(b.triggersBefore);
+    }
+    expect(d.plan.caps).toEqual([
+      { hostname: "rig-s01-1", pool: "rtx-3090-x1-riser-firm", gpusBefore: 6, gpusAfter: 4, capWattsBefore: 268, capWattsAfter: 306 },
+      { hostname: "rig-s01-2", pool: "rtx-3090-x1-riser-firm", gpusBefore: 6, gpusAfter: 6, capWattsBefore: 268, capWattsAfter: 300 },
+      { hostname: "rig-s01-3", pool: "rtx-3090-x1-riser-firm", gpusBefore: 6, gpusAfter: 6, capWattsBefore: 268, capWattsAfter: 300 },
+      { hostname: "rig-s02-1", pool: "rtx-3090-x1-riser-firm", gpusBefore: 6, gpusAfter: 6, capWattsBefore: 268, capWattsAfter: 364 },
+      { hostname: "rig-s02-2", pool: "rtx-3090-x1-riser-firm", gpusBefore: 6, gpusAfter: 6, capWattsBefore: 268, capWattsAfter: 364 },
+      { hostname: "rig-s02-3", pool: "rtx-3090-x1-riser-firm", gpusBefore: 6, gpusAfter: 6, capWattsBefore: 268, capWattsAfter: 364 },
+    ]);
+    expect(d.plan.circuits).toEqual({
+      added: [],
+      removed: [],
+      moved: [{ id: "rig-b", feed: "grid-firm", usableWatts: { before: 5760, after: 7680 }, loadWatts: { before: 5760, after: 7680 }, loadPercent: { before: 100, after: 100 } }],
+    });
+    expect(d.plan.feeds.moved).toEqual([
+      {
+        name: "grid-firm",
+        capacityWatts: { before: 20000, after: 20000 },
+        itWatts: { before: 11792, after: 13712 },
+        facilityWatts: { before: 12735, after: 14809 },
+        loadPercent: { before: 63.7, after: 74 },
+      },
+    ]);
+    expect(d.plan.pools.changed).toEqual([
+      {
+        name: "rtx-3090-x1-riser-firm",
+        changes: [
+          { field: "gpus", before: 36, after: 34 },
+          { field: "capWatts.min", before: 268, after: 300 },
+          { field: "capWatts.max", before: 268, after: 364 },
+          { field: "throughputTflops", before: 4754.7, after: 4776.9 },
+        ],
+      },
+    ]);
+    const patch = d.resources.changed.find((c) => c.type === "kubernetes:core/v1:NodePatch" && c.name === "demo-rig-s01-1");
+    expect(patch?.inputs).toEqual([{ key: 'metadata.labels["mine2hpc.io/gpu-power-cap"]', before: "268", after: "306" }]);
+    const cmd = d.resources.changed.find((c) => c.name === "demo-rig-s01-1" && c.type === "command:remote:Command");
+    expect(cmd?.inputs.map((c) => c.key)).toEqual(["create", "triggers", "update"]);
+    // Secrets never show up: connection and stdin are masked on both sides and so never differ.
+    expect(r.stdout).not.toContain("PRIVATE KEY");
+    expect(r.stdout).not.toContain("mine2hpc-offline-placeholder-secret");
+    expect(d.resources.unchanged).toBe(48);
+    expect(leftovers()).toEqual([]);
+  });
+
+  it("--format md: a PR comment starting with the counts (golden)", async () => {
+    const r = await diff(["--base", "HEAD~1", "--format", "md"]);
+    expect(r.stderr).toBe("");
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.split("\n")[0]).toBe(
+      "**mine2hpc diff** · stack `demo` · `HEAD~1` → working tree: 0 added, 12 changed, 0 removed resources · 6 machines re-bootstrapped · 1 pool changed · 6 node caps moved · 1 circuit and 1 feed moved",
+    );
+    expect(r.stdout.length).toBeLessThan(64_000);
+    await expectGolden("diff-demo.md", r.stdout);
+    expect(leftovers()).toEqual([]);
+  });
+
+  it("the same commit on both sides: no changes, exit 0", async () => {
+    const r = await diff(["--base", "HEAD"]);
+    expect(r.stderr).toBe("");
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe(
+      [
+        `mine2hpc diff: stack demo, HEAD (${commits[2]!.slice(0, 12)}) → working tree`,
+        "0 added, 0 changed, 0 removed resources · 0 machines re-bootstrapped · 0 pools changed · 0 node caps moved · 0 circuits and 0 feeds moved",
+        "",
+        "No changes: the working tree plans and previews the same as HEAD.",
+        "",
+      ].join("\n"),
+    );
+    expect(leftovers()).toEqual([]);
+  });
+
+  it("a bad ref: exit 2, names the ref and the fix, prints nothing on stdout", async () => {
+    const r = await diff(["--base", "origin/no-such-branch"]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe(
+      [
+        "error: base ref 'origin/no-such-branch' is not a commit in this repository.",
+        "  fix: pass a branch, tag or commit that exists here ('git log --oneline', 'git branch -a');",
+        "       for a remote branch fetch it first ('git fetch origin no-such-branch');",
+        "       in GitHub Actions check out with 'fetch-depth: 0' so that origin/<base branch> exists.",
+        "",
+      ].join("\n"),
+    );
+    expect(leftovers()).toEqual([]);
+  });
+
+  it("an invalid base site: exit 2, the problems say it is the base", async () => {
+    const r = await diff(["--base", "HEAD~2"]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toBe("");
+    const lines = r.stderr.split("\n");
+    expect(lines[0]).toBe(`error: the base HEAD~2 (${commits[0]!.slice(0, 12)}) site of stack demo is invalid; nothing was compared.`);
+    expect(lines[1]).toBe("  (file paths are inside HEAD~2; fix them in a new commit, or diff against another base)");
+    expect(r.stderr).toMatch(/stacks\/demo\/site\.yaml:\d+/);
+    expect(r.stderr).toContain("grid-nowhere");
+    expect(leftovers()).toEqual([]);
+  });
+
+  it("an invalid working-tree site: exit 2, the problems say it is the working tree", async () => {
+    const good = RIG_B.replace("amps: 30", "amps: 40");
+    const bad = good.replace("feed: grid-firm", "feed: grid-nowhere");
+    edit("stacks/demo/site.yaml", good, bad);
+    try {
+      const r = await diff(["--base", "HEAD~1"]);
+      expect(r.exitCode).toBe(2);
+      expect(r.stdout).toBe("");
+      const lines = r.stderr.split("\n");
+      expect(lines[0]).toBe("error: the working-tree site of stack demo is invalid; nothing was compared.");
+      expect(lines[1]).toMatch(/^\s*stacks\/demo\/site\.yaml:\d+/);
+      expect(r.stderr).toContain("grid-nowhere");
+      expect(leftovers()).toEqual([]);
+    } finally {
+      edit("stacks/demo/site.yaml", bad, good);
+    }
+  });
+
+  it("a bad format or a missing --base: exit 2 with the fix", async () => {
+    const f = await diff(["--base", "HEAD", "--format", "html"]);
+    expect(f.exitCode).toBe(2);
+    expect(f.stderr).toBe("error: unknown format 'html'.\n  fix: use --format md, json or text.\n");
+    const b = await diff([]);
+    expect(b.exitCode).toBe(2);
+    expect(b.stderr).toBe("error: no base given.\n  fix: pass --base GIT_REF, e.g. --base origin/main or --base HEAD~1.\n");
+  });
+});

@@ -1,0 +1,140 @@
+/**
+ * Unit tests of the pure diff library (src/diff): resource identity, input paths, bootstrap
+ * detection, plan moves, and the Markdown trim that keeps a PR comment under GitHub's limit.
+ */
+import { describe, expect, it } from "vitest";
+import { diffPlans, diffResources, diffSite, diffValues, findRebootstraps, diffMarkdown, trimLines, MAX_COMMENT_CHARS } from "../src/diff/index.js";
+import type { PreviewResource, PreviewResult } from "../src/preview/offline.js";
+import { samplePlan } from "./helpers/sample-plan.js";
+
+function res(name: string, inputs: Record<string, unknown>, extra: Partial<PreviewResource> = {}): PreviewResource {
+  return { type: "command:remote:Command", name, parent: "mine2hpc:index:HostBootstrap::site", inputs, dependsOn: [], protect: false, ...extra };
+}
+
+function previewOf(resources: PreviewResource[]): PreviewResult {
+  return { stack: "s", siteFile: "site.yaml", resources, counts: {}, outputs: {} };
+}
+
+describe("diffValues", () => {
+  it("descends into objects, quoting keys a dot would make ambiguous", () => {
+    expect(diffValues("metadata.labels", { "mine2hpc.io/pool": "a", rack: "r1" }, { "mine2hpc.io/pool": "b", rack: "r1", zone: "z" })).toEqual([
+      { key: 'metadata.labels["mine2hpc.io/pool"]', before: "a", after: "b" },
+      { key: "metadata.labels.zone", before: null, after: "z" },
+    ]);
+  });
+  it("compares arrays whole and keeps [secret] as it is", () => {
+    expect(diffValues("triggers", ["a"], ["b"])).toEqual([{ key: "triggers", before: ["a"], after: ["b"] }]);
+    expect(diffValues("stdin", "[secret]", "[secret]")).toEqual([]);
+  });
+});
+
+describe("diffResources and findRebootstraps", () => {
+  const base = [
+    res("site-rig-1", { triggers: ["h1"], "connection.privateKey": "[secret]" }),
+    res("site-rig-2", { triggers: ["h2"] }),
+    res("site-old", { triggers: ["h3"] }),
+    res("patch", { "metadata.name": "rig-1" }, { type: "kubernetes:core/v1:NodePatch", parent: null }),
+  ];
+  const head = [
+    res("site-rig-1", { triggers: ["h1b"], "connection.privateKey": "[secret]" }, { protect: true }),
+    res("site-rig-2", { triggers: ["h2"] }, { dependsOn: ["command:remote:Command::site-rig-1"] }),
+    res("site-new", { triggers: ["h4"] }),
+    // Same type and name under another parent: another URN, so a delete and a create.
+    res("patch", { "metadata.name": "rig-1" }, { type: "kubernetes:core/v1:NodePatch", parent: "mine2hpc:index:PowerPools::site" }),
+  ];
+  const diff = diffResources(base, head);
+
+  it("matches resources by parent, type and name", () => {
+    expect(diff.added).toEqual([
+      { type: "command:remote:Command", name: "site-new", parent: "mine2hpc:index:HostBootstrap::site" },
+      { type: "kubernetes:core/v1:NodePatch", name: "patch", parent: "mine2hpc:index:PowerPools::site" },
+    ]);
+    expect(diff.removed.map((r) => r.name)).toEqual(["site-old", "patch"]);
+    expect(diff.changed).toEqual([
+      {
+        type: "command:remote:Command",
+        name: "site-rig-1",
+        parent: "mine2hpc:index:HostBootstrap::site",
+        inputs: [{ key: "triggers", before: ["h1"], after: ["h1b"] }],
+        dependsOn: { added: [], removed: [] },
+        protect: { before: false, after: true },
+      },
+      {
+        type: "command:remote:Command",
+        name: "site-rig-2",
+        parent: "mine2hpc:index:HostBootstrap::site",
+        inputs: [],
+        dependsOn: { added: ["command:remote:Command::site-rig-1"], removed: [] },
+        protect: null,
+      },
+    ]);
+    expect(diff.unchanged).toBe(0);
+  });
+
+  it("re-bootstraps added, removed and re-triggered machines only", () => {
+    expect(findRebootstraps(base, head, diff)).toEqual([
+      { hostname: "new", reason: "added", resource: "site-new", triggersBefore: null, triggersAfter: "h4" },
+      { hostname: "old", reason: "removed", resource: "site-old", triggersBefore: "h3", triggersAfter: null },
+      { hostname: "rig-1", reason: "changed", resource: "site-rig-1", triggersBefore: "h1", triggersAfter: "h1b" },
+    ]);
+  });
+});
+
+describe("diffPlans", () => {
+  it("reports a moved cap, a changed pool and the circuit it sits on", () => {
+    const before = samplePlan();
+    const after = samplePlan();
+    const node = after.nodes.find((n) => n.gpu !== undefined)!;
+    const oldCap = node.gpu!.capWatts;
+    node.gpu!.capWatts = oldCap - 10;
+    const circuit = after.circuits.find((c) => c.id === node.circuit)!;
+    circuit.loadWatts -= 60;
+    const d = diffPlans(before, after);
+    expect(d.caps).toEqual([{ hostname: node.hostname, pool: node.pool ?? null, gpusBefore: node.gpu!.count, gpusAfter: node.gpu!.count, capWattsBefore: oldCap, capWattsAfter: oldCap - 10 }]);
+    expect(d.circuits.moved).toEqual([
+      {
+        id: circuit.id,
+        feed: circuit.feed,
+        usableWatts: { before: circuit.usableWatts, after: circuit.usableWatts },
+        loadWatts: { before: circuit.loadWatts + 60, after: circuit.loadWatts },
+        loadPercent: { before: circuit.loadPercent, after: circuit.loadPercent },
+      },
+    ]);
+    expect(d.nodes).toEqual({ added: [], removed: [] });
+    expect(diffPlans(before, samplePlan()).caps).toEqual([]);
+  });
+
+  it("an empty base (stack new in this change) makes everything added", () => {
+    const plan = samplePlan();
+    const d = diffPlans(null, plan);
+    expect(d.nodes.added).toEqual(plan.nodes.map((n) => n.hostname).sort());
+    expect(d.pools.added.map((p) => p.name)).toEqual(plan.pools.map((p) => p.name).sort());
+    expect(d.circuits.added).toEqual(plan.circuits.map((c) => c.id).sort());
+    expect(d.totals.find((t) => t.field === "gpus")).toEqual({ field: "gpus", before: 0, after: plan.totals.gpus });
+  });
+});
+
+describe("diffMarkdown trimming", () => {
+  it("keeps whole lines under the limit and says how many were cut", () => {
+    const lines = Array.from({ length: 100 }, (_, i) => `line ${String(i).padStart(3, "0")} ${"x".repeat(40)}`);
+    const out = trimLines(lines, 1000);
+    expect(out.length).toBeLessThanOrEqual(1000);
+    const kept = out.split("\n").filter((l) => l.startsWith("line "));
+    expect(out.endsWith(`\n(… ${100 - kept.length} more lines trimmed; run mine2hpc diff locally for the full list)\n`)).toBe(true);
+    expect(kept).toEqual(lines.slice(0, kept.length));
+    expect(trimLines(["a", "b"], 1000)).toBe("a\nb\n");
+  });
+
+  it("a site diff of thousands of resources fits a PR comment", () => {
+    const head = Array.from({ length: 3000 }, (_, i) => res(`site-rig-${i}`, { triggers: [`new-${i}`] }));
+    const base = Array.from({ length: 3000 }, (_, i) => res(`site-rig-${i}`, { triggers: [`old-${i}`] }));
+    const plan = samplePlan();
+    const d = diffSite({ ref: "origin/main", commit: "0".repeat(40), plan, preview: previewOf(base) }, { plan, preview: previewOf(head) });
+    const md = diffMarkdown(d);
+    expect(md.length).toBeLessThanOrEqual(MAX_COMMENT_CHARS);
+    expect(md.split("\n")[0]).toBe(
+      "**mine2hpc diff** · stack `s` · `origin/main` → working tree: 0 added, 3000 changed, 0 removed resources · 3000 machines re-bootstrapped · 0 pools changed · 0 node caps moved · 0 circuits and 0 feeds moved",
+    );
+    expect(md).toMatch(/\n\(… \d+ more lines trimmed; run mine2hpc diff locally for the full list\)\n$/);
+  });
+});

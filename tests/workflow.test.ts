@@ -1,0 +1,122 @@
+/**
+ * The CI workflows' structure, asserted exactly: triggers, least-privilege permissions, the
+ * jobs and their key steps, pinned action versions, a privileged comment workflow that never
+ * runs pull-request code, and `pulumi up` only on a push to main behind an environment.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { REPO_ROOT } from "./helpers/cli.js";
+
+interface Step {
+  name?: string;
+  uses?: string;
+  run?: string;
+  if?: string;
+  with?: Record<string, unknown>;
+}
+interface Job {
+  if?: string;
+  needs?: string | string[];
+  permissions?: Record<string, string>;
+  environment?: string;
+  env?: Record<string, string>;
+  steps: Step[];
+}
+interface Workflow {
+  name: string;
+  on: Record<string, unknown>;
+  permissions: Record<string, string>;
+  jobs: Record<string, Job>;
+}
+
+const load = (file: string) => parse(readFileSync(path.join(REPO_ROOT, ".github", "workflows", file), "utf8")) as Workflow;
+const preview = load("preview.yml");
+const comment = load("preview-comment.yml");
+const uses = (job: Job) => job.steps.flatMap((s) => (s.uses ? [s.uses] : []));
+const runs = (job: Job) => job.steps.flatMap((s) => (s.run ? [s.run.trim()] : []));
+
+describe("preview.yml", () => {
+  it("runs on pull requests and on pushes to main, read-only by default", () => {
+    expect(preview.on).toEqual({ pull_request: null, push: { branches: ["main"] } });
+    expect(preview.permissions).toEqual({ contents: "read" });
+    expect(Object.keys(preview.jobs)).toEqual(["test-and-diff", "pulumi-preview", "pulumi-up"]);
+  });
+
+  it("tests and diffs a PR without secrets, and hands the diff on as an artifact", () => {
+    const job = preview.jobs["test-and-diff"]!;
+    expect(job.if).toBe("github.event_name == 'pull_request'");
+    expect(job.permissions).toEqual({ contents: "read" });
+    expect(uses(job)).toEqual(["actions/checkout@v4", "actions/setup-node@v4", "actions/upload-artifact@v4"]);
+    expect(job.steps[0]!.with).toEqual({ "fetch-depth": 0 });
+    expect(job.steps[1]!.with).toEqual({ "node-version-file": ".nvmrc", cache: "npm" });
+    expect(runs(job)).toEqual([
+      "npm ci",
+      "npm test",
+      "npx mine2hpc diff --base origin/${{ github.base_ref }} --stack demo --format md > diff.md",
+      'echo "${{ github.event.pull_request.number }}" > pr-number.txt',
+    ]);
+    expect(job.steps.at(-1)!.with).toEqual({ name: "mine2hpc-diff", path: "diff.md\npr-number.txt\n", "retention-days": 7 });
+    expect(JSON.stringify(job)).not.toContain("secrets.");
+  });
+
+  it("runs pulumi preview only when the token is there, tested through env (not secrets in if)", () => {
+    const job = preview.jobs["pulumi-preview"]!;
+    expect(job.if).toBe("github.event_name == 'pull_request'");
+    expect(job.needs).toBe("test-and-diff");
+    expect(job.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+    expect(job.env).toEqual({ PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}" });
+    expect(job.steps[0]!.if).toBe("env.PULUMI_ACCESS_TOKEN == ''");
+    for (const step of job.steps.slice(1)) expect(step.if).toBe("env.PULUMI_ACCESS_TOKEN != ''");
+    const pulumi = job.steps.find((s) => s.uses?.startsWith("pulumi/actions"))!;
+    expect(pulumi.uses).toBe("pulumi/actions@v6");
+    expect(pulumi.with).toEqual({ command: "preview", "stack-name": "demo", "work-dir": ".", "comment-on-pr": true, "github-token": "${{ secrets.GITHUB_TOKEN }}" });
+  });
+
+  it("runs pulumi up only on a push to main, in the protected production environment", () => {
+    const job = preview.jobs["pulumi-up"]!;
+    expect(job.if).toBe("github.event_name == 'push' && github.ref == 'refs/heads/main'");
+    expect(job.environment).toBe("production");
+    expect(job.permissions).toEqual({ contents: "read" });
+    expect(uses(job)).toEqual(["actions/checkout@v4", "actions/setup-node@v4", "pulumi/actions@v6"]);
+    expect(runs(job)).toEqual(["npm ci", "npm test"]);
+    expect(job.steps.at(-1)!.with).toEqual({ command: "up", "stack-name": "demo", "work-dir": "." });
+    // No other job may run `up`.
+    const ups = Object.entries(preview.jobs).filter(([, j]) => j.steps.some((s) => s.with?.command === "up"));
+    expect(ups.map(([name]) => name)).toEqual(["pulumi-up"]);
+  });
+});
+
+describe("preview-comment.yml", () => {
+  it("runs after the preview workflow, with write access only where it comments", () => {
+    expect(comment.on).toEqual({ workflow_run: { workflows: ["preview"], types: ["completed"] } });
+    expect(comment.permissions).toEqual({ contents: "read" });
+    expect(Object.keys(comment.jobs)).toEqual(["comment"]);
+    const job = comment.jobs.comment!;
+    expect(job.if).toBe("github.event.workflow_run.event == 'pull_request' && github.event.workflow_run.conclusion == 'success'");
+    expect(job.permissions).toEqual({ actions: "read", "pull-requests": "write" });
+    expect(uses(job)).toEqual(["actions/download-artifact@v4", "actions/github-script@v7"]);
+    expect(job.steps[0]!.with).toEqual({ name: "mine2hpc-diff", "run-id": "${{ github.event.workflow_run.id }}", "github-token": "${{ secrets.GITHUB_TOKEN }}" });
+  });
+
+  it("never checks out or runs the pull request's code", () => {
+    const job = comment.jobs.comment!;
+    expect(uses(job).some((u) => u.startsWith("actions/checkout"))).toBe(false);
+    expect(runs(job)).toEqual([]);
+    const text = readFileSync(path.join(REPO_ROOT, ".github", "workflows", "preview-comment.yml"), "utf8");
+    for (const forbidden of ["head_sha", "head_branch", "head.ref", "npm ", "npx "]) expect(text).not.toContain(forbidden);
+    const script = String(job.steps[1]!.with!.script);
+    expect(script).toContain('const marker = "<!-- mine2hpc-diff -->";');
+    expect(script).toContain("github.rest.issues.updateComment");
+    expect(script).toContain("github.rest.issues.createComment");
+  });
+});
+
+describe("every action is pinned to a major version", () => {
+  it("uses owner/name@vN everywhere", () => {
+    const all = [...Object.values(preview.jobs), ...Object.values(comment.jobs)].flatMap(uses);
+    expect(all.length).toBe(11);
+    for (const u of all) expect(u).toMatch(/^[a-z-]+\/[a-z-]+@v\d+$/);
+  });
+});
