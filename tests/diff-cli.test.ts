@@ -5,7 +5,7 @@
  * tree it previews, and Pulumi's mocks only reach it through the same @pulumi/pulumi).
  *
  * History: (1) a site whose circuit names a feed that does not exist, (2) the valid demo
- * site, (3) rig-s01-1 loses two GPUs and circuit rig-b goes from 30 A to 40 A.
+ * site, (3) rig-s01-1 loses two GPUs and moves to shelf-02, and circuit rig-b goes from 30 A to 40 A.
  */
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -73,9 +73,9 @@ beforeAll(async () => {
   await commit("invalid site: rig-b on a feed that does not exist");
   edit("stacks/demo/site.yaml", RIG_B.replace("feed: grid-firm", "feed: grid-nowhere"), RIG_B);
   await commit("demo site");
-  edit("stacks/demo/inventory.csv", RIG_LINE, RIG_LINE.replace("rtx-3090,6,", "rtx-3090,4,"));
+  edit("stacks/demo/inventory.csv", RIG_LINE, RIG_LINE.replace("shelf-01", "shelf-02").replace("rtx-3090,6,", "rtx-3090,4,"));
   edit("stacks/demo/site.yaml", RIG_B, RIG_B.replace("amps: 30", "amps: 40"));
-  await commit("rig-s01-1 down to 4 GPUs; rig-b 40 A");
+  await commit("rig-s01-1 down to 4 GPUs on shelf-02; rig-b 40 A");
 });
 
 afterAll(() => {
@@ -93,26 +93,20 @@ describe("mine2hpc diff between two commits", () => {
     expect(d.summary).toEqual({
       resourcesAdded: 0,
       resourcesRemoved: 0,
-      resourcesChanged: 12,
-      rebootstraps: 6,
+      resourcesChanged: 7,
+      rebootstraps: 1,
       poolsChanged: 1,
       capsMoved: 6,
       circuitsMoved: 1,
       feedsMoved: 1,
     });
-    // Caps are part of each rig's host config (k3s registration labels), so every rig whose cap moved is re-bootstrapped.
-    expect(d.rebootstraps.map((b) => [b.hostname, b.reason, b.resource])).toEqual([
-      ["rig-s01-1", "changed", "demo-rig-s01-1"],
-      ["rig-s01-2", "changed", "demo-rig-s01-2"],
-      ["rig-s01-3", "changed", "demo-rig-s01-3"],
-      ["rig-s02-1", "changed", "demo-rig-s02-1"],
-      ["rig-s02-2", "changed", "demo-rig-s02-2"],
-      ["rig-s02-3", "changed", "demo-rig-s02-3"],
-    ]);
+    // Caps are day-2 labels (NodePatch only); the rack is a registration label in the host's k3s
+    // config, so only the rig that moved shelves is bootstrapped again.
+    expect(d.rebootstraps.map((b) => [b.hostname, b.reason, b.resource])).toEqual([["rig-s01-1", "changed", "demo-rig-s01-1"]]);
     for (const b of d.rebootstraps) {
-      expect(b.triggersBefore).toMatch(/^[0-9a-f]{64}$/);
-      expect(b.triggersAfter).toMatch(/^[0-9a-f]{64}$/);
-      expect(b.triggersAfter).not.toBe(b.triggersBefore);
+      expect(b.configBefore).toMatch(/^[0-9a-f]{64}$/);
+      expect(b.configAfter).toMatch(/^[0-9a-f]{64}$/);
+      expect(b.configAfter).not.toBe(b.configBefore);
     }
     expect(d.plan.caps).toEqual([
       { hostname: "rig-s01-1", pool: "rtx-3090-x1-riser-firm", gpusBefore: 6, gpusAfter: 4, capWattsBefore: 268, capWattsAfter: 306 },
@@ -148,13 +142,18 @@ describe("mine2hpc diff between two commits", () => {
       },
     ]);
     const patch = d.resources.changed.find((c) => c.type === "kubernetes:core/v1:NodePatch" && c.name === "demo-rig-s01-1");
-    expect(patch?.inputs).toEqual([{ key: 'metadata.labels["mine2hpc.io/gpu-power-cap"]', before: "268", after: "306" }]);
+    expect(patch?.inputs).toEqual([
+      { key: 'metadata.labels["mine2hpc.io/gpu-power-cap"]', before: "268", after: "306" },
+      { key: 'metadata.labels["mine2hpc.io/rack"]', before: "shelf-01", after: "shelf-02" },
+    ]);
     const cmd = d.resources.changed.find((c) => c.name === "demo-rig-s01-1" && c.type === "command:remote:Command");
-    expect(cmd?.inputs.map((c) => c.key)).toEqual(["create", "triggers", "update"]);
+    expect(cmd?.inputs.map((c) => c.key)).toEqual(["create", "update"]);
+    const other = d.resources.changed.find((c) => c.name === "demo-rig-s01-2" && c.type === "command:remote:Command");
+    expect(other).toBeUndefined();
     // Secrets never show up: connection and stdin are masked on both sides and so never differ.
     expect(r.stdout).not.toContain("PRIVATE KEY");
     expect(r.stdout).not.toContain("mine2hpc-offline-placeholder-secret");
-    expect(d.resources.unchanged).toBe(48);
+    expect(d.resources.unchanged).toBe(53);
     expect(leftovers()).toEqual([]);
   });
 
@@ -163,7 +162,7 @@ describe("mine2hpc diff between two commits", () => {
     expect(r.stderr).toBe("");
     expect(r.exitCode).toBe(0);
     expect(r.stdout.split("\n")[0]).toBe(
-      "**mine2hpc diff** · stack `demo` · `HEAD~1` → working tree: 0 added, 12 changed, 0 removed resources · 6 machines re-bootstrapped · 1 pool changed · 6 node caps moved · 1 circuit and 1 feed moved",
+      "**mine2hpc diff** · stack `demo` · `HEAD~1` → working tree: 0 added, 7 changed, 0 removed resources · 1 machine re-bootstrapped · 1 pool changed · 6 node caps moved · 1 circuit and 1 feed moved",
     );
     expect(r.stdout.length).toBeLessThan(64_000);
     await expectGolden("diff-demo.md", r.stdout);

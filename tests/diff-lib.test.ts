@@ -30,15 +30,15 @@ describe("diffValues", () => {
 
 describe("diffResources and findRebootstraps", () => {
   const base = [
-    res("site-rig-1", { triggers: ["h1"], "connection.privateKey": "[secret]" }),
-    res("site-rig-2", { triggers: ["h2"] }),
-    res("site-old", { triggers: ["h3"] }),
+    res("site-rig-1", { update: "<7000 bytes mine2hpc-host-config=1111111111111111111111111111111111111111111111111111111111111111>", "connection.privateKey": "[secret]" }),
+    res("site-rig-2", { update: "<7000 bytes mine2hpc-host-config=2222222222222222222222222222222222222222222222222222222222222222>" }),
+    res("site-old", { update: "<7000 bytes mine2hpc-host-config=3333333333333333333333333333333333333333333333333333333333333333>" }),
     res("patch", { "metadata.name": "rig-1" }, { type: "kubernetes:core/v1:NodePatch", parent: null }),
   ];
   const head = [
-    res("site-rig-1", { triggers: ["h1b"], "connection.privateKey": "[secret]" }, { protect: true }),
-    res("site-rig-2", { triggers: ["h2"] }, { dependsOn: ["command:remote:Command::site-rig-1"] }),
-    res("site-new", { triggers: ["h4"] }),
+    res("site-rig-1", { update: "<7000 bytes mine2hpc-host-config=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb>", "connection.privateKey": "[secret]" }, { protect: true }),
+    res("site-rig-2", { update: "<7000 bytes mine2hpc-host-config=2222222222222222222222222222222222222222222222222222222222222222>" }, { dependsOn: ["command:remote:Command::site-rig-1"] }),
+    res("site-new", { update: "<7000 bytes mine2hpc-host-config=4444444444444444444444444444444444444444444444444444444444444444>" }),
     // Same type and name under another parent: another URN, so a delete and a create.
     res("patch", { "metadata.name": "rig-1" }, { type: "kubernetes:core/v1:NodePatch", parent: "mine2hpc:index:PowerPools::site" }),
   ];
@@ -55,7 +55,7 @@ describe("diffResources and findRebootstraps", () => {
         type: "command:remote:Command",
         name: "site-rig-1",
         parent: "mine2hpc:index:HostBootstrap::site",
-        inputs: [{ key: "triggers", before: ["h1"], after: ["h1b"] }],
+        inputs: [{ key: "update", before: "<7000 bytes mine2hpc-host-config=1111111111111111111111111111111111111111111111111111111111111111>", after: "<7000 bytes mine2hpc-host-config=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb>" }],
         dependsOn: { added: [], removed: [] },
         protect: { before: false, after: true },
       },
@@ -71,11 +71,11 @@ describe("diffResources and findRebootstraps", () => {
     expect(diff.unchanged).toBe(0);
   });
 
-  it("re-bootstraps added, removed and re-triggered machines only", () => {
+  it("re-bootstraps added, removed and reconfigured machines only", () => {
     expect(findRebootstraps(base, head, diff)).toEqual([
-      { hostname: "new", reason: "added", resource: "site-new", triggersBefore: null, triggersAfter: "h4" },
-      { hostname: "old", reason: "removed", resource: "site-old", triggersBefore: "h3", triggersAfter: null },
-      { hostname: "rig-1", reason: "changed", resource: "site-rig-1", triggersBefore: "h1", triggersAfter: "h1b" },
+      { hostname: "new", reason: "added", resource: "site-new", configBefore: null, configAfter: "4444444444444444444444444444444444444444444444444444444444444444" },
+      { hostname: "old", reason: "removed", resource: "site-old", configBefore: "3333333333333333333333333333333333333333333333333333333333333333", configAfter: null },
+      { hostname: "rig-1", reason: "changed", resource: "site-rig-1", configBefore: "1111111111111111111111111111111111111111111111111111111111111111", configAfter: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" },
     ]);
   });
 });
@@ -126,8 +126,8 @@ describe("diffMarkdown trimming", () => {
   });
 
   it("a site diff of thousands of resources fits a PR comment", () => {
-    const head = Array.from({ length: 3000 }, (_, i) => res(`site-rig-${i}`, { triggers: [`new-${i}`] }));
-    const base = Array.from({ length: 3000 }, (_, i) => res(`site-rig-${i}`, { triggers: [`old-${i}`] }));
+    const head = Array.from({ length: 3000 }, (_, i) => res(`site-rig-${i}`, { update: `<7000 bytes mine2hpc-host-config=${"a".repeat(58)}${String(i).padStart(6, "0")}>` }));
+    const base = Array.from({ length: 3000 }, (_, i) => res(`site-rig-${i}`, { update: `<7000 bytes mine2hpc-host-config=${"0".repeat(58)}${String(i).padStart(6, "0")}>` }));
     const plan = samplePlan();
     const d = diffSite({ ref: "origin/main", commit: "0".repeat(40), plan, preview: previewOf(base) }, { plan, preview: previewOf(head) });
     const md = diffMarkdown(d);

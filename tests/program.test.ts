@@ -25,10 +25,17 @@ function capChanged(): FarmPlan {
   return plan;
 }
 
+/** The sample plan with rig-a01 moved to another rack (a registration label of its k3s config). */
+function moved(): FarmPlan {
+  const plan = samplePlan();
+  plan.nodes.find((n) => n.hostname === "rig-a01")!.labels[LABELS.rack] = "hall-r9";
+  return plan;
+}
+
 beforeAll(async () => {
   rec = await setupMocks({ stack: "program-test" });
   mod = await import("../src/components/index.js");
-  for (const [name, plan] of [["single", samplePlan()], ["ha", samplePlanHa()], ["capchanged", capChanged()]] as const) {
+  for (const [name, plan] of [["single", samplePlan()], ["ha", samplePlanHa()], ["capchanged", capChanged()], ["moved", moved()]] as const) {
     plans[name] = plan;
     farms[name] = new mod.FarmCluster(name, { plan, sshPrivateKey: KEY, k3sToken: TOKEN });
   }
@@ -102,16 +109,18 @@ describe("FarmCluster on the single-server sample plan", () => {
     expect(bootstraps("single").every((r) => r.deleteBeforeReplace)).toBe(true);
   });
 
-  it("runs the rendered scripts with the token on stdin and the content hash as trigger", async () => {
+  it("runs the rendered scripts with the token on stdin, led by the host config hash, without triggers", async () => {
     const { renderBootstrapScript, renderUninstallScript, hostConfigHash } = await import("../src/render/index.js");
     const rig = bootstraps("single").find((r) => r.name === "single-rig-a01")!;
     const create = rig.inputs.create as string;
+    expect(create.startsWith(`: mine2hpc-host-config=${hostConfigHash(plans.single!, "rig-a01")}; `)).toBe(true);
     const b64 = /'([A-Za-z0-9+/=]+)'/.exec(create)![1]!;
     expect(Buffer.from(b64, "base64").toString("utf8")).toBe(renderBootstrapScript(plans.single!, "rig-a01"));
     expect(rig.inputs.update).toBe(create);
     const del = /'([A-Za-z0-9+/=]+)'/.exec(rig.inputs.delete as string)![1]!;
     expect(Buffer.from(del, "base64").toString("utf8")).toBe(renderUninstallScript(plans.single!, "rig-a01"));
-    expect(rig.inputs.triggers).toEqual([hostConfigHash(plans.single!, "rig-a01")]);
+    // triggers are replaceOnChanges in @pulumi/command: a replacement would uninstall k3s.
+    expect(rig.inputs.triggers).toBeUndefined();
     expect(rig.inputs.logging).toBe("stdoutAndStderr");
   });
 
@@ -230,15 +239,23 @@ describe("secrets", () => {
 });
 
 describe("a change to one machine", () => {
-  it("changes only that machine's trigger and script", () => {
-    const a = farms.single!.hosts.triggers;
-    const b = farms.capchanged!.hosts.triggers;
-    const changed = Object.keys(a).filter((h) => a[h] !== b[h]);
-    expect(changed).toEqual(["rig-a01"]);
-    const scripts = (farm: string) => Object.fromEntries(bootstraps(farm).map((r) => [r.name.slice(farm.length + 1), r.inputs.create]));
-    const sa = scripts("single");
-    const sb = scripts("capchanged");
-    expect(Object.keys(sa).filter((h) => sa[h] !== sb[h])).toEqual(["rig-a01"]);
+  const scripts = (farm: string) => Object.fromEntries(bootstraps(farm).map((r) => [r.name.slice(farm.length + 1), r.inputs.update]));
+  const patches = (farm: string) =>
+    Object.fromEntries(under(farm).filter((r) => r.type === "kubernetes:core/v1:NodePatch").map((r) => [r.name.slice(farm.length + 1), JSON.stringify(r.inputs)]));
+  const differing = (a: Record<string, unknown>, b: Record<string, unknown>) => Object.keys(a).filter((h) => a[h] !== b[h]);
+
+  it("a registration label (rack) changes only that machine's config hash and bootstrap", () => {
+    expect(differing(farms.single!.hosts.configHashes, farms.moved!.hosts.configHashes)).toEqual(["rig-a01"]);
+    expect(differing(scripts("single"), scripts("moved"))).toEqual(["rig-a01"]);
+    expect(differing(patches("single"), patches("moved"))).toEqual(["rig-a01"]);
+  });
+
+  it("a GPU cap change touches only that node's NodePatch, no host", () => {
+    expect(differing(farms.single!.hosts.configHashes, farms.capchanged!.hosts.configHashes)).toEqual([]);
+    expect(differing(scripts("single"), scripts("capchanged"))).toEqual([]);
+    expect(differing(patches("single"), patches("capchanged"))).toEqual(["rig-a01"]);
+    const patch = under("capchanged").find((r) => r.type === "kubernetes:core/v1:NodePatch" && r.name === "capchanged-rig-a01")!;
+    expect((patch.inputs as { metadata: { labels: Record<string, string> } }).metadata.labels[LABELS.gpuPowerCap]).toBe("200");
   });
 });
 

@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import type { FarmPlan, PlannedNode } from "../plan/types.js";
-import { hostConfigHash, renderBootstrapScript, renderUninstallScript } from "../render/index.js";
+import { CONFIG_HASH_MARKER, hostConfigHash, renderBootstrapScript, renderUninstallScript } from "../render/index.js";
 import { remoteScriptCommand } from "./remote-script.js";
 
 /** Arguments of {@link HostBootstrap}. */
@@ -48,8 +48,8 @@ export class HostBootstrap extends pulumi.ComponentResource {
   readonly commands: Readonly<Record<string, command.remote.Command>>;
   /** Bootstrap commands of the k3s servers, first server first. */
   readonly servers: readonly command.remote.Command[];
-  /** The content hash each node's command is triggered by, by hostname. */
-  readonly triggers: Readonly<Record<string, string>>;
+  /** The host config hash leading each node's command, by hostname. */
+  readonly configHashes: Readonly<Record<string, string>>;
   /** The ordering and protection applied, one entry per node in plan order. */
   readonly order: readonly BootstrapOrder[];
 
@@ -58,9 +58,9 @@ export class HostBootstrap extends pulumi.ComponentResource {
     const built = createHostBootstraps(name, this, args);
     this.commands = built.commands;
     this.servers = built.servers;
-    this.triggers = built.triggers;
+    this.configHashes = built.configHashes;
     this.order = built.order;
-    this.registerOutputs({ triggers: this.triggers });
+    this.registerOutputs({ configHashes: this.configHashes });
   }
 }
 
@@ -71,7 +71,7 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
   const privateKey = pulumi.secret(args.sshPrivateKey);
   const token = pulumi.secret(args.k3sToken);
   const commands: Record<string, command.remote.Command> = {};
-  const triggers: Record<string, string> = {};
+  const configHashes: Record<string, string> = {};
   const order: BootstrapOrder[] = [];
   const servers: command.remote.Command[] = [];
 
@@ -94,7 +94,9 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
     }
     const after = node === first ? [] : isServer ? [first.hostname] : serverNodes.map((s) => s.hostname);
     const hash = hostConfigHash(plan, node.hostname);
-    const bootstrap = remoteScriptCommand(renderBootstrapScript(plan, node.hostname), "mine2hpc-bootstrap");
+    // The content hash leads the command as a no-op (`:`), so a preview or diff shows which
+    // hosts change; any change to the rendered config changes this string and runs `update`.
+    const bootstrap = `: ${CONFIG_HASH_MARKER}=${hash}; ${remoteScriptCommand(renderBootstrapScript(plan, node.hostname), "mine2hpc-bootstrap")}`;
     const cmd = new command.remote.Command(
       `${name}-${node.hostname}`,
       {
@@ -107,13 +109,13 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
           perDialTimeout: 20,
         },
         create: bootstrap,
-        // Same idempotent script on update: without `update`, a trigger change would replace the
-        // resource, running the old resource's uninstall after the new install.
+        // A change of `create` runs `update` in place: the same idempotent script. Deliberately no
+        // `triggers`: the SDK marks them replaceOnChanges (pulumi/pulumi-command#855), and a
+        // replacement would uninstall k3s from the host (and is refused for protected servers).
         update: bootstrap,
         delete: remoteScriptCommand(renderUninstallScript(plan, node.hostname), "mine2hpc-uninstall"),
         // Servers get the token only: their uninstall drains with the local `k3s kubectl`.
         stdin: isServer ? token : agentStdin!,
-        triggers: [hash],
         // The script never echoes the token (it reads it from STDIN into a 0600 file); install
         // logs are what a person needs when a host fails, so both streams are kept.
         logging: "stdoutAndStderr",
@@ -126,16 +128,17 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
         dependsOn: after.map((h) => commands[h]!),
         // Deleting a control-plane bootstrap uninstalls k3s there, taking the cluster's datastore with it.
         protect: isServer,
-        // A replacement (new host IP) must uninstall before it reinstalls on the same machine.
+        // Only a new connection (host IP, user) replaces the command; the old machine must be
+        // uninstalled before the new one is bootstrapped under the same node name.
         deleteBeforeReplace: true,
       },
     );
     commands[node.hostname] = cmd;
-    triggers[node.hostname] = hash;
+    configHashes[node.hostname] = hash;
     if (isServer) servers.push(cmd);
     order.push({ hostname: node.hostname, k3sRole: node.k3sRole, after, protected: isServer });
   }
-  return { commands, servers, triggers, order };
+  return { commands, servers, configHashes, order };
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import type { PreviewResource, PreviewResult } from "../preview/offline.js";
 import type { FarmPlan, PlannedNode, PlannedPool } from "../plan/types.js";
+import { CONFIG_HASH_MARKER } from "../render/hash.js";
 
 /** Identity of a resource: Pulumi's URN is parent chain + type + name, so a moved parent is a delete and a create. */
 export interface ResourceRef {
@@ -17,7 +18,7 @@ export interface ResourceRef {
 
 /** One value that differs between base and working tree; a side where it is absent is `null`. */
 export interface ValueChange {
-  /** Input path, e.g. `triggers` or `metadata.labels["mine2hpc.io/gpu-power-cap"]`. */
+  /** Input path, e.g. `update` or `metadata.labels["mine2hpc.io/gpu-power-cap"]`. */
   key: string;
   before: unknown;
   after: unknown;
@@ -45,13 +46,13 @@ export interface ResourceDiff {
 /** A machine whose bootstrap command runs again (or for the first time, or its uninstall). */
 export interface Rebootstrap {
   hostname: string;
-  /** `added`: new machine, bootstrapped; `removed`: uninstall runs; `changed`: its host config hash (`triggers`) moved. */
+  /** `added`: new machine, bootstrapped; `removed`: uninstall runs; `changed`: its host config hash (in the `update` command) moved. */
   reason: "added" | "removed" | "changed";
   /** Resource name of its `HostBootstrap` command. */
   resource: string;
   /** Content hashes of the host config; null on the side where the machine is absent. */
-  triggersBefore: string | null;
-  triggersAfter: string | null;
+  configBefore: string | null;
+  configAfter: string | null;
 }
 
 /** A field of a pool, circuit or feed that moved. */
@@ -218,15 +219,17 @@ function bootstrapHostname(r: ResourceRef): string | null {
   return r.name.startsWith(`${component}-`) ? r.name.slice(component.length + 1) : r.name;
 }
 
-function triggersOf(r: PreviewResource | undefined): string | null {
-  const t = r?.inputs["triggers"];
-  if (t === undefined || t === null) return null;
-  return Array.isArray(t) ? t.map(String).join(",") : String(t);
+/** The host config hash carried by a bootstrap's `update` command (as the preview summarizes it). */
+function configOf(r: PreviewResource | undefined): string | null {
+  const u = r?.inputs["update"];
+  if (typeof u !== "string") return null;
+  const m = new RegExp(`${CONFIG_HASH_MARKER}=([0-9a-f]{64})`).exec(u);
+  return m ? m[1]! : null;
 }
 
 /**
  * Machines whose bootstrap runs on the next `pulumi up`: new machines, removed machines (their
- * uninstall runs), and machines whose host config hash (the command's `triggers`) moved.
+ * uninstall runs), and machines whose `update` command (which carries the host config hash) changed.
  */
 export function findRebootstraps(base: readonly PreviewResource[], head: readonly PreviewResource[], diff: ResourceDiff): Rebootstrap[] {
   const baseByKey = new Map(base.map((r) => [resourceKey(r), r]));
@@ -236,11 +239,11 @@ export function findRebootstraps(base: readonly PreviewResource[], head: readonl
     const hostname = bootstrapHostname(r);
     if (hostname === null) return;
     const key = resourceKey(r);
-    out.push({ hostname, reason, resource: r.name, triggersBefore: triggersOf(baseByKey.get(key)), triggersAfter: triggersOf(headByKey.get(key)) });
+    out.push({ hostname, reason, resource: r.name, configBefore: configOf(baseByKey.get(key)), configAfter: configOf(headByKey.get(key)) });
   };
   for (const r of diff.added) push(r, "added");
   for (const r of diff.removed) push(r, "removed");
-  for (const r of diff.changed) if (r.inputs.some((c) => c.key === "triggers")) push(r, "changed");
+  for (const r of diff.changed) if (r.inputs.some((c) => c.key === "update")) push(r, "changed");
   return out.sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
 }
 

@@ -47,7 +47,7 @@ const cell = (text: string) => text.replace(/\|/g, "\\|");
 function rebootstrapWhy(r: SiteDiff["rebootstraps"][number]): string {
   if (r.reason === "added") return "new machine: bootstrap (installs k3s and joins)";
   if (r.reason === "removed") return "machine removed: uninstall runs (leaves the cluster)";
-  return `host config changed: bootstrap runs again (triggers ${short(r.triggersBefore)} → ${short(r.triggersAfter)})`;
+  return `host config changed: bootstrap runs again (config ${short(r.configBefore)} → ${short(r.configAfter)})`;
 }
 
 function fieldText(c: FieldChange): string {

@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { SiteError, type Problem } from "../site/problems.js";
 import { SecretValue, loadStack } from "../site/stack.js";
 import { isSecretWrapper, type Registration } from "./mocks.js";
+import { CONFIG_HASH_MARKER, configHashOf } from "../render/hash.js";
 
 /** What to preview. */
 export interface PreviewOptions {
@@ -146,7 +147,7 @@ const MAX_SHOWN_CHARS = 160;
 
 /** Input paths shown per type; every other type shows its Kubernetes identity. */
 const KEY_INPUTS: Record<string, string[]> = {
-  "command:remote:Command": ["connection.host", "connection.user", "connection.privateKey", "create", "update", "delete", "stdin", "triggers", "logging"],
+  "command:remote:Command": ["connection.host", "connection.user", "connection.privateKey", "create", "update", "delete", "stdin", "logging"],
   "kubernetes:helm.sh/v3:Release": ["name", "chart", "version", "namespace", "repositoryOpts.repo", "values"],
   "kubernetes:core/v1:NodePatch": ["metadata.name", "metadata.labels", "spec.taints"],
   "pulumi:providers:kubernetes": ["kubeconfig"],
@@ -169,6 +170,8 @@ export function maskValue(v: unknown): unknown {
 }
 
 function summarize(text: string): string {
+  const hostConfig = configHashOf(text);
+  if (hostConfig !== null) return `<${Buffer.byteLength(text)} bytes ${CONFIG_HASH_MARKER}=${hostConfig}>`;
   return `<${Buffer.byteLength(text)} bytes sha256:${createHash("sha256").update(text).digest("hex").slice(0, 12)}>`;
 }
 

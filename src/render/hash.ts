@@ -1,7 +1,9 @@
 /**
- * Content hash of everything rendered for one host: the `triggers` of its remote.Command, so a
- * host is touched exactly when its own rendered text changes and a second `pulumi up` with the
- * same plan changes nothing.
+ * Content hash of everything rendered for one host. It leads the host's bootstrap command (as a
+ * `: mine2hpc-host-config=<hash>;` no-op), so a host is touched exactly when its own rendered
+ * text changes, a second `pulumi up` with the same plan changes nothing, and previews and diffs
+ * can name the hosts a change touches. (Not the command's `triggers`: @pulumi/command makes
+ * those replaceOnChanges, and replacing a bootstrap would uninstall k3s from the host.)
  */
 import { createHash } from "node:crypto";
 import type { FarmPlan } from "../plan/types.js";
@@ -24,4 +26,16 @@ export function hostConfigHash(plan: FarmPlan, hostname: string): string {
     hash.update(text, "utf8");
   }
   return hash.digest("hex");
+}
+
+/**
+ * Name of the no-op marker (`: mine2hpc-host-config=<hash>;`) that leads each bootstrap
+ * command, so previews and diffs can tell which hosts a change touches.
+ */
+export const CONFIG_HASH_MARKER = "mine2hpc-host-config";
+
+/** The host config hash a bootstrap command string carries, or null. */
+export function configHashOf(commandText: string): string | null {
+  const m = new RegExp(`^: ${CONFIG_HASH_MARKER}=([0-9a-f]{64});`).exec(commandText);
+  return m ? m[1]! : null;
 }
