@@ -355,3 +355,18 @@ describe("shellcheck", () => {
     expect(failures.join("\n")).toBe("");
   }, 60_000);
 });
+
+describe("stdin after the token", () => {
+  it("is closed right after the token is read, so no command sees an agent's kubeconfig", () => {
+    const plan = samplePlan();
+    for (const n of plan.nodes) {
+      const script = renderBootstrapScript(plan, n.hostname);
+      const read = script.indexOf("IFS= read -r K3S_TOKEN || true");
+      const close = script.indexOf("\nexec </dev/null\n");
+      expect(read).toBeGreaterThan(0);
+      expect(close).toBeGreaterThan(read);
+      // Nothing between the token read and the close reads stdin.
+      expect(script.slice(read + 30, close)).not.toMatch(/\bread\b|\bcat\b/);
+    }
+  });
+});

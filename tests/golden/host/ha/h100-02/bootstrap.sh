@@ -27,6 +27,9 @@ IFS= read -r K3S_TOKEN || true
 if [ -z "$K3S_TOKEN" ]; then
   die "no k3s token on stdin: pass the cluster token as the first line of standard input (HostBootstrap sets it as the secret stdin of its remote.Command)"
 fi
+# Agents get the admin kubeconfig on the following lines (for the uninstall's drain): no
+# command below may read it, so standard input is closed here.
+exec </dev/null
 
 # write_file PATH MODE: writes stdin to PATH with MODE when the content differs.
 # Sets CHANGED=1 when it wrote the file, CHANGED=0 when the file already had this content.
