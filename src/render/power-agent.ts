@@ -12,8 +12,9 @@ import { NVIDIA_GPU_TOLERATION, POWER_TIER_TOLERATION, objectMeta, type K8sObjec
 /** Name of the agent's ServiceAccount, ClusterRole(Binding), ConfigMap and DaemonSet. */
 export const POWER_AGENT_NAME = "mine2hpc-power-agent";
 
-/** Seconds between two applications of the cap on a node. */
-export const POWER_AGENT_INTERVAL_SECONDS = 300;
+/** Seconds between two applications of the cap on a node: decided by the plan (curtailment timing depends on it). */
+export { POWER_AGENT_INTERVAL_SECONDS } from "../plan/curtail.js";
+import { POWER_AGENT_INTERVAL_SECONDS } from "../plan/curtail.js";
 
 /** Where the driver's root filesystem is mounted in the agent, by driver mode. */
 export function driverRootMount(driverMode: FarmPlan["gpuOperator"]["driverMode"]): { hostPath: string; mountPath: string } {
