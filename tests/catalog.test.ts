@@ -200,3 +200,15 @@ describe("name lookup", () => {
     expect(editDistance("", "abc")).toBe(3);
   });
 });
+
+describe("throughput figures compare across GPU classes", () => {
+  it("GeForce cards use the FP32-accumulate tensor rate, like datacenter cards", () => {
+    expect(GPUS.filter((g) => g.consumer).map((g) => [g.key, g.fp16Tflops])).toEqual([
+      ["rtx-3060", 25.6],
+      ["rtx-3070", 40.6],
+      ["rtx-3080", 59.5],
+      ["rtx-3090", 71],
+      ["rtx-4090", 165.2],
+    ]);
+  });
+});

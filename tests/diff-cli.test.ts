@@ -137,7 +137,7 @@ describe("mine2hpc diff between two commits", () => {
           { field: "gpus", before: 36, after: 34 },
           { field: "capWatts.min", before: 268, after: 300 },
           { field: "capWatts.max", before: 268, after: 364 },
-          { field: "throughputTflops", before: 4754.7, after: 4776.9 },
+          { field: "throughputTflops", before: 2377.4, after: 2388.4 },
         ],
       },
     ]);

@@ -27,7 +27,7 @@ export interface GpuSpec {
   maxWatts: number;
   /** Power drawn idle with the driver loaded, in W. */
   idleWatts: number;
-  /** Dense FP16 tensor throughput at stock power, in TFLOPS (no sparsity). */
+  /** Dense FP16 tensor throughput with FP32 accumulate at stock power, in TFLOPS (no sparsity). */
   fp16Tflops: number;
   /**
    * Throughput relative to stock, as `[capWatts, relative]` points with ascending caps;
@@ -92,8 +92,10 @@ const PCIE_SERVER_BASE_WATTS = 600;
 /** The GPU models a site file may name, sorted by key family (consumer, workstation, datacenter). */
 export const GPUS: readonly GpuSpec[] = [
   // --- GeForce (consumer): power limits as nvidia-smi -q -d POWER reports for the Founders
-  // Edition board (partner boards often allow more). FP16 tensor = dense, FP16 accumulate,
-  // from the NVIDIA Ampere GA102 / Ada AD102 architecture whitepapers' GeForce tables.
+  // Edition board (partner boards often allow more). FP16 tensor = dense with FP32 accumulate
+  // (what mixed-precision training and inference use; GeForce runs it at half the FP16-
+  // accumulate rate, datacenter and workstation cards at full rate), so figures compare
+  // across classes; from the NVIDIA Ampere GA102 / Ada AD102 whitepapers' GeForce tables.
   // Idle figures are engineering estimates (driver loaded, no display, P8).
   {
     key: "rtx-3060",
@@ -105,7 +107,7 @@ export const GPUS: readonly GpuSpec[] = [
     minWatts: 100, // nvidia-smi Min Power Limit on the reference board (not re-verified here)
     maxWatts: 170, // nvidia-smi Max Power Limit on the reference board (not re-verified here)
     idleWatts: 12, // engineering estimate
-    fp16Tflops: 51.2, // GA10x whitepaper: RTX 3060 peak FP16 tensor (FP16 acc.), dense
+    fp16Tflops: 25.6, // GA10x whitepaper: RTX 3060 peak FP16 tensor with FP32 accumulate, dense (51.2 with FP16 accumulate)
     curve: [[100, 0.788], [120, 0.903], [145, 0.971], [160, 0.992], [170, 1]],
     hostBaseWatts: MINING_RIG_BASE_WATTS,
     aliases: ["rtx3060", "3060", "rtx-3060-12gb"],
@@ -120,7 +122,7 @@ export const GPUS: readonly GpuSpec[] = [
     minWatts: 100, // nvidia-smi Min Power Limit, Founders Edition (not re-verified here)
     maxWatts: 240, // nvidia-smi Max Power Limit, Founders Edition (not re-verified here)
     idleWatts: 12, // engineering estimate
-    fp16Tflops: 81.3, // GA10x whitepaper: RTX 3070 peak FP16 tensor (FP16 acc.), dense
+    fp16Tflops: 40.6, // GA10x whitepaper: RTX 3070 peak FP16 tensor with FP32 accumulate, dense (81.3 with FP16 accumulate)
     curve: [[100, 0.632], [110, 0.7], [155, 0.902], [185, 0.966], [205, 0.99], [220, 1], [240, 1.009]],
     hostBaseWatts: MINING_RIG_BASE_WATTS,
     aliases: ["rtx3070", "3070", "rtx-3070-8gb"],
@@ -135,7 +137,7 @@ export const GPUS: readonly GpuSpec[] = [
     minWatts: 100, // nvidia-smi Min Power Limit, Founders Edition (not re-verified here)
     maxWatts: 370, // nvidia-smi Max Power Limit, Founders Edition (115%; not re-verified here)
     idleWatts: 15, // engineering estimate
-    fp16Tflops: 119, // GA102 whitepaper: RTX 3080 peak FP16 tensor (FP16 acc.), dense
+    fp16Tflops: 59.5, // GA102 whitepaper: RTX 3080 peak FP16 tensor with FP32 accumulate, dense (119 with FP16 accumulate)
     curve: [[100, 0.419], [160, 0.7], [225, 0.901], [270, 0.967], [300, 0.991], [320, 1], [370, 1.016]],
     hostBaseWatts: MINING_RIG_BASE_WATTS,
     aliases: ["rtx3080", "3080", "rtx-3080-10gb"],
@@ -150,7 +152,7 @@ export const GPUS: readonly GpuSpec[] = [
     minWatts: 100, // nvidia-smi Min Power Limit, Founders Edition (not re-verified here)
     maxWatts: 400, // nvidia-smi Max Power Limit, Founders Edition (not re-verified here)
     idleWatts: 20, // engineering estimate (GDDR6X keeps idle higher than GDDR6 cards)
-    fp16Tflops: 142, // GA102 whitepaper: RTX 3090 peak FP16 tensor (FP16 acc.), dense
+    fp16Tflops: 71, // GA102 whitepaper: RTX 3090 peak FP16 tensor with FP32 accumulate, dense (142 with FP16 accumulate)
     curve: [[100, 0.379], [175, 0.7], [245, 0.9], [300, 0.972], [325, 0.99], [350, 1], [400, 1.014]],
     hostBaseWatts: MINING_RIG_BASE_WATTS,
     aliases: ["rtx3090", "3090", "rtx-3090-24gb"],
@@ -165,7 +167,7 @@ export const GPUS: readonly GpuSpec[] = [
     minWatts: 150, // nvidia-smi Min Power Limit, Founders Edition (not re-verified here)
     maxWatts: 600, // nvidia-smi Max Power Limit, Founders Edition (133%; not re-verified here)
     idleWatts: 20, // engineering estimate
-    fp16Tflops: 330.3, // Ada AD102 whitepaper: RTX 4090 peak FP16 tensor (FP16 acc.), dense
+    fp16Tflops: 165.2, // Ada AD102 whitepaper: RTX 4090 peak FP16 tensor with FP32 accumulate, dense (330.3 with FP16 accumulate)
     curve: [[150, 0.45], [225, 0.7], [315, 0.9], [385, 0.971], [420, 0.99], [450, 1], [600, 1.033]],
     hostBaseWatts: MINING_RIG_BASE_WATTS,
     aliases: ["rtx4090", "4090", "rtx-4090-24gb"],

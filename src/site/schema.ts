@@ -64,7 +64,7 @@ export const Circuit = z
   .object({
     id: dnsLabel.describe("Circuit or PDU id, e.g. pdu-a1."),
     feed: dnsLabel.describe("Name of the feed that powers this circuit."),
-    volts: z.number().positive().describe("Nominal voltage: line-to-neutral for single-phase, line-to-line for three-phase (e.g. 240, 415)."),
+    volts: z.number().positive().describe("Voltage across the load: single-phase = line-to-neutral (120, 230 V) or line-to-line for a two-pole branch (208, 240 V); three-phase = line-to-line (208, 400, 415, 480 V)."),
     amps: z.number().positive().describe("Breaker rating in amperes."),
     phases: z.union([z.literal(1), z.literal(3)]).describe("1 for single-phase, 3 for three-phase (usable power × √3)."),
     derating: z
