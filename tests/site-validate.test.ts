@@ -139,3 +139,42 @@ describe("curtailment windows", () => {
     ]);
   });
 });
+
+describe("schema and cross-field problems in one pass", () => {
+  it("reports a machine's wrong type together with another machine's duplicate IP", async () => {
+    const { loadAndValidate } = await import("../src/site/load.js");
+    const path = await import("node:path");
+    const { fileURLToPath } = await import("node:url");
+    const file = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "sites", "mixed.yaml");
+    let err: unknown;
+    try {
+      loadAndValidate(file);
+    } catch (e) {
+      err = e;
+    }
+    const { SiteError } = await import("../src/site/problems.js");
+    expect(err).toBeInstanceOf(SiteError);
+    const problems = (err as InstanceType<typeof SiteError>).problems;
+    expect(problems.map((p) => [p.source?.line, p.source?.column, p.message])).toEqual([
+      [11, 28, "duplicate IP 10.9.0.2 on machines[1] (rig-1): machines[0] (cp-1) already uses it"],
+      [12, 106, "gpuCount must be a number, got 'six'"],
+    ]);
+  });
+
+  it("skips the machine that failed the schema in the cross-field checks (no second complaint about it)", async () => {
+    const { validateSite } = await import("../src/site/validate.js");
+    const { Site } = await import("../src/site/schema.js");
+    const spec = Site.parse({
+      apiVersion: "mine2hpc.io/v1alpha1", kind: "Site",
+      metadata: { name: "s", timezone: "America/Chicago", gridRegion: "ERCOT" },
+      power: { pue: 1.1, feeds: [{ name: "grid", tier: "firm", capacityKw: 100 }], circuits: [{ id: "pdu-1", feed: "grid", volts: 240, amps: 30, phases: 1 }] },
+      network: { nodeSubnet: "10.9.0.0/24" },
+      machines: [
+        { hostname: "cp-1", ip: "10.9.0.2", rack: "r1", circuit: "pdu-1", role: "control-plane" },
+        { hostname: "cp-1", ip: "10.9.0.2", rack: "r1", circuit: "nowhere", role: "control-plane" },
+      ],
+    });
+    expect(validateSite(spec).map((p) => p.path?.join("."))).toEqual(["machines.1.hostname", "machines.1.ip", "machines.1.circuit", "machines"]);
+    expect(validateSite(spec, { skipMachines: new Set([1]) })).toEqual([]);
+  });
+});

@@ -49,6 +49,12 @@ interface ReadResult {
   spec?: SiteSpec;
   locate: (path: SitePath) => SourceRef | undefined;
   problems: Problem[];
+  /**
+   * When the schema failed only inside some machines: the site with those machines
+   * replaced by stand-ins, and their indices, so the cross-field checks can still run on
+   * everything else in the same pass.
+   */
+  partial?: { spec: SiteSpec; skipMachines: Set<number> };
 }
 
 /** Loads a site file and checks it against the schema; throws `SiteError` listing every problem. */
@@ -61,13 +67,43 @@ export function loadSite(file: string, opts: LoadOptions = {}): LoadedSite {
 /**
  * Loads a site and runs the cross-field checks of `validate.ts`; throws one `SiteError`
  * with schema and cross-field problems together, each located, in document order.
- * Cross-field checks need a schema-valid site, so they run only when the schema passes.
+ * Cross-field checks need schema-valid data: when only some machines fail the schema they
+ * run on the rest of the site; when anything else fails, only the schema problems are shown.
  */
 export function loadAndValidate(file: string, opts: LoadOptions = {}): LoadedSite {
-  const loaded = loadSite(file, opts);
+  const result = readSite(file, opts);
+  if (result.spec === undefined || result.problems.length > 0) {
+    // Inventory rows that could not be read leave a schema-valid site: check the rest of it.
+    const extra = (
+      result.spec !== undefined
+        ? validateSite(result.spec)
+        : result.partial
+          ? validateSite(result.partial.spec, { skipMachines: result.partial.skipMachines })
+          : []
+    ).map((p) => withSource(p, result.locate, file));
+    throw new SiteError(sortProblems([...result.problems, ...extra], file));
+  }
+  const loaded: LoadedSite = { file, spec: result.spec, locate: result.locate };
   const problems = validateSite(loaded.spec).map((p) => withSource(p, loaded.locate, file));
   if (problems.length > 0) throw new SiteError(sortProblems(problems, file));
   return loaded;
+}
+
+/** A machine that passes the schema, standing in for one that does not (and that validation skips). */
+const STAND_IN_MACHINE = { hostname: "schema-invalid", ip: "0.0.0.0", rack: "-", circuit: "schema-invalid", role: "cpu" } as const;
+
+/** The site with schema-failing machines replaced, when the schema failed only inside machines. */
+function partialSite(data: unknown, issues: readonly z.core.$ZodIssue[]): ReadResult["partial"] {
+  if (!isRecord(data) || !Array.isArray(data["machines"])) return undefined;
+  const skip = new Set<number>();
+  for (const issue of issues) {
+    const [head, index] = issue.path;
+    if (head !== "machines" || typeof index !== "number") return undefined;
+    skip.add(index);
+  }
+  const machines = (data["machines"] as unknown[]).map((m, i) => (skip.has(i) ? STAND_IN_MACHINE : m));
+  const parsed = Site.safeParse({ ...data, machines });
+  return parsed.success ? { spec: parsed.data, skipMachines: skip } : undefined;
 }
 
 /** Fills `source` from `path` (or the file itself when the path cannot be found). */
@@ -179,7 +215,9 @@ function readSite(file: string, opts: LoadOptions): ReadResult {
     }
   }
   const sorted = sortProblems(problems, file);
-  return parsed.success ? { spec: parsed.data, locate, problems: sorted } : { locate, problems: sorted };
+  if (parsed.success) return { spec: parsed.data, locate, problems: sorted };
+  const partial = partialSite(data, parsed.error.issues);
+  return partial ? { locate, problems: sorted, partial } : { locate, problems: sorted };
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

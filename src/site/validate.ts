@@ -13,15 +13,26 @@ import { SiteError, type Problem } from "./problems.js";
 import type { SiteSpec } from "./schema.js";
 import { windowSchedules } from "./cron.js";
 
+/** Options of {@link validateSite}. */
+export interface ValidateOptions {
+  /**
+   * Indices of machines that failed the schema (their problems are reported already). They
+   * are left out of every cross-field check, and the control-plane count, which they could
+   * change, is not checked, so a person sees a site's other problems in the same run.
+   */
+  skipMachines?: ReadonlySet<number>;
+}
+
 /** Returns every cross-field problem of `spec` (empty when the site is sound). */
-export function validateSite(spec: SiteSpec): Problem[] {
+export function validateSite(spec: SiteSpec, opts: ValidateOptions = {}): Problem[] {
   const problems: Problem[] = [];
+  const skip = opts.skipMachines ?? new Set<number>();
   checkTimezone(spec, problems);
   const feedNames = checkFeeds(spec, problems);
   const circuitIds = checkCircuits(spec, feedNames, problems);
-  const nodeSubnet = checkNetwork(spec, problems);
-  checkMachines(spec, circuitIds, nodeSubnet, problems);
-  checkControlPlane(spec, problems);
+  const nodeSubnet = checkNetwork(spec, skip, problems);
+  checkMachines(spec, skip, circuitIds, nodeSubnet, problems);
+  if (skip.size === 0) checkControlPlane(spec, problems);
   return problems;
 }
 
@@ -112,7 +123,7 @@ function checkCircuits(spec: SiteSpec, feedNames: Set<string>, problems: Problem
   return new Set(first.keys());
 }
 
-function checkNetwork(spec: SiteSpec, problems: Problem[]): Ipv4Range | undefined {
+function checkNetwork(spec: SiteSpec, skip: ReadonlySet<number>, problems: Problem[]): Ipv4Range | undefined {
   const net = spec.network;
   const blocks: { key: "nodeSubnet" | "clusterCidr" | "serviceCidr"; text: string; range: Ipv4Range | undefined }[] = [
     { key: "nodeSubnet", text: net.nodeSubnet, range: parseCidr(net.nodeSubnet) },
@@ -157,7 +168,8 @@ function checkNetwork(spec: SiteSpec, problems: Problem[]): Ipv4Range | undefine
           });
         }
       }
-      const taken = spec.machines.filter((m) => {
+      const taken = spec.machines.filter((m, i) => {
+        if (skip.has(i)) return false;
         const ip = parseIpv4(m.ip);
         return ip !== undefined && rangeContains(pool, ip);
       });
@@ -174,7 +186,7 @@ function checkNetwork(spec: SiteSpec, problems: Problem[]): Ipv4Range | undefine
   return subnet;
 }
 
-function checkMachines(spec: SiteSpec, circuitIds: Set<string>, nodeSubnet: Ipv4Range | undefined, problems: Problem[]): void {
+function checkMachines(spec: SiteSpec, skip: ReadonlySet<number>, circuitIds: Set<string>, nodeSubnet: Ipv4Range | undefined, problems: Problem[]): void {
   const hostnames = new Map<string, number>();
   const ips = new Map<string, number>();
   const macs = new Map<string, number>();
@@ -182,6 +194,7 @@ function checkMachines(spec: SiteSpec, circuitIds: Set<string>, nodeSubnet: Ipv4
   const asicKeys = ASICS.map((a) => a.key);
 
   spec.machines.forEach((m, i) => {
+    if (skip.has(i)) return;
     const at = (field: string): (string | number)[] => ["machines", i, field];
     const name = m.hostname;
 
