@@ -100,3 +100,29 @@ describe("mine2hpc validate", () => {
     expect(b.stderr).toContain("usage: mine2hpc plan [--stack NAME | --site FILE]");
   });
 });
+
+describe("defaults and help", () => {
+  it("plans the demo stack when neither --stack nor --site is given", async () => {
+    const a = await runCli(["validate"], { cwd: REPO_ROOT });
+    expect(a.exitCode).toBe(0);
+    expect(a.stdout.split("\n")[0]).toMatch(/^stacks\/demo\/site\.yaml: site demo is valid: /);
+  });
+
+  it("`help plan` prints the command's help; no command prints help on stderr and exits 2", async () => {
+    const h = await runCli(["help", "plan"], { cwd: REPO_ROOT });
+    expect(h.exitCode).toBe(0);
+    expect(h.stdout.split("\n")[0]).toBe("mine2hpc plan [--stack NAME | --site FILE] [--inventory FILE] [--json | --format text|md|json]");
+    const none = await runCli([], { cwd: REPO_ROOT });
+    expect(none.exitCode).toBe(2);
+    expect(none.stdout).toBe("");
+    expect(none.stderr.split("\n")[0]).toBe("mine2hpc — turn a mining site into a Kubernetes GPU cluster with power-aware pools");
+  });
+
+  it("exits 0 when the reader closes the pipe early (plan | head)", async () => {
+    const { execa } = await import("execa");
+    const r = await execa("bash", ["-c", `set -o pipefail; "${process.execPath}" bin/mine2hpc.js plan | head -n 1`], { cwd: REPO_ROOT, reject: false });
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("Site demo — ERCOT, America/Chicago, PUE 1.08");
+  });
+});

@@ -55,7 +55,7 @@ export class CliError extends Error {
 
 /** Shared flags of commands that act on one site. */
 export const SITE_OPTIONS: Record<string, OptionSpec> = {
-  stack: { type: "string", valueName: "NAME", description: "Stack whose site to use (reads stacks/Pulumi.NAME.yaml)." },
+  stack: { type: "string", valueName: "NAME", description: "Stack whose site to use (reads stacks/Pulumi.NAME.yaml). Default: demo, unless --site is given." },
   site: { type: "string", valueName: "FILE", description: "Site file to use instead of a stack." },
   inventory: { type: "string", valueName: "FILE", description: "Inventory CSV to use instead of the one the site names." },
 };

@@ -27,9 +27,18 @@ export async function main(argv: string[], io: Partial<Pick<CommandContext, "std
   const cwd = io.cwd ?? process.cwd();
   const [name, ...rest] = argv;
   try {
-    if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    if (name === "help" && rest[0] !== undefined && COMMANDS[rest[0]]) {
+      stdout.write(commandHelp((await COMMANDS[rest[0]]!()).default));
+      return 0;
+    }
+    if (name === undefined) {
+      // No command is a usage error: the help goes to stderr so scripts see only the exit code.
+      stderr.write(await globalHelp());
+      return 2;
+    }
+    if (name === "--help" || name === "-h" || name === "help") {
       stdout.write(await globalHelp());
-      return name === undefined ? 2 : 0;
+      return 0;
     }
     if (name === "--version" || name === "-v") {
       stdout.write(`${await packageVersion()}\n`);

@@ -30,8 +30,11 @@ export interface SiteSource {
   repoRoot: string;
 }
 
-/** Resolves the site flags; exactly one of --stack and --site. */
-export function siteSourceFromArgs(ctx: Pick<CommandContext, "values" | "cwd">, defaultStack?: string): SiteSource {
+/** The stack commands use when neither --stack nor --site is given (as `npm start`, `preview` and `diff` do). */
+export const DEFAULT_STACK = "demo";
+
+/** Resolves the site flags: --site FILE, else --stack NAME, else the default stack. */
+export function siteSourceFromArgs(ctx: Pick<CommandContext, "values" | "cwd">, defaultStack: string = DEFAULT_STACK): SiteSource {
   const stack = ctx.values.stack as string | undefined;
   const site = ctx.values.site as string | undefined;
   const inventoryFlag = ctx.values.inventory as string | undefined;
@@ -40,7 +43,6 @@ export function siteSourceFromArgs(ctx: Pick<CommandContext, "values" | "cwd">, 
   const inventory = inventoryFlag ? path.resolve(ctx.cwd, inventoryFlag) : undefined;
   if (site) return { siteFile: path.resolve(ctx.cwd, site), repoRoot, ...(inventory ? { inventory } : {}) };
   const name = stack ?? defaultStack;
-  if (!name) throw new CliError("no site given.\n  fix: pass --stack NAME (reads stacks/Pulumi.NAME.yaml) or --site FILE.");
   const s = loadStack(name, repoRoot);
   const inv = inventory ?? s.inventory;
   return { siteFile: s.siteFile, stack: name, repoRoot, ...(inv ? { inventory: inv } : {}) };

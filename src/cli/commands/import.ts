@@ -5,7 +5,7 @@ import type { Command } from "../command.js";
 import { CliError } from "../command.js";
 import { displayPath } from "../site-args.js";
 import { formatProblem, type Problem } from "../../site/problems.js";
-import { IMPORT_SOURCES, importFleet, inventoryCsv, parseCircuitRules, parseMapFlags, type ImportResult, type ImportSource, type ImportOptions } from "../../import/index.js";
+import { IMPORT_SOURCES, MAP_FIELDS, importFleet, inventoryCsv, parseCircuitRules, parseMapFlags, type ImportResult, type ImportSource, type ImportOptions } from "../../import/index.js";
 
 /** Hostname changes and problems listed one by one before the rest is summarized, so a broken 100k-row file stays readable. */
 const LIST_LIMIT = 100;
@@ -36,7 +36,12 @@ const command: Command = {
   options: {
     from: { type: "string", valueName: "TOOL", description: "Export format: foreman (miner CSV export), hiveos (workers JSON) or csv (any CSV, with --map)." },
     circuits: { type: "string", valueName: "RULES", description: "YAML rules mapping rack/row ranges or IP ranges (CIDR or first-last) to circuits." },
-    map: { type: "string", valueName: "FIELD=COLUMN", multiple: true, description: "Read an inventory field from a CSV column, e.g. --map ip=\"IP Address\" (repeatable)." },
+    map: {
+      type: "string",
+      valueName: "FIELD=COLUMN",
+      multiple: true,
+      description: `Read FIELD from a CSV column, e.g. --map ip="IP Address"; repeat for each field. FIELD: ${MAP_FIELDS.join(", ")} (model = a GPU or ASIC model, routed to gpuModel or asicModel; row = a location for --circuits rules).`,
+    },
     out: { type: "string", valueName: "FILE", description: "Write the inventory CSV here instead of stdout." },
     json: { type: "boolean", description: "Print the result (machines, warnings, renamed hostnames, problems) as JSON." },
   },
