@@ -14,6 +14,7 @@ import { loadAndValidate } from "../src/site/load.js";
 import { planFarm } from "../src/plan/index.js";
 import { SiteError } from "../src/site/problems.js";
 import previewCommand from "../src/cli/commands/preview.js";
+import { expectGolden } from "./helpers/golden.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 const goldenDir = join(repoRoot, "tests", "golden", "preview");
@@ -73,12 +74,7 @@ describe("offline preview of the demo stack", () => {
       const bootstrap = result.resources.find((r) => r.name === "demo-cp-1")!;
       expect(bootstrap.protect).toBe(true);
       const text = formatPreview(result);
-      const golden = join(goldenDir, "demo.txt");
-      if (process.env.UPDATE_GOLDEN === "1") {
-        mkdirSync(goldenDir, { recursive: true });
-        writeFileSync(golden, text);
-      }
-      expect(text).toBe(readFileSync(golden, "utf8"));
+      expectGolden("preview/demo.txt", text);
     },
     TIMEOUT_MS,
   );

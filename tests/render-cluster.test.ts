@@ -25,6 +25,7 @@ import {
   type K8sObject,
 } from "../src/render/index.js";
 import { samplePlan, samplePlanHa } from "./helpers/sample-plan.js";
+import { expectGolden } from "./helpers/golden.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const goldenDir = path.join(here, "golden", "cluster");
@@ -281,15 +282,8 @@ describe("golden files", () => {
   for (const [label, make] of [["sample", samplePlan], ["sample-ha", samplePlanHa]] as const) {
     for (const [name, value] of Object.entries(allObjects(make()))) {
       it(`${label}/${name}.yaml`, () => {
-        const file = path.join(goldenDir, label, `${name}.yaml`);
         const docs = Array.isArray(value) ? value : [value];
-        const text = docs.map((d) => stringify(d, { lineWidth: 0 })).join("---\n");
-        if (process.env.UPDATE_GOLDEN === "1" || !existsSync(file)) {
-          if (process.env.UPDATE_GOLDEN !== "1" && process.env.CI) throw new Error(`golden file ${file} missing; run with UPDATE_GOLDEN=1`);
-          mkdirSync(path.dirname(file), { recursive: true });
-          writeFileSync(file, text);
-        }
-        expect(text).toBe(readFileSync(file, "utf8"));
+        expectGolden(`cluster/${label}/${name}.yaml`, docs.map((d) => stringify(d, { lineWidth: 0 })).join("---\n"));
       });
     }
   }

@@ -23,24 +23,10 @@ import {
   rewriteKubeconfigServer,
 } from "../src/render/index.js";
 import { samplePlan, samplePlanHa } from "./helpers/sample-plan.js";
+import { expectGolden as expectGoldenFile } from "./helpers/golden.js";
 
-const GOLDEN_ROOT = join(dirname(fileURLToPath(import.meta.url)), "golden", "host");
-
-/** Compares `text` with the golden file at `relPath` (under tests/golden/host), or writes it when UPDATE_GOLDEN=1. */
-function expectGolden(relPath: string, text: string): void {
-  const path = join(GOLDEN_ROOT, relPath);
-  if (process.env.UPDATE_GOLDEN === "1") {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, text);
-    return;
-  }
-  if (!existsSync(path)) {
-    throw new Error(`golden file tests/golden/host/${relPath} is missing: run UPDATE_GOLDEN=1 npx vitest run tests/render-host.test.ts and review it`);
-  }
-  expect(text, `tests/golden/host/${relPath} differs: if the change is intended, regenerate with UPDATE_GOLDEN=1 and review the diff`).toBe(
-    readFileSync(path, "utf8"),
-  );
-}
+/** Compares `text` with tests/golden/host/RELPATH (UPDATE_GOLDEN=1 rewrites it). */
+const expectGolden = (relPath: string, text: string): void => expectGoldenFile(`host/${relPath}`, text);
 
 const FIXTURES: [string, () => FarmPlan][] = [
   ["single", samplePlan],

@@ -16,6 +16,7 @@ import type { CircuitLoad, FarmPlan, FeedLoad } from "../src/plan/types.js";
 import { escapeHtml, loadLevel, niceStep, renderHtmlReport, timelineAxis, FEED_OPEN_CIRCUIT_LIMIT } from "../src/report/index.js";
 import { int, kw, truncate } from "../src/report/format.js";
 import { samplePlan } from "./helpers/sample-plan.js";
+import { expectGolden } from "./helpers/golden.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, "..");
@@ -37,12 +38,7 @@ function circuitGroup(html: string, id: string): string {
 describe("golden file", () => {
   it("renders the sample plan byte for byte as reviewed", () => {
     const html = renderHtmlReport(samplePlan());
-    if (process.env.UPDATE_GOLDEN === "1" || !existsSync(goldenFile)) {
-      if (process.env.UPDATE_GOLDEN !== "1" && process.env.CI) throw new Error(`golden file ${goldenFile} missing; run with UPDATE_GOLDEN=1`);
-      mkdirSync(path.dirname(goldenFile), { recursive: true });
-      writeFileSync(goldenFile, html);
-    }
-    expect(html).toBe(readFileSync(goldenFile, "utf8"));
+    expectGolden("report/sample-plan.html", html);
   });
 });
 

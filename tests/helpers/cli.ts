@@ -8,6 +8,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
+import { expectGolden as expectGoldenFile } from "./golden.js";
 
 /** The repository root (two levels above this file). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -47,21 +48,9 @@ export async function runCli(args: readonly string[], opts: RunCliOptions): Prom
   return { exitCode: result.exitCode ?? 1, stdout: String(result.stdout ?? ""), stderr: String(result.stderr ?? "") };
 }
 
-/**
- * Compares `actual` with `tests/golden/cli/NAME`; with `UPDATE_GOLDEN=1` writes it instead.
- * Golden files are reviewed like code: a change in output shows up in the diff.
- */
+/** Compares `actual` with `tests/golden/cli/NAME`; with `UPDATE_GOLDEN=1` writes it instead. */
 export async function expectGolden(name: string, actual: string): Promise<void> {
-  const { existsSync, mkdirSync, readFileSync, writeFileSync } = await import("node:fs");
-  const { expect } = await import("vitest");
-  const file = path.join(REPO_ROOT, "tests", "golden", "cli", name);
-  if (process.env.UPDATE_GOLDEN === "1" || !existsSync(file)) {
-    if (process.env.UPDATE_GOLDEN !== "1" && process.env.CI) throw new Error(`golden file tests/golden/cli/${name} is missing; run with UPDATE_GOLDEN=1`);
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, actual);
-    return;
-  }
-  expect(actual).toBe(readFileSync(file, "utf8"));
+  expectGoldenFile(`cli/${name}`, actual);
 }
 
 /**
