@@ -26,6 +26,7 @@ import {
 } from "../src/render/index.js";
 import { samplePlan, samplePlanHa } from "./helpers/sample-plan.js";
 import { expectGolden } from "./helpers/golden.js";
+import { renderClusterObjects } from "./helpers/render-all.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const goldenDir = path.join(here, "golden", "cluster");
@@ -34,19 +35,6 @@ function find(objects: K8sObject[], kind: string, name: string): any {
   const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
   if (o === undefined) throw new Error(`no ${kind}/${name} in ${objects.map((x) => `${x.kind}/${x.metadata.name}`).join(", ")}`);
   return o;
-}
-
-function allObjects(plan: FarmPlan): Record<string, unknown> {
-  return {
-    "gpu-operator-values": renderGpuOperatorValues(plan),
-    "device-plugin-config": renderDevicePluginConfig(plan),
-    "cilium-values": renderCiliumValues(plan),
-    metallb: renderMetalLbObjects(plan),
-    "network-operator": renderNetworkOperator(plan),
-    kueue: renderKueueObjects(plan),
-    "power-agent": renderPowerAgent(plan),
-    curtailment: renderCurtailment(plan),
-  };
 }
 
 describe("GPU operator values", () => {
@@ -273,14 +261,14 @@ describe("every object", () => {
         expect(o.metadata.labels?.["app.kubernetes.io/managed-by"]).toBe("mine2hpc");
         expect(o.metadata.labels?.["app.kubernetes.io/part-of"]).toBe("mine2hpc");
       }
-      expect(JSON.stringify(allObjects(plan))).toBe(JSON.stringify(allObjects(structuredClone(plan))));
+      expect(JSON.stringify(renderClusterObjects(plan))).toBe(JSON.stringify(renderClusterObjects(structuredClone(plan))));
     }
   });
 });
 
 describe("golden files", () => {
   for (const [label, make] of [["sample", samplePlan], ["sample-ha", samplePlanHa]] as const) {
-    for (const [name, value] of Object.entries(allObjects(make()))) {
+    for (const [name, value] of Object.entries(renderClusterObjects(make()))) {
       it(`${label}/${name}.yaml`, () => {
         const docs = Array.isArray(value) ? value : [value];
         expectGolden(`cluster/${label}/${name}.yaml`, docs.map((d) => stringify(d, { lineWidth: 0 })).join("---\n"));
