@@ -140,6 +140,8 @@ export interface MachineShape {
   psuEfficiency: number;
   asicModel: string;
   hostNo: number;
+  /** PSU cords (`powerCords`); 0 leaves the planner's default. */
+  cords: number;
 }
 
 export function arbMachineShape(): fc.Arbitrary<MachineShape> {
@@ -152,6 +154,7 @@ export function arbMachineShape(): fc.Arbitrary<MachineShape> {
     psuEfficiency: fc.constantFrom(0.85, 0.9, 0.92, 0.94, 0.96),
     asicModel: fc.constantFrom(...TEST_ASICS.map((a) => a.key)),
     hostNo: fc.integer({ min: 0, max: 999 }),
+    cords: fc.constantFrom(0, 0, 0, 1, 2, 3, 4, 6, 8),
   });
 }
 
@@ -165,6 +168,7 @@ export function machineFrom(m: MachineShape, i: number, circuitCount: number): M
     circuit: `pdu-${m.circuit % circuitCount}`,
     role: m.role,
     psuEfficiency: m.psuEfficiency,
+    ...(m.cords > 0 ? { powerCords: m.cords } : {}),
   };
   if (m.role === "gpu") return { ...base, gpuModel: m.gpuModel, gpuCount: m.pcieLink === "x1" ? Math.min(m.gpuCount, 8) : m.gpuCount, pcieLink: m.pcieLink };
   if (m.role === "asic") return { ...base, asicModel: m.asicModel };

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { allocateCaps, circuitUsableWatts, nodeThroughputTflops, planFarm } from "../src/plan/index.js";
+import { allocateCaps, circuitUsableWatts, defaultPowerCords, nodeThroughputTflops, nodeWallWatts, phaseUsableWatts, planFarm } from "../src/plan/index.js";
 import type { AllocNode, FarmPlan, PlanCatalog } from "../src/plan/index.js";
 import { GPUS, findAsic, findGpu, relativeThroughput } from "../src/site/catalog.js";
 import { SiteError } from "../src/site/problems.js";
@@ -207,5 +207,53 @@ describe("identical neighbours", () => {
       }),
       { numRuns: 100, seed: 7 },
     );
+  });
+});
+
+describe("phase balance over generated sites", () => {
+  it.each(catalogs)("every cord is on exactly one phase and no phase exceeds V / √3 × A × derating (%s)", (_name, catalog) => {
+    let checked = 0;
+    fc.assert(
+      fc.property(arbSite(), (s) => {
+        const plan = tryPlan(s, catalog);
+        if (plan instanceof SiteError) return;
+        const threePhase = new Map(s.power.circuits.filter((c) => c.phases === 3).map((c) => [c.id, c]));
+        if (threePhase.size === 0) return;
+        checked++;
+        const phaseLoad = new Map<string, [number, number, number]>([...threePhase.keys()].map((id) => [id, [0, 0, 0]]));
+        const byHost = new Map<string, { phases?: string[]; circuit: string; wallWatts: number }>();
+        // Exact draws from the plan's integer caps (drawWatts is rounded for display).
+        for (const n of plan.nodes) byHost.set(n.hostname, { phases: n.phases, circuit: n.circuit, wallWatts: nodeWallWatts(n.baseWatts, n.gpu?.count ?? 0, n.gpu?.capWatts ?? 0, n.psuEfficiency) });
+        for (const a of plan.asics) byHost.set(a.hostname, { phases: a.phases, circuit: a.circuit, wallWatts: catalog.findAsic(a.model)!.watts });
+        for (const m of s.machines) {
+          const p = byHost.get(m.hostname)!;
+          if (!threePhase.has(m.circuit)) {
+            expect(p.phases, m.hostname).toBeUndefined();
+            continue;
+          }
+          const cords = m.powerCords ?? defaultPowerCords(m.role, m.pcieLink, m.gpuModel ? catalog.findGpu(m.gpuModel)?.formFactor : undefined);
+          // One phase per cord: every cord covered exactly once.
+          expect(p.phases, m.hostname).toHaveLength(cords);
+          const load = phaseLoad.get(m.circuit)!;
+          for (const ph of p.phases!) {
+            const k = ["L1", "L2", "L3"].indexOf(ph);
+            expect(k, m.hostname).toBeGreaterThanOrEqual(0);
+            load[k]! += p.wallWatts / cords;
+          }
+          // A machine's cords spread: at most ⌈cords / 3⌉ on one phase.
+          for (const ph of ["L1", "L2", "L3"]) expect(p.phases!.filter((x) => x === ph).length).toBeLessThanOrEqual(Math.ceil(cords / 3));
+        }
+        for (const [id, c] of threePhase) {
+          const budget = phaseUsableWatts(c)!;
+          const load = phaseLoad.get(id)!;
+          for (const w of load) expect(w, id).toBeLessThanOrEqual(budget + 1e-6);
+          const out = plan.circuits.find((x) => x.id === id)!;
+          expect(out.phaseWatts).toEqual(load.map((w) => Math.round(w)));
+          expect(out.phaseBudgetWatts).toBe(Math.round(budget));
+        }
+      }),
+      { numRuns: 200 },
+    );
+    expect(checked).toBeGreaterThan(20);
   });
 });

@@ -47,6 +47,8 @@ describe("circuit budgets", () => {
     );
     expect(plan.circuits[0]).toEqual({
       id: "pdu-cp", feed: "utility", usableWatts: 18401, loadWatts: 326, asicWatts: 0, loadPercent: 1.8, strandedWatts: 18075, machines: ["cp-01"],
+      // Per phase 415 / √3 × 32 × 0.8 = 6,133.8 W; the control plane's two cords carry 300 / 0.92 / 2 = 163 W each on L1 and L2.
+      phaseWatts: [163, 163, 0], phaseBudgetWatts: 6134,
     });
   });
 });
@@ -72,6 +74,7 @@ describe("caps on a binding circuit (hand-computed)", () => {
     expect(rig2.throughputTflops).toBe(550.7);
     expect(plan.circuits[1]).toEqual({
       id: "pdu-a1", feed: "utility", usableWatts: 5760, loadWatts: 5752, asicWatts: 0, loadPercent: 99.9, strandedWatts: 8, machines: ["rig-01", "rig-02"],
+      phaseWatts: null, phaseBudgetWatts: null,
     });
     expect(plan.totals.throughputTflops).toBe(1101.5);
   });
@@ -225,7 +228,7 @@ describe("curtailable feed", () => {
     expect(plan.pools[0]!.taints).toEqual([taint]);
     expect(plan.pools[0]!.workload).toBe("training");
     expect(plan.pools[0]!.timeSlicingReplicas).toBe(1);
-    expect(plan.asics).toEqual([{ hostname: "asic-01", ip: "10.0.2.1", rack: "c1", circuit: "pdu-c1", feed: "ercot", model: "s19", drawWatts: 3250 }]);
+    expect(plan.asics).toEqual([{ hostname: "asic-01", ip: "10.0.2.1", rack: "c1", circuit: "pdu-c1", feed: "ercot", model: "s19", drawWatts: 3250, phases: ["L1"] }]);
     expect(plan.feeds[1]).toEqual({
       name: "ercot", tier: "curtailable", capacityWatts: 500000, itWatts: 11185, facilityWatts: 13422, loadPercent: 2.7, strandedWatts: 486578, circuits: ["pdu-c1"],
     });

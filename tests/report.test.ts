@@ -246,7 +246,7 @@ function bigPlan(feeds: number, perFeed: number): FarmPlan {
       const id = `${name}-pdu-${String(i).padStart(5, "0")}`;
       const loadWatts = 1000 + ((i * 37) % 9000);
       ids.push(id);
-      circuits.push({ id, feed: name, usableWatts: 10_000, loadWatts, asicWatts: i % 3 === 0 ? 500 : 0, loadPercent: loadWatts / 100, strandedWatts: 10_000 - loadWatts, machines: [`m-${id}`] });
+      circuits.push({ id, feed: name, usableWatts: 10_000, loadWatts, asicWatts: i % 3 === 0 ? 500 : 0, loadPercent: loadWatts / 100, strandedWatts: 10_000 - loadWatts, machines: [`m-${id}`], phaseWatts: null, phaseBudgetWatts: null });
     }
     feedLoads.push({ name, tier: "firm", capacityWatts: perFeed * 10_000, itWatts: 0, facilityWatts: 0, loadPercent: 0, strandedWatts: 0, circuits: ids });
   }

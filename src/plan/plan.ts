@@ -2,9 +2,14 @@
  * `planFarm(site)`: every decision about a site, made once, as plain data.
  *
  * Order of work: resolve each machine against the catalog and its circuit and feed;
- * check that every circuit and feed carries its load with GPUs at their minimum caps
- * (else one SiteError listing every overloaded circuit and feed); choose the caps
- * (`allocate.ts`); then derive nodes, pools, queues, loads, curtailment and warnings.
+ * check that every circuit, every phase of a three-phase circuit, and every feed carries
+ * its load with GPUs at their minimum caps (else one SiteError listing every overloaded
+ * circuit, phase and feed); choose the caps (`allocate.ts`, with budgets of three-phase
+ * circuits shrunk until every phase fits, see `allocateWithPhases`); then derive nodes,
+ * pools, queues, loads, curtailment and warnings.
+ *
+ * Three-phase circuits are taken as wye PDUs with line-to-neutral outlets: each PSU cord
+ * loads one phase, and each phase may carry V / √3 × A × derating (`phases.ts`).
  */
 import type { AsicSpec, GpuSpec } from "../site/catalog.js";
 import { findAsic, findGpu } from "../site/catalog.js";
@@ -12,14 +17,18 @@ import type { Problem } from "../site/problems.js";
 import { SiteError } from "../site/problems.js";
 import type { PowerTier, SiteSpec } from "../site/schema.js";
 import { allocateCaps, cmpStr, nodeThroughputTflops } from "./allocate.js";
-import type { AllocCircuit, AllocFeed, AllocNode } from "./allocate.js";
+import type { AllocCircuit, AllocFeed, AllocNode, AllocResult } from "./allocate.js";
 import { curtailmentStages } from "./curtail.js";
+import { PHASE_NAMES, assignPhases, defaultPowerCords, heaviestPhase } from "./phases.js";
+import type { PhaseAssignment } from "./phases.js";
 import {
   DEFAULT_CPU_NODE_BASE_WATTS,
   WATTS_EPSILON,
   circuitFormula,
   circuitUsableWatts,
   formatWatts,
+  phaseFormula,
+  phaseUsableWatts,
   round1,
   roundWatts,
 } from "./power.js";
@@ -54,6 +63,13 @@ export const TIER_ORDER: readonly PowerTier[] = ["firm", "interruptible", "curta
 export const CIRCUIT_WARN_FRACTION = 0.95;
 /** At most this many circuits are named in the nearly-full warning. */
 export const CIRCUIT_WARN_LIST = 10;
+
+/**
+ * Rounds of "allocate, check phases, shrink the budgets of circuits with a phase over" before
+ * the last, exact shrink. Real sites settle in 2–3 rounds; the bound only guards against a
+ * pathological ping-pong between circuits sharing a feed.
+ */
+export const PHASE_BALANCE_ROUNDS = 30;
 
 /** A pool whose lowest cap is below this share of TDP gets a warning: the site is short of power for it. */
 export const LOW_CAP_WARN_FRACTION = 0.8;
@@ -100,6 +116,8 @@ interface Resolved {
   psuEfficiency: number;
   /** Wall W at minimum GPU caps (fixed for ASIC and CPU nodes). */
   minWallWatts: number;
+  /** PSU cords the draw is split over (site `powerCords` or {@link defaultPowerCords}). */
+  cords: number;
 }
 
 /**
@@ -131,7 +149,9 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
       return;
     }
     const psuEfficiency = m.psuEfficiency ?? site.defaults.psuEfficiency;
-    const base = { index, hostname: m.hostname, circuit: ci, feed: fi, tier: site.power.feeds[fi]!.tier, psuEfficiency };
+    const gpuSpec = m.role === "gpu" && m.gpuModel !== undefined ? catalog.findGpu(m.gpuModel) : undefined;
+    const cords = m.powerCords ?? defaultPowerCords(m.role, m.pcieLink, gpuSpec?.formFactor);
+    const base = { index, hostname: m.hostname, circuit: ci, feed: fi, tier: site.power.feeds[fi]!.tier, psuEfficiency, cords };
     if (m.role === "asic") {
       const asic = m.asicModel === undefined ? undefined : catalog.findAsic(m.asicModel);
       if (!asic) {
@@ -140,7 +160,7 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
       }
       resolved.push({ ...base, role: "asic", asic, gpuCount: 0, baseWatts: 0, minWallWatts: asic.watts });
     } else if (m.role === "gpu") {
-      const gpu = m.gpuModel === undefined ? undefined : catalog.findGpu(m.gpuModel);
+      const gpu = gpuSpec;
       const gpuCount = m.gpuCount ?? 0;
       if (!gpu || gpuCount < 1) {
         problems.push({ message: `GPU machine ${m.hostname} needs a catalog gpuModel and gpuCount ≥ 1`, fix: "set gpuModel to a model from the hardware catalog and gpuCount to the number of GPUs", path: ["machines", index, gpu ? "gpuCount" : "gpuModel"] });
@@ -175,6 +195,12 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
     feedMinIt[fi]! += circuitMin[ci]!;
     feedCircuits[fi]!.push(c.id);
   });
+  const phaseBudget = site.power.circuits.map((c) => phaseUsableWatts(c));
+  const onCircuit: Resolved[][] = site.power.circuits.map(() => []);
+  for (const r of resolved) onCircuit[r.circuit]!.push(r);
+  /** Phase assignment of a three-phase circuit's cords for the given machine draws (null for single-phase). */
+  const phasesOf = (ci: number, wallOf: (r: Resolved) => number): PhaseAssignment | null =>
+    phaseBudget[ci] === null ? null : assignPhases(onCircuit[ci]!.map((r) => ({ hostname: r.hostname, wallWatts: wallOf(r), cords: r.cords })));
   site.power.circuits.forEach((c, ci) => {
     const load = circuitMin[ci]!;
     const budget = usable[ci]!;
@@ -184,6 +210,24 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
           `circuit ${c.id} needs ${formatWatts(load)} W at minimum GPU caps but can deliver ${formatWatts(budget)} W (${circuitFormula(c)}): ` +
           `${formatWatts(Math.max(1, load - budget))} W over; machines: ${circuitHosts[ci]!.join(", ")}`,
         fix: "move some of these machines to a circuit with headroom, remove GPUs from them, or raise the breaker rating (amps) if the wiring allows it",
+        path: ["power", "circuits", ci],
+      });
+      return;
+    }
+    // The total fits; the cords still land on single phases, and each phase has its own budget.
+    const atMin = phasesOf(ci, (r) => r.minWallWatts);
+    const perPhase = phaseBudget[ci];
+    if (atMin === null || perPhase === null || perPhase === undefined) return;
+    const p = heaviestPhase(atMin.phaseWatts);
+    const heavy = atMin.phaseWatts[p]!;
+    if (heavy > perPhase + WATTS_EPSILON) {
+      const hosts = onCircuit[ci]!.filter((_, i) => atMin.cordPhases[i]!.includes(p)).map((r) => r.hostname).sort(cmpStr);
+      problems.push({
+        message:
+          `circuit ${c.id} needs ${formatWatts(heavy)} W on phase ${PHASE_NAMES[p]} at minimum GPU caps but one phase can deliver ${formatWatts(perPhase)} W (${phaseFormula(c)}): ` +
+          `${formatWatts(Math.max(1, heavy - perPhase))} W over; phases L1/L2/L3 ${atMin.phaseWatts.map((w) => formatWatts(w)).join("/")} W with PSU cords spread largest first; ` +
+          `machines on ${PHASE_NAMES[p]}: ${hosts.join(", ")}`,
+        fix: "spread these machines over more circuits, put fewer machines on this PDU (a multiple of 3 PSU cords balances best), or use machines with more PSU cords (powerCords) so their load splits over the three phases",
         path: ["power", "circuits", ci],
       });
     }
@@ -208,19 +252,74 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
   const allocCircuits: AllocCircuit[] = site.power.circuits.map((c, ci) => ({ feed: feedIdx.get(c.feed)!, usableWatts: usable[ci]!, minLoadWatts: circuitMin[ci]! }));
   const allocFeeds: AllocFeed[] = site.power.feeds.map((f, fi) => ({ itBudgetWatts: (f.capacityKw * 1000) / pue, minItWatts: feedMinIt[fi]! }));
   const allocNodes: AllocNode[] = gpuNodes.map((r) => ({ hostname: r.hostname, circuit: r.circuit, gpuCount: r.gpuCount, psuEfficiency: r.psuEfficiency, gpu: r.gpu! }));
-  const alloc = allocateCaps({ nodes: allocNodes, circuits: allocCircuits, feeds: allocFeeds });
-  const capOf = new Map<number, number>();
-  gpuNodes.forEach((r, i) => capOf.set(r.index, alloc.capsWatts[i]!));
-
-  // ---- wall draw at the planned caps
-  const wall = new Map<number, number>();
-  const circuitLoad = site.power.circuits.map(() => 0);
+  const { capOf, wall, circuitLoad, phaseLoads } = allocateWithPhases();
   const circuitAsic = site.power.circuits.map(() => 0);
-  for (const r of resolved) {
-    const w = r.role === "gpu" ? (r.baseWatts + r.gpuCount * capOf.get(r.index)!) / r.psuEfficiency : r.minWallWatts;
-    wall.set(r.index, w);
-    circuitLoad[r.circuit]! += w;
-    if (r.role === "asic") circuitAsic[r.circuit]! += w;
+  for (const r of resolved) if (r.role === "asic") circuitAsic[r.circuit]! += wall.get(r.index)!;
+
+  /**
+   * Caps such that every circuit, every phase and every feed stays within budget.
+   *
+   * With phases the feasible set is no longer a polymatroid: a machine with cords on two
+   * phases sits in two overlapping constraints, and the phases themselves depend on the
+   * loads. So the greedy of `allocateCaps` stays exact only for the relaxed problem
+   * (circuit totals and feeds); the phase constraint is enforced around it by shrinking:
+   * allocate, assign cords to phases (LPT), and for every three-phase circuit whose
+   * heaviest phase is over, lower that circuit's budget to
+   * min(budget, load × phase budget / heaviest phase) − 0.5 W (what the load would be if
+   * it shrank evenly, minus a margin so float noise cannot keep it a hair over) and
+   * allocate again. Budgets only ever go down, so the watts a circuit gives up flow to other
+   * circuits of its feed through the re-allocation. After {@link PHASE_BALANCE_ROUNDS}
+   * rounds a circuit still over is lowered by three times its phase excess; at minimum caps
+   * every phase fits (checked above), so that ends it. Deterministic: every step is.
+   */
+  function allocateWithPhases(): {
+    capOf: Map<number, number>;
+    wall: Map<number, number>;
+    circuitLoad: number[];
+    phaseLoads: (PhaseAssignment | null)[];
+  } {
+    const budgets = usable.slice();
+    for (let round = 0; ; round++) {
+      const result: AllocResult = allocateCaps({
+        nodes: allocNodes,
+        circuits: allocCircuits.map((c, ci) => ({ ...c, usableWatts: budgets[ci]! })),
+        feeds: allocFeeds,
+      });
+      const caps = new Map<number, number>();
+      gpuNodes.forEach((r, i) => caps.set(r.index, result.capsWatts[i]!));
+      const draw = new Map<number, number>();
+      const loads = site.power.circuits.map(() => 0);
+      for (const r of resolved) {
+        const w = r.role === "gpu" ? (r.baseWatts + r.gpuCount * caps.get(r.index)!) / r.psuEfficiency : r.minWallWatts;
+        draw.set(r.index, w);
+        loads[r.circuit]! += w;
+      }
+      const phases = site.power.circuits.map((_, ci) => phasesOf(ci, (r) => draw.get(r.index)!));
+      const stuck: Problem[] = [];
+      let over = false;
+      phases.forEach((a, ci) => {
+        const perPhase = phaseBudget[ci];
+        if (a === null || perPhase === null || perPhase === undefined) return;
+        const p = heaviestPhase(a.phaseWatts);
+        const heavy = a.phaseWatts[p]!;
+        if (!(heavy > perPhase + WATTS_EPSILON)) return;
+        over = true;
+        if (round < PHASE_BALANCE_ROUNDS) {
+          budgets[ci] = Math.min(budgets[ci]!, (loads[ci]! * perPhase) / heavy) - 0.5;
+        } else if (round === PHASE_BALANCE_ROUNDS) {
+          budgets[ci] = Math.min(budgets[ci]!, loads[ci]!) - 3 * (heavy - perPhase);
+        } else {
+          const c = site.power.circuits[ci]!;
+          stuck.push({
+            message: `circuit ${c.id}: phase ${PHASE_NAMES[p]} stays at ${formatWatts(heavy)} W, above its ${formatWatts(perPhase)} W budget (${phaseFormula(c)}), after ${round} rounds of lowering GPU caps`,
+            fix: "this is a planner bug (minimum caps fit every phase): report it with the site file; meanwhile move some machines off this circuit",
+            path: ["power", "circuits", ci],
+          });
+        }
+      });
+      if (stuck.length > 0) throw new SiteError(stuck);
+      if (!over) return { capOf: caps, wall: draw, circuitLoad: loads, phaseLoads: phases };
+    }
   }
   const feedIt = site.power.feeds.map(() => 0);
   site.power.circuits.forEach((c, ci) => (feedIt[feedIdx.get(c.feed)!]! += circuitLoad[ci]!));
@@ -266,6 +365,13 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
   };
 
   // ---- nodes
+  const positionOnCircuit = new Map<number, number>();
+  for (const list of onCircuit) list.forEach((r, i) => positionOnCircuit.set(r.index, i));
+  /** Phase of each cord of a machine on a three-phase circuit, as the final loads put them. */
+  const phaseNamesOf = (r: Resolved): PlannedNode["phases"] => {
+    const a = phaseLoads[r.circuit];
+    return a ? a.cordPhases[positionOnCircuit.get(r.index)!]!.map((p) => PHASE_NAMES[p]!) : undefined;
+  };
   const nodes: PlannedNode[] = [];
   const asics: PlannedAsic[] = [];
   for (const r of resolved) {
@@ -273,7 +379,17 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
     const circuit = site.power.circuits[r.circuit]!;
     const feed = site.power.feeds[r.feed]!;
     if (r.role === "asic") {
-      asics.push({ hostname: r.hostname, ip: m.ip, rack: m.rack, circuit: circuit.id, feed: feed.name, model: r.asic!.key, drawWatts: roundWatts(wall.get(r.index)!) });
+      const cordPhases = phaseNamesOf(r);
+      asics.push({
+        hostname: r.hostname,
+        ip: m.ip,
+        rack: m.rack,
+        circuit: circuit.id,
+        feed: feed.name,
+        model: r.asic!.key,
+        drawWatts: roundWatts(wall.get(r.index)!),
+        ...(cordPhases ? { phases: cordPhases } : {}),
+      });
       continue;
     }
     const labels: Record<string, string> = {
@@ -324,6 +440,8 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
       drawWatts: roundWatts(wall.get(r.index)!),
       throughputTflops: r.gpu && cap !== undefined ? round1(nodeThroughputTflops({ gpuCount: r.gpuCount, gpu: r.gpu }, cap)) : 0,
     };
+    const cordPhases = phaseNamesOf(r);
+    if (cordPhases) planned.phases = cordPhases;
     nodes.push(planned);
   }
   nodes.sort((a, b) => (a.k3sRole === b.k3sRole ? cmpStr(a.hostname, b.hostname) : a.k3sRole === "server" ? -1 : 1));
@@ -384,6 +502,8 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
       loadPercent: round1((circuitLoad[ci]! / usable[ci]!) * 100),
       strandedWatts: Math.max(0, usableW - loadW),
       machines: circuitHosts[ci]!,
+      phaseWatts: phaseLoads[ci] ? (phaseLoads[ci].phaseWatts.map((w) => roundWatts(w)) as [number, number, number]) : null,
+      phaseBudgetWatts: phaseBudget[ci] === null || phaseBudget[ci] === undefined ? null : roundWatts(phaseBudget[ci]),
     };
   });
   const feeds: FeedLoad[] = site.power.feeds.map((f, fi) => {
@@ -451,9 +571,19 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
   const warnings: string[] = [];
   // One warning for all nearly full circuits: on a power-constrained site most circuits are
   // full by design (caps fill them), and one line per circuit would bury the other warnings.
-  const full = circuits.filter((_, ci) => circuitLoad[ci]! > usable[ci]! * CIRCUIT_WARN_FRACTION);
+  // A three-phase circuit counts as full when its heaviest phase is, even if its total is not.
+  const heavyPhase = (ci: number): { name: string; percent: number } | null => {
+    const a = phaseLoads[ci];
+    const perPhase = phaseBudget[ci];
+    if (!a || perPhase === null || perPhase === undefined) return null;
+    const p = heaviestPhase(a.phaseWatts);
+    return a.phaseWatts[p]! > perPhase * CIRCUIT_WARN_FRACTION ? { name: PHASE_NAMES[p]!, percent: round1((a.phaseWatts[p]! / perPhase) * 100) } : null;
+  };
+  const full = circuits
+    .map((c, ci) => ({ c, phase: heavyPhase(ci), totalFull: circuitLoad[ci]! > usable[ci]! * CIRCUIT_WARN_FRACTION }))
+    .filter((f) => f.totalFull || f.phase !== null);
   if (full.length > 0) {
-    const shown = full.slice(0, CIRCUIT_WARN_LIST).map((c) => `${c.id} (${c.loadPercent} %)`);
+    const shown = full.slice(0, CIRCUIT_WARN_LIST).map(({ c, phase }) => `${c.id} (${c.loadPercent} %${phase ? `, ${phase.name} at ${phase.percent} %` : ""})`);
     const more = full.length > CIRCUIT_WARN_LIST ? ` and ${full.length - CIRCUIT_WARN_LIST} more` : "";
     warnings.push(
       `${full.length} circuit${full.length === 1 ? " is" : "s are"} loaded above ${CIRCUIT_WARN_FRACTION * 100} % of usable power: ${shown.join(", ")}${more}; measure wall draw after the first run, since a PSU less efficient than assumed could trip a breaker`,

@@ -22,6 +22,23 @@ export function circuitUsableWatts(circuit: Pick<Circuit, "volts" | "amps" | "ph
   return circuit.volts * circuit.amps * (circuit.phases === 3 ? Math.sqrt(3) : 1) * circuit.derating;
 }
 
+/**
+ * Power one phase of a three-phase circuit may carry continuously: V / √3 × A × derating, in W.
+ *
+ * Assumes a wye (star) PDU whose outlets sit line-to-neutral, which is how 415/240 V and
+ * 400/230 V rack PDUs are built: each PSU cord loads exactly one phase, and each phase's
+ * breaker pole trips on its own current, so a balanced total is not enough. Three times
+ * this equals {@link circuitUsableWatts}. Single-phase circuits have no per-phase budget.
+ */
+export function phaseUsableWatts(circuit: Pick<Circuit, "volts" | "amps" | "phases" | "derating">): number | null {
+  return circuit.phases === 3 ? (circuit.volts / Math.sqrt(3)) * circuit.amps * circuit.derating : null;
+}
+
+/** The per-phase budget as a person checks it, e.g. `415 V / √3 × 20 A × 0.8`. */
+export function phaseFormula(circuit: Pick<Circuit, "volts" | "amps" | "derating">): string {
+  return `${circuit.volts} V / √3 × ${circuit.amps} A × ${circuit.derating}`;
+}
+
 /** The circuit budget as a person checks it on the breaker panel, e.g. `240 V × 30 A × 0.8` or `415 V × 32 A × √3 × 0.8`. */
 export function circuitFormula(circuit: Pick<Circuit, "volts" | "amps" | "phases" | "derating">): string {
   return `${circuit.volts} V × ${circuit.amps} A${circuit.phases === 3 ? " × √3" : ""} × ${circuit.derating}`;

@@ -8,6 +8,9 @@
  * dates, numbers rounded where they are shown).
  */
 import type { PowerTier } from "../site/schema.js";
+import type { PhaseName } from "./phases.js";
+
+export type { PhaseName } from "./phases.js";
 
 /** Label and annotation prefix of everything mine2hpc writes into the cluster. */
 export const LABEL_PREFIX = "mine2hpc.io";
@@ -89,6 +92,12 @@ export interface PlannedNode {
   drawWatts: number;
   /** GPU throughput at the planned cap, in dense FP16 TFLOPS. 0 for non-GPU nodes. */
   throughputTflops: number;
+  /**
+   * Phase of each PSU cord (cord 1 first; one entry per cord, site `powerCords` or the
+   * planner's default), for nodes on three-phase circuits: the outlet an operator plugs it
+   * into, as the phase budgets were checked. Absent on single-phase circuits.
+   */
+  phases?: PhaseName[];
 }
 
 /** One ASIC miner: power load only, never touched by Kubernetes. */
@@ -101,6 +110,8 @@ export interface PlannedAsic {
   model: string;
   /** Wall draw, in W. */
   drawWatts: number;
+  /** Phase of each cord, for miners on three-phase circuits (see {@link PlannedNode.phases}). */
+  phases?: PhaseName[];
 }
 
 /** A GPU node pool: nodes of one GPU class, interconnect and power tier. */
@@ -147,6 +158,13 @@ export interface CircuitLoad {
   strandedWatts: number;
   /** Hostnames on this circuit, sorted. */
   machines: string[];
+  /**
+   * Load of L1, L2, L3 at planned caps (from the nodes' `phases`), rounded W; null for
+   * single-phase circuits. Each stays within {@link CircuitLoad.phaseBudgetWatts}.
+   */
+  phaseWatts: [number, number, number] | null;
+  /** What one phase may carry: V / √3 × A × derating (wye PDU, line-to-neutral outlets), rounded W; null for single-phase. */
+  phaseBudgetWatts: number | null;
 }
 
 /** Load of one feed against its capacity. */

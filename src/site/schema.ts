@@ -66,7 +66,11 @@ export const Circuit = z
     feed: dnsLabel.describe("Name of the feed that powers this circuit."),
     volts: z.number().positive().describe("Voltage across the load: single-phase = line-to-neutral (120, 230 V) or line-to-line for a two-pole branch (208, 240 V); three-phase = line-to-line (208, 400, 415, 480 V)."),
     amps: z.number().positive().describe("Breaker rating in amperes."),
-    phases: z.union([z.literal(1), z.literal(3)]).describe("1 for single-phase, 3 for three-phase (usable power × √3)."),
+    phases: z
+      .union([z.literal(1), z.literal(3)])
+      .describe(
+        "1 for single-phase, 3 for three-phase (usable power × √3). A three-phase circuit is taken as a wye PDU with line-to-neutral outlets: each phase carries at most V / √3 × A × derating, and machines' PSU cords (powerCords) are spread over the phases.",
+      ),
     derating: z
       .number()
       .gt(0)
@@ -111,6 +115,15 @@ export const Machine = z
       .optional()
       .describe("DC draw of everything but the GPUs (CPU, board, fans, NICs), in W. @default by role and GPU class"),
     sshUser: z.string().min(1).optional().describe("SSH user for host bootstrap. @default site defaults.sshUser"),
+    powerCords: z
+      .number()
+      .int()
+      .min(1)
+      .max(8)
+      .optional()
+      .describe(
+        "PSU cords the machine spreads its load over, one PDU outlet each (redundant PSUs share load evenly). On a three-phase circuit each cord sits on one phase: the planner assumes a wye PDU with line-to-neutral outlets, so every phase may carry V / √3 × A × derating, and spreads cords over L1/L2/L3. @default 1 for ASIC miners and x1 riser rigs, 2 for other servers, 6 for SXM (HGX) systems",
+      ),
   })
   .strict();
 export type Machine = z.infer<typeof Machine>;

@@ -202,6 +202,9 @@ function circuitLoads(nodes: PlannedNode[], asics: PlannedAsic[]): CircuitLoad[]
       loadPercent: Math.round((loadWatts / usableWatts) * 1000) / 10,
       strandedWatts: usableWatts - loadWatts,
       machines: onCircuit.map((m) => m.hostname).sort(),
+      // The hand-built sample assigns no cords to phases; planFarm fills these for three-phase circuits.
+      phaseWatts: null,
+      phaseBudgetWatts: null,
     };
   });
 }

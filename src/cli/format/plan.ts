@@ -50,13 +50,15 @@ function sections(plan: FarmPlan): { heading: string; summary: string[]; section
   out.push({
     title: "Circuits",
     table: {
-      headers: ["CIRCUIT", "FEED", "USABLE W", "LOAD W", "ASIC W", "LOAD", "STRANDED W", "MACHINES"],
-      align: ["left", "left", "right", "right", "right", "right", "right", "right"],
+      // PHASES W: L1/L2/L3 load of a three-phase circuit (each within V / √3 × A × derating), "-" for single-phase.
+      headers: ["CIRCUIT", "FEED", "USABLE W", "LOAD W", "PHASES W", "ASIC W", "LOAD", "STRANDED W", "MACHINES"],
+      align: ["left", "left", "right", "right", "right", "right", "right", "right", "right"],
       rows: plan.circuits.map((c) => [
         c.id,
         c.feed,
         int(c.usableWatts),
         int(c.loadWatts),
+        c.phaseWatts ? c.phaseWatts.map((w) => int(w)).join("/") : "-",
         int(c.asicWatts),
         `${c.loadPercent.toFixed(1)}%`,
         int(c.strandedWatts),
