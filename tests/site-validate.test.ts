@@ -178,3 +178,36 @@ describe("schema and cross-field problems in one pass", () => {
     expect(validateSite(spec, { skipMachines: new Set([1]) })).toEqual([]);
   });
 });
+
+describe("inventory powerCords column", () => {
+  it("reads powerCords from the CSV and rejects a non-integer at its cell", async () => {
+    const fs = await import("node:fs");
+    const os = await import("node:os");
+    const path = await import("node:path");
+    const { loadSite } = await import("../src/site/load.js");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mine2hpc-cords-"));
+    const site = [
+      "apiVersion: mine2hpc.io/v1alpha1",
+      "kind: Site",
+      "metadata: { name: c, timezone: America/Chicago, gridRegion: ERCOT }",
+      "power:",
+      "  pue: 1.1",
+      "  feeds: [{ name: grid, tier: firm, capacityKw: 100 }]",
+      "  circuits: [{ id: pdu-1, feed: grid, volts: 415, amps: 32, phases: 3 }]",
+      "network: { nodeSubnet: 10.9.0.0/24 }",
+      "inventory: inv.csv",
+    ].join("\n");
+    fs.writeFileSync(path.join(dir, "site.yaml"), site);
+    fs.writeFileSync(path.join(dir, "inv.csv"), "hostname,ip,rack,circuit,role,powerCords\ncp-1,10.9.0.2,r1,pdu-1,control-plane,3\n");
+    expect(loadSite(path.join(dir, "site.yaml")).spec.machines[0]!.powerCords).toBe(3);
+    fs.writeFileSync(path.join(dir, "inv.csv"), "hostname,ip,rack,circuit,role,powerCords\ncp-1,10.9.0.2,r1,pdu-1,control-plane,1.5\n");
+    let message = "";
+    try {
+      loadSite(path.join(dir, "site.yaml"));
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain(`${path.join(dir, "inv.csv")}:2:`);
+    expect(message).toContain("powerCords");
+  });
+});

@@ -9,9 +9,13 @@ function cell(value: string | number | undefined): string {
   return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** Inventory CSV text: the full header, then one line per machine in the given order. */
+/**
+ * Inventory CSV text: the header, then one line per machine in the given order. Fleet tools
+ * do not know PSU cords, so `powerCords` (optional, last) is written only when a machine has it.
+ */
 export function inventoryCsv(machines: readonly ImportedMachine[]): string {
-  const lines = [INVENTORY_COLUMNS.join(",")];
-  for (const m of machines) lines.push(INVENTORY_COLUMNS.map((c) => cell(m[c])).join(","));
+  const columns = INVENTORY_COLUMNS.filter((c) => c !== "powerCords" || machines.some((m) => (m as Record<string, unknown>)[c] !== undefined));
+  const lines = [columns.join(",")];
+  for (const m of machines) lines.push(columns.map((c) => cell((m as Record<string, string | number | undefined>)[c])).join(","));
   return lines.join("\n") + "\n";
 }
