@@ -162,10 +162,9 @@ describe("four 8 × L40S servers on a 415 V × 20 A PDU (11,501 W total, 3,834 W
       { host: "srv-d", cap: 225, draw: 2553, phases: ["L1", "L2"], tflops: 2244.4 },
     ]);
     expect(plan.totals.throughputTflops).toBe(8977.6);
-    // L1 and L2 at 3,829.8 / 3,833.6 = 99.9 %: the full-circuit warning names the phase.
-    expect(plan.warnings).toContain(
-      "1 circuit is loaded above 95 % of usable power: pdu-r1 (88.8 %, L1 at 99.9 %); measure wall draw after the first run, since a PSU less efficient than assumed could trip a breaker",
-    );
+    // L1 and L2 at 3,829.8 / 3,833.6 = 99.9 %, but the GPUs there are above their minimum:
+    // the caps fill the phase by design, so no "nearly full" warning.
+    expect(plan.warnings.filter((w) => w.includes("pdu-r1"))).toEqual([]);
   });
 
   it("one cord each (the review's example): two servers share a phase, so the caps drop to about the 150 W minimum", () => {

@@ -116,10 +116,8 @@ describe("caps on a binding circuit (hand-computed)", () => {
       clusterQueues: [{ name: "firm", tier: "firm", flavors: [{ flavor: "rtx-3090-x1-riser-firm", pool: "rtx-3090-x1-riser-firm", gpus: 16 }] }],
     });
   });
-  it("warns about the nearly full circuit only (driver on host, caps ≥ 80 % TDP)", () => {
-    expect(plan.warnings).toEqual([
-      "1 circuit is loaded above 95 % of usable power: pdu-a1 (99.9 %); measure wall draw after the first run, since a PSU less efficient than assumed could trip a breaker",
-    ]);
+  it("does not warn about a circuit the caps fill by design (driver on host, caps ≥ 80 % TDP)", () => {
+    expect(plan.warnings).toEqual([]);
   });
   it("is byte-identical across runs", () => {
     expect(JSON.stringify(planFarm(twoRigSite(), opts))).toBe(JSON.stringify(plan));
@@ -200,11 +198,12 @@ describe("curtailable feed", () => {
     expect(plan.curtailment[0]).toEqual({
       feed: "ercot", tier: "curtailable", responseTimeSeconds: 300,
       windows: [{ name: "4cp", schedule: "0 15 * 6-9 1-5", durationMinutes: 120 }],
-      pools: ["h100-sxm-sxm-curtailable"], clusterQueues: ["curtailable"],
+      asicWebhook: null,
+      pools: ["h100-sxm-curtailable"], clusterQueues: ["curtailable"],
       stages: [
         { order: 1, action: "asics-off", shedWatts: 3900, cumulativeShedWatts: 3900, durationSeconds: 60, completeAfterSeconds: 60, meetsResponseTime: true, targets: ["asic-01"] },
-        { order: 2, action: "gpu-caps-to-min", shedWatts: 5217, cumulativeShedWatts: 9117, durationSeconds: 30, completeAfterSeconds: 90, meetsResponseTime: true, targets: ["h100-sxm-sxm-curtailable"] },
-        { order: 3, action: "drain-queue", shedWatts: 1357, cumulativeShedWatts: 10474, durationSeconds: DRAIN_QUEUE_SECONDS, completeAfterSeconds: 390, meetsResponseTime: false, targets: ["h100-sxm-sxm-curtailable"] },
+        { order: 2, action: "gpu-caps-to-min", shedWatts: 5217, cumulativeShedWatts: 9117, durationSeconds: 30, completeAfterSeconds: 90, meetsResponseTime: true, targets: ["h100-sxm-curtailable"] },
+        { order: 3, action: "drain-queue", shedWatts: 1357, cumulativeShedWatts: 10474, durationSeconds: DRAIN_QUEUE_SECONDS, completeAfterSeconds: 390, meetsResponseTime: false, targets: ["h100-sxm-curtailable"] },
       ],
       // Facility (3250 + 7100/0.92 + 200/0.92) × 1.2 = 13421.74 → 13422; minus 10474.
       residualWatts: 2948,
@@ -217,6 +216,7 @@ describe("curtailable feed", () => {
     expect(plan.curtailment[1]!.residualWatts).toBe(0);
     expect(plan.warnings).toEqual([
       "feed ercot: curtailment stage drain-queue completes 390 s after the call, later than the required response time of 300 s",
+      "feed ercot: stage asics-off (1 miner, 3,900 W) is not automated: set power.feeds[].curtailment.asicWebhookUrl to your fleet tool's power-off endpoint, or have someone act on the job's list within 60 s",
       "feed spare has a curtailment program but no machines; its windows shed nothing",
     ]);
   });
@@ -256,7 +256,6 @@ describe("warnings", () => {
     expect(plan.pools[0]!.name).toBe("rtx-3090-pcie-firm");
     expect(plan.pools[0]!.workload).toBe("training");
     expect(plan.warnings).toEqual([
-      "1 circuit is loaded above 95 % of usable power: pdu-a1 (100 %); measure wall draw after the first run, since a PSU less efficient than assumed could trip a breaker",
       "GeForce cards are outside the GPU operator's support matrix; set gpuOperator.driverMode: host (pools: rtx-3090-pcie-firm)",
       "pool rtx-3090-pcie-firm: GPUs capped as low as 215 W (61.4 % of the 350 W TDP) to fit circuit and feed budgets; more circuit or feed capacity would raise its throughput",
     ]);
@@ -294,5 +293,55 @@ describe("roles", () => {
     expect(plan.totals).toEqual({ machines: 4, nodes: 4, gpus: 0, asics: 0, itWatts: 1304, facilityWatts: 1304, strandedWatts: 998696, throughputTflops: 0 });
     expect(plan.pools).toEqual([]);
     expect(plan.queues.clusterQueues).toEqual([]);
+  });
+});
+
+describe("nearly full fixed loads", () => {
+  it("warns about a circuit above 95 % that no GPU cap can lower (ASICs only)", () => {
+    const plan = planFarm(
+      site(
+        siteInput({
+          power: {
+            pue: 1.0,
+            feeds: [{ name: "utility", tier: "firm", capacityKw: 1000 }],
+            circuits: [
+              { id: "pdu-cp", feed: "utility", volts: 240, amps: 30, phases: 1 },
+              // 240 V × 19 A × 0.8 = 3,648 W; one 3,500 W miner is 95.9 %.
+              { id: "pdu-m", feed: "utility", volts: 240, amps: 19, phases: 1 },
+            ],
+          },
+          machines: [cpMachine(), { hostname: "m-01", ip: "10.0.2.1", rack: "r2", circuit: "pdu-m", role: "asic", asicModel: "s21" }],
+        }),
+      ),
+      opts,
+    );
+    expect(plan.warnings).toEqual([
+      "1 circuit is loaded above 95 % of usable power with no GPU cap left to lower: pdu-m (95.9 %); measure wall draw after the first run, since a PSU less efficient than assumed could push it past the derated limit",
+    ]);
+  });
+});
+
+describe("control-plane quorum", () => {
+  it("warns when one circuit carries half or more of the servers", () => {
+    const cps = ["cp-01", "cp-02", "cp-03"].map((h, i) => cpMachine({ hostname: h, ip: `10.0.0.${i + 2}`, circuit: i < 2 ? "pdu-cp" : "pdu-cp2" }));
+    const plan = planFarm(
+      site(
+        siteInput({
+          power: {
+            pue: 1.0,
+            feeds: [{ name: "utility", tier: "firm", capacityKw: 1000 }],
+            circuits: [
+              { id: "pdu-cp", feed: "utility", volts: 240, amps: 30, phases: 1 },
+              { id: "pdu-cp2", feed: "utility", volts: 240, amps: 30, phases: 1 },
+            ],
+          },
+          machines: cps,
+        }),
+      ),
+      opts,
+    );
+    expect(plan.warnings).toEqual([
+      "control-plane nodes cp-01, cp-02 (2 of 3) share circuit pdu-cp: one breaker trip loses etcd quorum; put each server on its own circuit",
+    ]);
   });
 });

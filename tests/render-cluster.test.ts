@@ -325,3 +325,14 @@ describe("cap override during curtailment", () => {
     expect(script).toContain("    set_caps restore\n");
   });
 });
+
+describe("ASIC webhook from the site", () => {
+  it("ships the feed's webhook URL to the curtailment jobs, and an empty file when none is set", () => {
+    const plan = samplePlan();
+    const cm = (p: FarmPlan) => renderCurtailment(p).find((o) => o.kind === "ConfigMap") as unknown as { data: Record<string, string> };
+    expect(cm(plan).data["grid-flex.asic-webhook-url"]).toBe("");
+    plan.curtailment[0]!.asicWebhook = "https://fleet.example.internal/api/curtail";
+    expect(cm(plan).data["grid-flex.asic-webhook-url"]).toBe("https://fleet.example.internal/api/curtail\n");
+    expect(renderCurtailmentScript()).toContain('url="${ASIC_WEBHOOK_URL:-$(data_lines asic-webhook-url | head -n 1)}"');
+  });
+});

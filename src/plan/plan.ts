@@ -82,7 +82,9 @@ export function interconnectOf(pcieLink: string | undefined, gpu: Pick<GpuSpec, 
 
 /** Stable pool name: `<gpu-model>-<interconnect>-<tier>`; depends only on the node itself, so adding machines never renames a pool. */
 export function poolName(gpuModel: string, interconnect: PlannedPool["interconnect"], tier: PowerTier): string {
-  return `${gpuModel}-${interconnect}-${tier}`;
+  // `h100-sxm` on an SXM board is `h100-sxm-firm`, not `h100-sxm-sxm-firm`.
+  const base = gpuModel.endsWith(`-${interconnect}`) ? gpuModel : `${gpuModel}-${interconnect}`;
+  return `${base}-${tier}`;
 }
 
 /** The taint every non-control-plane node on a non-firm feed carries: only workloads that tolerate losing power land there. */
@@ -560,6 +562,7 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
       tier: f.tier,
       responseTimeSeconds: f.curtailment?.responseTimeSeconds ?? null,
       windows: (f.curtailment?.windows ?? []).map((w) => ({ name: w.name, schedule: w.schedule, durationMinutes: w.durationMinutes })),
+      asicWebhook: f.curtailment?.asicWebhookUrl ?? null,
       pools: poolList,
       clusterQueues: poolList.length > 0 ? [f.tier] : [],
       stages,
@@ -569,9 +572,12 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
 
   // ---- warnings
   const warnings: string[] = [];
-  // One warning for all nearly full circuits: on a power-constrained site most circuits are
-  // full by design (caps fill them), and one line per circuit would bury the other warnings.
+  // One warning for the nearly full circuits whose load the caps cannot lower: circuits
+  // with a GPU above its minimum cap are filled to their (already derated) budget by
+  // design, so only fixed loads (ASICs, CPU nodes, GPUs at minimum) near the limit are news.
   // A three-phase circuit counts as full when its heaviest phase is, even if its total is not.
+  const adjustable = circuits.map(() => false);
+  for (const r of gpuNodes) if (capOf.get(r.index)! > r.gpu!.minWatts) adjustable[r.circuit] = true;
   const heavyPhase = (ci: number): { name: string; percent: number } | null => {
     const a = phaseLoads[ci];
     const perPhase = phaseBudget[ci];
@@ -581,13 +587,36 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
   };
   const full = circuits
     .map((c, ci) => ({ c, phase: heavyPhase(ci), totalFull: circuitLoad[ci]! > usable[ci]! * CIRCUIT_WARN_FRACTION }))
-    .filter((f) => f.totalFull || f.phase !== null);
+    .filter((f, ci) => !adjustable[ci] && (f.totalFull || f.phase !== null));
   if (full.length > 0) {
     const shown = full.slice(0, CIRCUIT_WARN_LIST).map(({ c, phase }) => `${c.id} (${c.loadPercent} %${phase ? `, ${phase.name} at ${phase.percent} %` : ""})`);
     const more = full.length > CIRCUIT_WARN_LIST ? ` and ${full.length - CIRCUIT_WARN_LIST} more` : "";
     warnings.push(
-      `${full.length} circuit${full.length === 1 ? " is" : "s are"} loaded above ${CIRCUIT_WARN_FRACTION * 100} % of usable power: ${shown.join(", ")}${more}; measure wall draw after the first run, since a PSU less efficient than assumed could trip a breaker`,
+      `${full.length} circuit${full.length === 1 ? " is" : "s are"} loaded above ${CIRCUIT_WARN_FRACTION * 100} % of usable power with no GPU cap left to lower: ${shown.join(", ")}${more}; measure wall draw after the first run, since a PSU less efficient than assumed could push it past the derated limit`,
     );
+  }
+  // Embedded etcd needs a majority of servers: a circuit carrying half or more of them is a
+  // single breaker away from losing the control plane.
+  if (servers.length >= 3) {
+    const byCircuit = new Map<string, string[]>();
+    for (const s of servers) byCircuit.set(s.circuit, [...(byCircuit.get(s.circuit) ?? []), s.hostname]);
+    for (const [circuit, hosts] of [...byCircuit].sort((a, b) => cmpStr(a[0], b[0]))) {
+      if (hosts.length * 2 >= servers.length) {
+        warnings.push(
+          `control-plane nodes ${hosts.join(", ")} (${hosts.length} of ${servers.length}) share circuit ${circuit}: one breaker trip loses etcd quorum; put each server on its own circuit`,
+        );
+      }
+    }
+  }
+  // Kubernetes cannot power off ASIC miners: without the fleet tool's webhook the first stage
+  // is a list for a person, and its timing is that person's, not the plan's.
+  for (const c of curtailment) {
+    const asicStage = c.stages.find((st) => st.action === "asics-off");
+    if (asicStage && asicStage.targets.length > 0 && c.asicWebhook === null) {
+      warnings.push(
+        `feed ${c.feed}: stage asics-off (${asicStage.targets.length} miner${asicStage.targets.length === 1 ? "" : "s"}, ${formatWatts(asicStage.shedWatts)} W) is not automated: set power.feeds[].curtailment.asicWebhookUrl to your fleet tool's power-off endpoint, or have someone act on the job's list within ${asicStage.durationSeconds} s`,
+      );
+    }
   }
   for (const p of pools) {
     const tdp = gpuNodes.find((r) => r.gpu!.key === p.gpuModel)!.gpu!.tdpWatts;

@@ -206,6 +206,8 @@ export interface FeedCurtailment {
   tier: PowerTier;
   responseTimeSeconds: number | null;
   windows: { name: string; schedule: string; durationMinutes: number }[];
+  /** URL the curtailment jobs POST `{feed, action, hosts}` to so the fleet tool powers ASIC miners off and on; null = not automated. */
+  asicWebhook: string | null;
   /** Pools with nodes on this feed, and the Kueue ClusterQueue to hold during a window. */
   pools: string[];
   clusterQueues: string[];

@@ -84,7 +84,7 @@ export function renderCurtailmentScript(): string {
 # mine2hpc curtailment: sheds a feed's load at the start of a window and restores it at the end.
 #   curtail.sh start FEED   run the feed's stages in plan order
 #   curtail.sh end FEED     restore planned GPU caps, release the ClusterQueues, tell the fleet tool
-# Targets come from DATA_DIR/FEED.{stages,asics,min-caps,cluster-queues}.
+# Targets come from DATA_DIR/FEED.{stages,asics,min-caps,cluster-queues,asic-webhook-url}.
 # Caps are lowered through the override label, never the planned-cap label, so a
 # \`pulumi up\` during a window (which owns the planned labels) does not undo the shedding.
 # Every API call is an idempotent merge patch, so a retried Job does no harm.
@@ -117,13 +117,15 @@ api_patch() {
 }
 
 notify_fleet() {
-  local action="$1" hosts=() host json
+  local action="$1" hosts=() host json url
   mapfile -t hosts < <(data_lines asics)
   if ((\${#hosts[@]} == 0)); then
     log "no ASIC miners on this feed"
     return 0
   fi
-  if [[ -z "\${ASIC_WEBHOOK_URL:-}" ]]; then
+  # The operator's ConfigMap overrides the site file's URL (e.g. one that carries a token).
+  url="\${ASIC_WEBHOOK_URL:-$(data_lines asic-webhook-url | head -n 1)}"
+  if [[ -z "$url" ]]; then
     log "Kubernetes cannot power ASIC miners; the fleet tool must do \${action} for: \${hosts[*]}"
     return 0
   fi
@@ -131,7 +133,7 @@ notify_fleet() {
   for host in "\${hosts[@]}"; do json+="\${json:+,}\\"\${host}\\""; done
   if curl -fsS --max-time 30 --retry 3 -X POST -H "Content-Type: application/json" \\
     --data "{\\"feed\\":\\"\${FEED}\\",\\"action\\":\\"\${action}\\",\\"hosts\\":[\${json}]}" \\
-    "$ASIC_WEBHOOK_URL" >/dev/null; then
+    "$url" >/dev/null; then
     log "fleet webhook accepted \${action} for \${#hosts[@]} miners"
   else
     log "fleet webhook failed for \${action}; the fleet tool must act by hand: \${hosts[*]}"
@@ -219,6 +221,7 @@ export function renderCurtailment(plan: FarmPlan): K8sObject[] {
     data[`${c.feed}.asics`] = lines(t.asics);
     data[`${c.feed}.min-caps`] = lines(t.minCaps.map(([h, w]) => `${h} ${w}`));
     data[`${c.feed}.cluster-queues`] = lines(t.clusterQueues);
+    data[`${c.feed}.asic-webhook-url`] = lines(c.asicWebhook === null ? [] : [c.asicWebhook]);
     t.minCaps.forEach(([h]) => nodes.add(h));
     t.clusterQueues.forEach((q) => queues.add(q));
 

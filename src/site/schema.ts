@@ -46,6 +46,12 @@ export const Curtailment = z
       .positive()
       .describe("How fast the feed's program requires load to be shed once called, in seconds (e.g. 600 for a 10-minute ERS product)."),
     windows: z.array(CurtailmentWindow).default([]).describe("Scheduled windows (e.g. ERCOT 4CP afternoons June–September)."),
+    asicWebhookUrl: z
+      .url({ protocol: /^https?$/, message: "must be an http(s) URL such as https://fleet.example/api/curtail" })
+      .optional()
+      .describe(
+        "Your fleet tool's endpoint that powers ASIC miners off and on: the curtailment jobs POST {feed, action: asics-off|asics-on, hosts} to it. Kubernetes cannot power miners itself; without it the asics-off stage only lists them. Put no credentials in the URL (site files are not secret).",
+      ),
   })
   .strict();
 export type Curtailment = z.infer<typeof Curtailment>;

@@ -240,6 +240,7 @@ function curtailment(nodes: PlannedNode[], asics: PlannedAsic[], feeds: FeedLoad
       feed: "grid-flex",
       tier: "curtailable",
       responseTimeSeconds: 600,
+      asicWebhook: null,
       windows: [{ name: "4cp-afternoon", schedule: "0 15 * 6-9 1-5", durationMinutes: 120 }],
       pools: [RIG_POOL],
       clusterQueues: ["curtailable-gpus"],
