@@ -126,3 +126,18 @@ describe("defaults and help", () => {
     expect(r.stdout).toBe("Site demo — ERCOT, America/Chicago, PUE 1.08");
   });
 });
+
+describe("plan output details", () => {
+  it("says a stage has nothing to shed instead of printing 0.0 kW", async () => {
+    const r = await runCli(["plan", "--site", "templates/gpu-rig-retrofit/site.yaml"], { cwd: REPO_ROOT });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain("    1. asics-off        nothing to shed on this feed (no ASIC miners)\n");
+    expect(r.stdout).not.toContain("sheds      0.0 kW");
+  });
+
+  it("refuses --json with another --format", async () => {
+    const r = await runCli(["plan", "--json", "--format", "text"], { cwd: REPO_ROOT });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe("error: --json and --format text contradict each other.\n  fix: pass one of them.\n");
+  });
+});

@@ -65,7 +65,7 @@ export function loadStack(stackName: string, repoRoot: string): StackConfig {
     throw new SiteError([
       {
         message: `stack file ${file} does not exist`,
-        fix: `create it with 'pulumi stack init ${stackName}' and '${setSite}', or pick an existing stack under stacks/`,
+        fix: `start it from a template with 'mine2hpc init ${stackName} --template NAME' (see 'mine2hpc templates'), or create it with 'pulumi stack init ${stackName}' and '${setSite}', or pick an existing stack under stacks/`,
         source: { file, line: 1 },
       },
     ]);

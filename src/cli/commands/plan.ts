@@ -17,6 +17,9 @@ const command: Command = {
     format: { type: "string", valueName: "FORMAT", description: "Output format: text (default), md (Markdown for a ticket) or json." },
   },
   async run(ctx) {
+    if (ctx.values.json && ctx.values.format !== undefined && ctx.values.format !== "json") {
+      throw new CliError(`--json and --format ${String(ctx.values.format)} contradict each other.\n  fix: pass one of them.`);
+    }
     const format = ctx.values.json ? "json" : ((ctx.values.format as string | undefined) ?? "text");
     if (!(FORMATS as readonly string[]).includes(format)) {
       throw new CliError(`unknown format '${format}'.\n  fix: use --format text, md or json.`);

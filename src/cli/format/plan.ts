@@ -72,6 +72,10 @@ function sections(plan: FarmPlan): { heading: string; summary: string[]; section
     curtail.push(`${c.feed} (${c.tier}, ${rt})`);
     for (const w of c.windows) curtail.push(`  window ${w.name}: "${w.schedule}" for ${w.durationMinutes} min (${plan.site.timezone})`);
     for (const s of c.stages) {
+      if (s.targets.length === 0) {
+        curtail.push(`  ${s.order}. ${s.action.padEnd(16)} nothing to shed on this feed (no ${s.action === "asics-off" ? "ASIC miners" : "GPU pools"})`);
+        continue;
+      }
       const ok = c.responseTimeSeconds === null ? "" : s.meetsResponseTime ? "  meets response time" : "  LATE";
       curtail.push(
         `  ${s.order}. ${s.action.padEnd(16)} sheds ${kw(s.shedWatts).padStart(8)} kW (total ${kw(s.cumulativeShedWatts)} kW) after ${s.completeAfterSeconds} s${ok}`,
