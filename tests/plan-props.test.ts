@@ -248,11 +248,14 @@ describe("phase balance over generated sites", () => {
           const load = phaseLoad.get(id)!;
           for (const w of load) expect(w, id).toBeLessThanOrEqual(budget + 1e-6);
           const out = plan.circuits.find((x) => x.id === id)!;
-          expect(out.phaseWatts).toEqual(load.map((w) => Math.round(w)));
+          // Rounded for display: within half a watt of the exact load (summation order can
+          // move an x.5 either way, so compare with the definition of rounding, not Math.round).
+          out.phaseWatts!.forEach((w, k) => expect(Math.abs(w - load[k]!)).toBeLessThanOrEqual(0.5 + 1e-6));
           expect(out.phaseBudgetWatts).toBe(Math.round(budget));
         }
       }),
-      { numRuns: 200 },
+      // Seeded so CI is reproducible; FC_SEED=<n> explores other sites locally.
+      { numRuns: 200, seed: Number(process.env.FC_SEED ?? 20261125) },
     );
     expect(checked).toBeGreaterThan(20);
   });
