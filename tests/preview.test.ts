@@ -34,7 +34,11 @@ function expectedScaling(siteFile: string) {
       "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor": plan.pools.length,
       "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue": plan.queues.clusterQueues.length,
       "kubernetes:kueue.x-k8s.io/v1beta2:LocalQueue": plan.queues.clusterQueues.length * plan.queues.tenants.length,
-      "kubernetes:batch/v1:CronJob": 2 * plan.curtailment.reduce((s, c) => s + c.windows.length, 0),
+      // A start and an end CronJob per window plus the suspended manual pair, for every
+      // non-firm feed with a window or something to shed (windows or not).
+      "kubernetes:batch/v1:CronJob": plan.curtailment
+        .filter((c) => c.tier !== "firm" && (c.windows.length > 0 || c.stages.some((st) => st.targets.length > 0)))
+        .reduce((s, c) => s + 2 * (c.windows.length + 1), 0),
       "mine2hpc:index:FarmCluster": 1,
       "mine2hpc:index:HostBootstrap": 1,
       "mine2hpc:index:ClusterAccess": 1,

@@ -73,7 +73,7 @@ describe("FarmCluster on the single-server sample plan", () => {
     expect(counts(under("single"))).toEqual({
       "command:remote:Command": 5, // 4 nodes + kubeconfig read
       "kubernetes:apps/v1:DaemonSet": 1,
-      "kubernetes:batch/v1:CronJob": 2,
+      "kubernetes:batch/v1:CronJob": 4, // grid-flex: manual start/end (suspended) + 4cp-afternoon start/end
       "kubernetes:core/v1:ConfigMap": 3, // device-plugin config, agent script, curtailment script
       "kubernetes:core/v1:Namespace": 3, // gpu-operator, kueue-system, mine2hpc-system (power agent)
       "kubernetes:core/v1:NodePatch": 4,

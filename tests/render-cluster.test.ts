@@ -210,6 +210,8 @@ describe("curtailment", () => {
       "ClusterRole/mine2hpc-curtailment",
       "ClusterRoleBinding/mine2hpc-curtailment",
       "ConfigMap/mine2hpc-curtailment",
+      "CronJob/curtail-grid-flex-manual-start",
+      "CronJob/curtail-grid-flex-manual-end",
       "CronJob/curtail-grid-flex-4cp-afternoon-start",
       "CronJob/curtail-grid-flex-4cp-afternoon-end",
       "CronJob/curtail-grid-flex-ers-evening-start",
@@ -240,9 +242,73 @@ describe("curtailment", () => {
     expect(end.jobTemplate.spec.template.spec.containers[0].command).toEqual(["/bin/bash", "/opt/mine2hpc/curtail.sh", "end", "grid-flex"]);
   });
 
-  it("renders nothing without windows", () => {
+  it("renders a suspended manual start and end CronJob per feed, before its window CronJobs", () => {
+    const plan = samplePlan();
+    const objs = renderCurtailment(plan);
+    const cronJobs = objs.filter((o) => o.kind === "CronJob");
+    expect(cronJobs.map((o) => o.metadata.name)).toEqual([
+      "curtail-grid-flex-manual-start",
+      "curtail-grid-flex-manual-end",
+      "curtail-grid-flex-4cp-afternoon-start",
+      "curtail-grid-flex-4cp-afternoon-end",
+    ]);
+    for (const phase of ["start", "end"] as const) {
+      const manual = find(objs, "CronJob", `curtail-grid-flex-manual-${phase}`);
+      expect(manual.metadata).toEqual({
+        name: `curtail-grid-flex-manual-${phase}`,
+        namespace: "mine2hpc-system",
+        labels: {
+          "app.kubernetes.io/component": "curtailment",
+          "app.kubernetes.io/managed-by": "mine2hpc",
+          "app.kubernetes.io/name": "mine2hpc-curtailment",
+          "app.kubernetes.io/part-of": "mine2hpc",
+          "mine2hpc.io/feed": "grid-flex",
+        },
+        annotations: { "mine2hpc.io/phase": phase, "mine2hpc.io/window": "manual" },
+      });
+      const { jobTemplate, ...rest } = manual.spec;
+      expect(rest).toEqual({
+        schedule: "0 0 1 1 *",
+        suspend: true,
+        timeZone: plan.site.timezone,
+        concurrencyPolicy: "Forbid",
+        startingDeadlineSeconds: 3600,
+        successfulJobsHistoryLimit: 3,
+        failedJobsHistoryLimit: 3,
+      });
+      // The very job a scheduled window runs: only schedule, suspend and the deadline differ.
+      const windowJob = find(objs, "CronJob", `curtail-grid-flex-4cp-afternoon-${phase}`);
+      expect(jobTemplate).toEqual(windowJob.spec.jobTemplate);
+      expect(jobTemplate.spec.template.spec.containers[0].command).toEqual(["/bin/bash", "/opt/mine2hpc/curtail.sh", phase, "grid-flex"]);
+      expect(windowJob.spec.suspend).toBeUndefined();
+      expect(windowJob.metadata.annotations).toEqual({ "mine2hpc.io/phase": phase, "mine2hpc.io/window": "4cp-afternoon" });
+    }
+    expect(objs.filter((o) => o.kind === "CronJob" && o.metadata.labels?.["mine2hpc.io/feed"] === "grid-firm")).toEqual([]);
+  });
+
+  it("renders RBAC, targets and only the manual CronJobs for a feed without windows", () => {
     const plan = samplePlan();
     plan.curtailment[0]!.windows = [];
+    const objs = renderCurtailment(plan);
+    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      "ServiceAccount/mine2hpc-curtailment",
+      "ClusterRole/mine2hpc-curtailment",
+      "ClusterRoleBinding/mine2hpc-curtailment",
+      "ConfigMap/mine2hpc-curtailment",
+      "CronJob/curtail-grid-flex-manual-start",
+      "CronJob/curtail-grid-flex-manual-end",
+    ]);
+    // Same RBAC and targets as with windows: the manual run sheds the same load.
+    const withWindows = renderCurtailment(samplePlan());
+    expect(find(objs, "ClusterRole", "mine2hpc-curtailment").rules).toEqual(find(withWindows, "ClusterRole", "mine2hpc-curtailment").rules);
+    expect(find(objs, "ConfigMap", "mine2hpc-curtailment").data).toEqual(find(withWindows, "ConfigMap", "mine2hpc-curtailment").data);
+    expect(find(objs, "CronJob", "curtail-grid-flex-manual-start")).toEqual(find(withWindows, "CronJob", "curtail-grid-flex-manual-start"));
+  });
+
+  it("renders nothing when no non-firm feed has a window or anything to shed", () => {
+    const plan = samplePlan();
+    plan.curtailment[0]!.windows = [];
+    for (const s of plan.curtailment[0]!.stages) s.targets = [];
     expect(renderCurtailment(plan)).toEqual([]);
   });
 });

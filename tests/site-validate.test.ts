@@ -138,6 +138,43 @@ describe("curtailment windows", () => {
       [["power", "feeds", 0, "curtailment", "windows", 2, "schedule"], 'curtailment window late of feed grid (schedule "0 23 * * 1-5") ends after midnight, on a different day than its day-of-month/day-of-week fields select'],
     ]);
   });
+  it("reserves the window name 'manual' for the feed's hand-started CronJobs, at the window's name", async () => {
+    const { validateSite } = await import("../src/site/validate.js");
+    const { Site } = await import("../src/site/schema.js");
+    const { MANUAL_WINDOW } = await import("../src/site/cron.js");
+    expect(MANUAL_WINDOW).toBe("manual");
+    const spec = Site.parse({
+      apiVersion: "mine2hpc.io/v1alpha1",
+      kind: "Site",
+      metadata: { name: "w", timezone: "America/Chicago", gridRegion: "ERCOT" },
+      power: {
+        pue: 1.1,
+        feeds: [
+          { name: "firm", tier: "firm", capacityKw: 50 },
+          { name: "grid", tier: "curtailable", capacityKw: 100, curtailment: { responseTimeSeconds: 600, windows: [
+            { name: "4cp-summer", schedule: "0 15 * 6-9 1-5", durationMinutes: 120 },
+            { name: "manual", schedule: "0 19 * * *", durationMinutes: 60 },
+            { name: "manual-ers", schedule: "0 7 * * *", durationMinutes: 60 },
+          ] } },
+        ],
+        circuits: [
+          { id: "pdu-0", feed: "firm", volts: 240, amps: 30, phases: 1 },
+          { id: "pdu-1", feed: "grid", volts: 240, amps: 30, phases: 1 },
+        ],
+      },
+      network: { nodeSubnet: "10.0.0.0/24" },
+      machines: [{ hostname: "cp-1", ip: "10.0.0.2", rack: "r1", circuit: "pdu-0", role: "control-plane" }],
+    });
+    const problems = validateSite(spec).filter((p) => p.path?.[4] === "windows");
+    // Only the exact name is reserved: 'manual-ers' is a window like any other.
+    expect(problems).toEqual([
+      {
+        message: "curtailment window name 'manual' of feed 'grid' is reserved for the CronJobs 'mine2hpc curtail' starts by hand",
+        fix: "give the window another name, e.g. 'dispatch-manual' or '4cp-summer'",
+        path: ["power", "feeds", 1, "curtailment", "windows", 1, "name"],
+      },
+    ]);
+  });
 });
 
 describe("schema and cross-field problems in one pass", () => {

@@ -18,6 +18,7 @@ export const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   init: () => import("./commands/init.js"),
   import: () => import("./commands/import.js"),
   diff: () => import("./commands/diff.js"),
+  curtail: () => import("./commands/curtail.js"),
 };
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */

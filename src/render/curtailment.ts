@@ -24,11 +24,12 @@ export const ASIC_WEBHOOK_CONFIGMAP = "mine2hpc-curtailment-webhook";
 /** Key of the webhook URL in {@link ASIC_WEBHOOK_CONFIGMAP}. */
 export const ASIC_WEBHOOK_KEY = "asic-webhook-url";
 
+
 /** CronJob names are limited to 52 characters (the controller appends an 11-character suffix). */
 const CRONJOB_NAME_MAX = 52;
 
-export { windowSchedules, type WindowSchedules } from "../site/cron.js";
-import { windowSchedules } from "../site/cron.js";
+export { MANUAL_WINDOW, windowSchedules, type WindowSchedules } from "../site/cron.js";
+import { MANUAL_WINDOW, windowSchedules } from "../site/cron.js";
 
 /** A DNS-safe CronJob name, shortened with a content hash when too long. */
 function cronJobName(feed: string, window: string, phase: "start" | "end"): string {
@@ -201,12 +202,16 @@ log "done"
 
 /**
  * ServiceAccount, ClusterRole (patch/get on exactly the nodes and ClusterQueues the jobs
- * touch), ClusterRoleBinding, ConfigMap (script + per-feed targets) and a start and an end
- * CronJob per window of every non-firm feed. [] when no feed has a window.
+ * touch), ClusterRoleBinding, ConfigMap (script + per-feed targets), and for every non-firm
+ * feed with a window or something to shed: a suspended `manual` start/end CronJob pair (the
+ * template `mine2hpc curtail` starts for an unscheduled dispatch) and a start and an end
+ * CronJob per window. [] when no non-firm feed has either.
  * Lives in the power agent's namespace (rendered by {@link renderPowerAgent}).
  */
 export function renderCurtailment(plan: FarmPlan): K8sObject[] {
-  const feeds = plan.curtailment.filter((c) => c.tier !== "firm" && c.windows.length > 0);
+  // Every non-firm feed with something to shed gets the objects, windows or not: its
+  // suspended "manual" CronJobs are what `mine2hpc curtail` starts for an unscheduled dispatch.
+  const feeds = plan.curtailment.filter((c) => c.tier !== "firm" && (c.windows.length > 0 || c.stages.some((st) => st.targets.length > 0)));
   if (feeds.length === 0) return [];
   const ns = NAMESPACES.mine2hpc;
   const appLabels = { "app.kubernetes.io/name": CURTAILMENT_NAME, "app.kubernetes.io/component": "curtailment" };
@@ -225,6 +230,21 @@ export function renderCurtailment(plan: FarmPlan): K8sObject[] {
     t.minCaps.forEach(([h]) => nodes.add(h));
     t.clusterQueues.forEach((q) => queues.add(q));
 
+    for (const phase of ["start", "end"] as const) {
+      cronJobs.push(
+        cronJob(plan, {
+          name: cronJobName(c.feed, MANUAL_WINDOW, phase),
+          feed: c.feed,
+          window: MANUAL_WINDOW,
+          phase,
+          // Never fires on its own (suspended); a valid schedule is still required.
+          schedule: "0 0 1 1 *",
+          suspend: true,
+          startingDeadlineSeconds: 3600,
+          labels: appLabels,
+        }),
+      );
+    }
     for (const w of [...c.windows].sort((a, b) => compareStrings(a.name, b.name))) {
       const schedules = windowSchedules(c.feed, w);
       for (const phase of ["start", "end"] as const) {
@@ -282,6 +302,8 @@ function cronJob(
     schedule: string;
     startingDeadlineSeconds: number;
     labels: Record<string, string>;
+    /** A suspended CronJob never runs on schedule; Jobs are created from it by hand (`mine2hpc curtail`). */
+    suspend?: boolean;
   },
 ): K8sObject {
   const podLabels = { ...o.labels, "app.kubernetes.io/part-of": "mine2hpc", "mine2hpc.io/feed": o.feed };
@@ -295,6 +317,7 @@ function cronJob(
     }),
     spec: {
       schedule: o.schedule,
+      ...(o.suspend ? { suspend: true } : {}),
       timeZone: plan.site.timezone,
       concurrencyPolicy: "Forbid",
       startingDeadlineSeconds: o.startingDeadlineSeconds,

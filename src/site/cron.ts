@@ -5,6 +5,12 @@
  */
 import { SiteError } from "./problems.js";
 
+/**
+ * Window name of each non-firm feed's suspended start/end CronJobs, the templates for an
+ * unscheduled dispatch (`mine2hpc curtail start --feed F`). Reserved: no site window may use it.
+ */
+export const MANUAL_WINDOW = "manual";
+
 /** Start and end of one window as cron schedules. */
 export interface WindowSchedules {
   start: string;

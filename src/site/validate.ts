@@ -11,7 +11,7 @@ import { ASICS, findAsic, findGpu, GPUS, nearestName } from "./catalog.js";
 import { formatRange, parseAddressPool, parseCidr, parseIpv4, rangeContains, rangesOverlap, rangeWithin, type Ipv4Range } from "./net.js";
 import { SiteError, type Problem } from "./problems.js";
 import type { SiteSpec } from "./schema.js";
-import { windowSchedules } from "./cron.js";
+import { MANUAL_WINDOW, windowSchedules } from "./cron.js";
 
 /** Options of {@link validateSite}. */
 export interface ValidateOptions {
@@ -86,6 +86,13 @@ function checkFeeds(spec: SiteSpec, problems: Problem[]): Set<string> {
       });
     }
     feed.curtailment?.windows.forEach((w, wi) => {
+      if (w.name === MANUAL_WINDOW) {
+        problems.push({
+          message: `curtailment window name '${MANUAL_WINDOW}' of feed '${feed.name}' is reserved for the CronJobs 'mine2hpc curtail' starts by hand`,
+          fix: "give the window another name, e.g. 'dispatch-manual' or '4cp-summer'",
+          path: ["power", "feeds", i, "curtailment", "windows", wi, "name"],
+        });
+      }
       // The end of each window becomes a CronJob schedule; find the windows whose end cannot be written as one.
       try {
         windowSchedules(feed.name, w);
