@@ -5,16 +5,22 @@
  * `managerConfig.controllerManagerConfigYaml`, and puts it in the manager's ConfigMap. Setting
  * it replaces the chart's default text entirely, so the defaults that matter are carried over
  * here (health and metrics ports, webhook port, leader election, per-kind concurrency, client
- * rate limits, the job integrations) next to the one change mine2hpc needs:
- * `resources.excludeResourcePrefixes`.
+ * rate limits, the job integrations) next to the two changes mine2hpc needs:
  *
- * Why the exclusion: mine2hpc's ClusterQueues cover only `nvidia.com/gpu` (the plan knows
- * GPUs, not CPU or memory). Kueue refuses to admit a workload that requests a resource its
- * ClusterQueue does not cover, and every pod requests cpu and memory; excluding those
- * prefixes makes Kueue account GPUs only and leaves cpu/memory to the kube-scheduler.
+ * - `resources.excludeResourcePrefixes`: mine2hpc's ClusterQueues cover only `nvidia.com/gpu`
+ *   (the plan knows GPUs, not CPU, memory or NICs). Kueue refuses to admit a workload that
+ *   requests a resource its ClusterQueue does not cover, and every pod requests cpu and
+ *   memory, and RDMA pods on a fabric site request `rdma/<device>`; excluding those prefixes
+ *   makes Kueue account GPUs only and leaves the rest to the kube-scheduler.
+ * - `managedJobsNamespaceSelector`: the tenant namespaces only. The chart builds the
+ *   `namespaceSelector` of every job webhook from this field (see
+ *   {@link kueueManagedJobsNamespaceSelector}); without it each of them is `failurePolicy: Fail`
+ *   over every namespace but kube-system and Kueue's own, so a Kueue that is down would refuse
+ *   the curtailment Jobs and the power agent's pods in mine2hpc-system.
  */
 import { stringify } from "yaml";
 import type { FarmPlan } from "../plan/types.js";
+import { compareStrings } from "./objects.js";
 
 /** API version of the Kueue manager Configuration (Kueue v0.19 reads `config.kueue.x-k8s.io/v1beta2`). */
 export const KUEUE_CONFIG_API_VERSION = "config.kueue.x-k8s.io/v1beta2";
@@ -23,7 +29,39 @@ export const KUEUE_CONFIG_API_VERSION = "config.kueue.x-k8s.io/v1beta2";
  * Resource-name prefixes Kueue ignores in quota accounting: everything a pod requests
  * besides the GPUs the ClusterQueues cover.
  */
-export const KUEUE_EXCLUDED_RESOURCE_PREFIXES = ["cpu", "memory", "ephemeral-storage"] as const;
+export const KUEUE_EXCLUDED_RESOURCE_PREFIXES = ["cpu", "memory", "ephemeral-storage", "rdma/"] as const;
+// Kueue drops a request when `strings.HasPrefix(resourceName, prefix)` (kubernetes-sigs/kueue
+// v0.19.2 pkg/workload/workload.go, dropExcludedResources), so `rdma/` covers both
+// `rdma/rdma_shared_device_ib` and `rdma/rdma_shared_device_roce` (render/network-operator.ts).
+
+/**
+ * The label the API server sets on every Namespace to its own name, and that no one can
+ * change (https://kubernetes.io/docs/reference/labels-annotations-taints/#kubernetes-io-metadata-name):
+ * selecting namespaces by name through it cannot be spoofed by a tenant relabelling its namespace.
+ */
+export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+
+/**
+ * `managedJobsNamespaceSelector` of the manager Configuration: exactly the plan's tenant
+ * namespaces (the only ones with LocalQueues, so the only ones whose jobs Kueue can admit).
+ *
+ * In the kueue v0.19.2 chart (charts/kueue/templates/webhook/manifests.yaml, e.g. lines 42-52
+ * for mappwrapper, 160-170 for mjob and 320-330 for mpod, and the same block in every job
+ * webhook of both configurations) each job webhook's `namespaceSelector` is
+ * `toYaml $managerConfig.managedJobsNamespaceSelector` when the key is present, else
+ * `NotIn [kube-system, <release namespace>]`, always with `failurePolicy: Fail` (pod,
+ * deployment and statefulset: Fail when listed in `integrations.frameworks`). Kueue itself
+ * treats the selector as a strong exemption for pod-based integrations
+ * (apis/config/v1beta2/configuration_types.go, ManagedJobsNamespaceSelector).
+ *
+ * Without tenants, a selector no namespace matches (every namespace has the name label),
+ * since `In` with no values is not a valid label selector.
+ */
+export function kueueManagedJobsNamespaceSelector(plan: FarmPlan): { matchExpressions: Record<string, unknown>[] } {
+  const tenants = [...new Set(plan.queues.tenants)].sort(compareStrings);
+  if (tenants.length === 0) return { matchExpressions: [{ key: NAMESPACE_NAME_LABEL, operator: "DoesNotExist" }] };
+  return { matchExpressions: [{ key: NAMESPACE_NAME_LABEL, operator: "In", values: tenants }] };
+}
 
 /**
  * Job integrations Kueue manages: the chart's default list, kept whole so that jobs of every
@@ -50,11 +88,10 @@ export const KUEUE_INTEGRATION_FRAMEWORKS = [
 ] as const;
 
 /**
- * The Kueue manager Configuration as a plain object. The plan does not change it today (the
- * argument keeps the renderer signature of every other chart and leaves room for per-site
- * settings such as fair sharing); the result is the same for every plan.
+ * The Kueue manager Configuration as a plain object; only the managed namespaces depend on the
+ * plan (its tenants).
  */
-export function renderKueueManagerConfig(_plan: FarmPlan): Record<string, unknown> {
+export function renderKueueManagerConfig(plan: FarmPlan): Record<string, unknown> {
   return {
     apiVersion: KUEUE_CONFIG_API_VERSION,
     kind: "Configuration",
@@ -73,6 +110,7 @@ export function renderKueueManagerConfig(_plan: FarmPlan): Record<string, unknow
       },
     },
     clientConnection: { qps: 50, burst: 100 },
+    managedJobsNamespaceSelector: kueueManagedJobsNamespaceSelector(plan),
     integrations: { frameworks: [...KUEUE_INTEGRATION_FRAMEWORKS] },
     resources: { excludeResourcePrefixes: [...KUEUE_EXCLUDED_RESOURCE_PREFIXES] },
   };

@@ -59,7 +59,7 @@ function tenantNamespaces(plan: FarmPlan): string[] {
  * - ClusterQueues share one cohort (idle firm GPUs can be borrowed by the other tiers and
  *   back), accept every namespace (`namespaceSelector: {}`), and cover only
  *   `nvidia.com/gpu`: the plan knows GPUs, not CPU or memory. Kueue's manager config must
- *   therefore exclude `cpu`, `memory` and `ephemeral-storage` (`resources.excludeResourcePrefixes`).
+ *   therefore exclude `cpu`, `memory`, `ephemeral-storage` and `rdma/` (`resources.excludeResourcePrefixes`).
  * - `stopPolicy` is left unset so the curtailment jobs own it (a field Pulumi never set is
  *   not reverted by the next `pulumi up`).
  */

@@ -31,6 +31,7 @@ export function validateSite(spec: SiteSpec, opts: ValidateOptions = {}): Proble
   const feedNames = checkFeeds(spec, problems);
   const circuitIds = checkCircuits(spec, feedNames, problems);
   const nodeSubnet = checkNetwork(spec, skip, problems);
+  checkTenants(spec, problems);
   checkMachines(spec, skip, circuitIds, nodeSubnet, problems);
   if (skip.size === 0) checkControlPlane(spec, problems);
   return problems;
@@ -63,6 +64,34 @@ function nearestZone(zone: string, zones: readonly string[]): string | undefined
   const lower = zones.map((z) => z.toLowerCase().replace(/[\s_-]+/g, "-"));
   const hit = nearestName(zone.toLowerCase(), lower);
   return hit === undefined ? undefined : zones[lower.indexOf(hit)];
+}
+
+/**
+ * Namespaces no tenant may use: the system namespaces of Kubernetes and of the components
+ * mine2hpc installs (render/versions.ts NAMESPACES; a test keeps the two lists together).
+ * Kueue's job webhooks are `failurePolicy: Fail` on the tenant namespaces, so a tenant
+ * namespace depends on Kueue being up; mine2hpc-system, where the curtailment Jobs and the
+ * power agent run, must never depend on it, nor must the GPU operator or Kueue itself.
+ */
+export const RESERVED_NAMESPACES = [
+  "gpu-operator",
+  "kube-system",
+  "kueue-system",
+  "metallb-system",
+  "mine2hpc-system",
+  "nvidia-network-operator",
+] as const;
+
+function checkTenants(spec: SiteSpec, problems: Problem[]): void {
+  const reserved = new Set<string>(RESERVED_NAMESPACES);
+  (spec.kubernetes.tenantNamespaces ?? []).forEach((ns, i) => {
+    if (!reserved.has(ns)) return;
+    problems.push({
+      message: `tenant namespace '${ns}' is a system namespace; Kueue's admission webhooks would make its pods depend on Kueue being up`,
+      fix: `remove '${ns}' from kubernetes.tenantNamespaces and submit work from a namespace of its own (e.g. 'research')`,
+      path: ["kubernetes", "tenantNamespaces", i],
+    });
+  });
 }
 
 function checkFeeds(spec: SiteSpec, problems: Problem[]): Set<string> {
