@@ -71,7 +71,7 @@ export function syntheticSite(machineCount: number, circuitAmps = 32): SiteSpec 
     metadata: { name: `bench-${machineCount}`, timezone: "America/Chicago", gridRegion: "ERCOT" },
     power: { pue: PUE, feeds, circuits },
     network: { nodeSubnet: "10.0.0.0/8", clusterCidr: "172.16.0.0/16", serviceCidr: "172.17.0.0/16", cni: "flannel", fabric: "none" },
-    kubernetes: { distribution: "k3s", version: "v1.33.5+k3s1", tenantNamespaces: ["default"] },
+    kubernetes: { distribution: "k3s", version: "v1.33.5+k3s1", tenantNamespaces: ["default"], rollout: { maxUnavailable: "10%" }, startTimeoutSeconds: 300 },
     gpuOperator: { chartVersion: "v26.7.0", driverMode: "host", timeSlicingReplicas: 4 },
     defaults: { sshUser: "ubuntu", psuEfficiency: 0.92 },
     machines,

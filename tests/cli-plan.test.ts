@@ -53,7 +53,7 @@ describe("mine2hpc validate", () => {
     const r = await runCli(["validate", "--stack", "demo"], { cwd: REPO_ROOT });
     expect(r.exitCode).toBe(0);
     expect(r.stdout.split("\n")[0]).toBe(
-      "stacks/demo/site.yaml: site demo is valid: 31 machines (11 nodes, 68 GPUs, 20 ASIC miners), 2 pools, 3 warnings.",
+      "stacks/demo/site.yaml: site demo is valid: 31 machines (11 nodes, 68 GPUs, 20 ASIC miners), 2 pools, 4 warnings.",
     );
   });
 

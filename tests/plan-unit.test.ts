@@ -98,7 +98,14 @@ describe("caps on a binding circuit (hand-computed)", () => {
       ["rig-02", "agent", false],
     ]);
     expect(plan.nodes[0]!.labels).toEqual({ [LABELS.circuit]: "pdu-cp", [LABELS.feed]: "utility", [LABELS.powerTier]: "firm", [LABELS.rack]: "r0" });
-    expect(plan.kubernetes).toEqual({ distribution: "k3s", version: "v1.33.5+k3s1", apiEndpoint: "10.0.0.2", servers: ["cp-01"] });
+    expect(plan.kubernetes).toEqual({
+      distribution: "k3s",
+      version: "v1.33.5+k3s1",
+      apiEndpoint: "10.0.0.2",
+      servers: ["cp-01"],
+      rollout: { maxUnavailable: "10%", agentBatch: 1 },
+      startTimeoutSeconds: 300,
+    });
     expect(plan.pools).toEqual([
       {
         name: "rtx-3090-x1-riser-firm", gpuModel: "rtx-3090", interconnect: "x1-riser", tier: "firm", workload: "inference",
@@ -216,7 +223,7 @@ describe("curtailable feed", () => {
     expect(plan.curtailment[1]!.residualWatts).toBe(0);
     expect(plan.warnings).toEqual([
       "feed ercot: curtailment stage drain-queue completes 390 s after the call, later than the required response time of 300 s",
-      "feed ercot: stage asics-off (1 miner, 3,900 W) is not automated: set power.feeds[].curtailment.asicWebhookUrl to your fleet tool's power-off endpoint, or have someone act on the job's list within 60 s",
+      "feed ercot: stage asics-off is not automated for 1 of 1 miner (asic-01): set their firmware (or minerApi, or defaults.minerFirmware) so the curtailment job commands them through the firmware's API, or set power.feeds[].curtailment.asicWebhookUrl for your fleet tool; else someone must act on the job's list within 60 s",
       "feed spare has a curtailment program but no machines; its windows shed nothing",
     ]);
   });
@@ -228,7 +235,7 @@ describe("curtailable feed", () => {
     expect(plan.pools[0]!.taints).toEqual([taint]);
     expect(plan.pools[0]!.workload).toBe("training");
     expect(plan.pools[0]!.timeSlicingReplicas).toBe(1);
-    expect(plan.asics).toEqual([{ hostname: "asic-01", ip: "10.0.2.1", rack: "c1", circuit: "pdu-c1", feed: "ercot", model: "s19", drawWatts: 3250, phases: ["L1"] }]);
+    expect(plan.asics).toEqual([{ hostname: "asic-01", ip: "10.0.2.1", rack: "c1", circuit: "pdu-c1", feed: "ercot", model: "s19", drawWatts: 3250, phases: ["L1"], state: "active", minerApi: null }]);
     expect(plan.feeds[1]).toEqual({
       name: "ercot", tier: "curtailable", capacityWatts: 500000, itWatts: 11185, facilityWatts: 13422, loadPercent: 2.7, strandedWatts: 486578, circuits: ["pdu-c1"],
     });

@@ -52,10 +52,10 @@ export function siteSourceFromArgs(ctx: Pick<CommandContext, "values" | "cwd">, 
  * Loads and validates the site, then plans it; planner problems get file:line too. File
  * names in problems are shown relative to `cwd` (the person's working directory).
  */
-export function loadAndPlan(source: SiteSource, cwd: string = process.cwd()): { loaded: LoadedSite; plan: FarmPlan } {
+export function loadAndPlan(source: SiteSource, cwd: string = process.cwd(), opts: { strict?: boolean } = {}): { loaded: LoadedSite; plan: FarmPlan } {
   let loaded: LoadedSite | undefined;
   try {
-    loaded = loadAndValidate(source.siteFile, source.inventory ? { inventory: source.inventory } : {});
+    loaded = loadAndValidate(source.siteFile, { ...(source.inventory ? { inventory: source.inventory } : {}), ...(opts.strict ? { strict: true } : {}) });
     return { loaded, plan: planFarm(loaded.spec) };
   } catch (err) {
     if (!(err instanceof SiteError)) throw err;

@@ -11,10 +11,14 @@ function cell(value: string | number | undefined): string {
 
 /**
  * Inventory CSV text: the header, then one line per machine in the given order. Fleet tools
- * do not know PSU cords, so `powerCords` (optional, last) is written only when a machine has it.
+ * do not know PSU cords, lifecycle state or pinned host keys, so those optional columns
+ * (after sshUser) are written only when some machine has them.
  */
 export function inventoryCsv(machines: readonly ImportedMachine[]): string {
-  const columns = INVENTORY_COLUMNS.filter((c) => c !== "powerCords" || machines.some((m) => (m as Record<string, unknown>)[c] !== undefined));
+  const always = INVENTORY_COLUMNS.indexOf("sshUser");
+  const columns = INVENTORY_COLUMNS.filter(
+    (c, i) => i <= always || machines.some((m) => (m as Record<string, unknown>)[c] !== undefined),
+  );
   const lines = [columns.join(",")];
   for (const m of machines) lines.push(columns.map((c) => cell((m as Record<string, string | number | undefined>)[c])).join(","));
   return lines.join("\n") + "\n";

@@ -15,7 +15,7 @@ import type { AsicSpec, GpuSpec } from "../site/catalog.js";
 import { findAsic, findGpu } from "../site/catalog.js";
 import type { Problem } from "../site/problems.js";
 import { SiteError } from "../site/problems.js";
-import type { PowerTier, SiteSpec } from "../site/schema.js";
+import type { Machine, MinerFirmware, PowerTier, SiteSpec } from "../site/schema.js";
 import { allocateCaps, cmpStr, nodeThroughputTflops } from "./allocate.js";
 import type { AllocCircuit, AllocFeed, AllocNode, AllocResult } from "./allocate.js";
 import { curtailmentStages } from "./curtail.js";
@@ -37,10 +37,13 @@ import type {
   FarmPlan,
   FeedCurtailment,
   FeedLoad,
+  MinerApi,
+  MinerDriver,
   PlannedAsic,
   PlannedNode,
   PlannedPool,
   QueuePlan,
+  RetiredMachine,
   Taint,
 } from "./types.js";
 import { LABELS } from "./types.js";
@@ -139,7 +142,19 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
 
   // ---- resolve machines
   const resolved: Resolved[] = [];
+  const retired: RetiredMachine[] = [];
   site.machines.forEach((m, index) => {
+    // Retired machines leave the cluster and the power plan; they are listed for removal only.
+    if (m.state === "retired") {
+      retired.push({
+        hostname: m.hostname,
+        ip: m.ip,
+        sshUser: m.sshUser ?? site.defaults.sshUser,
+        k3sRole: m.role === "asic" ? "asic" : m.role === "control-plane" ? "server" : "agent",
+        ...(m.sshHostKey !== undefined ? { sshHostKey: m.sshHostKey } : {}),
+      });
+      return;
+    }
     const ci = circuitIdx.get(m.circuit);
     const fi = ci === undefined ? undefined : feedIdx.get(site.power.circuits[ci]!.feed);
     if (ci === undefined || fi === undefined) {
@@ -391,6 +406,8 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
         model: r.asic!.key,
         drawWatts: roundWatts(wall.get(r.index)!),
         ...(cordPhases ? { phases: cordPhases } : {}),
+        state: m.state === "offline" ? "offline" : m.state === "cordoned" ? "cordoned" : "active",
+        minerApi: resolveMinerApi(m, site.defaults.minerFirmware, feed.curtailment?.asicWebhookUrl !== undefined),
       });
       continue;
     }
@@ -419,6 +436,9 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
       k3sRole: isServer ? "server" : "agent",
       clusterInit: false,
       sshUser: m.sshUser ?? site.defaults.sshUser,
+      state: m.state === "offline" ? "offline" : m.state === "cordoned" ? "cordoned" : "active",
+      generation: m.generation ?? 0,
+      ...(m.sshHostKey !== undefined ? { sshHostKey: m.sshHostKey } : {}),
       ...(pool ? { pool: pool.name } : {}),
       ...(r.gpu && cap !== undefined
         ? {
@@ -610,12 +630,20 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
   }
   // Kubernetes cannot power off ASIC miners: without the fleet tool's webhook the first stage
   // is a list for a person, and its timing is that person's, not the plan's.
+  const asicByHost = new Map(asics.map((a) => [a.hostname, a]));
   for (const c of curtailment) {
     const asicStage = c.stages.find((st) => st.action === "asics-off");
-    if (asicStage && asicStage.targets.length > 0 && c.asicWebhook === null) {
+    const manual = (asicStage?.targets ?? []).filter((h) => asicByHost.get(h)?.minerApi === null);
+    if (asicStage && manual.length > 0) {
+      const shown = manual.slice(0, 3).join(", ") + (manual.length > 3 ? ` and ${manual.length - 3} more` : "");
       warnings.push(
-        `feed ${c.feed}: stage asics-off (${asicStage.targets.length} miner${asicStage.targets.length === 1 ? "" : "s"}, ${formatWatts(asicStage.shedWatts)} W) is not automated: set power.feeds[].curtailment.asicWebhookUrl to your fleet tool's power-off endpoint, or have someone act on the job's list within ${asicStage.durationSeconds} s`,
+        `feed ${c.feed}: stage asics-off is not automated for ${manual.length} of ${asicStage.targets.length} miner${asicStage.targets.length === 1 ? "" : "s"} (${shown}): set their firmware (or minerApi, or defaults.minerFirmware) so the curtailment job commands them through the firmware's API, or set power.feeds[].curtailment.asicWebhookUrl for your fleet tool; else someone must act on the job's list within ${asicStage.durationSeconds} s`,
       );
+    }
+  }
+  for (const n of nodes) {
+    if (n.k3sRole === "server" && n.state === "offline") {
+      warnings.push(`control-plane node ${n.hostname} is offline: embedded etcd keeps quorum only while a majority of servers is up`);
     }
   }
   for (const p of pools) {
@@ -670,7 +698,16 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
       version: site.kubernetes.version,
       apiEndpoint: site.kubernetes.apiEndpoint ?? servers[0]!.ip,
       servers: servers.map((s) => s.hostname),
+      rollout: {
+        maxUnavailable: String(site.kubernetes.rollout.maxUnavailable),
+        agentBatch: agentBatchSize(site.kubernetes.rollout.maxUnavailable, nodes.filter((n) => n.k3sRole === "agent").length),
+      },
+      startTimeoutSeconds: site.kubernetes.startTimeoutSeconds,
     },
+    mirror:
+      site.mirror === undefined
+        ? null
+        : { artifacts: trimSlash(site.mirror.artifacts), registry: trimSlash(site.mirror.registry), charts: trimSlash(site.mirror.charts) },
     gpuOperator: {
       chartVersion: site.gpuOperator.chartVersion,
       driverMode: site.gpuOperator.driverMode,
@@ -678,6 +715,7 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
     },
     nodes,
     asics,
+    retired: retired.sort((a, b) => cmpStr(a.hostname, b.hostname)),
     pools,
     queues,
     circuits,
@@ -721,3 +759,55 @@ function sortKeys(obj: Record<string, string>): Record<string, string> {
   return out;
 }
 
+
+/** Default API port of each miner firmware (see the drivers in src/runtime/miners/). */
+export const MINER_API_PORTS: Readonly<Record<Exclude<MinerDriver, "webhook">, number>> = {
+  // LuxOS API: JSON over TCP 4028 (docs.luxor.tech, LuxOS API).
+  luxos: 4028,
+  // Braiins OS public API: gRPC on 50051 (braiins/bos-plus-api README).
+  braiins: 50051,
+  // Bitmain stock firmware: web CGI on 80 for sleep; cgminer API on 4028 for status.
+  antminer: 80,
+  // Whatsminer API v2: TCP 4028.
+  whatsminer: 4028,
+};
+
+/**
+ * The API a miner is curtailed through: its `minerApi` URL, else its firmware (or the site's
+ * default firmware) at its IP and the firmware's port, else the feed's webhook, else null.
+ * The URL was validated (scheme, no credentials) by `validateSite`.
+ */
+export function resolveMinerApi(m: Machine, defaultFirmware: MinerFirmware | undefined, feedHasWebhook: boolean): MinerApi | null {
+  if (m.minerApi !== undefined) {
+    const url = new URL(m.minerApi);
+    const driver = url.protocol.slice(0, -1) as Exclude<MinerDriver, "webhook">;
+    const port = url.port === "" ? MINER_API_PORTS[driver] : Number(url.port);
+    return { driver, host: url.hostname, port };
+  }
+  const firmware = m.firmware ?? defaultFirmware;
+  if (firmware === undefined) return feedHasWebhook ? { driver: "webhook", host: "", port: 0 } : null;
+  if (firmware === "webhook") return feedHasWebhook ? { driver: "webhook", host: "", port: 0 } : null;
+  return { driver: firmware, host: m.ip, port: MINER_API_PORTS[firmware] };
+}
+
+/** Agents upgraded at once: a count as is, a percentage of `agents` rounded down; at least 1. */
+export function agentBatchSize(maxUnavailable: number | string, agents: number): number {
+  const n = typeof maxUnavailable === "number" ? maxUnavailable : Math.floor((agents * Number(maxUnavailable.slice(0, -1))) / 100);
+  return Math.max(1, n);
+}
+
+function trimSlash(url: string | undefined): string | null {
+  return url === undefined ? null : url.replace(/\/+$/, "");
+}
+
+/**
+ * The validation warning for machines pulumi up would reach over SSH without a pinned host
+ * key (`validate` prints it; `validate --strict` turns each into an error with file:line).
+ * Kept out of `plan.warnings`, which are about power and capacity.
+ */
+export function unpinnedHostKeyWarning(plan: FarmPlan): string | null {
+  const unpinned = plan.nodes.filter((n) => n.state !== "offline" && n.sshHostKey === undefined).map((n) => n.hostname);
+  if (unpinned.length === 0) return null;
+  const shown = unpinned.slice(0, 3).join(", ") + (unpinned.length > 3 ? ` and ${unpinned.length - 3} more` : "");
+  return `${unpinned.length} machine${unpinned.length === 1 ? " has" : "s have"} no pinned SSH host key (${shown}): run 'mine2hpc hosts keyscan --write' and review the keys; 'mine2hpc validate --strict' makes this an error`;
+}

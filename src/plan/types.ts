@@ -7,10 +7,11 @@
  * byte-identical `JSON.stringify(plan)` (arrays are in a defined order, no Maps, no
  * dates, numbers rounded where they are shown).
  */
-import type { PowerTier } from "../site/schema.js";
+import type { MachineState, PowerTier } from "../site/schema.js";
 import type { PhaseName } from "./phases.js";
 
 export type { PhaseName } from "./phases.js";
+export type { MachineState } from "../site/schema.js";
 
 /** Label and annotation prefix of everything mine2hpc writes into the cluster. */
 export const LABEL_PREFIX = "mine2hpc.io";
@@ -79,6 +80,16 @@ export interface PlannedNode {
   /** True on the first server only: it runs `cluster-init` and the others join it. */
   clusterInit: boolean;
   sshUser: string;
+  /**
+   * Lifecycle state: `active`, `cordoned` (unschedulable and drained, stays installed) or
+   * `offline` (nothing reaches it; its power is still planned). Retired machines are in
+   * {@link FarmPlan.retired}, not here.
+   */
+  state: Exclude<MachineState, "retired">;
+  /** Install generation (site `generation`, default 0): a bump re-runs the host's bootstrap. */
+  generation: number;
+  /** Pinned SSH host key `<type> <base64>`; absent when the site has none (a warning). */
+  sshHostKey?: string;
   /** Pool name (GPU nodes only). */
   pool?: string;
   gpu?: NodeGpu;
@@ -112,6 +123,35 @@ export interface PlannedAsic {
   drawWatts: number;
   /** Phase of each cord, for miners on three-phase circuits (see {@link PlannedNode.phases}). */
   phases?: PhaseName[];
+  /** `active`, `cordoned` (treated as active: a miner has no scheduler) or `offline` (not commanded). */
+  state: Exclude<MachineState, "retired">;
+  /**
+   * How the curtailment reaches the miner: the firmware's API at host:port, or `webhook`
+   * (the feed's `asicWebhookUrl`, host and port empty); null when nothing automates it.
+   */
+  minerApi: MinerApi | null;
+}
+
+/** Drivers of ASIC miners' APIs (see `src/runtime/miners/`). */
+export type MinerDriver = "luxos" | "braiins" | "antminer" | "whatsminer" | "webhook";
+
+/** The API endpoint of one ASIC miner. Never holds credentials. */
+export interface MinerApi {
+  driver: MinerDriver;
+  /** IP or DNS name of the API; empty for `webhook`. */
+  host: string;
+  /** TCP port; 0 for `webhook`. */
+  port: number;
+}
+
+/** A machine leaving the cluster (site `state: retired`): drained and uninstalled, or removed from the server side. */
+export interface RetiredMachine {
+  hostname: string;
+  ip: string;
+  sshUser: string;
+  /** `asic` miners are only dropped from the plan; nodes are removed from the cluster. */
+  k3sRole: "server" | "agent" | "asic";
+  sshHostKey?: string;
 }
 
 /** A GPU node pool: nodes of one GPU class, interconnect and power tier. */
@@ -244,12 +284,25 @@ export interface FarmPlan {
     apiEndpoint: string;
     /** Control-plane hostnames; the first runs `cluster-init`. */
     servers: string[];
+    /** How a version change rolls: servers one at a time, agents in batches of `agentBatch`. */
+    rollout: {
+      /** As written in the site (`10%` or a count). */
+      maxUnavailable: string;
+      /** Agents upgraded at once: the count, or the percentage of the agents rounded down, at least 1. */
+      agentBatch: number;
+    };
+    /** Deadline for k3s to start on a host, in s. */
+    startTimeoutSeconds: number;
   };
+  /** Air-gap mirror of the site (site `mirror`); null when hosts and the cluster use the internet. */
+  mirror: { artifacts: string | null; registry: string | null; charts: string | null } | null;
   gpuOperator: { chartVersion: string; driverMode: "container" | "host"; timeSlicingReplicas: number };
   /** Kubernetes nodes, servers first, then by hostname. */
   nodes: PlannedNode[];
   /** ASIC miners, by hostname. */
   asics: PlannedAsic[];
+  /** Machines with `state: retired`, by hostname: not planned as load, removed from the cluster. */
+  retired: RetiredMachine[];
   /** Pools, by name. */
   pools: PlannedPool[];
   queues: QueuePlan;

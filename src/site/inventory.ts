@@ -5,11 +5,12 @@
  * Format (RFC 4180 with two conveniences):
  * - The first record that is not a comment is the header. Columns are the Machine fields of
  *   `schema.ts`, in any order: hostname, ip, mac, rack, circuit, role, gpuModel, gpuCount,
- *   pcieLink, asicModel, psuEfficiency, baseWatts, sshUser, powerCords. hostname, ip, rack, circuit and
+ *   pcieLink, asicModel, psuEfficiency, baseWatts, sshUser, powerCords, state, generation, sshHostKey,
+ *   minerApi, firmware. hostname, ip, rack, circuit and
  *   role are required columns. Header names match ignoring case, spaces, `_` and `-`
  *   (`GPU Model` and `gpu_model` are `gpuModel`); any other column is an error that names it.
  * - An empty cell means the field is absent (the site's defaults apply).
- * - gpuCount, psuEfficiency, baseWatts and powerCords are numbers; psuEfficiency may be written as a
+ * - gpuCount, psuEfficiency, baseWatts, powerCords and generation are numbers; psuEfficiency may be written as a
  *   percentage (`94%` = 0.94), as spreadsheets export it.
  * - Fields may be quoted: `"rack 1, row 2"`; a quote inside a quoted field is doubled (`""`);
  *   quoted fields may span lines. Unquoted cells are trimmed. LF and CRLF line ends both work;
@@ -44,6 +45,11 @@ export const INVENTORY_COLUMNS = [
   "baseWatts",
   "sshUser",
   "powerCords",
+  "state",
+  "generation",
+  "sshHostKey",
+  "minerApi",
+  "firmware",
 ] as const;
 
 /** One inventory column name. */
@@ -52,7 +58,7 @@ export type InventoryColumn = (typeof INVENTORY_COLUMNS)[number];
 /** Columns without which a row cannot be a machine; checked once on the header rather than once per row. */
 export const REQUIRED_INVENTORY_COLUMNS: readonly InventoryColumn[] = ["hostname", "ip", "rack", "circuit", "role"];
 
-const NUMBER_COLUMNS: ReadonlySet<InventoryColumn> = new Set(["gpuCount", "psuEfficiency", "baseWatts", "powerCords"]);
+const NUMBER_COLUMNS: ReadonlySet<InventoryColumn> = new Set(["gpuCount", "psuEfficiency", "baseWatts", "powerCords", "generation"]);
 
 /** One CSV record with where it came from. */
 export interface CsvRecord {

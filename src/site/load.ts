@@ -43,6 +43,8 @@ export interface LoadOptions {
    * unlike the site's field, which is relative to the site file.
    */
   inventory?: string;
+  /** Strict validation (see `ValidateOptions.strict`). @default false */
+  strict?: boolean;
 }
 
 interface ReadResult {
@@ -76,15 +78,15 @@ export function loadAndValidate(file: string, opts: LoadOptions = {}): LoadedSit
     // Inventory rows that could not be read leave a schema-valid site: check the rest of it.
     const extra = (
       result.spec !== undefined
-        ? validateSite(result.spec)
+        ? validateSite(result.spec, { strict: opts.strict === true })
         : result.partial
-          ? validateSite(result.partial.spec, { skipMachines: result.partial.skipMachines })
+          ? validateSite(result.partial.spec, { skipMachines: result.partial.skipMachines, strict: opts.strict === true })
           : []
     ).map((p) => withSource(p, result.locate, file));
     throw new SiteError(sortProblems([...result.problems, ...extra], file));
   }
   const loaded: LoadedSite = { file, spec: result.spec, locate: result.locate };
-  const problems = validateSite(loaded.spec).map((p) => withSource(p, loaded.locate, file));
+  const problems = validateSite(loaded.spec, { strict: opts.strict === true }).map((p) => withSource(p, loaded.locate, file));
   if (problems.length > 0) throw new SiteError(sortProblems(problems, file));
   return loaded;
 }

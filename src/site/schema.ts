@@ -93,6 +93,28 @@ export type MachineRole = z.infer<typeof MachineRole>;
 export const PcieLink = z.enum(["x1", "x4", "x8", "x16"]).describe("PCIe link width of the GPUs: x1 for mining riser rigs, x16 for servers.");
 export type PcieLink = z.infer<typeof PcieLink>;
 
+export const MachineState = z
+  .enum(["active", "cordoned", "offline", "retired"])
+  .describe(
+    "active: in service (default). cordoned: installed but unschedulable and drained. offline: not reachable now: no SSH is attempted and nothing of it changes, yet its power is still planned because it can come back on. retired: removed from the cluster (drained and uninstalled when reachable, else removed from the server side) and no longer planned as load.",
+  );
+export type MachineState = z.infer<typeof MachineState>;
+
+/** Firmware (and so the API driver) of an ASIC miner. */
+export const MinerFirmware = z
+  .enum(["luxos", "braiins", "antminer", "whatsminer", "webhook"])
+  .describe(
+    "ASIC firmware whose API curtails the miner: luxos (LuxOS, TCP 4028), braiins (Braiins OS public API, gRPC 50051), antminer (Bitmain stock: web CGI on 80, cgminer API on 4028), whatsminer (API v2, TCP 4028), webhook (the feed's asicWebhookUrl: your fleet tool acts).",
+  );
+export type MinerFirmware = z.infer<typeof MinerFirmware>;
+
+/** Public SSH host key as ssh-keyscan prints it, without the host column: `<type> <base64>`. */
+const sshHostKey = z
+  .string()
+  .regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}$/, {
+    message: "must be a public host key '<type> <base64>' such as 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA…' (run 'mine2hpc hosts keyscan --write' to fill it)",
+  });
+
 export const Machine = z
   .object({
     hostname: dnsLabel.describe("Stable machine name; becomes the Kubernetes node name."),
@@ -130,6 +152,23 @@ export const Machine = z
       .describe(
         "PSU cords the machine spreads its load over, one PDU outlet each (redundant PSUs share load evenly). On a three-phase circuit each cord sits on one phase: the planner assumes a wye PDU with line-to-neutral outlets, so every phase may carry V / √3 × A × derating, and spreads cords over L1/L2/L3. @default 1 for ASIC miners and x1 riser rigs, 2 for other servers, 6 for SXM (HGX) systems",
       ),
+    state: MachineState.optional().describe("Lifecycle state of the machine. @default active"),
+    generation: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("Install generation: bump it after re-imaging the machine so its bootstrap runs again. @default 0"),
+    sshHostKey: sshHostKey
+      .optional()
+      .describe("Pinned SSH host key '<type> <base64>' (ssh-keyscan); pulumi up refuses a host whose key differs. Filled by 'mine2hpc hosts keyscan --write'."),
+    minerApi: z
+      .string()
+      .optional()
+      .describe(
+        "ASIC miners only: the miner's API as a URL, luxos://10.2.0.15:4028, braiins://host[:50051], antminer://host[:80], whatsminer://host[:4028]. No credentials in it: they come from a Pulumi secret. @default firmware (or defaults.minerFirmware) at the machine's IP and the firmware's port",
+      ),
+    firmware: MinerFirmware.optional().describe("ASIC miners only: firmware, which picks the curtailment driver. @default defaults.minerFirmware"),
   })
   .strict();
 export type Machine = z.infer<typeof Machine>;
@@ -168,6 +207,26 @@ export const Kubernetes = z
       .array(dnsLabel)
       .default(["default"])
       .describe("Namespaces whose workloads submit to the Kueue queues: each gets a LocalQueue per power tier."),
+    rollout: z
+      .object({
+        maxUnavailable: z
+          .union([
+            z.number().int().min(1),
+            z.string().regex(/^([1-9]\d?|100)%$/, { message: "must be a whole number of machines (e.g. 5) or a percentage 1%–100% (e.g. '10%')" }),
+          ])
+          .default("10%")
+          .describe("Agents upgraded at once during a k3s version change (servers always go one at a time): a count, or a percentage of the agents rounded down, at least 1."),
+      })
+      .strict()
+      .default({ maxUnavailable: "10%" })
+      .describe("How a k3s version change rolls over the site."),
+    startTimeoutSeconds: z
+      .number()
+      .int()
+      .min(30)
+      .max(3600)
+      .default(300)
+      .describe("Deadline for k3s to start on a host (and for a server's node to register), in s; past it the bootstrap fails with the journal's tail."),
   })
   .strict();
 export type Kubernetes = z.infer<typeof Kubernetes>;
@@ -194,8 +253,33 @@ export const Defaults = z
   .object({
     sshUser: z.string().min(1).default("ubuntu"),
     psuEfficiency: z.number().gt(0.5).max(1).default(0.92),
+    minerFirmware: MinerFirmware.optional().describe("Firmware of ASIC miners that set neither minerApi nor firmware. @default none: such miners are not automated (or the feed's webhook when it has one)"),
   })
   .strict();
+
+/** An http(s) URL without credentials, query or fragment. */
+const mirrorUrl = (what: string, protocols: RegExp, example: string) =>
+  z.url({ protocol: protocols, message: `must be ${what} such as ${example}` });
+
+export const Mirror = z
+  .object({
+    artifacts: mirrorUrl("an http(s) URL", /^https?$/, "https://mirror.site.local/k3s")
+      .optional()
+      .describe(
+        "Base URL of the k3s artifacts, laid out like the k3s GitHub releases: <artifacts>/install.sh, <artifacts>/<version>/k3s, k3s-airgap-images-amd64.tar.zst and sha256sum-amd64.txt. Hosts download nothing from the internet.",
+      ),
+    registry: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d{1,5})?(\/[a-z0-9._/-]+)?$/, { message: "must be a registry host[:port][/path] such as mirror.site.local:5000" })
+      .optional()
+      .describe("Container registry that mirrors docker.io, nvcr.io, registry.k8s.io, quay.io and ghcr.io (written to every host's /etc/rancher/k3s/registries.yaml)."),
+    charts: mirrorUrl("an http(s) Helm repository or an oci:// registry", /^(https?|oci)$/, "https://mirror.site.local/charts or oci://mirror.site.local:5000/charts")
+      .optional()
+      .describe("Helm charts mirror: every chart is taken from here (same chart names and versions)."),
+  })
+  .strict()
+  .describe("Air-gapped site: where hosts and the cluster take every artifact, image and chart. 'mine2hpc mirror list' prints what to mirror.");
+export type Mirror = z.infer<typeof Mirror>;
 
 export const Site = z
   .object({
@@ -217,9 +301,16 @@ export const Site = z
       })
       .strict(),
     network: Network,
-    kubernetes: Kubernetes.default({ distribution: "k3s", version: "v1.33.5+k3s1", tenantNamespaces: ["default"] }),
+    kubernetes: Kubernetes.default({
+      distribution: "k3s",
+      version: "v1.33.5+k3s1",
+      tenantNamespaces: ["default"],
+      rollout: { maxUnavailable: "10%" },
+      startTimeoutSeconds: 300,
+    }),
     gpuOperator: GpuOperator.default({ chartVersion: "v26.7.0", driverMode: "container", timeSlicingReplicas: 1 }),
     defaults: Defaults.default({ sshUser: "ubuntu", psuEfficiency: 0.92 }),
+    mirror: Mirror.optional(),
     inventory: z.string().optional().describe("Path of a CSV inventory, relative to this file; its rows are appended to machines."),
     machines: z.array(Machine).default([]),
   })

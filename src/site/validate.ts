@@ -21,6 +21,12 @@ export interface ValidateOptions {
    * change, is not checked, so a person sees a site's other problems in the same run.
    */
   skipMachines?: ReadonlySet<number>;
+  /**
+   * Strict mode (`validate --strict`, CI): a machine pulumi up would reach over SSH without a
+   * pinned host key is an error instead of a plan warning.
+   * @default false
+   */
+  strict?: boolean;
 }
 
 /** Returns every cross-field problem of `spec` (empty when the site is sound). */
@@ -33,6 +39,8 @@ export function validateSite(spec: SiteSpec, opts: ValidateOptions = {}): Proble
   const nodeSubnet = checkNetwork(spec, skip, problems);
   checkTenants(spec, problems);
   checkMachines(spec, skip, circuitIds, nodeSubnet, problems);
+  checkLifecycle(spec, skip, opts.strict === true, problems);
+  checkMirror(spec, problems);
   if (skip.size === 0) checkControlPlane(spec, problems);
   return problems;
 }
@@ -113,6 +121,17 @@ function checkFeeds(spec: SiteSpec, problems: Problem[]): Set<string> {
         fix: "remove the curtailment block, or set tier: curtailable (or interruptible) if the feed is in a demand-response program",
         path: ["power", "feeds", i, "curtailment"],
       });
+    }
+    const hook = feed.curtailment?.asicWebhookUrl;
+    if (hook !== undefined) {
+      const url = new URL(hook);
+      if (url.username !== "" || url.password !== "") {
+        problems.push({
+          message: `power.feeds[${i}] (${feed.name}): asicWebhookUrl contains credentials`,
+          fix: "remove user and password from the URL (site files are not secret); put the webhook's credentials in the miner credentials secret: pulumi config set --secret mine2hpc:minerCredentials",
+          path: ["power", "feeds", i, "curtailment", "asicWebhookUrl"],
+        });
+      }
     }
     feed.curtailment?.windows.forEach((w, wi) => {
       if (w.name === MANUAL_WINDOW) {
@@ -341,8 +360,125 @@ function checkMachines(spec: SiteSpec, skip: ReadonlySet<number>, circuitIds: Se
   });
 }
 
+/** Schemes a machine's `minerApi` may use: one per driver in src/runtime/miners/. */
+export const MINER_API_SCHEMES = ["luxos", "braiins", "antminer", "whatsminer"] as const;
+
+/** State, generation, host keys and miner APIs: what the fleet lifecycle and the curtailment drivers need. */
+function checkLifecycle(spec: SiteSpec, skip: ReadonlySet<number>, strict: boolean, problems: Problem[]): void {
+  const keys = new Map<string, number>();
+  spec.machines.forEach((m, i) => {
+    if (skip.has(i)) return;
+    const at = (field: string): (string | number)[] => ["machines", i, field];
+    const name = m.hostname;
+    if (m.role === "asic") {
+      if (m.sshHostKey !== undefined) {
+        problems.push({
+          message: `${name} is an ASIC miner but sets sshHostKey; mine2hpc never opens SSH to miners`,
+          fix: "remove sshHostKey from the miner (its API is minerApi)",
+          path: at("sshHostKey"),
+        });
+      }
+      if (m.minerApi !== undefined) checkMinerApi(m.minerApi, name, at("minerApi"), problems);
+    } else {
+      for (const f of ["minerApi", "firmware"] as const) {
+        if (m[f] !== undefined) {
+          problems.push({
+            message: `${name} has role ${m.role} but sets ${f}; only ASIC miners are curtailed through a firmware API`,
+            fix: `remove ${f}, or set role: asic if the machine is a miner`,
+            path: at(f),
+          });
+        }
+      }
+      if (m.sshHostKey !== undefined) {
+        // Cloned OS images share host keys: two machines with one key cannot be told apart by SSH.
+        const prior = keys.get(m.sshHostKey);
+        if (prior !== undefined) {
+          problems.push({
+            message: `${name} has the same sshHostKey as machines[${prior}] (${spec.machines[prior]!.hostname}); an image cloned with its host keys lets one machine answer for the other`,
+            fix: `regenerate the host keys on ${name} (rm /etc/ssh/ssh_host_*; dpkg-reconfigure openssh-server), then run 'mine2hpc hosts keyscan --write'`,
+            path: at("sshHostKey"),
+          });
+        } else {
+          keys.set(m.sshHostKey, i);
+        }
+      } else if (strict && m.state !== "offline" && m.state !== "retired") {
+        problems.push({
+          message: `${name} has no pinned SSH host key (--strict): pulumi up would trust whatever answers at ${m.ip}`,
+          fix: "run 'mine2hpc hosts keyscan --write', check the keys against the machines' consoles, and commit them",
+          path: ["machines", i],
+        });
+      }
+    }
+  });
+}
+
+function checkMinerApi(text: string, name: string, path: (string | number)[], problems: Problem[]): void {
+  const fail = (message: string, fix: string) => problems.push({ message: `${name}: minerApi ${message}`, fix, path });
+  const example = "luxos://10.2.0.15:4028";
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    fail(`'${sanitize(text)}' is not a URL`, `write it as <firmware>://<host>[:port], e.g. ${example}`);
+    return;
+  }
+  const scheme = url.protocol.slice(0, -1);
+  if (!(MINER_API_SCHEMES as readonly string[]).includes(scheme)) {
+    fail(`scheme '${sanitize(scheme)}' is not a miner driver`, `use one of ${MINER_API_SCHEMES.map((s) => `${s}://`).join(", ")} (the feed's webhook is set with firmware: webhook)`);
+    return;
+  }
+  if (url.username !== "" || url.password !== "") {
+    // Never echo the URL: it holds a credential.
+    fail("contains credentials", "remove user and password from the URL (site files are not secret); put them in the miner credentials secret: pulumi config set --secret mine2hpc:minerCredentials");
+    return;
+  }
+  if (url.hostname === "") fail(`'${sanitize(text)}' has no host`, `write it as ${scheme}://<host>[:port]`);
+  if ((url.pathname !== "" && url.pathname !== "/") || url.search !== "" || url.hash !== "") {
+    fail(`'${sanitize(text)}' has a path, query or fragment`, `write only ${scheme}://<host>[:port]`);
+  }
+}
+
+/** A short excerpt of user text safe to print in a message (no control characters, at most 60 characters). */
+function sanitize(text: string): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f]/g, "?");
+  return clean.length > 60 ? `${clean.slice(0, 57)}...` : clean;
+}
+
+function checkMirror(spec: SiteSpec, problems: Problem[]): void {
+  const mirror = spec.mirror;
+  if (mirror === undefined) return;
+  for (const key of ["artifacts", "charts"] as const) {
+    const text = mirror[key];
+    if (text === undefined) continue;
+    const url = new URL(text);
+    if (url.username !== "" || url.password !== "") {
+      problems.push({
+        message: `mirror.${key} contains credentials`,
+        fix: "remove user and password from the URL (site files are not secret); serve the mirror to the site network without them, or give hosts credentials out of band",
+        path: ["mirror", key],
+      });
+    }
+    if (url.search !== "" || url.hash !== "") {
+      problems.push({ message: `mirror.${key} has a query or fragment`, fix: "give the base URL only, e.g. https://mirror.site.local/k3s", path: ["mirror", key] });
+    }
+  }
+  if (Object.values(mirror).every((v) => v === undefined)) {
+    problems.push({ message: "mirror is set but names no artifacts, registry or charts", fix: "set mirror.artifacts, mirror.registry and mirror.charts, or remove the mirror block", path: ["mirror"] });
+  }
+}
+
 function checkControlPlane(spec: SiteSpec, problems: Problem[]): void {
-  const servers = spec.machines.filter((m) => m.role === "control-plane").map((m) => m.hostname);
+  const retiredServers = spec.machines.filter((m) => m.role === "control-plane" && m.state === "retired").map((m) => m.hostname).sort();
+  const servers = spec.machines.filter((m) => m.role === "control-plane" && m.state !== "retired").map((m) => m.hostname);
+  const first = [...servers, ...retiredServers].sort()[0];
+  if (first !== undefined && retiredServers.includes(first) && servers.length > 0) {
+    const i = spec.machines.findIndex((m) => m.hostname === first);
+    problems.push({
+      message: `control-plane ${first} is the cluster-init server (first by hostname) and is retired; the other servers joined through it`,
+      fix: "retire the other servers first, or keep this one and add a new server; moving cluster-init off a live cluster is not supported",
+      path: ["machines", i, "state"],
+    });
+  }
   if (servers.length === 0) {
     problems.push({
       message: "no machine has role control-plane; the cluster needs 1 or an odd number ≥ 3",

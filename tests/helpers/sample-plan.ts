@@ -68,6 +68,8 @@ function server(hostname: string, ip: string, clusterInit: boolean): PlannedNode
     k3sRole: "server",
     clusterInit,
     sshUser: "ubuntu",
+    state: "active",
+    generation: 0,
     labels: sortedLabels(placementLabels(placement)),
     taints: [{ ...CONTROL_PLANE_TAINT }],
     baseWatts: 250,
@@ -93,6 +95,8 @@ function rig(hostname: string, ip: string, rack: string, timeSlicing: number): P
     ...placement,
     machineRole: "gpu",
     k3sRole: "agent",
+    state: "active",
+    generation: 0,
     clusterInit: false,
     sshUser: "miner",
     pool: RIG_POOL,
@@ -116,6 +120,8 @@ function h100(hostname: string, ip: string, rack: string): PlannedNode {
     ...placement,
     machineRole: "gpu",
     k3sRole: "agent",
+    state: "active",
+    generation: 0,
     clusterInit: false,
     sshUser: "ubuntu",
     pool: H100_POOL,
@@ -137,7 +143,7 @@ function h100(hostname: string, ip: string, rack: string): PlannedNode {
 }
 
 function asic(hostname: string, ip: string): PlannedAsic {
-  return { hostname, ip, rack: "hall-r3", circuit: "pdu-b1", feed: "grid-flex", model: "s21", drawWatts: 3500 };
+  return { hostname, ip, rack: "hall-r3", circuit: "pdu-b1", feed: "grid-flex", model: "s21", drawWatts: 3500, state: "active", minerApi: null };
 }
 
 const CIRCUITS: CircuitSpec[] = [
@@ -284,10 +290,14 @@ function build(shape: Shape): FarmPlan {
       version: "v1.33.5+k3s1",
       apiEndpoint: shape.apiEndpoint,
       servers: shape.servers.map((s) => s.hostname),
+      rollout: { maxUnavailable: "10%", agentBatch: Math.max(1, Math.floor(shape.agents.length / 10)) },
+      startTimeoutSeconds: 300,
     },
+    mirror: null,
     gpuOperator: { chartVersion: "v26.7.0", driverMode: shape.driverMode, timeSlicingReplicas: shape.timeSlicing },
     nodes,
     asics,
+    retired: [],
     pools,
     queues: {
       cohort: "mine2hpc",
