@@ -59,6 +59,7 @@ describe("renderK3sConfig", () => {
       "node-name": "cp-01",
       "node-ip": "10.20.0.10",
       "token-file": "/etc/rancher/k3s/token",
+      "agent-token-file": "/etc/rancher/k3s/agent-token",
       "cluster-init": true,
       "node-label": [
         "mine2hpc.io/circuit=pdu-ctl",
@@ -66,7 +67,7 @@ describe("renderK3sConfig", () => {
         "mine2hpc.io/power-tier=firm",
         "mine2hpc.io/rack=ctl-r1",
       ],
-      "node-taint": ["node-role.kubernetes.io/control-plane=:NoSchedule"],
+      "node-taint": ["node-role.kubernetes.io/control-plane:NoSchedule"],
       "write-kubeconfig-mode": "0600",
       "tls-san": ["10.20.0.10"],
       "cluster-cidr": "10.42.0.0/16",
@@ -104,7 +105,7 @@ describe("renderK3sConfig", () => {
       for (const node of plan.nodes.filter((n) => n.k3sRole === "agent")) {
         const cfg = configOf(plan, node.hostname);
         expect(Object.keys(cfg).sort(), node.hostname).toEqual(
-          ["node-ip", "node-label", "node-name", "server", "token-file", ...(node.taints.length > 0 ? ["node-taint"] : [])].sort(),
+          ["node-ip", "node-label", "node-name", "server", "token-file", ...(node.taints.length > 0 || node.gpu ? ["node-taint"] : [])].sort(),
         );
         expect(cfg["server"]).toBe(plan.network.cni === "cilium" ? "https://10.30.0.11:6443" : "https://10.20.0.10:6443");
       }
@@ -127,7 +128,7 @@ describe("renderK3sConfig", () => {
         "mine2hpc.io/workload=inference",
         "nvidia.com/device-plugin.config=rtx-3090-x1-riser-curtailable",
       ],
-      "node-taint": ["mine2hpc.io/power-tier=curtailable:NoSchedule"],
+      "node-taint": ["mine2hpc.io/power-tier=curtailable:NoSchedule", "mine2hpc.io/power-unverified:NoSchedule"],
     });
   });
 
@@ -166,8 +167,16 @@ describe("scripts", () => {
     expect(script.startsWith("#!/usr/bin/env bash\n")).toBe(true);
     expect(script).toContain("set -euo pipefail\n");
     expect(script).toContain("IFS= read -r K3S_TOKEN || true\n");
+    expect(script).toContain("IFS= read -r K3S_AGENT_TOKEN || true\n");
     expect(script).toContain("K3S_VERSION='v1.33.5+k3s1'\n");
-    expect(script).toContain('INSTALL_K3S_VERSION="$K3S_VERSION" INSTALL_K3S_EXEC="$K3S_ROLE" sh "$installer"\n');
+    expect(script).toContain("START_TIMEOUT=300\n");
+    expect(script).toContain(
+      'INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_SKIP_START=true INSTALL_K3S_EXEC="$K3S_ROLE" \\\n    timeout --kill-after=10 120 sh "$work/install.sh" \\\n',
+    );
+    expect(script).toContain("fetch 'https://github.com/k3s-io/k3s/releases/download/v1.33.5%2Bk3s1/k3s' \"$work/k3s\" 900\n");
+    expect(script).toContain("fetch 'https://get.k3s.io' \"$work/install.sh\" 60\n");
+    expect(script).toContain('curl -fsSL --connect-timeout 20 --retry 2 --retry-delay 2 --max-time "$3" -o "$2" "$1"');
+    expect(script).toContain('timeout --kill-after=10 "$START_TIMEOUT" systemctl "$1" "$K3S_SERVICE" || rc=$?\n');
     expect(script).toContain("write_file \"$CONFIG_FILE\" 0600 <<'MINE2HPC_K3S_CONFIG'\n" + renderK3sConfig(samplePlan(), "cp-01") + "MINE2HPC_K3S_CONFIG\n");
     expect(script).not.toContain("set -x");
   });
@@ -190,34 +199,54 @@ describe("scripts", () => {
     expect(agent).not.toContain("kubectl");
   });
 
-  it("drains servers with their own credentials and agents only with a kubeconfig from stdin", () => {
+  it("drains servers with their own credentials; agents hold none and read nothing from stdin", () => {
     const server = renderUninstallScript(samplePlanHa(), "cp-03");
     expect(server).toContain("UNINSTALL='/usr/local/bin/k3s-uninstall.sh'\n");
-    expect(server).toContain('kubectl_ drain "$NODE_NAME" --ignore-daemonsets --delete-emptydir-data --timeout="$DRAIN_TIMEOUT"');
-    expect(server).toContain("DRAIN_TIMEOUT='300s'\n");
-    expect(server).not.toContain("ADMIN_KUBECONFIG");
+    expect(server).toContain('--ignore-daemonsets --delete-emptydir-data --timeout="${DRAIN_SECONDS}s"');
+    expect(server).toContain("DRAIN_SECONDS=300\n");
+    expect(server).toContain('*"(Unauthorized)"*|*"(Forbidden)"*)');
+    expect(server).toContain('timeout --kill-after=10 300 "$UNINSTALL" || die');
     const agent = renderUninstallScript(samplePlan(), "h100-01");
     expect(agent).toContain("UNINSTALL='/usr/local/bin/k3s-agent-uninstall.sh'\n");
-    expect(agent).toContain('ADMIN_KUBECONFIG="$(cat)"');
-    expect(agent).toContain("warning: no admin kubeconfig on stdin");
+    expect(agent).toContain("exec </dev/null\n");
+    expect(agent).not.toMatch(/kubectl|KUBECONFIG|\$\(cat\)/);
+    // Its one `read` takes the GPU defaults from a here-string, never from stdin.
+    expect(agent.split("\n").filter((l) => /\bread\b/.test(l))).toEqual(["    while IFS=', ' read -r gpu_index gpu_default; do"]);
+    expect(agent).toContain('done <<<"$GPU_DEFAULTS"\n');
+    // GPU node: the defaults come back (bounded), only where the bootstrap left a cap file.
+    expect(agent).toContain("nvsmi --query-gpu=index,power.default_limit --format=csv,noheader,nounits </dev/null 2>&1");
+    expect(agent).toContain('nvsmi -i "$gpu_index" -pl "$gpu_default" </dev/null >/dev/null 2>&1');
+    expect(agent).toContain("timeout 30 nvidia-smi \"$@\"");
+    expect(renderUninstallScript(samplePlan(), "cp-01")).not.toContain("nvidia-smi");
   });
 
-  it("stops with a clear message before touching the host when stdin has no token", async () => {
-    // A fake `id` reporting root lets the script reach the token check without real root;
-    // with empty stdin it exits there, before any write.
+  it("stops with a clear message before touching the host when stdin is wrong", async () => {
+    // A fake `id` reporting root lets the script reach the token checks without real root;
+    // each case exits there, before any write.
     const fakeBin = mkdtempSync(join(tmpdir(), "mine2hpc-fake-id-"));
+    const hash = "a".repeat(64);
+    const cases: [string, string, string][] = [
+      ["rig-a01", "", "no k3s token on stdin: pass the join token as the first line of standard input (HostBootstrap sets it as the secret stdin of its remote.Command)"],
+      ["rig-a01", `K10${hash}::server:s3cret\n`, "refusing a server token: an agent joins with the agent token only (the server token is full admin)"],
+      [
+        "rig-a01",
+        `K10${hash}::node:agent-s3cret\napiVersion: v1\n`,
+        "more than one line on stdin: an agent receives only the agent token (never the server token or a kubeconfig); nothing was changed",
+      ],
+      ["cp-01", "server-s3cret\n", "no k3s agent token on stdin line 2: servers take the server token on line 1 and the agent token on line 2"],
+    ];
     try {
       writeFileSync(join(fakeBin, "id"), "#!/bin/sh\necho 0\n", { mode: 0o755 });
-      const run = await execa("bash", ["-c", renderBootstrapScript(samplePlan(), "rig-a01")], {
-        input: "",
-        reject: false,
-        env: { PATH: `${fakeBin}:${process.env.PATH ?? ""}` },
-      });
-      expect(run.exitCode).toBe(1);
-      expect(run.stdout).toBe("");
-      expect(run.stderr).toBe(
-        "mine2hpc[rig-a01]: error: no k3s token on stdin: pass the cluster token as the first line of standard input (HostBootstrap sets it as the secret stdin of its remote.Command)",
-      );
+      for (const [host, input, message] of cases) {
+        const run = await execa("bash", ["-c", renderBootstrapScript(samplePlan(), host)], {
+          input,
+          reject: false,
+          env: { PATH: `${fakeBin}:${process.env.PATH ?? ""}` },
+        });
+        expect(run.exitCode, message).toBe(1);
+        expect(run.stdout).toBe("");
+        expect(run.stderr).toBe(`mine2hpc[${host}]: error: ${message}`);
+      }
     } finally {
       rmSync(fakeBin, { recursive: true, force: true });
     }
@@ -342,18 +371,25 @@ describe("shellcheck", () => {
   }, 60_000);
 });
 
-describe("stdin after the token", () => {
-  it("is closed right after the token is read, so no command sees an agent's kubeconfig", () => {
-    const plan = samplePlan();
-    for (const n of plan.nodes) {
-      const script = renderBootstrapScript(plan, n.hostname);
-      const read = script.indexOf("IFS= read -r K3S_TOKEN || true");
-      const close = script.indexOf("\nexec </dev/null\n");
-      expect(read).toBeGreaterThan(0);
-      expect(close).toBeGreaterThan(read);
-      // Nothing between the token read and the close reads stdin.
-      const between = script.slice(read + 30, close).split("\n").filter((l) => !l.trimStart().startsWith("#"));
-      expect(between.join("\n")).not.toMatch(/\bread\b|\bcat\b/);
+describe("stdin after the tokens", () => {
+  it("is closed right after the tokens are read, so no command sees stdin", () => {
+    for (const plan of [samplePlan(), samplePlanHa()]) {
+      for (const n of plan.nodes) {
+        const script = renderBootstrapScript(plan, n.hostname);
+        const read = script.indexOf("IFS= read -r K3S_TOKEN || true");
+        const close = script.indexOf("\nexec </dev/null\n");
+        expect(read).toBeGreaterThan(0);
+        expect(close).toBeGreaterThan(read);
+        // Between the first read and the close: only the token reads (servers: the agent token;
+        // agents: the check that nothing follows), no other command reading stdin.
+        const between = script.slice(read, close).split("\n").filter((l) => !l.trimStart().startsWith("#"));
+        const reads = between.filter((l) => /\bread\b|\bcat\b/.test(l));
+        expect(reads).toEqual(
+          n.k3sRole === "server"
+            ? ["IFS= read -r K3S_TOKEN || true", "IFS= read -r K3S_AGENT_TOKEN || true"]
+            : ["IFS= read -r K3S_TOKEN || true", "IFS= read -r EXTRA || true"],
+        );
+      }
     }
   });
 });

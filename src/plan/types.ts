@@ -47,6 +47,16 @@ export interface Taint {
   effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
 }
 
+/**
+ * The taint every GPU node registers with (k3s `node-taint`, i.e. kubelet
+ * `--register-with-taints`, `key:effect` with an empty value) and keeps until the power agent
+ * has read back every GPU's limit at its target: nothing that consumes GPUs is scheduled on a
+ * node whose caps are not in force. The agent removes it on confirmation and puts it back when
+ * it cannot correct a drift or the driver is not ready. Node agents (power agent, GPU operator
+ * operands) tolerate it.
+ */
+export const POWER_UNVERIFIED_TAINT = { key: `${LABEL_PREFIX}/power-unverified`, value: "", effect: "NoSchedule" } as const satisfies Taint;
+
 /** GPU settings of one node, all GPUs of a node share one cap. */
 export interface NodeGpu {
   /** Catalog key, e.g. `h100-sxm`. */

@@ -11,8 +11,11 @@ import { renderK3sConfig } from "./k3s.js";
 import { renderBootstrapScript, renderUninstallScript } from "./scripts.js";
 
 /**
- * sha256 (hex) over the host's config, bootstrap and uninstall text. Each part is prefixed
- * with its name and byte length so moving text from one part to another changes the hash.
+ * sha256 (hex) over the host's config, bootstrap and uninstall text, and its install
+ * generation when above 0 (a bump after re-imaging re-runs the bootstrap although the text is
+ * the same; generation 0 adds nothing, so hashes from before generations existed stay). Each
+ * part is prefixed with its name and byte length so moving text from one part to another
+ * changes the hash.
  */
 export function hostConfigHash(plan: FarmPlan, hostname: string): string {
   const parts: [string, string][] = [
@@ -20,12 +23,23 @@ export function hostConfigHash(plan: FarmPlan, hostname: string): string {
     ["bootstrap.sh", renderBootstrapScript(plan, hostname)],
     ["uninstall.sh", renderUninstallScript(plan, hostname)],
   ];
+  const generation = nodeGeneration(plan, hostname);
+  if (generation > 0) parts.push(["generation", String(generation)]);
   const hash = createHash("sha256");
   for (const [name, text] of parts) {
     hash.update(`${name}\n${Buffer.byteLength(text, "utf8")}\n`);
     hash.update(text, "utf8");
   }
   return hash.digest("hex");
+}
+
+/**
+ * The node's install generation (site `generation`, default 0).
+ * TODO(model): `PlannedNode.generation` lands with the site-model branch; read it directly then.
+ */
+function nodeGeneration(plan: FarmPlan, hostname: string): number {
+  const node = plan.nodes.find((n) => n.hostname === hostname) as { generation?: number } | undefined;
+  return node?.generation ?? 0;
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 export * from "./k3s.js";
 export * from "./scripts.js";
+export * from "./mirror.js";
 export * from "./hash.js";
 export * from "./objects.js";
 export * from "./versions.js";

@@ -1,52 +1,91 @@
 /**
  * Host scripts run over SSH by the HostBootstrap component (`@pulumi/command` remote.Command):
- * the bootstrap (`create`/`update`) and the uninstall (`delete`).
+ * the bootstrap (`create`/`update`), the uninstall (`delete`), and the server-side removal of a
+ * machine that is gone (run on the first server).
  *
  * Contract with the component:
- * - Both scripts must run as root. The component runs them through `remoteScriptCommand`
+ * - Every script runs as root. The component runs it through `remoteScriptCommand`
  *   (src/components/remote-script.ts): base64 in the command string, `sudo -n bash -c` for a
- *   non-root SSH user (passwordless sudo required; `-n` fails at once instead of hanging on a
- *   prompt). The script text travels in the command, so STDIN stays free for the secret.
- * - STDIN, first line: the k3s cluster token (the component's secret `stdin` input). The
- *   bootstrap writes it to the 0600 token file and never prints it; no secret is ever part of
- *   the rendered text, so the text can be hashed, diffed and kept in golden files.
- * - remote.Command runs `delete` with the stdin stored from the last create/update (the
- *   provider's Delete runs the same function as create on the saved state, Stdin included).
- *   The uninstall script therefore skips line 1 (the token). On agents, lines 2.. may carry
- *   an admin kubeconfig used to drain the node first: an agent has only kubelet credentials,
- *   which cannot cordon or evict. Without that kubeconfig the agent is uninstalled undrained,
- *   with a message saying so.
+ *   non-root SSH user. The script text travels in the command, so STDIN stays free for secrets.
+ * - STDIN (the component's secret `stdin`, built by `renderHostStdin`, src/render/k3s.ts):
+ *   servers: line 1 the server token, line 2 the agent token; agents: line 1 the agent token,
+ *   nothing else (an agent never receives the server token or any kubeconfig; it refuses both).
+ *   The bootstrap writes them to 0600 files and never prints them; no secret is ever part of the
+ *   rendered text, so the text can be hashed, diffed and kept in golden files.
+ * - remote.Command runs `delete` with the stdin stored from the last create/update
+ *   (pulumi-command provider/pkg/provider/remote/commandController.go `Delete` runs
+ *   `props.run` on the saved state, Stdin included). The uninstall reads none of it.
+ *
+ * Bounded time: every step has a deadline. k3s is installed without starting it
+ * (`INSTALL_K3S_SKIP_START=true`): the installer's own start is `systemctl restart` on a
+ * `Type=notify` unit with `TimeoutStartSec=0` (k3s install.sh `create_systemd_service_file`,
+ * `systemd_start`), which blocks for as long as k3s does not report ready, i.e. forever on a
+ * rig whose join is refused. The script starts it itself under `timeout`
+ * (`plan.kubernetes.startTimeoutSeconds`), and on failure prints the journal tail and one hint.
+ * Downloads have connect and total timeouts; the installer, the uninstaller, `nvidia-smi`,
+ * `journalctl` and every `kubectl` call run under `timeout`; every wait loop has a deadline.
  *
  * The bootstrap is idempotent: files are written only when their content differs, k3s is
  * installed only when the pinned version (or its unit) is missing, and the service restarts
- * only when its config or token changed.
+ * only when its config, a token or the registry mirror changed (or the binary was replaced).
  */
 import type { FarmPlan, PlannedNode } from "../plan/types.js";
-import { findK3sNode, renderK3sConfig, K3S_CONFIG_PATH, K3S_TOKEN_PATH } from "./k3s.js";
+import { findK3sNode, renderK3sConfig, K3S_AGENT_TOKEN_PATH, K3S_CONFIG_PATH, K3S_TOKEN_PATH } from "./k3s.js";
+import { k3sArtifacts, renderRegistriesYaml, K3S_AIRGAP_IMAGES_DIR, K3S_AIRGAP_IMAGES_FILE, K3S_REGISTRIES_PATH } from "./mirror.js";
 
-/** Installer the bootstrap downloads (the official k3s install script). */
-export const K3S_INSTALLER_URL = "https://get.k3s.io";
-/** How long a server waits for its own node to register or become Ready, in s. */
-export const NODE_READY_TIMEOUT_SECONDS = 300;
-/** `kubectl drain --timeout` of the uninstall script, in s. */
+export { K3S_INSTALLER_URL } from "./mirror.js";
+
+/** Deadline for k3s to start (and a server's node to register) when the site sets none, in s. */
+export const DEFAULT_START_TIMEOUT_SECONDS = 300;
+/** `kubectl drain --timeout` of the uninstall and removal scripts, in s. */
 export const DRAIN_TIMEOUT_SECONDS = 300;
+/** curl `--connect-timeout` of every download, in s. */
+export const DOWNLOAD_CONNECT_TIMEOUT_SECONDS = 20;
+/** curl `--max-time` per attempt: the installer and checksums (small files), in s. */
+export const DOWNLOAD_SMALL_MAX_SECONDS = 60;
+/** curl `--max-time` per attempt: the k3s binary (~70 MB), in s. */
+export const DOWNLOAD_BINARY_MAX_SECONDS = 900;
+/** curl `--max-time` per attempt: the airgap image archive (~150 MB), in s. */
+export const DOWNLOAD_IMAGES_MAX_SECONDS = 1800;
+/** Deadline of the k3s installer run (it only writes files with INSTALL_K3S_SKIP_DOWNLOAD/START), in s. */
+export const INSTALLER_TIMEOUT_SECONDS = 120;
+/** Deadline of the k3s uninstall script the installer left, in s. */
+export const UNINSTALL_TIMEOUT_SECONDS = 300;
+/** Deadline of one `nvidia-smi` call, in s. */
+export const NVIDIA_SMI_TIMEOUT_SECONDS = 30;
+/** Where the bootstrap leaves the planned per-GPU cap for the power agent's fail-safe start (issue 8). */
+export const GPU_POWER_CAP_FILE = "/etc/mine2hpc/gpu-power-cap";
 
 /** Heredoc delimiter of the embedded config; quoted in the script so bash expands nothing inside. */
 const CONFIG_DELIMITER = "MINE2HPC_K3S_CONFIG";
+/** Heredoc delimiter of the embedded registries.yaml. */
+const REGISTRIES_DELIMITER = "MINE2HPC_REGISTRIES";
 
 /** Single-quotes a string for POSIX shells (`'` becomes `'\''`). */
 export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-function serviceName(node: PlannedNode): string {
-  return node.k3sRole === "server" ? "k3s" : "k3s-agent";
+/**
+ * The site's k3s start deadline, in s (`plan.kubernetes.startTimeoutSeconds`, default 300).
+ * TODO(model): read the field directly once the site-model branch lands.
+ */
+export function startTimeoutSeconds(plan: FarmPlan): number {
+  const value = (plan.kubernetes as { startTimeoutSeconds?: number }).startTimeoutSeconds ?? DEFAULT_START_TIMEOUT_SECONDS;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`site "${plan.site.name}": kubernetes.startTimeoutSeconds is ${String(value)}; it must be a whole number of seconds ≥ 1 (default ${DEFAULT_START_TIMEOUT_SECONDS}).`);
+  }
+  return value;
 }
 
-function header(plan: FarmPlan, node: PlannedNode, what: string): string {
+function serviceName(role: "server" | "agent"): string {
+  return role === "server" ? "k3s" : "k3s-agent";
+}
+
+function header(plan: FarmPlan, hostname: string, role: string, what: string): string {
   return [
     "#!/usr/bin/env bash",
-    `# mine2hpc ${what} for ${node.hostname} (k3s ${node.k3sRole}) in site ${plan.site.name}.`,
+    `# mine2hpc ${what} for ${hostname} (k3s ${role}) in site ${plan.site.name}.`,
     "# Generated from the site plan by mine2hpc: edit the site, not this script.",
     "# Runs as root (HostBootstrap wraps it in `sudo -n bash -c` for non-root SSH users).",
     "",
@@ -117,47 +156,223 @@ if ! command -v nvidia-smi >/dev/null 2>&1; then
 fi
 `;
   }
+  if (node.gpu !== undefined) {
+    text += `
+# Safe cap for the power agent: the planned per-GPU limit in W, on the host before k3s (and so
+# the agent) starts, so the agent can apply it before it has read anything from the API. The
+# node registers tainted ${"`"}mine2hpc.io/power-unverified:NoSchedule${"`"} until the agent read the caps back.
+install -d -m 0755 /etc/mine2hpc
+${writeFileBlock(GPU_POWER_CAP_FILE, "0644", [String(node.gpu.capWatts)])}if [ "$CHANGED" -eq 1 ]; then log "wrote ${GPU_POWER_CAP_FILE} (${node.gpu.capWatts} W per GPU)"; fi
+`;
+  }
   return text;
 }
+
+/**
+ * Failure reporting shared by every start: the journal tail and one hint line matched from it.
+ * The matched strings are k3s's own log messages:
+ * - `token CA hash does not match the Cluster CA certificate hash` (pkg/clientaccess/token.go
+ *   `validateCAHash`): the token pins another cluster's CA;
+ * - `Node password rejected, duplicate hostname or contents of ...` (pkg/agent/config/config.go,
+ *   on HTTP 403 from the server's node-password check, pkg/nodepassword/validate.go);
+ * - `401 Unauthorized` (the agent's `GET` of its config returns `"<url>: <status>"`,
+ *   pkg/clientaccess/token.go `get`): the server does not accept the token;
+ * - `failed to get CA certs` (token.go `getCACerts`), with the dial error (`connection refused`,
+ *   `i/o timeout`, `no route to host`): the server's supervisor port cannot be reached.
+ */
+const FAILURE_FUNCTIONS = `
+# k3s_hint JOURNAL: one line naming the likely cause, matched on k3s's own log messages.
+k3s_hint() {
+  case "$1" in
+    *"token CA hash does not match"*)
+      echo "the join token pins another cluster CA (token CA hash does not match): the first server was re-installed or the token belongs to another cluster; re-read the CA hash from the first server and run pulumi up again" ;;
+    *"Node password rejected"*)
+      echo "the server rejected this node's password (Node password rejected): a machine named \${NODE_NAME} registered before, e.g. before a re-image; remove the old registration from the server side (Node object and secret \${NODE_NAME}.node-password.k3s in kube-system), then run pulumi up again" ;;
+    *"401 Unauthorized"*)
+      echo "the server refused the join token (401 Unauthorized): the token on stdin is not this cluster's agent (or server) token; check the stack's k3s token secrets" ;;
+    *"failed to get CA certs"*|*"connection refused"*|*"i/o timeout"*|*"no route to host"*)
+      echo "the k3s server cannot be reached (failed to get CA certs / connection refused / i/o timeout): check that the first server runs and that port 6443 is open from \${NODE_NAME}" ;;
+    *)
+      echo "no known cause found in the journal above: read it in full with journalctl -u \${K3S_SERVICE} on \${NODE_NAME}" ;;
+  esac
+}
+
+# fail_start MESSAGE: prints the tail of the k3s journal and one hint, then exits non-zero.
+fail_start() {
+  local journal
+  journal="$(timeout 15 journalctl -u "$K3S_SERVICE" -n 50 --no-pager 2>&1 || true)"
+  printf '%s\\n' "--- journalctl -u \${K3S_SERVICE} -n 50 ---" "$journal" "---" >&2
+  printf 'mine2hpc[%s]: hint: %s\\n' "$NODE_NAME" "$(k3s_hint "$journal")" >&2
+  die "$1"
+}
+
+# start_k3s start|restart: the k3s unit is Type=notify with TimeoutStartSec=0, so systemctl
+# blocks until k3s reports ready, without end if it never does: bounded by START_TIMEOUT.
+start_k3s() {
+  local rc=0
+  timeout --kill-after=10 "$START_TIMEOUT" systemctl "$1" "$K3S_SERVICE" || rc=$?
+  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+    fail_start "\${K3S_SERVICE} did not become ready within \${START_TIMEOUT} s (kubernetes.startTimeoutSeconds); it keeps retrying in the background"
+  elif [ "$rc" -ne 0 ]; then
+    fail_start "systemctl $1 \${K3S_SERVICE} failed (exit \${rc})"
+  fi
+  log "\${K3S_SERVICE} is active"
+}
+`;
 
 function waitForNode(plan: FarmPlan, node: PlannedNode): string {
   if (node.k3sRole === "agent") {
     return `
-# Agents hold no API credentials; an active service means the agent joined (Type=notify unit).
-if ! systemctl is-active --quiet "$K3S_SERVICE"; then
-  die "\${K3S_SERVICE} is not running: see journalctl -u \${K3S_SERVICE}"
+# Agents hold no API credentials; an active service means the agent joined (Type=notify:
+# k3s notifies systemd once the kubelet runs, k3s PR #3430).
+if ! timeout 30 systemctl is-active --quiet "$K3S_SERVICE"; then
+  fail_start "\${K3S_SERVICE} is not running"
 fi
 `;
   }
-  if (plan.network.cni === "cilium") {
-    return `
-# With Cilium the node stays NotReady until KubePlatform installs the CNI, so wait only for
-# the node to register.
-log "waiting for node \${NODE_NAME} to register (Ready follows once Cilium is installed)"
-deadline=$((SECONDS + ${NODE_READY_TIMEOUT_SECONDS}))
-until "$K3S_BIN" kubectl get node "$NODE_NAME" >/dev/null 2>&1; do
-  if [ "$SECONDS" -ge "$deadline" ]; then
-    die "node \${NODE_NAME} not registered after ${NODE_READY_TIMEOUT_SECONDS} s: see journalctl -u \${K3S_SERVICE}"
-  fi
-  sleep 5
-done
-`;
-  }
+  const cilium = plan.network.cni === "cilium";
+  const what = cilium ? "register (Ready follows once Cilium is installed)" : "be Ready";
+  // With Cilium the node stays NotReady until KubePlatform installs the CNI: wait for registration only.
+  const condition = cilium
+    ? `"$K3S_BIN" kubectl --request-timeout=10s get node "$NODE_NAME" >/dev/null 2>&1`
+    : `[ "$("$K3S_BIN" kubectl --request-timeout=10s get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)" = "True" ]`;
   return `
-log "waiting for node \${NODE_NAME} to be Ready"
-deadline=$((SECONDS + ${NODE_READY_TIMEOUT_SECONDS}))
-until [ "$("$K3S_BIN" kubectl get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)" = "True" ]; do
+log "waiting for node \${NODE_NAME} to ${what}"
+deadline=$((SECONDS + START_TIMEOUT))
+until ${condition}; do
   if [ "$SECONDS" -ge "$deadline" ]; then
-    die "node \${NODE_NAME} not Ready after ${NODE_READY_TIMEOUT_SECONDS} s: see journalctl -u \${K3S_SERVICE}"
+    fail_start "node \${NODE_NAME} did not ${cilium ? "register" : "become Ready"} within \${START_TIMEOUT} s (kubernetes.startTimeoutSeconds)"
   fi
   sleep 5
 done
 `;
 }
 
+/** Reads the tokens from stdin per role; agents refuse a server token and any further line. */
+function readTokens(node: PlannedNode): string {
+  const read = `K3S_TOKEN=''
+IFS= read -r K3S_TOKEN || true
+if [ -z "$K3S_TOKEN" ]; then
+  die "no k3s token on stdin: pass the join token as the first line of standard input (HostBootstrap sets it as the secret stdin of its remote.Command)"
+fi
+`;
+  if (node.k3sRole === "server") {
+    return `${read}K3S_AGENT_TOKEN=''
+IFS= read -r K3S_AGENT_TOKEN || true
+if [ -z "$K3S_AGENT_TOKEN" ]; then
+  die "no k3s agent token on stdin line 2: servers take the server token on line 1 and the agent token on line 2"
+fi
+exec </dev/null
+`;
+  }
+  return `${read}case "$K3S_TOKEN" in
+  *::server:*) die "refusing a server token: an agent joins with the agent token only (the server token is full admin)" ;;
+esac
+EXTRA=''
+IFS= read -r EXTRA || true
+if [ -n "$EXTRA" ]; then
+  die "more than one line on stdin: an agent receives only the agent token (never the server token or a kubeconfig); nothing was changed"
+fi
+unset EXTRA
+exec </dev/null
+`;
+}
+
+function installK3s(plan: FarmPlan): string {
+  const a = k3sArtifacts(plan);
+  const fetchOpts = `--connect-timeout ${DOWNLOAD_CONNECT_TIMEOUT_SECONDS} --retry 2 --retry-delay 2`;
+  const images =
+    a.airgapImages === null
+      ? ""
+      : `  # Air-gapped: k3s imports this archive at start instead of pulling its system images
+  # (docs.k3s.io/installation/airgap, "Manually Deploy Images").
+  fetch ${shellQuote(a.airgapImages)} "$work/${K3S_AIRGAP_IMAGES_FILE}" ${DOWNLOAD_IMAGES_MAX_SECONDS}
+  verify_sha256 "$work/${K3S_AIRGAP_IMAGES_FILE}" ${K3S_AIRGAP_IMAGES_FILE}
+  install -d -m 0755 ${K3S_AIRGAP_IMAGES_DIR}
+  install -m 0644 "$work/${K3S_AIRGAP_IMAGES_FILE}" ${K3S_AIRGAP_IMAGES_DIR}/${K3S_AIRGAP_IMAGES_FILE}
+`;
+  return `
+# --- k3s install, pinned ----------------------------------------------------------------
+# fetch URL FILE MAX_SECONDS: bounded download (connect and per-attempt total timeouts, two retries).
+fetch() {
+  curl -fsSL ${fetchOpts} --max-time "$3" -o "$2" "$1" \\
+    || die "download of $1 failed or took longer than $3 s: check this host's route to it"
+}
+# verify_sha256 FILE NAME: the checksum of NAME in the release's checksum file (install.sh verify_binary).
+verify_sha256() {
+  local expected actual
+  expected="$(awk -v f="$2" '$2 == f { print $1 }' "$work/sha256sums")"
+  actual="$(sha256sum "$1" | cut -d ' ' -f 1)"
+  if [ -z "$expected" ] || [ "$expected" != "$actual" ]; then
+    die "sha256 of $2 is \${actual}, the release's checksum file says '\${expected}': the download or the mirror is corrupt"
+  fi
+}
+
+CURRENT_VERSION=''
+if [ -x "$K3S_BIN" ]; then
+  CURRENT_VERSION="$(timeout 30 "$K3S_BIN" --version 2>/dev/null | awk 'NR == 1 { print $3 }' || true)"
+fi
+if [ "$CURRENT_VERSION" != "$K3S_VERSION" ] || [ ! -f "/etc/systemd/system/\${K3S_SERVICE}.service" ]; then
+  command -v curl >/dev/null 2>&1 || die "curl is required to download k3s: install it (apt-get install curl)"
+  log "installing k3s \${K3S_VERSION} as \${K3S_ROLE} (installed: \${CURRENT_VERSION:-none})"
+  work="$(mktemp -d /tmp/mine2hpc-k3s.XXXXXX)"
+  trap 'rm -rf "$work"' EXIT
+  # The binary is downloaded and checked here, with deadlines; the installer then only writes
+  # the unit and helper scripts (INSTALL_K3S_SKIP_DOWNLOAD=true, k3s install.sh) and does not
+  # start k3s (INSTALL_K3S_SKIP_START=true): its own start would block without a deadline.
+  fetch ${shellQuote(a.checksums)} "$work/sha256sums" ${DOWNLOAD_SMALL_MAX_SECONDS}
+  fetch ${shellQuote(a.binary)} "$work/k3s" ${DOWNLOAD_BINARY_MAX_SECONDS}
+  verify_sha256 "$work/k3s" k3s
+${images}  fetch ${shellQuote(a.installer)} "$work/install.sh" ${DOWNLOAD_SMALL_MAX_SECONDS}
+  install -m 0755 "$work/k3s" "$K3S_BIN"
+  INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_SKIP_START=true INSTALL_K3S_EXEC="$K3S_ROLE" \\
+    timeout --kill-after=10 ${INSTALLER_TIMEOUT_SECONDS} sh "$work/install.sh" \\
+    || die "the k3s installer failed or ran longer than ${INSTALLER_TIMEOUT_SECONDS} s"
+  rm -rf "$work"
+  trap - EXIT
+  RESTART=1
+fi
+
+if [ "$RESTART" -eq 1 ]; then
+  log "starting \${K3S_SERVICE} (configuration, token or binary changed; deadline \${START_TIMEOUT} s)"
+  start_k3s restart
+elif ! timeout 30 systemctl is-active --quiet "$K3S_SERVICE"; then
+  log "starting \${K3S_SERVICE} (deadline \${START_TIMEOUT} s)"
+  start_k3s start
+else
+  log "k3s \${K3S_VERSION} installed, configuration unchanged"
+fi
+`;
+}
+
+function registriesBlock(plan: FarmPlan): string {
+  const registries = renderRegistriesYaml(plan);
+  if (registries === null) {
+    return `
+# No registry mirror: remove a registries.yaml mine2hpc wrote before (a mirror taken out of the site).
+if [ -f ${K3S_REGISTRIES_PATH} ] && grep -q '^# Generated by mine2hpc' ${K3S_REGISTRIES_PATH}; then
+  rm -f ${K3S_REGISTRIES_PATH}
+  RESTART=1
+  log "removed ${K3S_REGISTRIES_PATH} (the site has no registry mirror any more)"
+fi
+`;
+  }
+  if (registries.split("\n").includes(REGISTRIES_DELIMITER)) throw new Error("registries.yaml contains its heredoc delimiter");
+  return `
+# Every image pull goes through the site's registry mirror (docs.k3s.io/installation/private-registry).
+write_file ${K3S_REGISTRIES_PATH} 0600 <<'${REGISTRIES_DELIMITER}'
+${registries}${REGISTRIES_DELIMITER}
+if [ "$CHANGED" -eq 1 ]; then
+  RESTART=1
+  log "wrote ${K3S_REGISTRIES_PATH}"
+fi
+`;
+}
+
 /**
- * Bootstrap script for `hostname`: host prerequisites, token and config, k3s install pinned
- * to `plan.kubernetes.version`, and a wait for the node. Reads the token from stdin line 1.
+ * Bootstrap script for `hostname`: host prerequisites, the GPU safe cap, tokens and config, k3s
+ * installed (pinned, verified) without starting, then started and awaited under the site's
+ * deadline. Reads the tokens from stdin (see the module doc for the contract).
  */
 export function renderBootstrapScript(plan: FarmPlan, hostname: string): string {
   const node = findK3sNode(plan, hostname);
@@ -165,29 +380,31 @@ export function renderBootstrapScript(plan: FarmPlan, hostname: string): string 
   if (config.split("\n").includes(CONFIG_DELIMITER)) {
     throw new Error(`node "${hostname}": the k3s config contains the heredoc delimiter line ${CONFIG_DELIMITER}; rename the label or taint that produces it.`);
   }
-  return `${header(plan, node, "host bootstrap")}# stdin, first line: the k3s cluster token. It is written to ${K3S_TOKEN_PATH} and never printed.
-# Idempotent: with the same plan and token a second run writes nothing and restarts nothing.
+  const server = node.k3sRole === "server";
+  const stdinDoc = server
+    ? "# stdin: line 1 the k3s server token, line 2 the agent token. Written to 0600 files, never printed.\n"
+    : "# stdin: one line, the k3s agent token (never the server token, never a kubeconfig: both are refused).\n# Written to a 0600 file, never printed.\n";
+  const agentTokenFile = server
+    ? `write_file "$AGENT_TOKEN_FILE" 0600 <<<"$K3S_AGENT_TOKEN"
+unset K3S_AGENT_TOKEN
+if [ "$CHANGED" -eq 1 ]; then RESTART=1; fi
+`
+    : "";
+  return `${header(plan, node.hostname, node.k3sRole, "host bootstrap")}${stdinDoc}# Idempotent: with the same plan and tokens a second run writes nothing and restarts nothing.
 set -euo pipefail
 umask 077
 
 NODE_NAME=${shellQuote(node.hostname)}
 K3S_ROLE=${shellQuote(node.k3sRole)}
 K3S_VERSION=${shellQuote(plan.kubernetes.version)}
-K3S_SERVICE=${shellQuote(serviceName(node))}
+K3S_SERVICE=${shellQuote(serviceName(node.k3sRole))}
 K3S_BIN='/usr/local/bin/k3s'
 CONFIG_FILE=${shellQuote(K3S_CONFIG_PATH)}
 TOKEN_FILE=${shellQuote(K3S_TOKEN_PATH)}
+${server ? `AGENT_TOKEN_FILE=${shellQuote(K3S_AGENT_TOKEN_PATH)}\n` : ""}START_TIMEOUT=${startTimeoutSeconds(plan)}
 
 ${COMMON_FUNCTIONS}
-K3S_TOKEN=''
-IFS= read -r K3S_TOKEN || true
-if [ -z "$K3S_TOKEN" ]; then
-  die "no k3s token on stdin: pass the cluster token as the first line of standard input (HostBootstrap sets it as the secret stdin of its remote.Command)"
-fi
-# Agents get the admin kubeconfig on the following lines (for the uninstall's drain): no
-# command below may read it, so standard input is closed here.
-exec </dev/null
-
+${readTokens(node)}
 # write_file PATH MODE: writes stdin to PATH with MODE when the content differs.
 # Sets CHANGED=1 when it wrote the file, CHANGED=0 when the file already had this content.
 CHANGED=0
@@ -204,124 +421,211 @@ write_file() {
     CHANGED=1
   fi
 }
-${hostPrerequisites(plan, node)}
-# --- k3s token and configuration --------------------------------------------------------
+${FAILURE_FUNCTIONS}${hostPrerequisites(plan, node)}
+# --- k3s tokens and configuration -------------------------------------------------------
 RESTART=0
 install -d -m 0755 /etc/rancher /etc/rancher/k3s
 write_file "$TOKEN_FILE" 0600 <<<"$K3S_TOKEN"
 unset K3S_TOKEN
 if [ "$CHANGED" -eq 1 ]; then RESTART=1; fi
-
+${agentTokenFile}
 write_file "$CONFIG_FILE" 0600 <<'${CONFIG_DELIMITER}'
 ${config}${CONFIG_DELIMITER}
 if [ "$CHANGED" -eq 1 ]; then
   RESTART=1
   log "wrote \${CONFIG_FILE}"
 fi
-
-# --- k3s install, pinned ----------------------------------------------------------------
-CURRENT_VERSION=''
-if [ -x "$K3S_BIN" ]; then
-  CURRENT_VERSION="$("$K3S_BIN" --version 2>/dev/null | awk 'NR == 1 { print $3 }' || true)"
-fi
-if [ "$CURRENT_VERSION" != "$K3S_VERSION" ] || [ ! -f "/etc/systemd/system/\${K3S_SERVICE}.service" ]; then
-  command -v curl >/dev/null 2>&1 || die "curl is required to download the k3s installer: install it (apt-get install curl)"
-  log "installing k3s \${K3S_VERSION} as \${K3S_ROLE} (installed: \${CURRENT_VERSION:-none})"
-  # Downloaded first, then run: a truncated download fails here instead of running half a script.
-  installer="$(mktemp /tmp/k3s-install.XXXXXX)"
-  curl -sfL --retry 3 -o "$installer" ${K3S_INSTALLER_URL}
-  INSTALL_K3S_VERSION="$K3S_VERSION" INSTALL_K3S_EXEC="$K3S_ROLE" sh "$installer"
-  rm -f "$installer"
-elif [ "$RESTART" -eq 1 ]; then
-  log "configuration changed: restarting \${K3S_SERVICE}"
-  systemctl restart "$K3S_SERVICE"
-elif ! systemctl is-active --quiet "$K3S_SERVICE"; then
-  log "starting \${K3S_SERVICE}"
-  systemctl start "$K3S_SERVICE"
-else
-  log "k3s \${K3S_VERSION} installed, configuration unchanged"
-fi
-${waitForNode(plan, node)}
+${registriesBlock(plan)}${installK3s(plan)}${waitForNode(plan, node)}
 log "done"
 `;
 }
 
-const DRAIN_FUNCTION = `
-# drain_and_delete: evict the node's pods, then remove the Node object (on servers this also
-# removes the etcd member). Skipped with a message when the API does not answer or the node
-# never registered; fails, leaving k3s installed, when the drain itself does not finish.
-drain_and_delete() {
-  if ! kubectl_ get --raw /readyz >/dev/null 2>&1; then
-    log "warning: the Kubernetes API does not answer: skipping drain of \${NODE_NAME}"
+/**
+ * API helpers of the scripts that use admin credentials on a server (`k3s kubectl`): every call
+ * bounded (`--request-timeout` and `timeout`); 401/403 always a hard failure, never a skip.
+ * kubectl prints `error: You must be logged in to the server (Unauthorized)` for 401 and
+ * `Error from server (Forbidden): …` for 403, `Error from server (NotFound): …` for a missing object.
+ */
+const API_FUNCTIONS = `
+kubectl_() { timeout --kill-after=5 60 "$K3S_BIN" kubectl --request-timeout=30s "$@"; }
+
+# node_status NAME: sets NODE_READY to the node's Ready status (True/False/Unknown, empty when
+# not reported) or to "absent"; returns 1 with API_ERROR set when the API does not answer.
+# Refused credentials (401/403) end the script: skipping the drain would hide them.
+node_status() {
+  local out rc=0
+  out="$(kubectl_ get node "$1" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>&1)" || rc=$?
+  if [ "$rc" -eq 0 ]; then
+    NODE_READY="$out"
     return 0
   fi
-  if ! kubectl_ get node "$NODE_NAME" >/dev/null 2>&1; then
-    log "node \${NODE_NAME} is not registered: nothing to drain"
-    return 0
+  case "$out" in
+    *"(Unauthorized)"*|*"(Forbidden)"*)
+      die "the Kubernetes API refused the admin credentials of this server (\${out}): renew them (k3s certificate rotate) and run again; nothing was removed" ;;
+    *"(NotFound)"*)
+      NODE_READY="absent"
+      return 0 ;;
+  esac
+  API_ERROR="$out"
+  return 1
+}
+
+# drain_node NAME: evicts its pods (PodDisruptionBudgets respected), bounded by DRAIN_TIMEOUT.
+drain_node() {
+  if ! timeout --kill-after=5 $((DRAIN_SECONDS + 60)) "$K3S_BIN" kubectl --request-timeout=30s drain "$1" \\
+      --ignore-daemonsets --delete-emptydir-data --timeout="\${DRAIN_SECONDS}s"; then
+    die "drain of $1 did not finish within \${DRAIN_SECONDS} s (a PodDisruptionBudget or a stuck pod blocks it); nothing was removed. Fix the blocker or drain by hand, then run pulumi up again"
   fi
-  log "draining \${NODE_NAME}"
-  if ! kubectl_ drain "$NODE_NAME" --ignore-daemonsets --delete-emptydir-data --timeout="$DRAIN_TIMEOUT"; then
-    die "drain of \${NODE_NAME} did not finish within \${DRAIN_TIMEOUT} (a PodDisruptionBudget or a stuck pod blocks it); k3s is still installed. Fix the blocker or drain by hand, then run pulumi up again"
-  fi
-  kubectl_ delete node "$NODE_NAME" --wait=false
 }
 `;
 
 /**
- * Uninstall script for `hostname`, run by remote.Command `delete`: drain and delete the node
- * where credentials allow (always on servers; on agents only with an admin kubeconfig on
- * stdin lines 2..), then the k3s uninstall script the installer left. A no-op when k3s is
- * not installed.
+ * Uninstall script for `hostname`, run by remote.Command `delete`: on servers, drain and delete
+ * the node with the server's own credentials; on agents nothing that needs the API (the server
+ * side drains and deletes them: {@link renderServerSideRemovalScript}); on GPU nodes the GPUs'
+ * default power limits restored (the only place they are); then the k3s uninstaller, bounded.
+ * A no-op when k3s is not installed, so a second run changes nothing.
  */
 export function renderUninstallScript(plan: FarmPlan, hostname: string): string {
   const node = findK3sNode(plan, hostname);
   const server = node.k3sRole === "server";
   const uninstaller = server ? "/usr/local/bin/k3s-uninstall.sh" : "/usr/local/bin/k3s-agent-uninstall.sh";
-  const stdinDoc = server
-    ? "# stdin: remote.Command passes the stdin of the last create/update; line 1 (the token) is skipped.\n"
-    : "# stdin: remote.Command passes the stdin of the last create/update; line 1 (the token) is skipped.\n" +
-      "# Lines 2.. (optional): an admin kubeconfig to drain this agent with. Agents hold only kubelet\n" +
-      "# credentials, which cannot cordon or evict; without it the node is uninstalled undrained.\n";
   const drain = server
-    ? `kubectl_() { "$K3S_BIN" kubectl --request-timeout=30s "$@"; }
-drain_and_delete
-`
-    : `ADMIN_KUBECONFIG=''
-if [ ! -t 0 ]; then
-  ADMIN_KUBECONFIG="$(cat)"
-fi
-if [ -n "$ADMIN_KUBECONFIG" ]; then
-  KUBECONFIG_FILE="$(mktemp /tmp/mine2hpc-kubeconfig.XXXXXX)"
-  trap 'rm -f "$KUBECONFIG_FILE"' EXIT
-  printf '%s\\n' "$ADMIN_KUBECONFIG" >"$KUBECONFIG_FILE"
-  unset ADMIN_KUBECONFIG
-  kubectl_() { KUBECONFIG="$KUBECONFIG_FILE" "$K3S_BIN" kubectl --request-timeout=30s "$@"; }
-  drain_and_delete
+    ? `${API_FUNCTIONS}
+# A server drains and deletes its own node (which also removes its etcd member) with its own
+# admin credentials. When its API does not answer, the node is left for the server-side removal.
+if node_status "$NODE_NAME"; then
+  if [ "$NODE_READY" = "absent" ]; then
+    log "node \${NODE_NAME} is not registered: nothing to drain"
+  else
+    log "draining \${NODE_NAME}"
+    kubectl_ cordon "$NODE_NAME" >/dev/null
+    drain_node "$NODE_NAME"
+    kubectl_ delete node "$NODE_NAME" --wait=false
+  fi
 else
-  log "warning: no admin kubeconfig on stdin: \${NODE_NAME} is not drained (an agent cannot evict its own pods) and its Node object stays; run 'kubectl delete node \${NODE_NAME}' afterwards"
+  log "warning: the local Kubernetes API does not answer (\${API_ERROR}): \${NODE_NAME} is not drained; remove it from another server (mine2hpc's server-side removal)"
+fi
+`
+    : `
+# An agent holds no admin credentials (kubelet credentials cannot cordon or evict): mine2hpc
+# drains and deletes it from the first server before this runs (server-side removal).
+`;
+  const gpu =
+    node.gpu === undefined
+      ? ""
+      : `
+# --- GPU power limits back to their defaults ---------------------------------------------
+# The power agent keeps caps when it stops (a restarted pod must not put full TDP on a planned
+# circuit); leaving the cluster is the one place the defaults come back. Best effort: a GPU
+# that does not take it is reported, not fatal. Only when this bootstrap left a cap file, so a
+# second uninstall does nothing.
+nvsmi() {
+  if command -v nvidia-smi >/dev/null 2>&1; then
+    timeout ${NVIDIA_SMI_TIMEOUT_SECONDS} nvidia-smi "$@"
+  elif [ -x /run/nvidia/driver/usr/bin/nvidia-smi ]; then
+    timeout ${NVIDIA_SMI_TIMEOUT_SECONDS} chroot /run/nvidia/driver nvidia-smi "$@"
+  else
+    echo "nvidia-smi not found (neither on the host nor in the GPU operator's driver root)"
+    return 127
+  fi
+}
+if [ -f ${GPU_POWER_CAP_FILE} ]; then
+  if GPU_DEFAULTS="$(nvsmi --query-gpu=index,power.default_limit --format=csv,noheader,nounits </dev/null 2>&1)"; then
+    while IFS=', ' read -r gpu_index gpu_default; do
+      [ -n "$gpu_index" ] || continue
+      gpu_default="\${gpu_default%%.*}"
+      if nvsmi -i "$gpu_index" -pl "$gpu_default" </dev/null >/dev/null 2>&1; then
+        log "GPU \${gpu_index}: power limit back to its default \${gpu_default} W"
+      else
+        log "warning: GPU \${gpu_index}: could not restore the default power limit \${gpu_default} W: run nvidia-smi -i \${gpu_index} -pl \${gpu_default}"
+      fi
+    done <<<"$GPU_DEFAULTS"
+  else
+    log "warning: could not read the GPUs' default power limits (\${GPU_DEFAULTS}): restore them by hand with nvidia-smi -pl"
+  fi
+  rm -f ${GPU_POWER_CAP_FILE}
 fi
 `;
-  return `${header(plan, node, "k3s uninstall")}${stdinDoc}set -euo pipefail
+  return `${header(plan, node.hostname, node.k3sRole, "k3s uninstall")}# stdin: not read (remote.Command replays the bootstrap's stdin, the join tokens, which the uninstall does not need).
+set -euo pipefail
 umask 077
 
 NODE_NAME=${shellQuote(node.hostname)}
-K3S_BIN='/usr/local/bin/k3s'
-UNINSTALL=${shellQuote(uninstaller)}
-DRAIN_TIMEOUT='${DRAIN_TIMEOUT_SECONDS}s'
-
+${server ? "K3S_BIN='/usr/local/bin/k3s'\n" : ""}UNINSTALL=${shellQuote(uninstaller)}
+${server ? `DRAIN_SECONDS=${DRAIN_TIMEOUT_SECONDS}\n` : ""}
 ${COMMON_FUNCTIONS}
-if [ ! -t 0 ]; then
-  IFS= read -r _ || true
-fi
+exec </dev/null
 
 if [ ! -x "$UNINSTALL" ]; then
   log "k3s is not installed (no \${UNINSTALL}): nothing to do"
   exit 0
 fi
-${DRAIN_FUNCTION}
-${drain}
+${drain}${gpu}
 log "uninstalling k3s"
-"$UNINSTALL"
+timeout --kill-after=10 ${UNINSTALL_TIMEOUT_SECONDS} "$UNINSTALL" || die "the k3s uninstaller failed or ran longer than ${UNINSTALL_TIMEOUT_SECONDS} s"
+log "done"
+`;
+}
+
+/**
+ * The machine a server-side removal targets: a planned node, or a retired machine
+ * (`plan.retired`). TODO(model): `FarmPlan.retired` lands with the site-model branch.
+ */
+function removalTarget(plan: FarmPlan, hostname: string): { hostname: string; k3sRole: string } {
+  const node = plan.nodes.find((n) => n.hostname === hostname);
+  if (node !== undefined) return node;
+  const retired = ((plan as { retired?: { hostname: string; k3sRole: string }[] }).retired ?? []).find((r) => r.hostname === hostname);
+  if (retired !== undefined && retired.k3sRole !== "asic") return retired;
+  return findK3sNode(plan, hostname);
+}
+
+/**
+ * Removal of `hostname` from the cluster, run as root on the first server with its own admin
+ * credentials (`k3s kubectl`), so no agent ever holds them: cordon; drain when the node is
+ * Ready (evictions respect PodDisruptionBudgets, bounded by `--timeout`); delete the Node
+ * object and k3s's `<hostname>.node-password.k3s` secret in kube-system (without it, a
+ * re-imaged machine of the same name is refused: "Node password rejected").
+ *
+ * A node that is not Ready is not drained: its kubelet cannot confirm an eviction, so the
+ * drain could only run into its timeout; deleting the Node object lets the pod garbage
+ * collector remove its pods. `--disable-eviction` is not used: on a Ready node it would bypass
+ * PodDisruptionBudgets, and on a dead one it does not help either. Refused credentials (401/403)
+ * and an API that does not answer are hard failures: nothing is skipped silently.
+ */
+export function renderServerSideRemovalScript(plan: FarmPlan, hostname: string): string {
+  const target = removalTarget(plan, hostname);
+  const first = plan.nodes.find((n) => n.clusterInit);
+  const on = first?.hostname ?? "the first server";
+  return `${header(plan, target.hostname, target.k3sRole, `server-side removal (run on ${on})`)}# stdin: not read.
+set -euo pipefail
+umask 077
+
+NODE_NAME=${shellQuote(target.hostname)}
+K3S_BIN='/usr/local/bin/k3s'
+DRAIN_SECONDS=${DRAIN_TIMEOUT_SECONDS}
+
+${COMMON_FUNCTIONS}
+exec </dev/null
+[ -x "$K3S_BIN" ] || die "k3s is not installed on this host: run the removal on a k3s server"
+${API_FUNCTIONS}
+if ! node_status "$NODE_NAME"; then
+  die "the Kubernetes API on this server does not answer (\${API_ERROR}); nothing was removed"
+fi
+if [ "$NODE_READY" = "absent" ]; then
+  log "node \${NODE_NAME} is not registered"
+else
+  kubectl_ cordon "$NODE_NAME" >/dev/null
+  if [ "$NODE_READY" = "True" ]; then
+    log "draining \${NODE_NAME}"
+    drain_node "$NODE_NAME"
+  else
+    log "node \${NODE_NAME} is not Ready (\${NODE_READY:-Unknown}): not drained (its kubelet cannot confirm evictions); its pods go with the Node object"
+  fi
+  kubectl_ delete node "$NODE_NAME" --wait=false --ignore-not-found
+  log "deleted node \${NODE_NAME}"
+fi
+kubectl_ -n kube-system delete secret "\${NODE_NAME}.node-password.k3s" --ignore-not-found
 log "done"
 `;
 }
