@@ -211,7 +211,7 @@ describe("scripts", () => {
     expect(agent).toContain("exec </dev/null\n");
     expect(agent).not.toMatch(/kubectl|KUBECONFIG|\$\(cat\)/);
     // Its one `read` takes the GPU defaults from a here-string, never from stdin.
-    expect(agent.split("\n").filter((l) => /\bread\b/.test(l))).toEqual(["    while IFS=', ' read -r gpu_index gpu_default; do"]);
+    expect(agent.split("\n").filter((l) => /\bread -r\b/.test(l))).toEqual(["    while IFS=', ' read -r gpu_index gpu_default; do"]);
     expect(agent).toContain('done <<<"$GPU_DEFAULTS"\n');
     // GPU node: the defaults come back (bounded), only where the bootstrap left a cap file.
     expect(agent).toContain("nvsmi --query-gpu=index,power.default_limit --format=csv,noheader,nounits </dev/null 2>&1");
