@@ -15,8 +15,13 @@ import { parse } from "yaml";
 import type { FarmPlan } from "../src/plan/types.js";
 import { LABELS } from "../src/plan/types.js";
 import {
+  CA_HASH_SCRIPT,
   KUBECONFIG_READ_COMMAND,
   hostConfigHash,
+  parseCaHash,
+  renderHostStdin,
+  renderServerSideRemovalScript,
+  secureJoinToken,
   renderBootstrapScript,
   renderK3sConfig,
   renderUninstallScript,
@@ -361,6 +366,8 @@ describe("shellcheck", () => {
         for (const [name, text] of [
           ["bootstrap.sh", renderBootstrapScript(plan, n.hostname)],
           ["uninstall.sh", renderUninstallScript(plan, n.hostname)],
+          ["removal.sh", renderServerSideRemovalScript(plan, n.hostname)],
+          ["ca-hash.sh", CA_HASH_SCRIPT],
         ] as const) {
           const result = await execa("shellcheck", ["-s", "bash", "-"], { input: text, reject: false });
           if (result.exitCode !== 0) failures.push(`${fixture}/${n.hostname}/${name}:\n${result.stdout}${result.stderr}`);
@@ -391,5 +398,191 @@ describe("stdin after the tokens", () => {
         );
       }
     }
+  });
+});
+
+describe("join tokens and stdin", () => {
+  const hash = "3f".repeat(32);
+  const secrets = { serverToken: "srv-0123456789abcdef", agentToken: "agt-fedcba9876543210" };
+
+  it("gives the first server bare secrets, joining servers the secure server token, agents only the secure agent token", () => {
+    const plan = samplePlanHa();
+    expect(renderHostStdin(plan, "cp-01", secrets, null)).toBe("srv-0123456789abcdef\nagt-fedcba9876543210\n");
+    expect(renderHostStdin(plan, "cp-02", secrets, hash)).toBe(`K10${hash}::server:srv-0123456789abcdef\nagt-fedcba9876543210\n`);
+    const agent = renderHostStdin(plan, "rig-b01", secrets, hash);
+    expect(agent).toBe(`K10${hash}::node:agt-fedcba9876543210\n`);
+    expect(agent).not.toContain(secrets.serverToken);
+  });
+
+  it("refuses bad secrets and a missing CA hash with the fix", () => {
+    const plan = samplePlan();
+    expect(() => renderHostStdin(plan, "rig-a01", secrets, null)).toThrow(
+      'node "rig-a01" joins the cluster: its token needs the cluster CA hash of the first server (read with CA_HASH_SCRIPT once that server\'s bootstrap finished).',
+    );
+    expect(() => renderHostStdin(plan, "cp-01", { serverToken: "same", agentToken: "same" }, null)).toThrow(
+      "the k3s agent token equals the server token: every agent would hold full admin credentials. Set a different agent token secret.",
+    );
+    expect(() => renderHostStdin(plan, "cp-01", { ...secrets, agentToken: "" }, null)).toThrow("the k3s agent token is empty");
+    expect(() => renderHostStdin(plan, "cp-01", { ...secrets, serverToken: "a:b" }, null)).toThrow("the k3s server token contains whitespace or ':'");
+    expect(() => renderHostStdin(plan, "cp-01", { ...secrets, serverToken: "two\nlines" }, null)).toThrow("contains whitespace or ':'");
+    expect(() => renderHostStdin(plan, "cp-01", { ...secrets, serverToken: `K10${hash}::server:x` }, null)).toThrow(
+      "the k3s server token is in K10 secure format: give the bare secret",
+    );
+    expect(() => secureJoinToken("abc", "agent", "x")).toThrow("the cluster CA hash read from the first server is not a sha256 hex digest (got 3 characters)");
+  });
+
+  it("reads the CA hash from k3s's own token file without printing the secret", async () => {
+    expect(parseCaHash(`${hash}\n`)).toBe(hash);
+    const dir = mkdtempSync(join(tmpdir(), "mine2hpc-cahash-"));
+    try {
+      const tokenFile = join(dir, "token");
+      writeFileSync(tokenFile, `K10${hash}::server:very-secret\n`);
+      const script = CA_HASH_SCRIPT.replaceAll("/var/lib/rancher/k3s/server/token", tokenFile);
+      const run = await execa("bash", ["-c", script], { reject: false });
+      expect(run.exitCode).toBe(0);
+      expect(run.stdout).toBe(hash);
+      const missing = await execa("bash", ["-c", CA_HASH_SCRIPT.replaceAll("/var/lib/rancher/k3s/server", dir + "/none")], { reject: false });
+      expect(missing.exitCode).toBe(1);
+      expect(missing.stderr).toBe("mine2hpc: no k3s server token or CA on this host: is it the first server, and did its bootstrap finish?");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("deadlines", () => {
+  it("uses the site's start deadline for the start and for the node wait", () => {
+    const plan = samplePlan();
+    (plan.kubernetes as { startTimeoutSeconds?: number }).startTimeoutSeconds = 42;
+    const script = renderBootstrapScript(plan, "cp-01");
+    expect(script).toContain("START_TIMEOUT=42\n");
+    expect(script).toContain("deadline=$((SECONDS + START_TIMEOUT))\n");
+    expect(script).not.toMatch(/\b300\b.*SECONDS|SECONDS \+ 300/);
+  });
+
+  it("refuses a start deadline that is not a positive whole number", () => {
+    for (const bad of [0, -5, 2.5]) {
+      const plan = samplePlan();
+      (plan.kubernetes as { startTimeoutSeconds?: number }).startTimeoutSeconds = bad;
+      expect(() => renderBootstrapScript(plan, "cp-01")).toThrow(
+        `site "permian-hall-1": kubernetes.startTimeoutSeconds is ${bad}; it must be a whole number of seconds ≥ 1 (default 300).`,
+      );
+    }
+  });
+
+  it("bounds every curl, systemctl start, installer, uninstaller, journalctl and kubectl call", () => {
+    for (const [, make] of FIXTURES) {
+      const plan = make();
+      for (const n of plan.nodes) {
+        const lines = [renderBootstrapScript(plan, n.hostname), renderUninstallScript(plan, n.hostname), renderServerSideRemovalScript(plan, n.hostname)]
+          .join("\n")
+          .split("\n")
+          .filter((l) => !l.trimStart().startsWith("#") && !l.includes("log ") && !l.includes("die ") && !l.includes("echo "));
+        for (const l of lines) {
+          if (/\bcurl -/.test(l)) expect(l, l).toMatch(/--connect-timeout \d+ .*--max-time/);
+          if (/systemctl "\$1"|systemctl (start|restart) /.test(l)) expect(l, l).toMatch(/timeout /);
+          if (/journalctl -u "/.test(l)) expect(l, l).toMatch(/timeout 15 journalctl/);
+          if (/sh "\$work\/install.sh"|"\$UNINSTALL"$|"\$UNINSTALL" \|\|/.test(l)) expect(l, l).toMatch(/timeout --kill-after=10 \d+/);
+          if (/"\$K3S_BIN" kubectl/.test(l)) expect(l, l).toMatch(/--request-timeout=/);
+        }
+      }
+    }
+  });
+});
+
+describe("GPU safe cap", () => {
+  it("writes the planned cap before k3s starts and registers the power-unverified taint", () => {
+    const plan = samplePlan();
+    const script = renderBootstrapScript(plan, "h100-01");
+    const cap = script.indexOf("write_file /etc/mine2hpc/gpu-power-cap 0644 <<'EOF'\n700\nEOF\n");
+    expect(cap).toBeGreaterThan(0);
+    expect(cap).toBeLessThan(script.indexOf("start_k3s restart\n"));
+    expect(configOf(plan, "h100-01")["node-taint"]).toEqual(["mine2hpc.io/power-unverified:NoSchedule"]);
+    expect(renderBootstrapScript(plan, "cp-01")).not.toContain("gpu-power-cap");
+    expect(configOf(plan, "cp-01")["node-taint"]).toEqual(["node-role.kubernetes.io/control-plane:NoSchedule"]);
+  });
+
+  it("re-runs only the bootstrap of a node whose planned cap moved, without touching its k3s config", () => {
+    const before = samplePlan();
+    const after = samplePlan();
+    after.nodes.find((n) => n.hostname === "rig-a02")!.gpu!.capWatts = 200;
+    const changed = before.nodes.filter((n) => hostConfigHash(before, n.hostname) !== hostConfigHash(after, n.hostname)).map((n) => n.hostname);
+    expect(changed).toEqual(["rig-a02"]);
+    expect(renderK3sConfig(after, "rig-a02")).toBe(renderK3sConfig(before, "rig-a02"));
+  });
+});
+
+describe("server-side removal", () => {
+  it("drains a Ready node, leaves a NotReady one undrained, deletes the Node and its node-password secret; 401/403 and a silent API fail", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mine2hpc-removal-"));
+    try {
+      const calls = join(dir, "calls");
+      // Fake k3s: `kubectl get node` answers per $FAKE_GET, every call is recorded.
+      const fakeK3s = join(dir, "k3s");
+      writeFileSync(
+        fakeK3s,
+        `#!/bin/bash
+shift
+printf '%s\\n' "$*" >>${calls}
+case "$FAKE_GET:$*" in
+  ready:*"get node"*) printf True ;;
+  notready:*"get node"*) printf Unknown ;;
+  absent:*"get node"*) echo 'Error from server (NotFound): nodes "rig-a02" not found' >&2; exit 1 ;;
+  unauthorized:*"get node"*) echo 'error: You must be logged in to the server (Unauthorized)' >&2; exit 1 ;;
+  forbidden:*"get node"*) echo 'Error from server (Forbidden): nodes "rig-a02" is forbidden: User "x" cannot get resource' >&2; exit 1 ;;
+  down:*"get node"*) echo 'The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?' >&2; exit 1 ;;
+esac
+`,
+        { mode: 0o755 },
+      );
+      writeFileSync(join(dir, "id"), "#!/bin/sh\necho 0\n", { mode: 0o755 });
+      const script = renderServerSideRemovalScript(samplePlan(), "rig-a02").replace("K3S_BIN='/usr/local/bin/k3s'", `K3S_BIN='${fakeK3s}'`);
+      const run = async (mode: string) => {
+        writeFileSync(calls, "");
+        const r = await execa("bash", ["-c", script], { reject: false, env: { PATH: `${dir}:${process.env.PATH ?? ""}`, FAKE_GET: mode } });
+        return { code: r.exitCode, out: r.stdout, err: r.stderr, calls: readFileSync(calls, "utf8").trim().split("\n").filter((l) => l !== "") };
+      };
+      const getNode = `--request-timeout=30s get node rig-a02 -o jsonpath={.status.conditions[?(@.type=="Ready")].status}`;
+      const deleteSecret = "--request-timeout=30s -n kube-system delete secret rig-a02.node-password.k3s --ignore-not-found";
+      const ready = await run("ready");
+      expect(ready.code).toBe(0);
+      expect(ready.calls).toEqual([
+        getNode,
+        "--request-timeout=30s cordon rig-a02",
+        "--request-timeout=30s drain rig-a02 --ignore-daemonsets --delete-emptydir-data --timeout=300s",
+        "--request-timeout=30s delete node rig-a02 --wait=false --ignore-not-found",
+        deleteSecret,
+      ]);
+      const notReady = await run("notready");
+      expect(notReady.code).toBe(0);
+      expect(notReady.calls).toEqual([getNode, "--request-timeout=30s cordon rig-a02", "--request-timeout=30s delete node rig-a02 --wait=false --ignore-not-found", deleteSecret]);
+      expect(notReady.out).toContain("mine2hpc[rig-a02]: node rig-a02 is not Ready (Unknown): not drained (its kubelet cannot confirm evictions); its pods go with the Node object");
+      const absent = await run("absent");
+      expect(absent.code).toBe(0);
+      expect(absent.calls).toEqual([getNode, deleteSecret]);
+      for (const [mode, text] of [
+        ["unauthorized", "error: You must be logged in to the server (Unauthorized)"],
+        ["forbidden", 'Error from server (Forbidden): nodes "rig-a02" is forbidden: User "x" cannot get resource'],
+      ]) {
+        const refused = await run(mode!);
+        expect(refused.code, mode).toBe(1);
+        expect(refused.calls).toEqual([getNode]);
+        expect(refused.err).toBe(
+          `mine2hpc[rig-a02]: error: the Kubernetes API refused the admin credentials of this server (${text}): renew them (k3s certificate rotate) and run again; nothing was removed`,
+        );
+      }
+      const down = await run("down");
+      expect(down.code).toBe(1);
+      expect(down.err).toBe(
+        "mine2hpc[rig-a02]: error: the Kubernetes API on this server does not answer (The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?); nothing was removed",
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses ASIC miners and unknown hosts", () => {
+    expect(() => renderServerSideRemovalScript(samplePlan(), "s21-001")).toThrow('host "s21-001" is an ASIC miner');
+    expect(() => renderServerSideRemovalScript(samplePlan(), "nope")).toThrow('host "nope" is not a Kubernetes node of site "permian-hall-1"');
   });
 });
