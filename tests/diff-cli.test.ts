@@ -93,16 +93,20 @@ describe("mine2hpc diff between two commits", () => {
     expect(d.summary).toEqual({
       resourcesAdded: 0,
       resourcesRemoved: 0,
-      resourcesChanged: 7,
-      rebootstraps: 1,
+      resourcesChanged: 12,
+      rebootstraps: 6,
       poolsChanged: 1,
       capsMoved: 6,
       circuitsMoved: 1,
       feedsMoved: 1,
     });
-    // Caps are day-2 labels (NodePatch only); the rack is a registration label in the host's k3s
-    // config, so only the rig that moved shelves is bootstrapped again.
-    expect(d.rebootstraps.map((b) => [b.hostname, b.reason, b.resource])).toEqual([["rig-s01-1", "changed", "demo-rig-s01-1"]]);
+    // Caps are day-2 labels (NodePatch), and each GPU host keeps its planned cap in its safe-cap
+    // file (/etc/mine2hpc/gpu-power-cap, written by the bootstrap without a k3s restart), so the
+    // six rigs whose cap moved are bootstrapped again; rig-s01-1 also moved shelves (a
+    // registration label in its k3s config).
+    expect(d.rebootstraps.map((b) => [b.hostname, b.reason, b.resource])).toEqual(
+      ["rig-s01-1", "rig-s01-2", "rig-s01-3", "rig-s02-1", "rig-s02-2", "rig-s02-3"].map((h) => [h, "changed", `demo-${h}`]),
+    );
     for (const b of d.rebootstraps) {
       expect(b.configBefore).toMatch(/^[0-9a-f]{64}$/);
       expect(b.configAfter).toMatch(/^[0-9a-f]{64}$/);
@@ -148,13 +152,15 @@ describe("mine2hpc diff between two commits", () => {
     ]);
     const cmd = d.resources.changed.find((c) => c.name === "demo-rig-s01-1" && c.type === "command:remote:Command");
     expect(cmd?.inputs.map((c) => c.key)).toEqual(["create", "update"]);
+    // A rig whose cap alone moved: its bootstrap re-runs for the safe-cap file only.
     const other = d.resources.changed.find((c) => c.name === "demo-rig-s01-2" && c.type === "command:remote:Command");
-    expect(other).toBeUndefined();
+    expect(other?.inputs.map((c) => c.key)).toEqual(["create", "update"]);
     // Secrets never show up: connection and stdin are masked on both sides and so never differ.
     expect(r.stdout).not.toContain("PRIVATE KEY");
     expect(r.stdout).not.toContain("mine2hpc-offline-placeholder-secret");
-    // 53 + the suspended manual start/end CronJobs of ercot-flex (the same on both sides).
-    expect(d.resources.unchanged).toBe(55);
+    // 48 + the suspended manual start/end CronJobs of ercot-flex (the same on both sides);
+    // the five rigs re-bootstrapped for their safe-cap file are changed, not unchanged.
+    expect(d.resources.unchanged).toBe(50);
     expect(leftovers()).toEqual([]);
   });
 
@@ -163,7 +169,7 @@ describe("mine2hpc diff between two commits", () => {
     expect(r.stderr).toBe("");
     expect(r.exitCode).toBe(0);
     expect(r.stdout.split("\n")[0]).toBe(
-      "**mine2hpc diff** · stack `demo` · `HEAD~1` → working tree: 0 added, 7 changed, 0 removed resources · 1 machine re-bootstrapped · 1 pool changed · 6 node caps moved · 1 circuit and 1 feed moved",
+      "**mine2hpc diff** · stack `demo` · `HEAD~1` → working tree: 0 added, 12 changed, 0 removed resources · 6 machines re-bootstrapped · 1 pool changed · 6 node caps moved · 1 circuit and 1 feed moved",
     );
     expect(r.stdout.length).toBeLessThan(64_000);
     await expectGolden("diff-demo.md", r.stdout);

@@ -250,9 +250,11 @@ describe("a change to one machine", () => {
     expect(differing(patches("single"), patches("moved"))).toEqual(["rig-a01"]);
   });
 
-  it("a GPU cap change touches only that node's NodePatch, no host", () => {
-    expect(differing(farms.single!.hosts.configHashes, farms.capchanged!.hosts.configHashes)).toEqual([]);
-    expect(differing(scripts("single"), scripts("capchanged"))).toEqual([]);
+  it("a GPU cap change touches only that node: its NodePatch and its safe-cap file (bootstrap re-run, k3s config unchanged)", () => {
+    // The bootstrap writes the planned cap to /etc/mine2hpc/gpu-power-cap (the power agent's
+    // fail-safe start, issue 8), so the node's bootstrap re-runs; it restarts nothing.
+    expect(differing(farms.single!.hosts.configHashes, farms.capchanged!.hosts.configHashes)).toEqual(["rig-a01"]);
+    expect(differing(scripts("single"), scripts("capchanged"))).toEqual(["rig-a01"]);
     expect(differing(patches("single"), patches("capchanged"))).toEqual(["rig-a01"]);
     const patch = under("capchanged").find((r) => r.type === "kubernetes:core/v1:NodePatch" && r.name === "capchanged-rig-a01")!;
     expect((patch.inputs as { metadata: { labels: Record<string, string> } }).metadata.labels[LABELS.gpuPowerCap]).toBe("200");

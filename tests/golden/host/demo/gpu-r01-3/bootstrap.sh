@@ -2,8 +2,9 @@
 # mine2hpc host bootstrap for gpu-r01-3 (k3s agent) in site demo.
 # Generated from the site plan by mine2hpc: edit the site, not this script.
 # Runs as root (HostBootstrap wraps it in `sudo -n bash -c` for non-root SSH users).
-# stdin, first line: the k3s cluster token. It is written to /etc/rancher/k3s/token and never printed.
-# Idempotent: with the same plan and token a second run writes nothing and restarts nothing.
+# stdin: one line, the k3s agent token (never the server token, never a kubeconfig: both are refused).
+# Written to a 0600 file, never printed.
+# Idempotent: with the same plan and tokens a second run writes nothing and restarts nothing.
 set -euo pipefail
 umask 077
 
@@ -14,6 +15,7 @@ K3S_SERVICE='k3s-agent'
 K3S_BIN='/usr/local/bin/k3s'
 CONFIG_FILE='/etc/rancher/k3s/config.yaml'
 TOKEN_FILE='/etc/rancher/k3s/token'
+START_TIMEOUT=300
 
 log() { printf 'mine2hpc[%s]: %s\n' "$NODE_NAME" "$*"; }
 die() { printf 'mine2hpc[%s]: error: %s\n' "$NODE_NAME" "$*" >&2; exit 1; }
@@ -25,10 +27,17 @@ fi
 K3S_TOKEN=''
 IFS= read -r K3S_TOKEN || true
 if [ -z "$K3S_TOKEN" ]; then
-  die "no k3s token on stdin: pass the cluster token as the first line of standard input (HostBootstrap sets it as the secret stdin of its remote.Command)"
+  die "no k3s token on stdin: pass the join token as the first line of standard input (HostBootstrap sets it as the secret stdin of its remote.Command)"
 fi
-# Agents get the admin kubeconfig on the following lines (for the uninstall's drain): no
-# command below may read it, so standard input is closed here.
+case "$K3S_TOKEN" in
+  *::server:*) die "refusing a server token: an agent joins with the agent token only (the server token is full admin)" ;;
+esac
+EXTRA=''
+IFS= read -r EXTRA || true
+if [ -n "$EXTRA" ]; then
+  die "more than one line on stdin: an agent receives only the agent token (never the server token or a kubeconfig); nothing was changed"
+fi
+unset EXTRA
 exec </dev/null
 
 # write_file PATH MODE: writes stdin to PATH with MODE when the content differs.
@@ -46,6 +55,44 @@ write_file() {
     mv -f "$tmp" "$path"
     CHANGED=1
   fi
+}
+
+# k3s_hint JOURNAL: one line naming the likely cause, matched on k3s's own log messages.
+k3s_hint() {
+  case "$1" in
+    *"token CA hash does not match"*)
+      echo "the join token pins another cluster CA (token CA hash does not match): the first server was re-installed or the token belongs to another cluster; re-read the CA hash from the first server and run pulumi up again" ;;
+    *"Node password rejected"*)
+      echo "the server rejected this node's password (Node password rejected): a machine named ${NODE_NAME} registered before, e.g. before a re-image; remove the old registration from the server side (Node object and secret ${NODE_NAME}.node-password.k3s in kube-system), then run pulumi up again" ;;
+    *"401 Unauthorized"*)
+      echo "the server refused the join token (401 Unauthorized): the token on stdin is not this cluster's agent (or server) token; check the stack's k3s token secrets" ;;
+    *"failed to get CA certs"*|*"connection refused"*|*"i/o timeout"*|*"no route to host"*)
+      echo "the k3s server cannot be reached (failed to get CA certs / connection refused / i/o timeout): check that the first server runs and that port 6443 is open from ${NODE_NAME}" ;;
+    *)
+      echo "no known cause found in the journal above: read it in full with journalctl -u ${K3S_SERVICE} on ${NODE_NAME}" ;;
+  esac
+}
+
+# fail_start MESSAGE: prints the tail of the k3s journal and one hint, then exits non-zero.
+fail_start() {
+  local journal
+  journal="$(timeout 15 journalctl -u "$K3S_SERVICE" -n 50 --no-pager 2>&1 || true)"
+  printf '%s\n' "--- journalctl -u ${K3S_SERVICE} -n 50 ---" "$journal" "---" >&2
+  printf 'mine2hpc[%s]: hint: %s\n' "$NODE_NAME" "$(k3s_hint "$journal")" >&2
+  die "$1"
+}
+
+# start_k3s start|restart: the k3s unit is Type=notify with TimeoutStartSec=0, so systemctl
+# blocks until k3s reports ready, without end if it never does: bounded by START_TIMEOUT.
+start_k3s() {
+  local rc=0
+  timeout --kill-after=10 "$START_TIMEOUT" systemctl "$1" "$K3S_SERVICE" || rc=$?
+  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+    fail_start "${K3S_SERVICE} did not become ready within ${START_TIMEOUT} s (kubernetes.startTimeoutSeconds); it keeps retrying in the background"
+  elif [ "$rc" -ne 0 ]; then
+    fail_start "systemctl $1 ${K3S_SERVICE} failed (exit ${rc})"
+  fi
+  log "${K3S_SERVICE} is active"
 }
 
 # --- host prerequisites ---------------------------------------------------------------
@@ -79,7 +126,16 @@ if ! command -v nvidia-smi >/dev/null 2>&1; then
   log "warning: nvidia-smi not found: install the NVIDIA driver on ${NODE_NAME} (driverMode host: the GPU operator will not install it)"
 fi
 
-# --- k3s token and configuration --------------------------------------------------------
+# Safe cap for the power agent: the planned per-GPU limit in W, on the host before k3s (and so
+# the agent) starts, so the agent can apply it before it has read anything from the API. The
+# node registers tainted `mine2hpc.io/power-unverified:NoSchedule` until the agent read the caps back.
+install -d -m 0755 /etc/mine2hpc
+write_file /etc/mine2hpc/gpu-power-cap 0644 <<'EOF'
+225
+EOF
+if [ "$CHANGED" -eq 1 ]; then log "wrote /etc/mine2hpc/gpu-power-cap (225 W per GPU)"; fi
+
+# --- k3s tokens and configuration -------------------------------------------------------
 RESTART=0
 install -d -m 0755 /etc/rancher /etc/rancher/k3s
 write_file "$TOKEN_FILE" 0600 <<<"$K3S_TOKEN"
@@ -104,38 +160,75 @@ node-label:
   - mine2hpc.io/workload=training
 node-taint:
   - mine2hpc.io/power-tier=curtailable:NoSchedule
+  - mine2hpc.io/power-unverified:NoSchedule
 MINE2HPC_K3S_CONFIG
 if [ "$CHANGED" -eq 1 ]; then
   RESTART=1
   log "wrote ${CONFIG_FILE}"
 fi
 
+# No registry mirror: remove a registries.yaml mine2hpc wrote before (a mirror taken out of the site).
+if [ -f /etc/rancher/k3s/registries.yaml ] && grep -q '^# Generated by mine2hpc' /etc/rancher/k3s/registries.yaml; then
+  rm -f /etc/rancher/k3s/registries.yaml
+  RESTART=1
+  log "removed /etc/rancher/k3s/registries.yaml (the site has no registry mirror any more)"
+fi
+
 # --- k3s install, pinned ----------------------------------------------------------------
+# fetch URL FILE MAX_SECONDS: bounded download (connect and per-attempt total timeouts, two retries).
+fetch() {
+  curl -fsSL --connect-timeout 20 --retry 2 --retry-delay 2 --max-time "$3" -o "$2" "$1" \
+    || die "download of $1 failed or took longer than $3 s: check this host's route to it"
+}
+# verify_sha256 FILE NAME: the checksum of NAME in the release's checksum file (install.sh verify_binary).
+verify_sha256() {
+  local expected actual
+  expected="$(awk -v f="$2" '$2 == f { print $1 }' "$work/sha256sums")"
+  actual="$(sha256sum "$1" | cut -d ' ' -f 1)"
+  if [ -z "$expected" ] || [ "$expected" != "$actual" ]; then
+    die "sha256 of $2 is ${actual}, the release's checksum file says '${expected}': the download or the mirror is corrupt"
+  fi
+}
+
 CURRENT_VERSION=''
 if [ -x "$K3S_BIN" ]; then
-  CURRENT_VERSION="$("$K3S_BIN" --version 2>/dev/null | awk 'NR == 1 { print $3 }' || true)"
+  CURRENT_VERSION="$(timeout 30 "$K3S_BIN" --version 2>/dev/null | awk 'NR == 1 { print $3 }' || true)"
 fi
 if [ "$CURRENT_VERSION" != "$K3S_VERSION" ] || [ ! -f "/etc/systemd/system/${K3S_SERVICE}.service" ]; then
-  command -v curl >/dev/null 2>&1 || die "curl is required to download the k3s installer: install it (apt-get install curl)"
+  command -v curl >/dev/null 2>&1 || die "curl is required to download k3s: install it (apt-get install curl)"
   log "installing k3s ${K3S_VERSION} as ${K3S_ROLE} (installed: ${CURRENT_VERSION:-none})"
-  # Downloaded first, then run: a truncated download fails here instead of running half a script.
-  installer="$(mktemp /tmp/k3s-install.XXXXXX)"
-  curl -sfL --retry 3 -o "$installer" https://get.k3s.io
-  INSTALL_K3S_VERSION="$K3S_VERSION" INSTALL_K3S_EXEC="$K3S_ROLE" sh "$installer"
-  rm -f "$installer"
-elif [ "$RESTART" -eq 1 ]; then
-  log "configuration changed: restarting ${K3S_SERVICE}"
-  systemctl restart "$K3S_SERVICE"
-elif ! systemctl is-active --quiet "$K3S_SERVICE"; then
-  log "starting ${K3S_SERVICE}"
-  systemctl start "$K3S_SERVICE"
+  work="$(mktemp -d /tmp/mine2hpc-k3s.XXXXXX)"
+  trap 'rm -rf "$work"' EXIT
+  # The binary is downloaded and checked here, with deadlines; the installer then only writes
+  # the unit and helper scripts (INSTALL_K3S_SKIP_DOWNLOAD=true, k3s install.sh) and does not
+  # start k3s (INSTALL_K3S_SKIP_START=true): its own start would block without a deadline.
+  fetch 'https://github.com/k3s-io/k3s/releases/download/v1.33.5%2Bk3s1/sha256sum-amd64.txt' "$work/sha256sums" 60
+  fetch 'https://github.com/k3s-io/k3s/releases/download/v1.33.5%2Bk3s1/k3s' "$work/k3s" 900
+  verify_sha256 "$work/k3s" k3s
+  fetch 'https://get.k3s.io' "$work/install.sh" 60
+  install -m 0755 "$work/k3s" "$K3S_BIN"
+  INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_SKIP_START=true INSTALL_K3S_EXEC="$K3S_ROLE" \
+    timeout --kill-after=10 120 sh "$work/install.sh" \
+    || die "the k3s installer failed or ran longer than 120 s"
+  rm -rf "$work"
+  trap - EXIT
+  RESTART=1
+fi
+
+if [ "$RESTART" -eq 1 ]; then
+  log "starting ${K3S_SERVICE} (configuration, token or binary changed; deadline ${START_TIMEOUT} s)"
+  start_k3s restart
+elif ! timeout 30 systemctl is-active --quiet "$K3S_SERVICE"; then
+  log "starting ${K3S_SERVICE} (deadline ${START_TIMEOUT} s)"
+  start_k3s start
 else
   log "k3s ${K3S_VERSION} installed, configuration unchanged"
 fi
 
-# Agents hold no API credentials; an active service means the agent joined (Type=notify unit).
-if ! systemctl is-active --quiet "$K3S_SERVICE"; then
-  die "${K3S_SERVICE} is not running: see journalctl -u ${K3S_SERVICE}"
+# Agents hold no API credentials; an active service means the agent joined (Type=notify:
+# k3s notifies systemd once the kubelet runs, k3s PR #3430).
+if ! timeout 30 systemctl is-active --quiet "$K3S_SERVICE"; then
+  fail_start "${K3S_SERVICE} is not running"
 fi
 
 log "done"

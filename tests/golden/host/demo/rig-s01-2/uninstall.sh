@@ -2,16 +2,12 @@
 # mine2hpc k3s uninstall for rig-s01-2 (k3s agent) in site demo.
 # Generated from the site plan by mine2hpc: edit the site, not this script.
 # Runs as root (HostBootstrap wraps it in `sudo -n bash -c` for non-root SSH users).
-# stdin: remote.Command passes the stdin of the last create/update; line 1 (the token) is skipped.
-# Lines 2.. (optional): an admin kubeconfig to drain this agent with. Agents hold only kubelet
-# credentials, which cannot cordon or evict; without it the node is uninstalled undrained.
+# stdin: not read (remote.Command replays the bootstrap's stdin, the join tokens, which the uninstall does not need).
 set -euo pipefail
 umask 077
 
 NODE_NAME='rig-s01-2'
-K3S_BIN='/usr/local/bin/k3s'
 UNINSTALL='/usr/local/bin/k3s-agent-uninstall.sh'
-DRAIN_TIMEOUT='300s'
 
 log() { printf 'mine2hpc[%s]: %s\n' "$NODE_NAME" "$*"; }
 die() { printf 'mine2hpc[%s]: error: %s\n' "$NODE_NAME" "$*" >&2; exit 1; }
@@ -20,49 +16,48 @@ if [ "$(id -u)" -ne 0 ]; then
   die "must run as root: run it as 'sudo -n bash -c <script>' (HostBootstrap does this for non-root SSH users)"
 fi
 
-if [ ! -t 0 ]; then
-  IFS= read -r _ || true
-fi
+exec </dev/null
 
 if [ ! -x "$UNINSTALL" ]; then
   log "k3s is not installed (no ${UNINSTALL}): nothing to do"
   exit 0
 fi
 
-# drain_and_delete: evict the node's pods, then remove the Node object (on servers this also
-# removes the etcd member). Skipped with a message when the API does not answer or the node
-# never registered; fails, leaving k3s installed, when the drain itself does not finish.
-drain_and_delete() {
-  if ! kubectl_ get --raw /readyz >/dev/null 2>&1; then
-    log "warning: the Kubernetes API does not answer: skipping drain of ${NODE_NAME}"
-    return 0
-  fi
-  if ! kubectl_ get node "$NODE_NAME" >/dev/null 2>&1; then
-    log "node ${NODE_NAME} is not registered: nothing to drain"
-    return 0
-  fi
-  log "draining ${NODE_NAME}"
-  if ! kubectl_ drain "$NODE_NAME" --ignore-daemonsets --delete-emptydir-data --timeout="$DRAIN_TIMEOUT"; then
-    die "drain of ${NODE_NAME} did not finish within ${DRAIN_TIMEOUT} (a PodDisruptionBudget or a stuck pod blocks it); k3s is still installed. Fix the blocker or drain by hand, then run pulumi up again"
-  fi
-  kubectl_ delete node "$NODE_NAME" --wait=false
-}
+# An agent holds no admin credentials (kubelet credentials cannot cordon or evict): mine2hpc
+# drains and deletes it from the first server before this runs (server-side removal).
 
-ADMIN_KUBECONFIG=''
-if [ ! -t 0 ]; then
-  ADMIN_KUBECONFIG="$(cat)"
-fi
-if [ -n "$ADMIN_KUBECONFIG" ]; then
-  KUBECONFIG_FILE="$(mktemp /tmp/mine2hpc-kubeconfig.XXXXXX)"
-  trap 'rm -f "$KUBECONFIG_FILE"' EXIT
-  printf '%s\n' "$ADMIN_KUBECONFIG" >"$KUBECONFIG_FILE"
-  unset ADMIN_KUBECONFIG
-  kubectl_() { KUBECONFIG="$KUBECONFIG_FILE" "$K3S_BIN" kubectl --request-timeout=30s "$@"; }
-  drain_and_delete
-else
-  log "warning: no admin kubeconfig on stdin: ${NODE_NAME} is not drained (an agent cannot evict its own pods) and its Node object stays; run 'kubectl delete node ${NODE_NAME}' afterwards"
+# --- GPU power limits back to their defaults ---------------------------------------------
+# The power agent keeps caps when it stops (a restarted pod must not put full TDP on a planned
+# circuit); leaving the cluster is the one place the defaults come back. Best effort: a GPU
+# that does not take it is reported, not fatal. Only when this bootstrap left a cap file, so a
+# second uninstall does nothing.
+nvsmi() {
+  if command -v nvidia-smi >/dev/null 2>&1; then
+    timeout 30 nvidia-smi "$@"
+  elif [ -x /run/nvidia/driver/usr/bin/nvidia-smi ]; then
+    timeout 30 chroot /run/nvidia/driver nvidia-smi "$@"
+  else
+    echo "nvidia-smi not found (neither on the host nor in the GPU operator's driver root)"
+    return 127
+  fi
+}
+if [ -f /etc/mine2hpc/gpu-power-cap ]; then
+  if GPU_DEFAULTS="$(nvsmi --query-gpu=index,power.default_limit --format=csv,noheader,nounits </dev/null 2>&1)"; then
+    while IFS=', ' read -r gpu_index gpu_default; do
+      [ -n "$gpu_index" ] || continue
+      gpu_default="${gpu_default%%.*}"
+      if nvsmi -i "$gpu_index" -pl "$gpu_default" </dev/null >/dev/null 2>&1; then
+        log "GPU ${gpu_index}: power limit back to its default ${gpu_default} W"
+      else
+        log "warning: GPU ${gpu_index}: could not restore the default power limit ${gpu_default} W: run nvidia-smi -i ${gpu_index} -pl ${gpu_default}"
+      fi
+    done <<<"$GPU_DEFAULTS"
+  else
+    log "warning: could not read the GPUs' default power limits (${GPU_DEFAULTS}): restore them by hand with nvidia-smi -pl"
+  fi
+  rm -f /etc/mine2hpc/gpu-power-cap
 fi
 
 log "uninstalling k3s"
-"$UNINSTALL"
+timeout --kill-after=10 300 "$UNINSTALL" || die "the k3s uninstaller failed or ran longer than 300 s"
 log "done"
