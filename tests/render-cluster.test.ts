@@ -194,11 +194,14 @@ describe("power agent", () => {
 
 describe("curtailment", () => {
   it("computes window end schedules and rejects what it cannot compute", () => {
-    expect(windowSchedules("f", { name: "w", schedule: "0 15 * 6-9 1-5", durationMinutes: 120 })).toEqual({ start: "0 15 * 6-9 1-5", end: "0 17 * 6-9 1-5" });
-    expect(windowSchedules("f", { name: "w", schedule: "30 16 * 6-9 1-5", durationMinutes: 45 }).end).toBe("15 17 * 6-9 1-5");
-    expect(windowSchedules("f", { name: "w", schedule: "0 23 * * *", durationMinutes: 90 }).end).toBe("30 0 * * *");
+    expect(windowSchedules("f", { name: "w", schedule: "0 15 * 6-9 1-5", durationMinutes: 120 })).toEqual({ start: "0 15 * 6-9 1-5", end: ["0 17 * 6-9 1-5"] });
+    expect(windowSchedules("f", { name: "w", schedule: "30 16 * 6-9 1-5", durationMinutes: 45 }).end).toEqual(["15 17 * 6-9 1-5"]);
+    expect(windowSchedules("f", { name: "w", schedule: "0 23 * * *", durationMinutes: 90 }).end).toEqual(["30 0 * * *"]);
+    // Over midnight the end days are the start days plus one (tests/cron-windows.test.ts simulates them).
+    expect(windowSchedules("f", { name: "w", schedule: "0 23 * * 1-5", durationMinutes: 90 }).end).toEqual(["30 0 * * 2-6"]);
+    expect(windowSchedules("f", { name: "w", schedule: "0 22 * 6-9 *", durationMinutes: 240 }).end).toEqual(["0 2 1 7-10 *", "0 2 2-31 6-9 *"]);
     expect(() => windowSchedules("f", { name: "w", schedule: "*/15 15 * * *", durationMinutes: 30 })).toThrow(SiteError);
-    expect(() => windowSchedules("f", { name: "w", schedule: "0 23 * * 1-5", durationMinutes: 90 })).toThrow(/after midnight/);
+    expect(() => windowSchedules("f", { name: "w", schedule: "0 23 * 6-9 1-5", durationMinutes: 90 })).toThrow(/after midnight/);
   });
 
   it("renders least-privilege RBAC, targets and start/end CronJobs per window", () => {

@@ -124,7 +124,7 @@ describe("curtailment windows", () => {
           { name: "grid", tier: "curtailable", capacityKw: 100, curtailment: { responseTimeSeconds: 600, windows: [
             { name: "ok", schedule: "0 15 * 6-9 1-5", durationMinutes: 120 },
             { name: "every-15", schedule: "*/15 15 * * *", durationMinutes: 10 },
-            { name: "late", schedule: "0 23 * * 1-5", durationMinutes: 90 },
+            { name: "late", schedule: "0 23 * 6-9 1-5", durationMinutes: 90 },
           ] } },
         ],
         circuits: [{ id: "pdu-1", feed: "grid", volts: 240, amps: 30, phases: 1 }],
@@ -135,7 +135,7 @@ describe("curtailment windows", () => {
     const problems = validateSite(spec).filter((p) => p.path?.[4] === "windows");
     expect(problems.map((p) => [p.path, p.message])).toEqual([
       [["power", "feeds", 0, "curtailment", "windows", 1, "schedule"], 'curtailment window every-15 of feed grid (schedule "*/15 15 * * *"): the end time cannot be computed because the minute and hour fields are not single numbers'],
-      [["power", "feeds", 0, "curtailment", "windows", 2, "schedule"], 'curtailment window late of feed grid (schedule "0 23 * * 1-5") ends after midnight, on a different day than its day-of-month/day-of-week fields select'],
+      [["power", "feeds", 0, "curtailment", "windows", 2, "schedule"], 'curtailment window late of feed grid (schedule "0 23 * 6-9 1-5") ends after midnight, and the days it ends on (the day after each start) cannot be written as cron schedules'],
     ]);
   });
   it("reserves the window name 'manual' for the feed's hand-started CronJobs, at the window's name", async () => {

@@ -31,12 +31,15 @@ const CRONJOB_NAME_MAX = 52;
 export { MANUAL_WINDOW, windowSchedules, type WindowSchedules } from "../site/cron.js";
 import { MANUAL_WINDOW, windowSchedules } from "../site/cron.js";
 
-/** A DNS-safe CronJob name, shortened with a content hash when too long. */
-function cronJobName(feed: string, window: string, phase: "start" | "end"): string {
-  const full = `curtail-${feed}-${window}-${phase}`;
+/**
+ * A DNS-safe CronJob name, shortened with a content hash when too long. `part` numbers the
+ * further end CronJobs of a window whose end days need several schedules (`…-end-2`).
+ */
+function cronJobName(feed: string, window: string, phase: "start" | "end", part = 1): string {
+  const full = `curtail-${feed}-${window}-${phase}${part > 1 ? `-${part}` : ""}`;
   if (full.length <= CRONJOB_NAME_MAX) return full;
   const hash = createHash("sha256").update(full).digest("hex").slice(0, 8);
-  const tail = `-${hash}-${phase}`;
+  const tail = `-${hash}-${phase}${part > 1 ? `-${part}` : ""}`;
   return `${full.slice(0, CRONJOB_NAME_MAX - tail.length).replace(/-+$/, "")}${tail}`;
 }
 
@@ -247,14 +250,19 @@ export function renderCurtailment(plan: FarmPlan): K8sObject[] {
     }
     for (const w of [...c.windows].sort((a, b) => compareStrings(a.name, b.name))) {
       const schedules = windowSchedules(c.feed, w);
-      for (const phase of ["start", "end"] as const) {
+      // One start; the end may take several schedules (their union is the day after each start).
+      const runs = [
+        { phase: "start" as const, part: 1, schedule: schedules.start },
+        ...schedules.end.map((schedule, i) => ({ phase: "end" as const, part: i + 1, schedule })),
+      ];
+      for (const { phase, part, schedule } of runs) {
         cronJobs.push(
           cronJob(plan, {
-            name: cronJobName(c.feed, w.name, phase),
+            name: cronJobName(c.feed, w.name, phase, part),
             feed: c.feed,
             window: w.name,
             phase,
-            schedule: schedules[phase],
+            schedule,
             // Late is better than never inside the window; an end job may run up to an hour late.
             startingDeadlineSeconds: phase === "start" ? Math.min(w.durationMinutes * 60, 3600) : 3600,
             labels: appLabels,

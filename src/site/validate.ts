@@ -9,9 +9,9 @@
  */
 import { ASICS, findAsic, findGpu, GPUS, nearestName } from "./catalog.js";
 import { formatRange, parseAddressPool, parseCidr, parseIpv4, rangeContains, rangesOverlap, rangeWithin, type Ipv4Range } from "./net.js";
-import { SiteError, type Problem } from "./problems.js";
+import type { Problem } from "./problems.js";
 import type { SiteSpec } from "./schema.js";
-import { MANUAL_WINDOW, windowSchedules } from "./cron.js";
+import { MANUAL_WINDOW, windowProblems } from "./cron.js";
 
 /** Options of {@link validateSite}. */
 export interface ValidateOptions {
@@ -141,13 +141,10 @@ function checkFeeds(spec: SiteSpec, problems: Problem[]): Set<string> {
           path: ["power", "feeds", i, "curtailment", "windows", wi, "name"],
         });
       }
-      // The end of each window becomes a CronJob schedule; find the windows whose end cannot be written as one.
-      try {
-        windowSchedules(feed.name, w);
-      } catch (err) {
-        if (!(err instanceof SiteError)) throw err;
-        for (const p of err.problems) problems.push({ ...p, path: ["power", "feeds", i, "curtailment", "windows", wi, "schedule"] });
-      }
+      // Each window becomes start and end CronJobs in the site's zone: find the windows whose
+      // end cannot be written as schedules, or whose start or end a DST jump skips.
+      const zone = isValidTimeZone(spec.metadata.timezone) ? spec.metadata.timezone : "UTC";
+      for (const p of windowProblems(feed.name, w, zone)) problems.push({ ...p, path: ["power", "feeds", i, "curtailment", "windows", wi, "schedule"] });
     });
   });
   return new Set(first.keys());
