@@ -19,6 +19,7 @@ export const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   import: () => import("./commands/import.js"),
   diff: () => import("./commands/diff.js"),
   curtail: () => import("./commands/curtail.js"),
+  miners: () => import("./commands/miners.js"),
 };
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
