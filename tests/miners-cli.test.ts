@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { main } from "../src/cli/main.js";
 import type { FeedTargets } from "../src/runtime/curtail/targets.js";
 import { REPO_ROOT } from "./helpers/cli.js";
-import { SIM_PASSWORD, startAntminerSim, startLuxosSim, type Fault, type SimMiner } from "./helpers/miner-sims.js";
+import { SIM_PASSWORD, startAntminerSim, startLuxosSim, type Fault, type SimMiner, simPorts } from "./helpers/miner-sims.js";
 
 const running: SimMiner[] = [];
 afterEach(async () => {
@@ -44,7 +44,7 @@ async function setup(faults: Fault[]) {
   for (const [i, fault] of faults.entries()) {
     const s = i % 2 === 0 ? await startLuxosSim({ fault }) : await startAntminerSim({ fault });
     running.push(s);
-    miners.push({ hostname: `asic-${i + 1}`, driver: s.kind, host: "127.0.0.1", port: s.port, ...(s.webPort ? { webPort: s.webPort } : {}), plannedWatts: 3000 });
+    miners.push({ hostname: `asic-${i + 1}`, driver: s.kind, host: "127.0.0.1", ...simPorts(s), plannedWatts: 3000 });
   }
   const targets: FeedTargets = { version: 1, feed: "ercot-flex", pue: 1.1, stages: [{ order: 1, action: "asics-off", shedWatts: 3300 * faults.length }], miners, webhookUrl: null, gpuNodes: [], clusterQueues: [] };
   writeFileSync(path.join(dir, "targets.json"), JSON.stringify(targets));

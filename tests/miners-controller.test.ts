@@ -11,7 +11,7 @@ import { mapBounded } from "../src/runtime/curtail/miners.js";
 import { feedTargets, parseFeedTargets, type FeedTargets } from "../src/runtime/curtail/targets.js";
 import { loadAndPlan, siteSourceFromArgs } from "../src/cli/site-args.js";
 import { REPO_ROOT } from "./helpers/cli.js";
-import { SIM_PASSWORD, SIM_USER, startAntminerSim, startLuxosSim, startWhatsminerSim, type SimMiner } from "./helpers/miner-sims.js";
+import { SIM_PASSWORD, SIM_USER, startAntminerSim, startLuxosSim, startWhatsminerSim, type SimMiner, simPorts } from "./helpers/miner-sims.js";
 
 const running: SimMiner[] = [];
 afterEach(async () => {
@@ -78,7 +78,7 @@ async function feedWithSims(faults: ("none" | "keeps-hashing" | "timeout")[]): P
     const s = kind === 0 ? await startLuxosSim({ fault }) : kind === 1 ? await startAntminerSim({ fault }) : await startWhatsminerSim({ fault });
     sims.push(s);
     running.push(s);
-    miners.push({ hostname: `asic-${String(i).padStart(2, "0")}`, driver: s.kind, host: "127.0.0.1", port: s.port, ...(s.webPort ? { webPort: s.webPort } : {}), plannedWatts: 3000 });
+    miners.push({ hostname: `asic-${String(i).padStart(2, "0")}`, driver: s.kind, host: "127.0.0.1", ...simPorts(s), plannedWatts: 3000 });
   }
   const pue = 1.1;
   return {

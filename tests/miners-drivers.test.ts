@@ -20,6 +20,7 @@ import {
   startWhatsminerSim,
   type Fault,
   type SimMiner,
+  simPorts,
 } from "./helpers/miner-sims.js";
 
 const CRED: MinerCredential = { user: SIM_USER, password: SIM_PASSWORD };
@@ -38,8 +39,7 @@ async function sim(driver: FirmwareDriver, fault: Fault = "none"): Promise<{ s: 
     hostname: `asic-${driver}`,
     driver,
     host: "127.0.0.1",
-    port: s.port,
-    ...(s.webPort !== undefined ? { webPort: s.webPort } : {}),
+    ...simPorts(s),
     feed: "ercot-flex",
     plannedWatts: 3250,
   };
@@ -131,7 +131,7 @@ describe.each(Object.keys(STARTERS) as FirmwareDriver[])("%s driver", (driver) =
 
   it("a closed port is unreachable", async () => {
     const port = await freePort();
-    const r = await d.curtail({ hostname: "gone", driver, host: "127.0.0.1", port, webPort: port, feed: "f", plannedWatts: 1 }, CRED, opts(5000));
+    const r = await d.curtail({ hostname: "gone", driver, host: "127.0.0.1", port, statusPort: port, feed: "f", plannedWatts: 1 }, CRED, opts(5000));
     expect(r.outcome).toBe("unreachable");
     expect(r.attempts).toBe(3);
     expect(r.reason).toMatch(/ECONNREFUSED/);

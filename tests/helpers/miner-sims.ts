@@ -477,3 +477,11 @@ export async function startWebhookSim(statusCode = 204): Promise<{ url: string; 
   const port = await listen(server);
   return { url: `http://127.0.0.1:${port}/hooks/asic?token=secret-token`, bodies, close: () => closeServer(server, sockets) };
 }
+
+/**
+ * Where a driver reaches `s`: its API port, and for an Antminer the web (CGI) port as
+ * `port` (the plan's `antminer://host` port) with the bmminer API as `statusPort`.
+ */
+export function simPorts(s: SimMiner): { port: number; statusPort?: number } {
+  return s.kind === "antminer" ? { port: s.webPort!, statusPort: s.port } : { port: s.port };
+}

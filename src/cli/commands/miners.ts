@@ -131,15 +131,14 @@ function select(ctx: CommandContext, op: MinerOp, feedName: string | undefined):
   const { plan } = loadAndPlan(siteSourceFromArgs(ctx), ctx.cwd);
   if (feedName === undefined) {
     if (op !== "status") throw new CliError(`--feed is required for ${op}.\n  fix: name the feed to ${op}, e.g. --feed ${firstNonFirm(plan) ?? "FEED"}.`);
-    const byFeed = new Map(plan.curtailment.map((c) => [c.feed, c]));
-    return { feed: "(all)", pue: plan.site.pue, miners: plan.asics.map((a) => minerTargetOf(a, byFeed.get(a.feed))), webhookUrl: null };
+    return { feed: "(all)", pue: plan.site.pue, miners: plan.asics.map((a) => minerTargetOf(a)), webhookUrl: null };
   }
   const t = feedTargets(plan, feedName);
   if (t === undefined) {
     const known = plan.feeds.map((f) => f.name);
     if (known.includes(feedName)) {
       if (op !== "status") throw new CliError(`feed ${feedName} is firm: it has no curtailment.\n  fix: curtail a non-firm feed (${plan.curtailment.map((c) => c.feed).join(", ") || "none in this site"}).`);
-      return { feed: feedName, pue: plan.site.pue, miners: plan.asics.filter((a) => a.feed === feedName).map((a) => minerTargetOf(a, undefined)), webhookUrl: null };
+      return { feed: feedName, pue: plan.site.pue, miners: plan.asics.filter((a) => a.feed === feedName).map((a) => minerTargetOf(a)), webhookUrl: null };
     }
     throw new CliError(`unknown feed '${feedName}'.\n  fix: one of ${known.join(", ")}.`);
   }

@@ -98,7 +98,7 @@ export async function runMiners(miners: readonly MinerTargetSpec[], op: MinerOp,
     port: m.port,
     feed: o.feed,
     plannedWatts: m.plannedWatts,
-    ...(m.webPort !== undefined ? { webPort: m.webPort } : {}),
+    ...(m.statusPort !== undefined ? { statusPort: m.statusPort } : {}),
   });
   const results: MinerResult[] = [];
   const emit = (r: MinerResult) => {

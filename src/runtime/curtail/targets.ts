@@ -4,8 +4,8 @@
  * (pure, deterministic: same plan, byte-identical JSON). It holds addresses and planned
  * watts, never a credential (those come from the `mine2hpc-miner-credentials` Secret).
  */
-import type { FarmPlan, FeedCurtailment, PlannedAsic } from "../../plan/types.js";
-import { DEFAULT_PORTS, type DriverName } from "../miners/types.js";
+import type { FarmPlan, PlannedAsic } from "../../plan/types.js";
+import type { DriverName } from "../miners/types.js";
 
 /** Version of the targets JSON. */
 export const TARGETS_VERSION = 1;
@@ -17,8 +17,8 @@ export interface MinerTargetSpec {
   driver: DriverName | null;
   host: string;
   port: number;
-  /** Antminer only: web (CGI) port when not 80 (simulators, port-forwarded sites). */
-  webPort?: number;
+  /** Antminer only: port of the bmminer status API when not 4028 (simulators, port-forwarded sites). */
+  statusPort?: number;
   /** Wall draw while hashing, in W (the plan's `drawWatts`). */
   plannedWatts: number;
 }
@@ -57,20 +57,13 @@ export interface FeedTargets {
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
- * The plan's `PlannedAsic.minerApi` (the site model's `minerApi` column), when this plan
- * has it. TODO(model): read the field directly once the lead's `model` branch lands.
+ * The miner a planned ASIC is driven through: the plan's `minerApi` (its URL, else its
+ * firmware's port, else the feed's webhook; null: nothing automates it).
  */
-function minerApiOf(a: PlannedAsic): { driver: DriverName; host: string; port: number } | null | undefined {
-  return (a as PlannedAsic & { minerApi?: { driver: DriverName; host: string; port: number } | null }).minerApi;
-}
-
-/** The miner a planned ASIC is driven through. */
-export function minerTargetOf(a: PlannedAsic, feed: FeedCurtailment | undefined): MinerTargetSpec {
-  const api = minerApiOf(a);
-  if (api !== undefined && api !== null) return { hostname: a.hostname, driver: api.driver, host: api.host, port: api.port, plannedWatts: a.drawWatts };
-  // No minerApi: the feed's webhook when there is one (what today's jobs call), else manual.
-  if (api === undefined && feed?.asicWebhook) return { hostname: a.hostname, driver: "webhook", host: a.ip, port: 0, plannedWatts: a.drawWatts };
-  return { hostname: a.hostname, driver: null, host: a.ip, port: 0, plannedWatts: a.drawWatts };
+export function minerTargetOf(a: PlannedAsic): MinerTargetSpec {
+  const api = a.minerApi;
+  if (api === null) return { hostname: a.hostname, driver: null, host: a.ip, port: 0, plannedWatts: a.drawWatts };
+  return { hostname: a.hostname, driver: api.driver, host: api.driver === "webhook" ? a.ip : api.host, port: api.port, plannedWatts: a.drawWatts };
 }
 
 /** Targets of one non-firm feed; undefined when the plan has no curtailment for it. */
@@ -84,8 +77,9 @@ export function feedTargets(plan: FarmPlan, feedName: string): FeedTargets | und
   const poolQueue = new Map(plan.pools.map((p) => [p.name, p.clusterQueue]));
   const pue = plan.site.pue;
   const miners = plan.asics
-    .filter((a) => asicHosts.has(a.hostname))
-    .map((a) => minerTargetOf(a, c))
+    // An offline miner is not commanded (PlannedAsic.state).
+    .filter((a) => asicHosts.has(a.hostname) && a.state !== "offline")
+    .map((a) => minerTargetOf(a))
     .sort((a, b) => cmp(a.hostname, b.hostname));
   // Only nodes on this feed: a pool may span feeds, and the other feed is not curtailed.
   const gpuNodes = plan.nodes
@@ -107,11 +101,6 @@ export function feedTargets(plan: FarmPlan, feedName: string): FeedTargets | und
     gpuNodes,
     clusterQueues,
   };
-}
-
-/** Default port of a driver (webhook: none). */
-export function defaultPort(driver: DriverName): number {
-  return driver === "webhook" ? 0 : DEFAULT_PORTS[driver];
 }
 
 /**

@@ -16,20 +16,20 @@
  *   the configuration first and sends it back with only the mode changed). Reply
  *   `{"stats":"success","code":"M000","msg":"OK!"}`.
  * - Auth: HTTP digest (see ./digest.ts), user `root` by default.
+ *
+ * Ports: the target's `port` is the web interface (the plan's `antminer://host` → 80);
+ * status comes from `statusPort` (4028).
  */
 import { cgminerCommand, num, runAction, runStatus, section } from "./cgminer.js";
 import { digestAuthorization, parseDigestChallenge } from "./digest.js";
 import { RefusedError, TransportError, httpRequest, type HttpResponse, type Limits } from "./net.js";
-import type { CallOptions, MinerCredential, MinerDriver, MinerTarget, Reading } from "./types.js";
-
-/** Port of the stock web interface. */
-export const ANTMINER_WEB_PORT = 80;
+import { ANTMINER_STATUS_PORT, type CallOptions, type MinerCredential, type MinerDriver, type MinerTarget, type Reading } from "./types.js";
 
 /** One CGI call with digest auth: unauthenticated first, then answering the challenge. */
 async function cgi(m: MinerTarget, c: MinerCredential | undefined, name: string, body: unknown, l: Limits): Promise<unknown> {
   if (c === undefined) throw new RefusedError("no credential for the Antminer web interface; add one (byHost, byDriver.antminer or default) to the credentials file");
   const uri = `/cgi-bin/${name}.cgi`;
-  const url = new URL(`http://${m.host.includes(":") ? `[${m.host}]` : m.host}:${m.webPort ?? ANTMINER_WEB_PORT}${uri}`);
+  const url = new URL(`http://${m.host.includes(":") ? `[${m.host}]` : m.host}:${m.port}${uri}`);
   const method = body === undefined ? "GET" : "POST";
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const send = (authorization?: string): Promise<HttpResponse> =>
@@ -78,7 +78,7 @@ async function setMode(m: MinerTarget, c: MinerCredential | undefined, mode: 0 |
 }
 
 async function read(m: MinerTarget, c: MinerCredential | undefined, l: Limits): Promise<Reading> {
-  const summary = section(await cgminerCommand(m.host, m.port, "summary", undefined, l), "SUMMARY");
+  const summary = section(await cgminerCommand(m.host, m.statusPort ?? ANTMINER_STATUS_PORT, "summary", undefined, l), "SUMMARY");
   let sleeping: boolean | null = null;
   if (c !== undefined) {
     const conf = (await cgi(m, c, "get_miner_conf", undefined, l)) as Record<string, unknown> | null;

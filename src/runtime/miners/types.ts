@@ -7,23 +7,20 @@
  * from what the miner said and what the network did, never from what they sent.
  */
 
+import type { MinerDriver as PlannedDriver } from "../../plan/types.js";
+
 /** Firmware API a miner is driven through (the plan's `PlannedAsic.minerApi.driver`). */
-export type DriverName = "luxos" | "braiins" | "antminer" | "whatsminer" | "webhook";
+export type DriverName = PlannedDriver;
 
 /** All driver names, in a fixed order (help texts, validation). */
 export const DRIVER_NAMES: readonly DriverName[] = ["luxos", "braiins", "antminer", "whatsminer", "webhook"];
 
-/** Default API port of each driver when the site names none. */
-export const DEFAULT_PORTS: Record<Exclude<DriverName, "webhook">, number> = {
-  // LuxOS: LUXminer speaks the cgminer-style API on TCP 4028 (docs.luxor.tech/firmware/api/intro).
-  luxos: 4028,
-  // Braiins OS public API: gRPC on 50051 (braiins/bos-plus-api README: "Miner must have port 50051 enabled").
-  braiins: 50051,
-  // Antminer stock firmware: bmminer/cgminer API on 4028 (cgminer API-README: default --api-port 4028).
-  antminer: 4028,
-  // Whatsminer btminer API v2 on 4028 (pyasic pyasic/rpc/btminer.py: BTMinerRPCAPI(ip, port=4028)).
-  whatsminer: 4028,
-};
+/**
+ * Port of the stock Antminer's bmminer (cgminer) API, which the driver reads status from;
+ * the target's `port` is its web (CGI) port, as the plan's `minerApi` gives it
+ * (src/plan/plan.ts MINER_API_PORTS: antminer 80). cgminer API-README: `--api-port` default 4028.
+ */
+export const ANTMINER_STATUS_PORT = 4028;
 
 /** One miner to act on. Carries no secret. */
 export interface MinerTarget {
@@ -32,13 +29,13 @@ export interface MinerTarget {
   driver: DriverName;
   /** Address of the miner's API (IP or DNS name); for `webhook` the URL's host, for messages. */
   host: string;
-  /** Port of the miner's API ({@link DEFAULT_PORTS}). */
-  port: number;
   /**
-   * Antminer only: port of the web interface serving `/cgi-bin/*.cgi`. @default 80
-   * (Stock firmware serves it on 80; tests and simulators put it elsewhere.)
+   * Port of the miner's API (the plan's `minerApi.port`, src/plan/plan.ts MINER_API_PORTS):
+   * LuxOS/Whatsminer 4028, Braiins 50051, Antminer the web interface's port (80).
    */
-  webPort?: number;
+  port: number;
+  /** Antminer only: port of the bmminer status API. @default {@link ANTMINER_STATUS_PORT} */
+  statusPort?: number;
   /** Webhook only: the URL POSTed to (the feed's `asicWebhookUrl`). */
   url?: string;
   /** Feed the miner is on (webhook body, results). */
