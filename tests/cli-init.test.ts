@@ -106,7 +106,7 @@ describe("mine2hpc init", () => {
     rmSync(path.join(project, "Pulumi.yaml"));
     const r = await runCli(["init", "x", "--template", "hpc-hall"], { cwd: project });
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toBe("error: not inside a mine2hpc project (no Pulumi.yaml here or above).\n  fix: run mine2hpc init from the project folder, the one holding Pulumi.yaml.\n");
+    expect(r.stderr).toBe("error: not inside a mine2hpc project (no Pulumi.yaml here or above).\n  fix: run mine2hpc init from the project folder, the one holding Pulumi.yaml, or start a site repository with 'mine2hpc new DIR --template NAME'.\n");
   });
 
   it("never writes into the repository", () => {

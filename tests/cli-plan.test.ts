@@ -93,11 +93,24 @@ describe("mine2hpc validate", () => {
 
   it("explains an unknown command and an unknown flag", async () => {
     const a = await runCli(["frobnicate"], { cwd: REPO_ROOT });
-    expect(a.exitCode).toBe(2);
+    expect(a.exitCode).toBe(64);
     expect(a.stderr).toContain("error: unknown command 'frobnicate'.");
     const b = await runCli(["plan", "--stak", "demo"], { cwd: REPO_ROOT });
-    expect(b.exitCode).toBe(2);
-    expect(b.stderr).toContain("usage: mine2hpc plan [--stack NAME | --site FILE]");
+    expect(b.exitCode).toBe(64);
+    expect(b.stderr).toBe(
+      [
+        "error: unknown flag '--stak' for 'mine2hpc plan' (did you mean --stack?); a value that starts with '-' goes after '--'.",
+        "  usage: mine2hpc plan [--stack NAME | --site FILE] [--inventory FILE] [--json | --format text|md|json]",
+        "  fix: run 'mine2hpc plan --help' for its flags.",
+        "",
+      ].join("\n"),
+    );
+    const c = await runCli(["plan", "--stack"], { cwd: REPO_ROOT });
+    expect(c.exitCode).toBe(64);
+    expect(c.stderr.split("\n")[0]).toBe("error: flag '--stack' needs a value: --stack NAME.");
+    const d = await runCli(["validate", "--json=yes"], { cwd: REPO_ROOT });
+    expect(d.exitCode).toBe(64);
+    expect(d.stderr.split("\n")[0]).toBe("error: flag '--json' takes no value.");
   });
 });
 
@@ -108,12 +121,12 @@ describe("defaults and help", () => {
     expect(a.stdout.split("\n")[0]).toMatch(/^stacks\/demo\/site\.yaml: site demo is valid: /);
   });
 
-  it("`help plan` prints the command's help; no command prints help on stderr and exits 2", async () => {
+  it("`help plan` prints the command's help; no command prints help on stderr and exits 64 (usage)", async () => {
     const h = await runCli(["help", "plan"], { cwd: REPO_ROOT });
     expect(h.exitCode).toBe(0);
     expect(h.stdout.split("\n")[0]).toBe("mine2hpc plan [--stack NAME | --site FILE] [--inventory FILE] [--json | --format text|md|json]");
     const none = await runCli([], { cwd: REPO_ROOT });
-    expect(none.exitCode).toBe(2);
+    expect(none.exitCode).toBe(64);
     expect(none.stdout).toBe("");
     expect(none.stderr.split("\n")[0]).toBe("mine2hpc — turn a mining site into a Kubernetes GPU cluster with power-aware pools");
   });

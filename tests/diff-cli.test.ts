@@ -65,7 +65,7 @@ beforeAll(async () => {
   tmpRoot = path.join(base, "tmp");
   mkdirSync(repo);
   mkdirSync(tmpRoot);
-  for (const f of ["src", "bin", "stacks", "Pulumi.yaml", "package.json", "tsconfig.json"]) cpSync(path.join(REPO_ROOT, f), path.join(repo, f), { recursive: true });
+  for (const f of ["src", "bin", "scripts", "stacks", "Pulumi.yaml", "package.json", "tsconfig.json"]) cpSync(path.join(REPO_ROOT, f), path.join(repo, f), { recursive: true });
   symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(repo, "node_modules"), "dir");
   writeFileSync(path.join(repo, ".gitignore"), "node_modules\n");
   await git("init", "-q");

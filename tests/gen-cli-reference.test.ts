@@ -38,7 +38,7 @@ describe("README generated blocks", () => {
       "mine2hpc diff --base GIT_REF [--stack NAME] [--format md|json|text] [--json]",
       "```",
     ]);
-    expect(md).toContain("| `--stack NAME` | Stack to compare (reads stacks/Pulumi.NAME.yaml on both sides). Default: `demo`. |");
+    expect(md).toContain("| `--stack NAME` | Stack to compare (reads stacks/Pulumi.NAME.yaml on both sides; default: demo, or the project's only stack). |");
     expect(md).toContain("| `--json` | Print the structured diff as JSON (same as --format json). |");
   });
 

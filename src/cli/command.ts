@@ -41,12 +41,26 @@ export interface Command {
 }
 
 /**
+ * Exit codes of every `mine2hpc` command (documented in the README): scripts and CI tell a
+ * broken site from a broken run and from a mistyped command.
+ */
+export const EXIT = {
+  ok: 0,
+  /** Failure at run time: a cluster, API or file that did not answer as needed; a bug. */
+  failure: 1,
+  /** Invalid site (every problem listed) or input refused (a missing file, a refused overwrite). */
+  invalidSite: 2,
+  /** Usage error: unknown command or flag, a flag without its value (EX_USAGE of sysexits.h). */
+  usage: 64,
+} as const;
+
+/**
  * An error a person can fix: bad flags, missing files, refused overwrite. Its message
  * says what is wrong and how to fix it; `main` prints it and exits with `exitCode`.
  */
 export class CliError extends Error {
   readonly exitCode: number;
-  constructor(message: string, exitCode = 2) {
+  constructor(message: string, exitCode: number = EXIT.invalidSite) {
     super(message);
     this.name = "CliError";
     this.exitCode = exitCode;
@@ -55,7 +69,7 @@ export class CliError extends Error {
 
 /** Shared flags of commands that act on one site. */
 export const SITE_OPTIONS: Record<string, OptionSpec> = {
-  stack: { type: "string", valueName: "NAME", description: "Stack whose site to use (reads stacks/Pulumi.NAME.yaml). Default: demo, unless --site is given." },
+  stack: { type: "string", valueName: "NAME", description: "Stack whose site to use (reads stacks/Pulumi.NAME.yaml). Default: demo, or the project's only stack, unless --site is given." },
   site: { type: "string", valueName: "FILE", description: "Site file to use instead of a stack." },
   inventory: { type: "string", valueName: "FILE", description: "Inventory CSV to use instead of the one the site names." },
 };

@@ -1,11 +1,14 @@
 /**
- * `mine2hpc` command line: finds the command, parses its flags, runs it, and maps
- * errors to exit codes: 0 ok, 1 unexpected failure, 2 bad input (site problems, bad
- * flags, refused actions). Commands are loaded lazily, one file each.
+ * `mine2hpc` command line: finds the command, parses its flags, runs it, and maps errors to
+ * exit codes (`EXIT` in command.ts; the README lists them): 0 ok, 1 failure at run time,
+ * 2 invalid site or refused input, 64 usage error (unknown command or flag, missing flag
+ * value; 64 is EX_USAGE of BSD sysexits.h). Commands are loaded lazily, one file each.
  */
 import { parseArgs } from "node:util";
 import type { Command, CommandContext, OptionSpec } from "./command.js";
-import { CliError } from "./command.js";
+import { CliError, EXIT } from "./command.js";
+import { editDistance } from "../site/catalog.js";
+import { readOwnPackage } from "./site-repo.js";
 import { SiteError, formatProblem } from "../site/problems.js";
 
 /** Every command, loaded only when it runs (or when help lists them). */
@@ -16,6 +19,7 @@ export const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   preview: () => import("./commands/preview.js"),
   templates: () => import("./commands/templates.js"),
   init: () => import("./commands/init.js"),
+  new: () => import("./commands/new.js"),
   import: () => import("./commands/import.js"),
   diff: () => import("./commands/diff.js"),
   curtail: () => import("./commands/curtail.js"),
@@ -36,7 +40,7 @@ export async function main(argv: string[], io: Partial<Pick<CommandContext, "std
     if (name === undefined) {
       // No command is a usage error: the help goes to stderr so scripts see only the exit code.
       stderr.write(await globalHelp());
-      return 2;
+      return EXIT.usage;
     }
     if (name === "--help" || name === "-h" || name === "help") {
       stdout.write(await globalHelp());
@@ -48,7 +52,7 @@ export async function main(argv: string[], io: Partial<Pick<CommandContext, "std
     }
     const load = COMMANDS[name];
     if (!load) {
-      throw new CliError(`unknown command '${name}'.\n  fix: run 'mine2hpc --help' to list the commands (${Object.keys(COMMANDS).join(", ")}).`);
+      throw new CliError(`unknown command '${name}'.\n  fix: run 'mine2hpc --help' to list the commands (${Object.keys(COMMANDS).join(", ")}).`, EXIT.usage);
     }
     const command = (await load()).default;
     if (rest.includes("--help") || rest.includes("-h")) {
@@ -74,8 +78,24 @@ function parseCommandArgs(command: Command, args: string[]) {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new CliError(`${(err as Error).message}\n  usage: mine2hpc ${command.name} ${command.usage}\n  fix: run 'mine2hpc ${command.name} --help' for its flags.`);
+    throw new CliError(`${flagProblem(command, err as Error & { code?: string })}\n  usage: mine2hpc ${command.name} ${command.usage}\n  fix: run 'mine2hpc ${command.name} --help' for its flags.`, EXIT.usage);
   }
+}
+
+/** node:util parseArgs' message, said in the CLI's words (its own quotes a positional oddly). */
+function flagProblem(command: Command, err: Error & { code?: string }): string {
+  const flag = /'(-{1,2}[^' ]+)/.exec(err.message)?.[1] ?? "";
+  const key = flag.replace(/^-+/, "");
+  const spec = command.options[key] ?? Object.values(command.options).find((o) => o.short === key);
+  if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const near = Object.keys(command.options).filter((k) => editDistance(k, key) <= 2);
+    const hint = near.length > 0 ? ` (did you mean ${near.map((k) => `--${k}`).join(" or ")}?)` : "";
+    return `unknown flag '${flag}' for 'mine2hpc ${command.name}'${hint}; a value that starts with '-' goes after '--'.`;
+  }
+  if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && spec) {
+    return spec.type === "string" ? `flag '${flag}' needs a value: ${flag} ${spec.valueName ?? "VALUE"}.` : `flag '${flag}' takes no value.`;
+  }
+  return err.message;
 }
 
 /** Prints an error the way a person can act on, and returns the exit code. */
@@ -83,7 +103,7 @@ export function reportError(err: unknown, stderr: CommandContext["stderr"]): num
   if (err instanceof SiteError) {
     stderr.write(`error: the site has ${err.problems.length} problem${err.problems.length === 1 ? "" : "s"}; nothing was planned or applied.\n`);
     for (const p of err.problems) stderr.write(`${formatProblem(p)}\n`);
-    return 2;
+    return EXIT.invalidSite;
   }
   if (err instanceof CliError) {
     stderr.write(`error: ${err.message}\n`);
@@ -91,7 +111,7 @@ export function reportError(err: unknown, stderr: CommandContext["stderr"]): num
   }
   const e = err as Error;
   stderr.write(`internal error: ${e?.stack ?? String(err)}\nThis is a bug in mine2hpc; please report it with the command you ran.\n`);
-  return 1;
+  return EXIT.failure;
 }
 
 /** Help for one command, built from its definition (also the CLI reference in the README). */
@@ -122,7 +142,5 @@ async function globalHelp(): Promise<string> {
 }
 
 async function packageVersion(): Promise<string> {
-  const { readFile } = await import("node:fs/promises");
-  const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
+  return readOwnPackage().version;
 }

@@ -2,7 +2,7 @@
  * Turning `--stack NAME | --site FILE [--inventory FILE]` into a validated site and its
  * plan, with every problem located at file:line (planner problems too).
  */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { CliError, type CommandContext } from "./command.js";
 import { loadAndValidate, type LoadedSite } from "../site/load.js";
@@ -33,8 +33,20 @@ export interface SiteSource {
 /** The stack commands use when neither --stack nor --site is given (as `npm start`, `preview` and `diff` do). */
 export const DEFAULT_STACK = "demo";
 
+/**
+ * The stack a command uses without --stack: `demo` where it exists (this repository), else the
+ * project's only stack (a site repository from `mine2hpc new` has one), else `demo`, whose
+ * missing-stack error says how to pick one.
+ */
+export function defaultStack(repoRoot: string): string {
+  const dir = path.join(repoRoot, "stacks");
+  if (existsSync(path.join(dir, `Pulumi.${DEFAULT_STACK}.yaml`)) || !existsSync(dir)) return DEFAULT_STACK;
+  const stacks = readdirSync(dir).flatMap((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1] ?? []);
+  return stacks.length === 1 ? stacks[0]! : DEFAULT_STACK;
+}
+
 /** Resolves the site flags: --site FILE, else --stack NAME, else the default stack. */
-export function siteSourceFromArgs(ctx: Pick<CommandContext, "values" | "cwd">, defaultStack: string = DEFAULT_STACK): SiteSource {
+export function siteSourceFromArgs(ctx: Pick<CommandContext, "values" | "cwd">, defaultStackName?: string): SiteSource {
   const stack = ctx.values.stack as string | undefined;
   const site = ctx.values.site as string | undefined;
   const inventoryFlag = ctx.values.inventory as string | undefined;
@@ -42,7 +54,7 @@ export function siteSourceFromArgs(ctx: Pick<CommandContext, "values" | "cwd">, 
   if (stack && site) throw new CliError("--stack and --site both given.\n  fix: pass one of them: a stack (stacks/Pulumi.NAME.yaml) or a site file.");
   const inventory = inventoryFlag ? path.resolve(ctx.cwd, inventoryFlag) : undefined;
   if (site) return { siteFile: path.resolve(ctx.cwd, site), repoRoot, ...(inventory ? { inventory } : {}) };
-  const name = stack ?? defaultStack;
+  const name = stack ?? defaultStackName ?? defaultStack(repoRoot);
   const s = loadStack(name, repoRoot);
   const inv = inventory ?? s.inventory;
   return { siteFile: s.siteFile, stack: name, repoRoot, ...(inv ? { inventory: inv } : {}) };

@@ -1,5 +1,6 @@
 /**
- * Offline preview: runs the real Pulumi program (src/index.ts) under mocks and lists every
+ * Offline preview: runs the real Pulumi program (the project's entry point: src/index.ts here,
+ * index.ts in a site repository) under mocks and lists every
  * resource it would register — type, name, parent, key inputs with secrets masked — and the
  * counts per type. No Pulumi CLI, state backend, cloud account or cluster is needed; `pulumi
  * preview` stays the source of truth where the CLI is present.
@@ -11,11 +12,13 @@ import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { SiteError, type Problem } from "../site/problems.js";
 import { SecretValue, loadStack } from "../site/stack.js";
 import { isSecretWrapper, type Registration } from "./mocks.js";
 import { CONFIG_HASH_MARKER, configHashOf } from "../render/hash.js";
+import { readPulumiProject } from "./project.js";
 
 /** What to preview. */
 export interface PreviewOptions {
@@ -60,11 +63,18 @@ export interface PreviewResult {
 /** Config the child sets with `pulumi.runtime.setAllConfig`. */
 export interface ChildRequest {
   repoRoot: string;
+  /** Pulumi project name (Pulumi.yaml `name`): URNs carry it, as under `pulumi preview`. */
+  project: string;
+  /** The program file `pulumi up` runs (absolute). */
+  programFile: string;
   stack: string;
   siteFile: string;
   config: Record<string, string>;
   secretKeys: string[];
 }
+
+/** tsx's loader as this package resolves it (tsx's "." export is one file for every condition). */
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 
 /** Text a placeholder secret starts with; the preview fails rather than print one. */
 export const PLACEHOLDER_SECRET_PREFIX = "mine2hpc-offline-placeholder-secret";
@@ -111,7 +121,11 @@ export function buildChildRequest(opts: PreviewOptions): ChildRequest {
       },
     ]);
   }
-  return { repoRoot, stack: opts.stack, siteFile, config, secretKeys: secretKeys.sort() };
+  const project = readPulumiProject(repoRoot);
+  if (project.programFile === null) {
+    throw new Error(`no Pulumi program found in ${repoRoot}: Pulumi.yaml names no 'main' that exists, and there is no index.ts or index.js.\n  fix: set 'main: index.ts' in Pulumi.yaml (mine2hpc new writes it), with index.ts calling run() from "mine2hpc".`);
+  }
+  return { repoRoot, project: project.name, programFile: project.programFile, stack: opts.stack, siteFile, config, secretKeys: secretKeys.sort() };
 }
 
 /** What the child prints on stdout: a result, or the site's problems. */
@@ -127,7 +141,8 @@ export async function previewOffline(opts: PreviewOptions): Promise<PreviewResul
   const stdout = await new Promise<string>((resolvePromise, reject) => {
     execFile(
       process.execPath,
-      ["--import", "tsx", child],
+      // tsx as this package resolves it: a project without its own node_modules/tsx still previews.
+      ["--import", TSX_LOADER, child],
       { cwd: request.repoRoot, maxBuffer: 512 * 1024 * 1024, env: { ...process.env, MINE2HPC_PREVIEW_REQUEST: JSON.stringify(request) } },
       (err, out, errText) => {
         // The child exits 2 with a JSON answer for site problems; anything else without JSON is a crash.

@@ -4,17 +4,16 @@
  * is a process-wide singleton).
  */
 import { pathToFileURL } from "node:url";
-import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { setupMocks, type MockRecorder } from "./mocks.js";
 import { PLACEHOLDER_SECRET_PREFIX, countByType, maskValue, toPreviewResources, type ChildRequest, type PreviewResult } from "./offline.js";
 
-/** Loads src/index.ts under mocks with the request's config and returns the recorder and module. */
+/** Loads the project's program under mocks with the request's config and returns the recorder and module. */
 export async function loadProgramUnderMocks(request: ChildRequest): Promise<{ recorder: MockRecorder; program: Record<string, unknown> }> {
-  const recorder = await setupMocks({ project: "mine2hpc", stack: request.stack, config: request.config, secretKeys: request.secretKeys });
+  const recorder = await setupMocks({ project: request.project, stack: request.stack, config: request.config, secretKeys: request.secretKeys });
   // Pulumi runs the program in the project directory; the program resolves stack paths from there.
   process.chdir(request.repoRoot);
-  const program = (await import(pathToFileURL(join(request.repoRoot, "src", "index.ts")).href)) as Record<string, unknown>;
+  const program = (await import(pathToFileURL(request.programFile).href)) as Record<string, unknown>;
   await recorder.settle();
   return { recorder, program };
 }

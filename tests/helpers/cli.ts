@@ -55,7 +55,7 @@ export async function expectGolden(name: string, actual: string): Promise<void> 
 
 /**
  * A temporary mine2hpc project: Pulumi.yaml (the project root marker) and a copy of the
- * repository's templates/, so commands that write stacks/ never touch the real repo.
+ * repository's templates/ and schema/, so commands that write stacks/ never touch the real repo.
  */
 export async function tempProject(): Promise<string> {
   const { cpSync, mkdtempSync, writeFileSync } = await import("node:fs");
@@ -63,5 +63,7 @@ export async function tempProject(): Promise<string> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "mine2hpc-cli-"));
   writeFileSync(path.join(dir, "Pulumi.yaml"), "name: mine2hpc\nruntime: nodejs\nstackConfigDir: stacks\n");
   cpSync(path.join(REPO_ROOT, "templates"), path.join(dir, "templates"), { recursive: true });
+  // Like this repository, it holds the editor schema that site files point at (../../schema/).
+  cpSync(path.join(REPO_ROOT, "schema"), path.join(dir, "schema"), { recursive: true });
   return dir;
 }

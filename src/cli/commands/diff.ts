@@ -22,10 +22,11 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command, CommandContext } from "../command.js";
 import { CliError } from "../command.js";
-import { findRepoRoot, loadAndPlan, siteSourceFromArgs } from "../site-args.js";
+import { defaultStack, findRepoRoot, loadAndPlan, siteSourceFromArgs } from "../site-args.js";
 import { SiteError, formatProblem } from "../../site/problems.js";
 import type { FarmPlan } from "../../plan/types.js";
 import type { PreviewResult } from "../../preview/offline.js";
+import { readPulumiProject } from "../../preview/project.js";
 
 const FORMATS = ["text", "md", "json"] as const;
 type Format = (typeof FORMATS)[number];
@@ -127,8 +128,8 @@ async function planBase(baseRoot: string, stack: string, label: string): Promise
 }
 
 async function preview(side: Side, label: string, repoRoot: string, stack: string): Promise<PreviewResult> {
-  if (!existsSync(path.join(repoRoot, "src", "index.ts"))) {
-    throw new CliError(`${label} has no Pulumi program (src/index.ts), so it cannot be previewed.\n  fix: compare with a base that contains the mine2hpc program (a commit of this project).`);
+  if (!existsSync(path.join(repoRoot, "Pulumi.yaml")) || readPulumiProject(repoRoot).programFile === null) {
+    throw new CliError(`${label} has no Pulumi program (Pulumi.yaml and its main, e.g. index.ts), so it cannot be previewed.\n  fix: compare with a base that contains the site's Pulumi project (a commit after 'mine2hpc new' or of this project).`);
   }
   const { previewOffline } = await import("../../preview/offline.js");
   try {
@@ -175,7 +176,7 @@ const command: Command = {
   ].join("\n"),
   options: {
     base: { type: "string", valueName: "GIT_REF", description: "Branch, tag or commit to compare with (e.g. origin/main)." },
-    stack: { type: "string", valueName: "NAME", default: "demo", description: "Stack to compare (reads stacks/Pulumi.NAME.yaml on both sides)." },
+    stack: { type: "string", valueName: "NAME", description: "Stack to compare (reads stacks/Pulumi.NAME.yaml on both sides; default: demo, or the project's only stack)." },
     format: { type: "string", valueName: "FORMAT", description: "Output format: text (default), md (PR comment) or json (the structured diff)." },
     json: { type: "boolean", description: "Print the structured diff as JSON (same as --format json)." },
   },
@@ -183,7 +184,7 @@ const command: Command = {
     const format = parseFormat(ctx);
     const ref = ctx.values.base;
     if (typeof ref !== "string" || ref === "") throw new CliError("no base given.\n  fix: pass --base GIT_REF, e.g. --base origin/main or --base HEAD~1.");
-    const stack = String(ctx.values.stack ?? "demo");
+    const stack = String(ctx.values.stack ?? defaultStack(findRepoRoot(ctx.cwd)));
     const repoRoot = realpathSync(findRepoRoot(ctx.cwd));
     if (!existsSync(path.join(repoRoot, "Pulumi.yaml"))) {
       throw new CliError(`no Pulumi.yaml found in ${ctx.cwd} or above.\n  fix: run mine2hpc diff inside a mine2hpc project.`);

@@ -14,12 +14,20 @@ import type { Command } from "../command.js";
 import { CliError } from "../command.js";
 import { displayPath, findRepoRoot, loadAndPlan } from "../site-args.js";
 import { loadStack } from "../../site/stack.js";
-import { figureLines, findTemplate, templateFigures } from "./templates.js";
+import { figureLines, findTemplate, templateFigures, type TemplateFigures, type TemplateInfo } from "./templates.js";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-/** The editor-schema line every site file starts with; stacks/STACK/ is two levels below the root, like templates/NAME/. */
-const SCHEMA_LINE = "# yaml-language-server: $schema=../../schema/site.schema.json";
 const INVENTORY_FILE = "inventory.csv";
+
+/**
+ * The editor-schema line a stack's site file starts with. stacks/STACK/ is two levels below the
+ * root, like templates/NAME/; the schema is this repository's schema/, or in a site repository
+ * the installed package's (node_modules/mine2hpc/schema/, there once `npm install` has run).
+ */
+export function schemaLine(repoRoot: string): string {
+  const own = existsSync(path.join(repoRoot, "schema", "site.schema.json"));
+  return `# yaml-language-server: $schema=../../${own ? "" : "node_modules/mine2hpc/"}schema/site.schema.json`;
+}
 
 /** One step the operator takes after `init`, with the exact command. */
 export interface NextStep {
@@ -42,10 +50,10 @@ export function nextSteps(stack: string): NextStep[] {
 /**
  * The template's site text for stack STACK: `metadata.name` set to STACK, `inventory` set to
  * inventory.csv (added when the template has none but an inventory is copied), and the
- * editor-schema line first. Edits are made on the text at the YAML nodes' offsets, so every
+ * editor-schema line `schema` first. Edits are made on the text at the YAML nodes' offsets, so every
  * comment and blank line of the template survives.
  */
-export function siteForStack(templateText: string, stack: string, withInventory: boolean): string {
+export function siteForStack(templateText: string, stack: string, withInventory: boolean, schema: string): string {
   const doc = parseDocument(templateText);
   if (doc.errors.length > 0 || !isMap(doc.contents)) throw new CliError(`the template's site.yaml cannot be read as YAML.\n  fix: run 'mine2hpc validate --site' on the template.`);
   const edits: Array<{ start: number; end: number; text: string }> = [];
@@ -59,19 +67,121 @@ export function siteForStack(templateText: string, stack: string, withInventory:
   if (withInventory && !isScalar(invNode)) text = `${text.replace(/\n*$/, "\n")}\n# Machines from the inventory CSV beside this file, appended after machines:.\ninventory: ${INVENTORY_FILE}\n`;
   if (!withInventory && isScalar(invNode)) throw new CliError("the template names an inventory that does not exist.\n  fix: pass --inventory FILE.");
   const lines = text.split("\n");
-  if (lines[0]?.startsWith("# yaml-language-server:")) lines[0] = SCHEMA_LINE;
-  else lines.unshift(SCHEMA_LINE);
+  if (lines[0]?.startsWith("# yaml-language-server:")) lines[0] = schema;
+  else lines.unshift(schema);
   return lines.join("\n");
 }
 
-function stackFileText(stack: string, template: string): string {
+function stackFileText(stack: string, template: string, by: string): string {
   return [
-    `# Stack ${stack}: the site in stacks/${stack}/site.yaml, started from template ${template} by 'mine2hpc init'.`,
+    `# Stack ${stack}: the site in stacks/${stack}/site.yaml, started from template ${template} by '${by}'.`,
     "# Secrets (mine2hpc:sshPrivateKey, mine2hpc:k3sToken) are added here, encrypted, by 'pulumi config set --secret'.",
     "config:",
     `  mine2hpc:site: stacks/${stack}/site.yaml`,
     "",
   ].join("\n");
+}
+
+/** A stack made from a template, checked (loaded and planned) and ready to write. */
+export interface StackDraft {
+  stack: string;
+  repoRoot: string;
+  template: TemplateInfo;
+  /** Absolute paths: the stack file, the site file and (when there is one) the inventory. */
+  files: { stack: string; site: string; inventory?: string };
+  siteText: string;
+  stackText: string;
+  /** The inventory copied into the stack, absolute. */
+  inventorySource?: string;
+  /** Where the inventory came from, as shown to the person (null: none). */
+  inventoryFrom: string | null;
+}
+
+/** What `init` and `new` take to make a stack from a template. */
+export interface StackRequest {
+  /** The person's working directory (flags' paths are relative to it). */
+  cwd: string;
+  /** Root of the Pulumi project the stack goes into (it may not exist yet, for `new`). */
+  repoRoot: string;
+  stack: string;
+  /** --template NAME (undefined: an error saying how to list them). */
+  template: string | undefined;
+  /** --inventory FILE, else the template's own inventory. */
+  inventory?: string;
+  /** The command named in the stack file's comment, e.g. `mine2hpc init`. */
+  by: string;
+}
+
+/**
+ * Checks a new stack without writing anything: the stack name, the template, the inventory,
+ * and the template's site with that inventory (loaded and planned: a SiteError stops it here).
+ */
+export function draftStack(req: StackRequest): StackDraft {
+  const { stack, repoRoot } = req;
+  if (!DNS_LABEL.test(stack)) throw new CliError(`stack name '${stack}' is not a DNS label.\n  fix: use lowercase letters, digits and '-', at most 63 characters, starting and ending with a letter or digit (it becomes the site's metadata.name).`);
+  if (req.template === undefined) throw new CliError("no template given.\n  fix: pass --template NAME (run 'mine2hpc templates' to list them).");
+  const template = findTemplate(req.cwd, req.template);
+  const templateText = readFileSync(template.siteFile, "utf8");
+
+  // Where the inventory comes from: the flag, else the template's own.
+  let inventorySource: string | undefined;
+  if (req.inventory !== undefined) {
+    inventorySource = path.resolve(req.cwd, req.inventory);
+    if (!existsSync(inventorySource)) throw new CliError(`inventory file ${req.inventory} does not exist.\n  fix: check the path (it is relative to the current folder).`);
+  } else {
+    const doc = parseDocument(templateText);
+    const inv = isMap(doc.contents) ? doc.contents.get("inventory") : undefined;
+    if (typeof inv === "string" && inv !== "") inventorySource = path.join(template.dir, inv);
+  }
+
+  // Check the site before writing anything: the template with the chosen inventory.
+  loadAndPlan({ siteFile: template.siteFile, repoRoot, ...(inventorySource ? { inventory: inventorySource } : {}) });
+
+  const stackDir = path.join(repoRoot, "stacks", stack);
+  return {
+    stack,
+    repoRoot,
+    template,
+    files: {
+      stack: path.join(repoRoot, "stacks", `Pulumi.${stack}.yaml`),
+      site: path.join(stackDir, "site.yaml"),
+      ...(inventorySource ? { inventory: path.join(stackDir, INVENTORY_FILE) } : {}),
+    },
+    siteText: siteForStack(templateText, stack, inventorySource !== undefined, schemaLine(repoRoot)),
+    stackText: stackFileText(stack, template.name, req.by),
+    ...(inventorySource ? { inventorySource } : {}),
+    inventoryFrom: req.inventory !== undefined ? displayPath(inventorySource!, req.cwd) : inventorySource ? `templates/${template.name}/${path.basename(inventorySource)}` : null,
+  };
+}
+
+/** A file path relative to the project root, with '/' (as printed and as in --json). */
+export function projectPath(repoRoot: string, file: string): string {
+  return path.relative(repoRoot, file).split(path.sep).join("/");
+}
+
+/**
+ * Writes a drafted stack, then loads and plans it as `plan --stack` will; returns the files
+ * written (relative to the project root) and the site's figures.
+ */
+export function writeStack(draft: StackDraft): { files: string[]; figures: TemplateFigures } {
+  const { files, repoRoot, stack } = draft;
+  mkdirSync(path.dirname(files.site), { recursive: true });
+  writeFileSync(files.site, draft.siteText);
+  if (draft.inventorySource && files.inventory) copyFileSync(draft.inventorySource, files.inventory);
+  writeFileSync(files.stack, draft.stackText);
+  const written = loadStack(stack, repoRoot);
+  const { loaded, plan } = loadAndPlan({ siteFile: written.siteFile, repoRoot, stack });
+  return {
+    files: [files.stack, files.site, ...(files.inventory ? [files.inventory] : [])].map((f) => projectPath(repoRoot, f)),
+    figures: templateFigures(loaded.spec, plan),
+  };
+}
+
+/** The text `init` and `new` print: what was written, the figures, the numbered next steps. */
+export function createdText(heading: string, files: readonly string[], figures: TemplateFigures, steps: readonly NextStep[]): string {
+  const out = [heading, ...files.map((f) => `  ${f}`), "", "The site loads and plans:", ...figureLines(figures), "", "Next steps:"];
+  steps.forEach((s, k) => out.push(`  ${k + 1}. ${s.what}:`, `       ${s.command}`));
+  return out.join("\n") + "\n";
 }
 
 const command: Command = {
@@ -89,63 +199,23 @@ const command: Command = {
     const [stack, ...extra] = ctx.positionals;
     if (stack === undefined) throw new CliError("no stack name given.\n  fix: mine2hpc init STACK --template NAME (STACK is the site's name, e.g. tx-west-1).");
     if (extra.length > 0) throw new CliError(`one stack at a time, got ${ctx.positionals.join(", ")}.\n  fix: mine2hpc init STACK --template NAME.`);
-    if (!DNS_LABEL.test(stack)) throw new CliError(`stack name '${stack}' is not a DNS label.\n  fix: use lowercase letters, digits and '-', at most 63 characters, starting and ending with a letter or digit (it becomes the site's metadata.name).`);
-    const templateName = ctx.values.template as string | undefined;
-    if (templateName === undefined) throw new CliError("no template given.\n  fix: pass --template NAME (run 'mine2hpc templates' to list them).");
     const repoRoot = findRepoRoot(ctx.cwd);
-    if (!existsSync(path.join(repoRoot, "Pulumi.yaml"))) throw new CliError("not inside a mine2hpc project (no Pulumi.yaml here or above).\n  fix: run mine2hpc init from the project folder, the one holding Pulumi.yaml.");
-    const template = findTemplate(ctx.cwd, templateName);
-    const templateText = readFileSync(template.siteFile, "utf8");
-
-    // Where the inventory comes from: the flag, else the template's own.
+    if (!existsSync(path.join(repoRoot, "Pulumi.yaml"))) throw new CliError("not inside a mine2hpc project (no Pulumi.yaml here or above).\n  fix: run mine2hpc init from the project folder, the one holding Pulumi.yaml, or start a site repository with 'mine2hpc new DIR --template NAME'.");
     const invFlag = ctx.values.inventory as string | undefined;
-    let inventorySource: string | undefined;
-    if (invFlag !== undefined) {
-      inventorySource = path.resolve(ctx.cwd, invFlag);
-      if (!existsSync(inventorySource)) throw new CliError(`inventory file ${invFlag} does not exist.\n  fix: check the path (it is relative to the current folder).`);
-    } else {
-      const doc = parseDocument(templateText);
-      const inv = isMap(doc.contents) ? doc.contents.get("inventory") : undefined;
-      if (typeof inv === "string" && inv !== "") inventorySource = path.join(template.dir, inv);
-    }
-
-    // Check the site before writing anything: the template with the chosen inventory.
-    loadAndPlan({ siteFile: template.siteFile, repoRoot, ...(inventorySource ? { inventory: inventorySource } : {}) });
-
-    const stackDir = path.join(repoRoot, "stacks", stack);
-    const files = {
-      stack: path.join(repoRoot, "stacks", `Pulumi.${stack}.yaml`),
-      site: path.join(stackDir, "site.yaml"),
-      ...(inventorySource ? { inventory: path.join(stackDir, INVENTORY_FILE) } : {}),
-    };
-    const rel = (f: string): string => path.relative(repoRoot, f).split(path.sep).join("/");
-    const existing = Object.values(files).filter((f) => existsSync(f));
+    const draft = draftStack({ cwd: ctx.cwd, repoRoot, stack, template: ctx.values.template as string | undefined, ...(invFlag !== undefined ? { inventory: invFlag } : {}), by: "mine2hpc init" });
+    const existing = Object.values(draft.files).filter((f) => existsSync(f));
     if (existing.length > 0 && ctx.values.force !== true) {
       throw new CliError(
-        `${existing.map(rel).join(", ")} already exist${existing.length === 1 ? "s" : ""}; nothing was written.\n  fix: pass --force to overwrite ${existing.length === 1 ? "it" : "them"}, or pick another stack name.`,
+        `${existing.map((f) => projectPath(repoRoot, f)).join(", ")} already exist${existing.length === 1 ? "s" : ""}; nothing was written.\n  fix: pass --force to overwrite ${existing.length === 1 ? "it" : "them"}, or pick another stack name.`,
       );
     }
-
-    const siteText = siteForStack(templateText, stack, inventorySource !== undefined);
-    mkdirSync(stackDir, { recursive: true });
-    writeFileSync(files.site, siteText);
-    if (inventorySource && files.inventory) copyFileSync(inventorySource, files.inventory);
-    writeFileSync(files.stack, stackFileText(stack, template.name));
-
-    // The written stack must load as `plan --stack` will load it.
-    const written = loadStack(stack, repoRoot);
-    const { loaded, plan } = loadAndPlan({ siteFile: written.siteFile, repoRoot, stack });
-    const figures = templateFigures(loaded.spec, plan);
+    const { files, figures } = writeStack(draft);
     const steps = nextSteps(stack);
-    const fileList = [files.stack, files.site, ...(files.inventory ? [files.inventory] : [])].map(rel);
-
     if (ctx.values.json) {
-      ctx.stdout.write(JSON.stringify({ stack, template: template.name, files: fileList, inventoryFrom: invFlag !== undefined ? displayPath(inventorySource!, ctx.cwd) : inventorySource ? `templates/${template.name}/${path.basename(inventorySource)}` : null, figures, nextSteps: steps }, null, 2) + "\n");
+      ctx.stdout.write(JSON.stringify({ stack, template: draft.template.name, files, inventoryFrom: draft.inventoryFrom, figures, nextSteps: steps }, null, 2) + "\n");
       return 0;
     }
-    const out = [`Created stack ${stack} from template ${template.name}:`, ...fileList.map((f) => `  ${f}`), "", "The site loads and plans:", ...figureLines(figures), "", "Next steps:"];
-    steps.forEach((s, k) => out.push(`  ${k + 1}. ${s.what}:`, `       ${s.command}`));
-    ctx.stdout.write(out.join("\n") + "\n");
+    ctx.stdout.write(createdText(`Created stack ${stack} from template ${draft.template.name}:`, files, figures, steps));
     return 0;
   },
 };

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "../command.js";
 import { CliError } from "../command.js";
-import { findRepoRoot } from "../site-args.js";
+import { defaultStack, findRepoRoot } from "../site-args.js";
 
 const command: Command = {
   name: "preview",
@@ -20,13 +20,13 @@ const command: Command = {
   ].join("\n"),
   options: {
     offline: { type: "boolean", description: "Run under mocks (required: the online preview is 'pulumi preview')." },
-    stack: { type: "string", valueName: "NAME", default: "demo", description: "Stack to preview (reads stacks/Pulumi.NAME.yaml)." },
+    stack: { type: "string", valueName: "NAME", description: "Stack to preview (reads stacks/Pulumi.NAME.yaml; default: demo, or the project's only stack)." },
     site: { type: "string", valueName: "FILE", description: "Site file to use instead of the stack's mine2hpc:site." },
     inventory: { type: "string", valueName: "FILE", description: "Inventory CSV to use instead of the one the site names." },
     json: { type: "boolean", description: "Print the preview as JSON (resources, counts, outputs)." },
   },
   async run(ctx) {
-    const stack = String(ctx.values.stack ?? "demo");
+    const stack = String(ctx.values.stack ?? defaultStack(findRepoRoot(ctx.cwd)));
     if (ctx.values.offline !== true) {
       ctx.stderr.write(
         [

@@ -1,0 +1,75 @@
+/**
+ * `mine2hpc new DIR --template NAME [--inventory FILE]`: a site repository of its own.
+ *
+ * DIR becomes a Pulumi project named after it, whose three-line index.ts runs the packaged
+ * mine2hpc program, with the site as stack DIR (the same stack files `init` writes), the PR
+ * preview workflows, a .gitignore and a README with the next steps. Every mine2hpc command
+ * works inside it. The site is loaded and planned before anything is written, and DIR must be
+ * new or empty: either every file is written or none is.
+ */
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { Command } from "../command.js";
+import { CliError } from "../command.js";
+import { createdText, draftStack, projectPath, writeStack } from "./init.js";
+import { previewCommentWorkflow, previewWorkflow } from "../workflows.js";
+import { readOwnPackage, SITE_GITIGNORE, SITE_INDEX_TS, siteNextSteps, sitePackageJson, sitePulumiYaml, siteReadme } from "../site-repo.js";
+
+const command: Command = {
+  name: "new",
+  summary: "Start a site repository from a template: its own Pulumi project running the mine2hpc package.",
+  usage: "DIR --template NAME [--stack NAME] [--inventory FILE] [--json]",
+  description: [
+    "Writes package.json (mine2hpc pinned to this version), Pulumi.yaml, index.ts, the stack",
+    "(stacks/Pulumi.NAME.yaml, stacks/NAME/site.yaml and inventory.csv), the PR preview workflows,",
+    ".gitignore, .nvmrc and README.md. DIR must not exist or be empty. The site is loaded and",
+    "planned before anything is written.",
+  ].join("\n"),
+  options: {
+    template: { type: "string", valueName: "NAME", description: "Template to start from (see 'mine2hpc templates')." },
+    stack: { type: "string", valueName: "NAME", description: "Site, stack and project name (a DNS label). Default: DIR's folder name." },
+    inventory: { type: "string", valueName: "FILE", description: "Inventory CSV to copy instead of the template's sample (e.g. from 'mine2hpc import')." },
+    json: { type: "boolean", description: "Print the files written, the site's figures and the next steps as JSON." },
+  },
+  async run(ctx) {
+    const [dirArg, ...extra] = ctx.positionals;
+    if (dirArg === undefined) throw new CliError("no folder given.\n  fix: mine2hpc new DIR --template NAME (DIR is the new repository, e.g. tx-west-1).");
+    if (extra.length > 0) throw new CliError(`one folder at a time, got ${ctx.positionals.join(", ")}.\n  fix: mine2hpc new DIR --template NAME.`);
+    const root = path.resolve(ctx.cwd, dirArg);
+    if (existsSync(root) && (!statSync(root).isDirectory() || readdirSync(root).length > 0)) {
+      throw new CliError(`${dirArg} already exists and is not an empty folder; nothing was written.\n  fix: pick a new folder name (mine2hpc new makes it), or add a stack to an existing project with 'mine2hpc init STACK --template NAME' there.`);
+    }
+    const stack = (ctx.values.stack as string | undefined) ?? path.basename(root);
+    const invFlag = ctx.values.inventory as string | undefined;
+    const draft = draftStack({ cwd: ctx.cwd, repoRoot: root, stack, template: ctx.values.template as string | undefined, ...(invFlag !== undefined ? { inventory: invFlag } : {}), by: "mine2hpc new" });
+
+    const own = readOwnPackage();
+    const projectFiles: Array<[string, string]> = [
+      ["package.json", sitePackageJson(stack, own)],
+      ["Pulumi.yaml", sitePulumiYaml(stack)],
+      ["index.ts", SITE_INDEX_TS],
+      [".gitignore", SITE_GITIGNORE],
+      // The workflows' setup-node reads it; the same major mine2hpc needs.
+      [".nvmrc", `${own.engines.node.replace(/^>=\s*/, "")}\n`],
+      ["README.md", siteReadme(stack, stack, draft.template.name, own.version)],
+      [".github/workflows/preview.yml", previewWorkflow(stack)],
+      [".github/workflows/preview-comment.yml", previewCommentWorkflow()],
+    ];
+    for (const [rel, text] of projectFiles) {
+      const file = path.join(root, rel);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, text);
+    }
+    const { files, figures } = writeStack(draft);
+    const written = [...projectFiles.map(([rel]) => rel), ...files];
+    const shown = projectPath(ctx.cwd, root) || ".";
+    const steps = siteNextSteps(shown, stack);
+    if (ctx.values.json === true) {
+      ctx.stdout.write(JSON.stringify({ dir: shown, stack, template: draft.template.name, mine2hpc: own.version, files: written, inventoryFrom: draft.inventoryFrom, figures, nextSteps: steps }, null, 2) + "\n");
+      return 0;
+    }
+    ctx.stdout.write(createdText(`Created site repository ${shown} (stack ${stack}, template ${draft.template.name}, mine2hpc ${own.version}):`, written, figures, steps));
+    return 0;
+  },
+};
+export default command;

@@ -1,0 +1,167 @@
+/**
+ * The GitHub Actions workflows of a mine2hpc project: `preview.yml` (tests, the offline
+ * `mine2hpc diff` of every pull request, `pulumi preview` where the token is, `pulumi up` on
+ * main behind an environment) and `preview-comment.yml` (posts the diff; never runs PR code).
+ *
+ * One source for both kinds of repository: this repository's `.github/workflows/` is this text
+ * for stack `demo` (a test keeps them byte-identical), and `mine2hpc new` writes it for the new
+ * site's stack. In a site repository `npm test` is `mine2hpc validate` (its package.json).
+ * Action majors pinned as in the rest of the project: actions/checkout@v4, setup-node@v4,
+ * upload-artifact@v4, download-artifact@v4, github-script@v7, pulumi/actions@v6.
+ */
+
+/** `.github/workflows/preview.yml` for the stack `stack`. */
+export function previewWorkflow(stack: string): string {
+  return `# Pull requests: run the tests, compute \`mine2hpc diff\` against the base branch (offline: no
+# secrets, no cloud, no cluster) and hand it to preview-comment.yml as an artifact, because a
+# pull_request run from a fork gets a read-only token and cannot comment itself. When the
+# repository's Pulumi token is available (never on forks), also run the real \`pulumi preview\`.
+# Pushes to main: \`pulumi up\`, behind the protected \`production\` environment.
+name: preview
+
+on:
+  pull_request:
+  push:
+    branches: [main]
+
+# Least privilege: jobs that need more ask for it themselves.
+permissions:
+  contents: read
+
+concurrency:
+  group: preview-\${{ github.workflow }}-\${{ github.ref }}
+  cancel-in-progress: \${{ github.event_name == 'pull_request' }}
+
+jobs:
+  test-and-diff:
+    if: github.event_name == 'pull_request'
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          fetch-depth: 0 # mine2hpc diff reads the base branch's commit
+      - uses: actions/setup-node@v4
+        with:
+          node-version-file: .nvmrc
+          cache: npm
+      - run: npm ci
+      - run: npm test
+      - name: mine2hpc diff against the base branch
+        run: npx mine2hpc diff --base origin/\${{ github.base_ref }} --stack ${stack} --format md > diff.md
+      - name: Record the PR number for the comment workflow
+        run: echo "\${{ github.event.pull_request.number }}" > pr-number.txt
+      - uses: actions/upload-artifact@v4
+        with:
+          name: mine2hpc-diff
+          path: |
+            diff.md
+            pr-number.txt
+          retention-days: 7
+
+  pulumi-preview:
+    if: github.event_name == 'pull_request'
+    needs: test-and-diff
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+      pull-requests: write # comment-on-pr; forks get a read-only token but never reach the step
+    env:
+      # Secrets cannot be tested in \`if:\`; an env var mapped from one can. Empty on forks.
+      PULUMI_ACCESS_TOKEN: \${{ secrets.PULUMI_ACCESS_TOKEN }}
+    steps:
+      - name: Skip without the stack's secrets
+        if: env.PULUMI_ACCESS_TOKEN == ''
+        run: echo "PULUMI_ACCESS_TOKEN is not available (fork or unset); the offline diff is the preview for this PR."
+      - uses: actions/checkout@v4
+        if: env.PULUMI_ACCESS_TOKEN != ''
+      - uses: actions/setup-node@v4
+        if: env.PULUMI_ACCESS_TOKEN != ''
+        with:
+          node-version-file: .nvmrc
+          cache: npm
+      - run: npm ci
+        if: env.PULUMI_ACCESS_TOKEN != ''
+      - uses: pulumi/actions@v6
+        if: env.PULUMI_ACCESS_TOKEN != ''
+        with:
+          command: preview
+          stack-name: ${stack}
+          work-dir: .
+          comment-on-pr: true
+          github-token: \${{ secrets.GITHUB_TOKEN }}
+
+  pulumi-up:
+    if: github.event_name == 'push' && github.ref == 'refs/heads/main'
+    runs-on: ubuntu-latest
+    # Protected: required reviewers and the deployment secrets live on this environment.
+    environment: production
+    concurrency:
+      group: pulumi-up-${stack}
+      cancel-in-progress: false # never cancel an update half-way through the hosts
+    permissions:
+      contents: read
+    env:
+      PULUMI_ACCESS_TOKEN: \${{ secrets.PULUMI_ACCESS_TOKEN }}
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-node@v4
+        with:
+          node-version-file: .nvmrc
+          cache: npm
+      - run: npm ci
+      - run: npm test
+      - uses: pulumi/actions@v6
+        with:
+          command: up
+          stack-name: ${stack}
+          work-dir: .
+`;
+}
+
+/** `.github/workflows/preview-comment.yml` (the same for every stack). */
+export function previewCommentWorkflow(): string {
+  return `# Posts the diff that preview.yml computed as a PR comment, updating its own earlier comment.
+# Runs in the base repository's context with a write token, also for PRs from forks; so it
+# never checks out or runs the PR's code: it only downloads the artifact (text) and posts it.
+name: preview-comment
+
+on:
+  workflow_run:
+    workflows: [preview]
+    types: [completed]
+
+permissions:
+  contents: read
+
+jobs:
+  comment:
+    if: github.event.workflow_run.event == 'pull_request' && github.event.workflow_run.conclusion == 'success'
+    runs-on: ubuntu-latest
+    permissions:
+      actions: read # download the artifact of the triggering run
+      pull-requests: write # create or update the comment
+    steps:
+      - uses: actions/download-artifact@v4
+        with:
+          name: mine2hpc-diff
+          run-id: \${{ github.event.workflow_run.id }}
+          github-token: \${{ secrets.GITHUB_TOKEN }}
+      - name: Post or update the diff comment
+        uses: actions/github-script@v7
+        with:
+          script: |
+            const fs = require("node:fs");
+            // The artifact is untrusted input: a number and text, nothing is executed.
+            const pr = Number(fs.readFileSync("pr-number.txt", "utf8").trim());
+            if (!Number.isInteger(pr) || pr <= 0) throw new Error("pr-number.txt does not hold a PR number");
+            const marker = "<!-- mine2hpc-diff -->";
+            const body = \`\${marker}\\n\${fs.readFileSync("diff.md", "utf8").slice(0, 65000)}\`;
+            const { owner, repo } = context.repo;
+            const comments = await github.paginate(github.rest.issues.listComments, { owner, repo, issue_number: pr, per_page: 100 });
+            const mine = comments.find((c) => c.user?.type === "Bot" && c.body?.startsWith(marker));
+            if (mine) await github.rest.issues.updateComment({ owner, repo, comment_id: mine.id, body });
+            else await github.rest.issues.createComment({ owner, repo, issue_number: pr, body });
+`;
+}

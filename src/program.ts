@@ -1,0 +1,73 @@
+/**
+ * The mine2hpc Pulumi program as a function: stack config → site → plan → FarmCluster.
+ *
+ * This repository's `src/index.ts` calls it, and so does the three-line `index.ts` of a site
+ * repository made by `mine2hpc new`, so `pulumi up` runs the same program in both.
+ *
+ * The only code that reads stack config. It loads, validates and plans the site before creating
+ * anything, so an invalid site throws its SiteError (every problem, with file:line and fix) while
+ * no resource has been registered.
+ *
+ * Config is read from the `mine2hpc` namespace, not the project's: a site repository's Pulumi
+ * project has its own name, and `new pulumi.Config()` would read `<project>:site` there. Keys set
+ * with their namespace (`pulumi config set mine2hpc:site …`) are read by name in any project
+ * (https://www.pulumi.com/docs/iac/concepts/config/: "Configuration keys … namespace:key").
+ */
+import { resolve } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { FarmCluster, type CircuitSummary, type PoolSummary } from "./components/farm-cluster.js";
+import { planFarm } from "./plan/index.js";
+import { loadAndValidate } from "./site/load.js";
+
+/** Namespace of every mine2hpc config key (`mine2hpc:site`, `mine2hpc:sshPrivateKey`, …). */
+export const CONFIG_NAMESPACE = "mine2hpc";
+
+/** The stack outputs of the program; `index.ts` exports them as named exports. */
+export interface FarmOutputs {
+  /** Address clients use for the Kubernetes API. */
+  apiEndpoint: pulumi.Output<string>;
+  /** Admin kubeconfig (secret): `pulumi stack output --show-secrets kubeconfig > kubeconfig`. */
+  kubeconfig: pulumi.Output<string>;
+  /** Pools: name, nodes, GPUs, cap range in W. */
+  pools: pulumi.Output<PoolSummary[]>;
+  /** Circuit loads: id, load and usable power in W, load %. */
+  circuitLoads: pulumi.Output<CircuitSummary[]>;
+}
+
+/** Options of {@link run}. */
+export interface RunOptions {
+  /**
+   * Folder the config's paths (`mine2hpc:site`, `mine2hpc:inventory`) are relative to.
+   * @default process.cwd(): Pulumi runs the program in the project folder (the one holding Pulumi.yaml)
+   */
+  projectRoot?: string;
+}
+
+/**
+ * Runs the mine2hpc program for the current stack and returns its outputs.
+ *
+ * @param config Where the `site`, `inventory`, `sshPrivateKey` and `k3sToken` keys are read.
+ *   @default new pulumi.Config("mine2hpc")
+ * @throws SiteError for an invalid or unplannable site, before any resource is registered.
+ */
+export function run(config: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE), opts: RunOptions = {}): FarmOutputs {
+  const projectRoot = opts.projectRoot ?? process.cwd();
+  const siteFile = resolve(projectRoot, config.require("site"));
+  const inventory = config.get("inventory");
+  const sshPrivateKey = config.requireSecret("sshPrivateKey");
+
+  // Throws SiteError for an invalid or unplannable site: nothing below has run yet.
+  const site = loadAndValidate(siteFile, inventory ? { inventory: resolve(projectRoot, inventory) } : {});
+  const plan = planFarm(site.spec);
+
+  // Presence only (the value stays inside the secret Output): a missing token is generated once
+  // and kept in state, so every later `up` joins nodes with the same one.
+  const hasConfiguredToken = (pulumi.runtime.getConfig(`${config.name}:k3sToken`) ?? "") !== "";
+  const k3sToken: pulumi.Output<string> = hasConfiguredToken
+    ? config.requireSecret("k3sToken")
+    : new random.RandomPassword(`${plan.site.name}-k3s-token`, { length: 48, special: false }).result;
+
+  const farm = new FarmCluster(plan.site.name, { plan, sshPrivateKey, k3sToken });
+  return { apiEndpoint: farm.apiEndpoint, kubeconfig: farm.kubeconfig, pools: farm.pools, circuitLoads: farm.circuitLoads };
+}
