@@ -21,7 +21,7 @@ import { loadAndPlan } from "../src/cli/site-args.js";
 import type { FarmPlan } from "../src/plan/types.js";
 import { renderHtmlReport } from "../src/report/index.js";
 
-const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM = process.env.MINE2HPC_CHROMIUM ?? "/usr/bin/chromium";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, "..");
 const hasChromium = existsSync(CHROMIUM);

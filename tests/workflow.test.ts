@@ -8,6 +8,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { REPO_ROOT } from "./helpers/cli.js";
+import { previewCommentWorkflow, previewWorkflow } from "../src/cli/workflows.js";
 
 interface Step {
   name?: string;
@@ -118,5 +119,13 @@ describe("every action is pinned to a major version", () => {
     const all = [...Object.values(preview.jobs), ...Object.values(comment.jobs)].flatMap(uses);
     expect(all.length).toBe(11);
     for (const u of all) expect(u).toMatch(/^[a-z-]+\/[a-z-]+@v\d+$/);
+  });
+});
+
+describe("one source for this repository's workflows and a site repository's", () => {
+  it("keeps .github/workflows byte-identical to what mine2hpc new writes, for stack demo", () => {
+    const file = (name: string) => readFileSync(path.join(REPO_ROOT, ".github", "workflows", name), "utf8");
+    expect(file("preview.yml")).toBe(previewWorkflow("demo"));
+    expect(file("preview-comment.yml")).toBe(previewCommentWorkflow());
   });
 });
