@@ -14,6 +14,7 @@
  * A rule with several selectors matches only when all of them do. `setRack` gives a rack to
  * matched machines whose export names none (Hive OS records no location).
  */
+import { quoted } from "../site/input.js";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from "yaml";
 import type { Problem } from "../site/problems.js";
 
@@ -166,7 +167,7 @@ export function parseCircuitRules(text: string, file: string): { rules: CircuitR
       const key = isScalar(pair.key) ? String(pair.key.value) : "";
       const keyLine = lineOf(pair.key as YamlNode);
       if (!RULE_KEYS.includes(key)) {
-        problems.push({ message: `rule ${index + 1} has unknown key '${key}'`, fix: `use ${RULE_KEYS.join(", ")}`, source: { file, line: keyLine } });
+        problems.push({ message: `rule ${index + 1} has unknown key ${quoted(key)}`, fix: `use ${RULE_KEYS.join(", ")}`, source: { file, line: keyLine } });
         continue;
       }
       if (!isScalar(pair.value) || pair.value.value === null || typeof pair.value.value === "object") {
@@ -179,14 +180,14 @@ export function parseCircuitRules(text: string, file: string): { rules: CircuitR
     if (values.circuit === undefined) {
       problems.push({ message: `rule ${index + 1} has no circuit`, fix: "add circuit: <circuit id from the site's power.circuits>", source: at });
     } else if (!DNS_LABEL.test(values.circuit)) {
-      problems.push({ message: `rule ${index + 1}: circuit '${values.circuit}' is not a DNS label`, fix: "use the circuit id as the site names it: lowercase letters, digits and '-'", source: at });
+      problems.push({ message: `rule ${index + 1}: circuit ${quoted(values.circuit)} is not a DNS label`, fix: "use the circuit id as the site names it: lowercase letters, digits and '-'", source: at });
     }
     if (values.rack !== undefined) rule.rack = parseNameMatcher(values.rack);
     if (values.row !== undefined) rule.row = parseNameMatcher(values.row);
     if (values.ip !== undefined) {
       const range = parseIpRange(values.ip);
       if (range) rule.ip = { text: values.ip, ...range };
-      else problems.push({ message: `rule ${index + 1}: ip '${values.ip}' is not a CIDR, a first-last range or an address`, fix: "write it as 10.20.1.0/25 or 10.20.2.10-10.20.2.60", source: at });
+      else problems.push({ message: `rule ${index + 1}: ip ${quoted(values.ip)} is not a CIDR, a first-last range or an address`, fix: "write it as 10.20.1.0/25 or 10.20.2.10-10.20.2.60", source: at });
     }
     if (values.setRack !== undefined) rule.setRack = values.setRack;
     if (values.rack === undefined && values.row === undefined && values.ip === undefined) {

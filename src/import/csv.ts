@@ -13,6 +13,7 @@
  * `--map hostname=Name --map ip="IP Address" ...`. A `model` field may name a GPU or an
  * ASIC; the role follows from it unless a `role` column says otherwise.
  */
+import { excerpt, quoted } from "../site/input.js";
 import { parseCsv } from "../site/inventory.js";
 import type { Problem } from "../site/problems.js";
 import type { CircuitRule } from "./circuits.js";
@@ -60,6 +61,15 @@ export interface CsvImportOptions {
   onProgress?: ProgressFn;
 }
 
+/**
+ * Header cells for a message: each a short sanitised excerpt, at most 20 of them. The first
+ * line of a file named by mistake (an env file, a key) is not echoed whole into a CI log.
+ */
+function columnList(cells: readonly string[]): string {
+  const shown = cells.slice(0, 20).map((c) => (c === "" ? "(empty header)" : excerpt(c, 40)));
+  return shown.join(", ") + (cells.length > 20 ? ` and ${cells.length - 20} more` : "");
+}
+
 /** `IP Address`, `ip_address` → `ipaddress`. */
 export function headerKey(name: string): string {
   return name.toLowerCase().replace(/[\s_-]+/g, "");
@@ -71,8 +81,8 @@ export function parseMapFlags(flags: readonly string[]): Partial<Record<MapField
   for (const flag of flags) {
     const eq = flag.indexOf("=");
     const field = eq > 0 ? MAP_FIELDS.find((f) => headerKey(f) === headerKey(flag.slice(0, eq))) : undefined;
-    if (eq <= 0 || eq === flag.length - 1) throw new Error(`--map '${flag}' is not FIELD=COLUMN\n  fix: write it as --map hostname=Name (the export's column header after '=')`);
-    if (!field) throw new Error(`--map '${flag}': unknown field '${flag.slice(0, eq)}'\n  fix: map one of ${MAP_FIELDS.join(", ")}`);
+    if (eq <= 0 || eq === flag.length - 1) throw new Error(`--map ${quoted(flag)} is not FIELD=COLUMN\n  fix: write it as --map hostname=Name (the export's column header after '=')`);
+    if (!field) throw new Error(`--map ${quoted(flag)}: unknown field ${quoted(flag.slice(0, eq))}\n  fix: map one of ${MAP_FIELDS.join(", ")}`);
     map[field] = flag.slice(eq + 1);
   }
   return map;
@@ -99,8 +109,8 @@ export function importCsv(text: string, file: string, opts: CsvImportOptions): I
       const k = byKey.get(headerKey(wanted));
       if (k === undefined) {
         headerProblems.push({
-          message: `--map ${field}=${wanted}: the export has no column '${wanted}'`,
-          fix: `use one of its columns: ${header.cells.join(", ")}`,
+          message: `--map ${field}=${wanted}: the export has no column ${quoted(wanted)}`,
+          fix: `use one of its columns: ${columnList(header.cells)}`,
           source: { file, line: header.line },
         });
       } else columnOf[field] = k;
@@ -114,7 +124,7 @@ export function importCsv(text: string, file: string, opts: CsvImportOptions): I
     if (columnOf[field] === undefined && opts.map?.[field] === undefined) {
       headerProblems.push({
         message: `the export has no ${field} column`,
-        fix: `map one with --map ${field}=COLUMN (columns: ${header.cells.join(", ")})`,
+        fix: `map one with --map ${field}=COLUMN (columns: ${columnList(header.cells)})`,
         source: { file, line: header.line },
       });
     }
@@ -156,7 +166,7 @@ export function importCsv(text: string, file: string, opts: CsvImportOptions): I
   const result = finishRows(rows, { file, ...(opts.rules ? { rules: opts.rules } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
   result.problems = [...problems, ...rowProblems, ...result.problems].sort((a, b) => (a.source?.line ?? 0) - (b.source?.line ?? 0));
   if (unmapped.length > 0) {
-    result.warnings.push(`columns not imported (no inventory field): ${unmapped.map((c) => c || "(empty header)").join(", ")}; map one with --map FIELD=COLUMN if it holds an inventory field`);
+    result.warnings.push(`columns not imported (no inventory field): ${columnList(unmapped)}; map one with --map FIELD=COLUMN if it holds an inventory field`);
   }
   return result;
 }

@@ -16,6 +16,7 @@
  * Rigs are riser rigs: pcieLink x1. Measured power (`stats.power_draw`, `gpu_stats[].power`)
  * is not imported: the planner derives draw from the catalog and the caps it sets.
  */
+import { excerpt, printable } from "../site/input.js";
 import type { CircuitRule } from "./circuits.js";
 import { finishRows } from "./rows.js";
 import type { ImportResult, ProgressFn, RawRow } from "./types.js";
@@ -87,10 +88,16 @@ export function importHiveOs(text: string, file: string, opts: HiveOsImportOptio
   try {
     data = JSON.parse(text.startsWith("\uFEFF") ? text.slice(1) : text);
   } catch (err) {
+    // V8's message may quote the text around the error ('Unexpected token 'T', "{"a": TOKEN=…" is
+    // not valid JSON'): keep what it says and where, never the quoted text (the file may not be
+    // the export it should be, and CI prints this).
     const msg = (err as Error).message;
-    const pos = /position (\d+)/.exec(msg);
-    const line = pos ? text.slice(0, Number(pos[1])).split("\n").length : 1;
-    return { file, machines: [], problems: [{ message: `not valid JSON: ${msg}`, fix: "export the workers again (GET /farms/{farmId}/workers) and import the file unchanged", source: { file, line } }], warnings: [], renamed: [], records: 0 };
+    const pos = /at position (\d+)/.exec(msg);
+    const before = pos ? text.slice(0, Number(pos[1])) : "";
+    const line = pos ? before.split("\n").length : 1;
+    const column = pos ? Number(pos[1]) - before.lastIndexOf("\n") : 1;
+    const what = printable(msg.replace(/, ".*" is not valid JSON$/s, "").replace(/ in JSON at position \d+.*$/s, "")).slice(0, 80);
+    return { file, machines: [], problems: [{ message: `not valid JSON: ${what}${pos ? ` (line ${line}, column ${column})` : ""}`, fix: "export the workers again (GET /farms/{farmId}/workers) and import the file unchanged", source: { file, line } }], warnings: [], renamed: [], records: 0 };
   }
   const workers = Array.isArray(data) ? data : typeof data === "object" && data !== null && Array.isArray((data as { data?: unknown }).data) ? ((data as { data: unknown[] }).data) : undefined;
   if (workers === undefined) {
@@ -129,7 +136,7 @@ export function importHiveOs(text: string, file: string, opts: HiveOsImportOptio
     }
     const amd = cards.filter((g) => str(g?.brand)?.toLowerCase() === "amd");
     if (amd.length > 0) {
-      raw.invalid = { message: `worker has ${amd.length} AMD GPU${amd.length === 1 ? "" : "s"} (${str(amd[0]!.model) ?? "unknown model"})`, fix: "leave AMD rigs out: the NVIDIA GPU operator and the catalog cover NVIDIA GPUs only" };
+      raw.invalid = { message: `worker has ${amd.length} AMD GPU${amd.length === 1 ? "" : "s"} (${str(amd[0]!.model) !== undefined ? excerpt(str(amd[0]!.model)!) : "unknown model"})`, fix: "leave AMD rigs out: the NVIDIA GPU operator and the catalog cover NVIDIA GPUs only" };
       return raw;
     }
     if (cards.length === 0) {
@@ -139,7 +146,7 @@ export function importHiveOs(text: string, file: string, opts: HiveOsImportOptio
     const models = cards.map((g) => str(g.model) ?? str(g.short_name) ?? "");
     const distinct = [...new Set(models)];
     if (distinct.length > 1) {
-      raw.invalid = { message: `worker mixes GPU models (${distinct.join(", ")})`, fix: "a machine has one GPU model: move the odd cards to another rig, or list the rig in the inventory by hand with its main model" };
+      raw.invalid = { message: `worker mixes GPU models (${distinct.map((m) => excerpt(m)).join(", ")})`, fix: "a machine has one GPU model: move the odd cards to another rig, or list the rig in the inventory by hand with its main model" };
       return raw;
     }
     raw.gpuModel = distinct[0] || (str(cards[0]!.short_name) ?? "");

@@ -2,6 +2,7 @@
  * One set of rules for every importer: `RawRow`s (what an export says) → inventory rows
  * (what `src/site/inventory.ts` reads), or the reasons a row cannot be used.
  */
+import { excerpt, quoted } from "../site/input.js";
 import { ASICS, findAsic, findGpu, GPUS, nearestName } from "../site/catalog.js";
 import type { Problem } from "../site/problems.js";
 import { describeRule, ipToNumber, matchRule, type CircuitRule } from "./circuits.js";
@@ -76,14 +77,14 @@ export function finishRows(rows: readonly RawRow[], opts: FinishOptions): Import
     } else {
       hostname = normalizeHostname(given);
       if (hostname === "" || !DNS_LABEL.test(hostname)) {
-        fail(`hostname '${given}' has no letters or digits to make a node name from`, "rename the machine in the fleet tool");
+        fail(`hostname ${quoted(given)} has no letters or digits to make a node name from`, "rename the machine in the fleet tool");
         hostname = "";
       } else if (hostname !== given) {
-        result.renamed.push({ line: raw.line, from: given, to: hostname } satisfies HostnameChange);
+        result.renamed.push({ line: raw.line, from: excerpt(given), to: hostname } satisfies HostnameChange);
       }
       if (hostname !== "") {
         const first = hostLines.get(hostname);
-        if (first !== undefined) fail(`hostname '${hostname}' is already used on line ${first}`, "give each machine its own name in the fleet tool (node names must be unique)");
+        if (first !== undefined) fail(`hostname ${quoted(hostname)} is already used on line ${first}`, "give each machine its own name in the fleet tool (node names must be unique)");
         else hostLines.set(hostname, raw.line);
       }
     }
@@ -91,7 +92,7 @@ export function finishRows(rows: readonly RawRow[], opts: FinishOptions): Import
     // IP: IPv4, unique.
     const ip = raw.ip?.trim() ?? "";
     if (ip === "") fail("machine has no IP address", "set the machine's IP in the fleet tool, or map a column to ip with --map ip=COLUMN");
-    else if (ipToNumber(ip) === undefined) fail(`IP '${ip}' is not an IPv4 address`, "write it as 10.20.0.11");
+    else if (ipToNumber(ip) === undefined) fail(`IP ${quoted(ip)} is not an IPv4 address`, "write it as 10.20.0.11");
     else {
       const first = ipLines.get(ip);
       if (first !== undefined) fail(`IP ${ip} is already used on line ${first}`, "each machine needs its own IP; fix the duplicate in the fleet tool");
@@ -101,7 +102,7 @@ export function finishRows(rows: readonly RawRow[], opts: FinishOptions): Import
     let mac: string | undefined;
     if (raw.mac !== undefined && raw.mac.trim() !== "") {
       mac = normalizeMac(raw.mac);
-      if (mac === undefined) fail(`MAC '${raw.mac.trim()}' is not a MAC address`, "write it as 3c:ec:ef:01:02:03, or leave it empty");
+      if (mac === undefined) fail(`MAC ${quoted(raw.mac.trim())} is not a MAC address`, "write it as 3c:ec:ef:01:02:03, or leave it empty");
     }
 
     // Circuit: the export's own, else the first matching rule.
@@ -117,7 +118,7 @@ export function finishRows(rows: readonly RawRow[], opts: FinishOptions): Import
         fail(`no circuit rule matches this machine (${where || "no rack, row or ip"})`, `add a rule for it to the circuit rules file (rules checked: ${opts.rules.map(describeRule).join("; ")})`);
       } else fail("machine has no circuit", "pass --circuits RULES (a YAML file mapping racks or IP ranges to circuits) or map a circuit column with --map circuit=COLUMN");
     } else if (!DNS_LABEL.test(circuit)) {
-      fail(`circuit '${raw.circuit!.trim()}' is not a DNS label`, "use the circuit id as the site names it: lowercase letters, digits and '-'");
+      fail(`circuit ${quoted(raw.circuit!.trim())} is not a DNS label`, "use the circuit id as the site names it: lowercase letters, digits and '-'");
     }
 
     const rack = raw.rack?.trim() || rule?.setRack || raw.fallbackRack || "";
@@ -131,30 +132,30 @@ export function finishRows(rows: readonly RawRow[], opts: FinishOptions): Import
     const asicName = raw.asicModel?.trim() || undefined;
     if (gpuName) {
       gpuModel = findGpu(gpuName)?.key;
-      if (!gpuModel) fail(`GPU model '${gpuName}' is not in the hardware catalog${hint(gpuName, gpuKeys)}`, `use a catalog GPU (${gpuKeys.join(", ")}) or add the model to src/site/catalog.ts`);
+      if (!gpuModel) fail(`GPU model ${quoted(gpuName)} is not in the hardware catalog${hint(gpuName, gpuKeys)}`, `use a catalog GPU (${gpuKeys.join(", ")}) or add the model to src/site/catalog.ts`);
     }
     if (asicName) {
       asicModel = findAsic(asicName)?.key;
-      if (!asicModel) fail(`ASIC model '${asicName}' is not in the hardware catalog${hint(asicName, asicKeys)}`, `use a catalog ASIC (${asicKeys.join(", ")}) or add the model to src/site/catalog.ts`);
+      if (!asicModel) fail(`ASIC model ${quoted(asicName)} is not in the hardware catalog${hint(asicName, asicKeys)}`, `use a catalog ASIC (${asicKeys.join(", ")}) or add the model to src/site/catalog.ts`);
     }
     const modelName = raw.model?.trim() || undefined;
     if (modelName && !gpuName && !asicName) {
       gpuModel = findGpu(modelName)?.key;
       if (!gpuModel) asicModel = findAsic(modelName)?.key;
-      if (!gpuModel && !asicModel) fail(`model '${modelName}' is neither a GPU nor an ASIC of the hardware catalog${hint(modelName, [...gpuKeys, ...asicKeys])}`, "use a catalog model or add it to src/site/catalog.ts");
+      if (!gpuModel && !asicModel) fail(`model ${quoted(modelName)} is neither a GPU nor an ASIC of the hardware catalog${hint(modelName, [...gpuKeys, ...asicKeys])}`, "use a catalog model or add it to src/site/catalog.ts");
     }
     if (role === "") {
       if (asicModel || (asicName && !gpuName)) role = "asic";
       else if (gpuModel || gpuName) role = "gpu";
       else if (!modelName) fail("cannot tell the machine's role (no model and no role)", "map a role column (--map role=COLUMN) or a model column (--map model=COLUMN)");
     } else if (!ROLES.includes(role)) {
-      fail(`role '${raw.role!.trim()}' is not one of ${ROLES.join(", ")}`, `use one of ${ROLES.join(", ")}`);
+      fail(`role ${quoted(raw.role!.trim())} is not one of ${ROLES.join(", ")}`, `use one of ${ROLES.join(", ")}`);
     }
 
     let gpuCount: number | undefined;
     if (raw.gpuCount !== undefined && raw.gpuCount.trim() !== "") {
       const n = Number(raw.gpuCount.trim());
-      if (!Number.isInteger(n) || n < 0 || n > 16) fail(`GPU count '${raw.gpuCount.trim()}' is not a whole number from 0 to 16`, "write the number of GPUs in the machine, e.g. 8");
+      if (!Number.isInteger(n) || n < 0 || n > 16) fail(`GPU count ${quoted(raw.gpuCount.trim())} is not a whole number from 0 to 16`, "write the number of GPUs in the machine, e.g. 8");
       else gpuCount = n;
     } else if (role === "gpu") {
       fail("GPU machine has no GPU count", "map a column to gpuCount with --map gpuCount=COLUMN");
@@ -163,18 +164,18 @@ export function finishRows(rows: readonly RawRow[], opts: FinishOptions): Import
     let pcieLink: string | undefined;
     if (raw.pcieLink !== undefined && raw.pcieLink.trim() !== "") {
       pcieLink = raw.pcieLink.trim().toLowerCase();
-      if (!PCIE_LINKS.includes(pcieLink)) fail(`PCIe link '${raw.pcieLink.trim()}' is not one of ${PCIE_LINKS.join(", ")}`, "write x1 for riser rigs, x16 for servers");
+      if (!PCIE_LINKS.includes(pcieLink)) fail(`PCIe link ${quoted(raw.pcieLink.trim())} is not one of ${PCIE_LINKS.join(", ")}`, "write x1 for riser rigs, x16 for servers");
     }
 
     let psuEfficiency: number | undefined;
     if (raw.psuEfficiency !== undefined && raw.psuEfficiency.trim() !== "") {
       psuEfficiency = parseEfficiency(raw.psuEfficiency);
-      if (psuEfficiency === undefined) fail(`PSU efficiency '${raw.psuEfficiency.trim()}' is not a fraction above 0.5 or a percentage above 50`, "write it as 0.94 or 94%");
+      if (psuEfficiency === undefined) fail(`PSU efficiency ${quoted(raw.psuEfficiency.trim())} is not a fraction above 0.5 or a percentage above 50`, "write it as 0.94 or 94%");
     }
     let baseWatts: number | undefined;
     if (raw.baseWatts !== undefined && raw.baseWatts.trim() !== "") {
       const n = Number(raw.baseWatts.trim());
-      if (!Number.isFinite(n) || n < 0 || raw.baseWatts.trim() === "") fail(`base watts '${raw.baseWatts.trim()}' is not a number of watts`, "write the DC draw without GPUs in W, e.g. 120");
+      if (!Number.isFinite(n) || n < 0 || raw.baseWatts.trim() === "") fail(`base watts ${quoted(raw.baseWatts.trim())} is not a number of watts`, "write the DC draw without GPUs in W, e.g. 120");
       else baseWatts = n;
     }
 

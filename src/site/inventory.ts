@@ -25,8 +25,8 @@
  * "cp-1",10.20.0.2,"rack 1, row 2",pdu-a1,control-plane,,,
  * ```
  */
-import { readFileSync } from "node:fs";
 import { editDistance } from "./catalog.js";
+import { printable, quoted, readInputText } from "./input.js";
 import type { Problem, SourceRef } from "./problems.js";
 
 /** Columns an inventory may have, in the order `schema.ts` lists the Machine fields. */
@@ -161,7 +161,7 @@ export function parseCsv(text: string, file: string): { records: CsvRecord[]; pr
           });
         } else if (i < n && src[i] !== "," && !atLineEnd(i)) {
           problems.push({
-            message: `unexpected '${src[i]}' after a closing quote`,
+            message: `unexpected '${printable(src[i]!)}' after a closing quote`,
             fix: 'put a comma after the closing quote, or double the quote ("") if it belongs to the text',
             source: { file, line, column: col },
           });
@@ -206,25 +206,23 @@ function headerKey(name: string): string {
  * file is reported at that line rather than in a file that does not exist.
  */
 export function readInventory(file: string, referencedFrom?: SourceRef): Inventory {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+  // Never the file's bytes in a message: binary, UTF-16, not-UTF-8 and private keys are named, not shown.
+  const read = readInputText(file, "inventory file", file);
+  if (!read.ok) {
     return {
       file,
       machines: [],
       rows: [],
       problems: [
         {
-          message: code === "ENOENT" ? `inventory file ${file} does not exist` : `cannot read inventory file ${file} (${code ?? String(err)})`,
-          fix: "fix the inventory path (it is relative to the site file) or create the CSV file",
+          message: read.message,
+          fix: read.code === "ENOENT" ? "fix the inventory path (it is relative to the site file) or create the CSV file" : read.fix,
           source: referencedFrom ?? { file, line: 1 },
         },
       ],
     };
   }
-  return parseInventory(text, file);
+  return parseInventory(read.text, file);
 }
 
 /** Parses inventory CSV text; `file` is only used in problem locations. */
@@ -252,7 +250,7 @@ export function parseInventory(text: string, file: string): Inventory {
       headerOk = false;
       const suggestion = nearestColumn(name);
       problems.push({
-        message: name === "" ? `inventory header has an empty column name (column ${k + 1})` : `inventory has unknown column '${name}'${suggestion ? ` (did you mean '${suggestion}'?)` : ""}`,
+        message: name === "" ? `inventory header has an empty column name (column ${k + 1})` : `inventory has unknown column ${quoted(name)}${suggestion ? ` (did you mean '${suggestion}'?)` : ""}`,
         fix: `rename or remove the column; known columns are ${INVENTORY_COLUMNS.join(", ")}`,
         source: at,
       });
@@ -302,7 +300,7 @@ export function parseInventory(text: string, file: string): Inventory {
       const value = parseNumberCell(column, cell);
       if (value === undefined) {
         problems.push({
-          message: `${column} '${cell}' is not a number`,
+          message: `${column} ${quoted(cell)} is not a number`,
           fix: `write ${column} as a plain number such as ${column === "gpuCount" ? "8" : column === "psuEfficiency" ? "0.94" : "250"}, or leave the cell empty`,
           source: { file, line: record.line, column: record.columns[k]! },
         });

@@ -10,11 +10,11 @@
  * Loading never throws anything but `SiteError` for bad input, and collects every problem
  * before throwing, so a site is fixed in one pass.
  */
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from "yaml";
 import type { z } from "zod";
 import { editDistance } from "./catalog.js";
+import { confinedPath, excerpt, looksSecret, printable, quoted, readInputText } from "./input.js";
 import { readInventory, type Inventory } from "./inventory.js";
 import { SiteError, type Problem, type SitePath, type SourceRef } from "./problems.js";
 import { Site, type SiteSpec } from "./schema.js";
@@ -43,6 +43,15 @@ export interface LoadOptions {
    * unlike the site's field, which is relative to the site file.
    */
   inventory?: string;
+  /**
+   * Folder `inventory` must stay inside (after following links), when the path was read from a
+   * file a pull request can change (the stack config's `mine2hpc:inventory`: the project
+   * folder). Unset for a path a person typed (`--inventory`), which is theirs to choose.
+   * The site's own `inventory:` field is always confined to the site file's folder.
+   */
+  inventoryRoot?: string;
+  /** Where `inventory` was written (the stack config line), for a problem with it. */
+  inventorySource?: SourceRef;
   /** Strict validation (see `ValidateOptions.strict`). @default false */
   strict?: boolean;
 }
@@ -125,22 +134,13 @@ function sortProblems(problems: Problem[], siteFile: string): Problem[] {
 
 function readSite(file: string, opts: LoadOptions): ReadResult {
   const noLocation = (): SourceRef | undefined => undefined;
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return {
-      locate: noLocation,
-      problems: [
-        {
-          message: code === "ENOENT" ? `site file ${file} does not exist` : `cannot read site file ${file} (${code ?? String(err)})`,
-          fix: "check the path (--site, or mine2hpc:site in the stack config), or start from a template in templates/",
-          source: { file, line: 1 },
-        },
-      ],
-    };
+  // Never the file's bytes in a message: a binary, UTF-16 or private-key file is named as such.
+  const read = readInputText(file, "site file", file);
+  if (!read.ok) {
+    const pathFix = "check the path (--site, or mine2hpc:site in the stack config), or start from a template in templates/";
+    return { locate: noLocation, problems: [{ message: read.message, fix: read.code === "ENOENT" ? pathFix : `${read.fix}; ${pathFix}`, source: { file, line: 1 } }] };
   }
+  const text = read.text;
 
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
@@ -152,7 +152,7 @@ function readSite(file: string, opts: LoadOptions): ReadResult {
     return {
       locate: noLocation,
       problems: doc.errors.map((err) => ({
-        message: `YAML syntax error: ${firstLine(err.message)}`,
+        message: `YAML syntax error: ${yamlMessage(err.message, err.code)}`,
         fix: yamlFix(err.code),
         source: at(err.pos[0]),
       })),
@@ -166,13 +166,27 @@ function readSite(file: string, opts: LoadOptions): ReadResult {
     // Only reachable through alias abuse ("billion laughs"); still bad input, not a crash.
     return {
       locate: noLocation,
-      problems: [{ message: `YAML cannot be read: ${(err as Error).message}`, fix: "remove the excessive aliases (*name) from the file", source: { file, line: 1 } }],
+      problems: [{ message: `YAML cannot be read: ${yamlMessage((err as Error).message, "TOJS")}`, fix: "remove the excessive aliases (*name) from the file", source: { file, line: 1 } }],
     };
   }
   if (data === null || data === undefined) {
     return {
       locate: noLocation,
       problems: [{ message: "site file is empty", fix: "start from a template in templates/ (apiVersion: mine2hpc.io/v1alpha1, kind: Site, ...)", source: { file, line: 1 } }],
+    };
+  }
+
+  if (!isRecord(data)) {
+    // Never quote it: a file passed as --site by mistake (a key, an env file) reads as one long string.
+    return {
+      locate: noLocation,
+      problems: [
+        {
+          message: `site file ${file} is not a site: its top level is ${Array.isArray(data) ? "a list" : typeof data === "string" ? "plain text" : `a ${typeof data}`}, not a mapping; nothing of it is shown`,
+          fix: "check the path; a site file is a YAML mapping starting with apiVersion: mine2hpc.io/v1alpha1 and kind: Site (see templates/)",
+          source: { file, line: 1 },
+        },
+      ],
     };
   }
 
@@ -184,9 +198,9 @@ function readSite(file: string, opts: LoadOptions): ReadResult {
   let inlineCount = 0;
   const record = isRecord(data) ? data : undefined;
   const invField = record?.["inventory"];
-  const invPath = opts.inventory ?? (typeof invField === "string" && invField !== "" ? join(dirname(file), invField) : undefined);
+  const invPath = inventoryPath(file, opts, invField, yamlLocate(["inventory"]), problems);
   if (invPath !== undefined && record !== undefined) {
-    inventory = readInventory(invPath, opts.inventory === undefined ? yamlLocate(["inventory"]) : undefined);
+    inventory = readInventory(invPath, opts.inventory === undefined ? yamlLocate(["inventory"]) : opts.inventorySource);
     problems.push(...inventory.problems);
     const machines = record["machines"];
     if (machines === undefined || machines === null || Array.isArray(machines)) {
@@ -220,6 +234,49 @@ function readSite(file: string, opts: LoadOptions): ReadResult {
   if (parsed.success) return { spec: parsed.data, locate, problems: sorted };
   const partial = partialSite(data, parsed.error.issues);
   return partial ? { locate, problems: sorted, partial } : { locate, problems: sorted };
+}
+
+/**
+ * The inventory to read: the override (confined to `opts.inventoryRoot` when set), else the
+ * site's `inventory:` field, which must stay inside the site file's folder: a site file
+ * changed in a pull request must not make CI read (and print) `/proc/self/environ` or
+ * `../../.ssh/id_ed25519`. A path outside is a problem and nothing is read.
+ */
+function inventoryPath(file: string, opts: LoadOptions, field: unknown, fieldAt: SourceRef | undefined, problems: Problem[]): string | undefined {
+  if (opts.inventory !== undefined) {
+    if (opts.inventoryRoot === undefined) return opts.inventory;
+    const inside = confinedPath(opts.inventoryRoot, opts.inventory);
+    if (inside !== undefined) return inside;
+    problems.push({
+      message: `inventory ${quoted(opts.inventory)} (mine2hpc:inventory) is outside the project folder; it was not read`,
+      fix: "move the inventory into the project and give its path relative to the project folder, or pass it on the command line with --inventory FILE",
+      source: opts.inventorySource ?? { file, line: 1 },
+    });
+    return undefined;
+  }
+  if (typeof field !== "string" || field === "") return undefined;
+  const siteDir = dirname(file);
+  const inside = confinedPath(siteDir, field);
+  if (inside !== undefined) return inside;
+  problems.push({
+    message: `inventory ${quoted(field)} is outside the site file's folder (${siteDir === "" ? "." : excerpt(siteDir)}); it was not read`,
+    fix: `move the inventory next to the site file (or into a folder below it) and write its relative path, e.g. inventory: inventory.csv; a file elsewhere can only be named on the command line: --inventory FILE`,
+    source: fieldAt ?? { file, line: 1 },
+  });
+  return undefined;
+}
+
+/**
+ * A YAML parser message fit to print: its first line, unprintable characters replaced, at
+ * most 100 characters. Some of the \`yaml\` package's messages quote the source (\`Unresolved
+ * tag: !…\`, \`Block scalar header includes extra characters: …\`); one that looks like a
+ * credential is replaced by the error code.
+ */
+function yamlMessage(message: string, code: string): string {
+  const line = firstLine(message);
+  if (looksSecret(line)) return `${code} (the message quotes the file and is not shown)`;
+  const clean = printable(line);
+  return clean.length > 100 ? `${clean.slice(0, 99)}…` : clean;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -324,7 +381,7 @@ function valueAt(data: unknown, path: SitePath): unknown {
 }
 
 function show(v: unknown): string {
-  if (typeof v === "string") return `'${v}'`;
+  if (typeof v === "string") return quoted(v);
   if (v === null) return "null";
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
@@ -373,9 +430,10 @@ function describeIssue(issue: Issue, data: unknown): Problem[] {
       const known = shape ? Object.keys(shape) : [];
       return issue.keys.map((key) => {
         const guess = closest(key, known);
+        const name = quoted(key);
         return {
-          message: `unknown field '${key}'${guess ? ` (did you mean '${guess}'?)` : ""}`,
-          fix: guess ? `rename '${key}' to '${guess}'` : `remove '${key}'; allowed fields here are ${known.join(", ")}`,
+          message: `unknown field ${name}${guess ? ` (did you mean '${guess}'?)` : ""}`,
+          fix: guess ? `rename ${name} to '${guess}'` : `remove ${name}; allowed fields here are ${known.join(", ")}`,
           path: [...path, key],
         };
       });

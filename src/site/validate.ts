@@ -7,6 +7,7 @@
  * network, machines, then whole-site checks), and within a list in list order, so the
  * output is deterministic and reads like the file.
  */
+import { quoted } from "./input.js";
 import { ASICS, findAsic, findGpu, GPUS, nearestName } from "./catalog.js";
 import { formatRange, parseAddressPool, parseCidr, parseIpv4, rangeContains, rangesOverlap, rangeWithin, type Ipv4Range } from "./net.js";
 import type { Problem } from "./problems.js";
@@ -61,7 +62,7 @@ function checkTimezone(spec: SiteSpec, problems: Problem[]): void {
   const zones = Intl.supportedValuesOf("timeZone");
   const guess = zones.find((z) => z.toLowerCase() === zone.toLowerCase()) ?? nearestZone(zone, zones);
   problems.push({
-    message: `timezone '${zone}' is not an IANA time zone`,
+    message: `timezone ${quoted(zone)} is not an IANA time zone`,
     fix: guess ? `use '${guess}'` : "use an IANA zone name such as America/Chicago or Europe/Oslo",
     path: ["metadata", "timezone"],
   });
@@ -199,7 +200,7 @@ function checkNetwork(spec: SiteSpec, skip: ReadonlySet<number>, problems: Probl
     const pool = parseAddressPool(net.loadBalancerPool);
     if (pool === undefined) {
       problems.push({
-        message: `loadBalancerPool '${net.loadBalancerPool}' is not a valid CIDR or address range`,
+        message: `loadBalancerPool ${quoted(net.loadBalancerPool)} is not a valid CIDR or address range`,
         fix: "write a CIDR such as 10.20.3.0/28 or a range first-last with first ≤ last, each octet 0–255",
         path: ["network", "loadBalancerPool"],
       });
@@ -325,7 +326,7 @@ function checkMachines(spec: SiteSpec, skip: ReadonlySet<number>, circuitIds: Se
     if (m.gpuModel !== undefined && findGpu(m.gpuModel) === undefined) {
       const guess = nearestName(m.gpuModel, gpuKeys);
       problems.push({
-        message: `unknown GPU model '${m.gpuModel}' on ${name}${guess ? ` (did you mean '${guess}'?)` : ""}`,
+        message: `unknown GPU model ${quoted(m.gpuModel)} on ${name}${guess ? ` (did you mean '${guess}'?)` : ""}`,
         fix: guess ? `use gpuModel: ${guess}, or add the model to src/site/catalog.ts` : "use a key from src/site/catalog.ts, or add the model there",
         path: at("gpuModel"),
       });
@@ -349,7 +350,7 @@ function checkMachines(spec: SiteSpec, skip: ReadonlySet<number>, circuitIds: Se
     if (m.asicModel !== undefined && findAsic(m.asicModel) === undefined) {
       const guess = nearestName(m.asicModel, asicKeys);
       problems.push({
-        message: `unknown ASIC model '${m.asicModel}' on ${name}${guess ? ` (did you mean '${guess}'?)` : ""}`,
+        message: `unknown ASIC model ${quoted(m.asicModel)} on ${name}${guess ? ` (did you mean '${guess}'?)` : ""}`,
         fix: guess ? `use asicModel: ${guess}, or add the model to src/site/catalog.ts` : "use a key from src/site/catalog.ts, or add the model there",
         path: at("asicModel"),
       });
@@ -416,12 +417,12 @@ function checkMinerApi(text: string, name: string, path: (string | number)[], pr
   try {
     url = new URL(text);
   } catch {
-    fail(`'${sanitize(text)}' is not a URL`, `write it as <firmware>://<host>[:port], e.g. ${example}`);
+    fail(`${quoted(text)} is not a URL`, `write it as <firmware>://<host>[:port], e.g. ${example}`);
     return;
   }
   const scheme = url.protocol.slice(0, -1);
   if (!(MINER_API_SCHEMES as readonly string[]).includes(scheme)) {
-    fail(`scheme '${sanitize(scheme)}' is not a miner driver`, `use one of ${MINER_API_SCHEMES.map((s) => `${s}://`).join(", ")} (the feed's webhook is set with firmware: webhook)`);
+    fail(`scheme ${quoted(scheme)} is not a miner driver`, `use one of ${MINER_API_SCHEMES.map((s) => `${s}://`).join(", ")} (the feed's webhook is set with firmware: webhook)`);
     return;
   }
   if (url.username !== "" || url.password !== "") {
@@ -429,16 +430,10 @@ function checkMinerApi(text: string, name: string, path: (string | number)[], pr
     fail("contains credentials", "remove user and password from the URL (site files are not secret); put them in the miner credentials secret: pulumi config set --secret mine2hpc:minerCredentials");
     return;
   }
-  if (url.hostname === "") fail(`'${sanitize(text)}' has no host`, `write it as ${scheme}://<host>[:port]`);
+  if (url.hostname === "") fail(`${quoted(text)} has no host`, `write it as ${scheme}://<host>[:port]`);
   if ((url.pathname !== "" && url.pathname !== "/") || url.search !== "" || url.hash !== "") {
-    fail(`'${sanitize(text)}' has a path, query or fragment`, `write only ${scheme}://<host>[:port]`);
+    fail(`${quoted(text)} has a path, query or fragment`, `write only ${scheme}://<host>[:port]`);
   }
-}
-
-/** A short excerpt of user text safe to print in a message (no control characters, at most 60 characters). */
-function sanitize(text: string): string {
-  const clean = text.replace(/[\u0000-\u001f\u007f]/g, "?");
-  return clean.length > 60 ? `${clean.slice(0, 57)}...` : clean;
 }
 
 function checkMirror(spec: SiteSpec, problems: Problem[]): void {
