@@ -40,7 +40,7 @@ describe("validateSite", () => {
   });
 
   it.each([
-    ["invalid timezone", "timezone 'America/Chicgo' is not an IANA time zone", 5, "use 'America/Chicago'"],
+    ["invalid timezone", "timezone 'America/Chicgo' is not in the IANA time zone database", 5, "use 'America/Chicago'"],
     ["curtailment on a firm feed", "feed 'utility-a' is firm but has a curtailment block", 13, "remove the curtailment block"],
     ["duplicate feed", "duplicate feed name 'utility-a' (power.feeds[0] has it too)", 15, "unique name"],
     ["duplicate circuit", "duplicate circuit id 'pdu-a1' (power.circuits[0] has it too)", 24, "unique id"],

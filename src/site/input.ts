@@ -110,8 +110,8 @@ export function decodeText(bytes: Uint8Array, what: string, shown: string): Inpu
   if (PRIVATE_KEY.test(body)) {
     return fail(
       "PRIVATE_KEY",
-      "is a private key, not a site or inventory file; nothing of it is shown",
-      "check the path; an SSH key belongs in the stack's secrets: pulumi config set --secret mine2hpc:sshPrivateKey < KEYFILE",
+      `is a private key, not a ${what}; nothing of it is shown`,
+      `check the path (it must name the ${what}); an SSH key belongs in the stack's secrets: pulumi config set --secret mine2hpc:sshPrivateKey < KEYFILE`,
     );
   }
   return { ok: true, text: body };

@@ -138,7 +138,7 @@ function readSite(file: string, opts: LoadOptions): ReadResult {
   const read = readInputText(file, "site file", file);
   if (!read.ok) {
     const pathFix = "check the path (--site, or mine2hpc:site in the stack config), or start from a template in templates/";
-    return { locate: noLocation, problems: [{ message: read.message, fix: read.code === "ENOENT" ? pathFix : `${read.fix}; ${pathFix}`, source: { file, line: 1 } }] };
+    return { locate: noLocation, problems: [{ message: read.message, fix: read.code === "ENOENT" ? pathFix : read.fix, source: { file, line: 1 } }] };
   }
   const text = read.text;
 

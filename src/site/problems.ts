@@ -5,6 +5,7 @@
  * fixes a site in one pass. Nothing downstream (render, components) runs on a site
  * with problems.
  */
+import { printable } from "./input.js";
 
 /** Path of a value inside the site document, e.g. `["machines", 3, "ip"]`. */
 export type SitePath = ReadonlyArray<string | number>;
@@ -28,11 +29,15 @@ export interface Problem {
   source?: SourceRef;
 }
 
-/** Formats a problem as `file:line:col: message\n  fix: ...`. */
+/**
+ * Formats a problem as `file:line:col: message\n  fix: ...`. Control characters (and
+ * bidirectional or zero-width marks) become `?`: a value quoted from a file can neither move
+ * the cursor of a terminal nor hide text in a CI log, whoever built the message.
+ */
 export function formatProblem(p: Problem): string {
   const where = p.source ? `${p.source.file}:${p.source.line}${p.source.column ? `:${p.source.column}` : ""}: ` : "";
   const at = p.path && p.path.length > 0 ? ` (at ${formatPath(p.path)})` : "";
-  return `${where}${p.message}${at}\n  fix: ${p.fix}`;
+  return `${printable(where + p.message + at)}\n  fix: ${printable(p.fix)}`;
 }
 
 /** `["machines", 3, "ip"]` → `machines[3].ip`. */

@@ -8,6 +8,7 @@
  * output is deterministic and reads like the file.
  */
 import { quoted } from "./input.js";
+import { TZ_NAMES } from "./tz-names.js";
 import { ASICS, findAsic, findGpu, GPUS, nearestName } from "./catalog.js";
 import { formatRange, parseAddressPool, parseCidr, parseIpv4, rangeContains, rangesOverlap, rangeWithin, type Ipv4Range } from "./net.js";
 import type { Problem } from "./problems.js";
@@ -35,6 +36,7 @@ export function validateSite(spec: SiteSpec, opts: ValidateOptions = {}): Proble
   const problems: Problem[] = [];
   const skip = opts.skipMachines ?? new Set<number>();
   checkTimezone(spec, problems);
+  checkApiEndpoint(spec, problems);
   const feedNames = checkFeeds(spec, problems);
   const circuitIds = checkCircuits(spec, feedNames, problems);
   const nodeSubnet = checkNetwork(spec, skip, problems);
@@ -46,8 +48,13 @@ export function validateSite(spec: SiteSpec, opts: ValidateOptions = {}): Proble
   return problems;
 }
 
-/** True when the runtime knows `zone` as an IANA time zone (what the CronJob `timeZone` field needs). */
+/**
+ * True when Kubernetes accepts `zone` as a CronJob `timeZone` (an exact, case-sensitive name
+ * of the IANA tz database: see tz-names.ts) and Node can compute its offsets (the curtailment
+ * windows are simulated in it).
+ */
 export function isValidTimeZone(zone: string): boolean {
+  if (!TZ_NAMES.has(zone)) return false;
   try {
     new Intl.DateTimeFormat("en", { timeZone: zone });
     return true;
@@ -56,23 +63,121 @@ export function isValidTimeZone(zone: string): boolean {
   }
 }
 
+/**
+ * Abbreviations people write for a zone (ICU accepts several; none is an IANA zone name, and
+ * an abbreviation names no daylight-saving rule): the zone a site most likely means.
+ */
+const ZONE_ABBREVIATIONS: Readonly<Record<string, string>> = {
+  CST: "America/Chicago",
+  CDT: "America/Chicago",
+  CT: "America/Chicago",
+  EDT: "America/New_York",
+  ET: "America/New_York",
+  MDT: "America/Denver",
+  MT: "America/Denver",
+  PST: "America/Los_Angeles",
+  PDT: "America/Los_Angeles",
+  PT: "America/Los_Angeles",
+  AKST: "America/Anchorage",
+  BST: "Europe/London",
+  CEST: "Europe/Berlin",
+  EEST: "Europe/Helsinki",
+  IST: "Asia/Kolkata",
+  JST: "Asia/Tokyo",
+  KST: "Asia/Seoul",
+  AEST: "Australia/Sydney",
+  AEDT: "Australia/Sydney",
+  NZST: "Pacific/Auckland",
+};
+
 function checkTimezone(spec: SiteSpec, problems: Problem[]): void {
   const zone = spec.metadata.timezone;
   if (isValidTimeZone(zone)) return;
-  const zones = Intl.supportedValuesOf("timeZone");
-  const guess = zones.find((z) => z.toLowerCase() === zone.toLowerCase()) ?? nearestZone(zone, zones);
+  const path = ["metadata", "timezone"];
+  const names = [...TZ_NAMES];
+  if (zone === "Local" || zone.toLowerCase() === "local") {
+    problems.push({ message: "timezone 'Local' is not allowed: Kubernetes refuses it for CronJobs (it would be the server's own zone)", fix: "name the site's zone, e.g. America/Chicago", path });
+    return;
+  }
+  if (/^(posix|right)\//.test(zone) && TZ_NAMES.has(zone.replace(/^(posix|right)\//, ""))) {
+    const plain = zone.replace(/^(posix|right)\//, "");
+    problems.push({ message: `timezone ${quoted(zone)} is a copy some systems install, not an IANA zone name; Go's embedded zone database lacks it`, fix: `use '${plain}'`, path });
+    return;
+  }
+  const sameLetters = names.find((z) => z.toLowerCase() === zone.toLowerCase());
+  if (sameLetters !== undefined) {
+    problems.push({
+      message: `timezone ${quoted(zone)} is not an IANA zone name: names are case-sensitive, and Kubernetes (Go's time.LoadLocation) refuses it although Node accepts it`,
+      fix: `write '${sameLetters}'`,
+      path,
+    });
+    return;
+  }
+  const meant = ZONE_ABBREVIATIONS[zone.toUpperCase()];
+  if (meant !== undefined) {
+    problems.push({
+      message: `timezone ${quoted(zone)} is an abbreviation, not an IANA zone name; Kubernetes refuses it for CronJobs, and an abbreviation carries no daylight-saving rule`,
+      fix: `use the zone of the site's location, e.g. '${meant}'`,
+      path,
+    });
+    return;
+  }
+  const guess = nearestZone(zone, names);
   problems.push({
-    message: `timezone ${quoted(zone)} is not an IANA time zone`,
-    fix: guess ? `use '${guess}'` : "use an IANA zone name such as America/Chicago or Europe/Oslo",
-    path: ["metadata", "timezone"],
+    message: `timezone ${quoted(zone)} is not in the IANA time zone database, so Kubernetes would refuse the curtailment CronJobs`,
+    fix: guess ? `use '${guess}'` : "use an IANA zone name such as America/Chicago or Europe/Oslo (the list: https://en.wikipedia.org/wiki/List_of_tz_database_time_zones)",
+    path,
   });
 }
 
 function nearestZone(zone: string, zones: readonly string[]): string | undefined {
   // Compare with the lowercased names so `america/chicgo` still finds America/Chicago.
   const lower = zones.map((z) => z.toLowerCase().replace(/[\s_-]+/g, "-"));
-  const hit = nearestName(zone.toLowerCase(), lower);
+  const hit = nearestName(zone.toLowerCase().replace(/[\s_-]+/g, "-"), lower);
   return hit === undefined ? undefined : zones[lower.indexOf(hit)];
+}
+
+/** A DNS-1123 subdomain (RFC 1123 host name, lowercase): what a certificate SAN and a kubeconfig server host may be. */
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
+
+/**
+ * `kubernetes.apiEndpoint` is a host: it becomes k3s's `tls-san` (a certificate name) and the
+ * kubeconfig's `server: https://<apiEndpoint>:6443`. A URL or a port here would make both
+ * wrong (and the preview fail), so it is refused with the host it contains.
+ */
+function checkApiEndpoint(spec: SiteSpec, problems: Problem[]): void {
+  const endpoint = spec.kubernetes.apiEndpoint;
+  if (endpoint === undefined) return;
+  if (parseIpv4(endpoint) !== undefined || (DNS_SUBDOMAIN.test(endpoint) && !/^[\d.]+$/.test(endpoint))) return;
+  const path = ["kubernetes", "apiEndpoint"];
+  let host: string | undefined;
+  try {
+    const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint) ? endpoint : `https://${endpoint}`);
+    if (url.username !== "" || url.password !== "") {
+      problems.push({ message: "kubernetes.apiEndpoint contains credentials", fix: "write only the host (an IP or DNS name); the API's credentials are in the kubeconfig, never in the site file", path });
+      return;
+    }
+    host = url.hostname.toLowerCase();
+  } catch {
+    host = undefined;
+  }
+  const hostOk = host !== undefined && host !== "" && (parseIpv4(host) !== undefined || (DNS_SUBDOMAIN.test(host) && !/^[\d.]+$/.test(host)));
+  const why = /:\/\//.test(endpoint)
+    ? "a URL"
+    : /:\d*$/.test(endpoint)
+      ? "a host with a port"
+      : /\//.test(endpoint)
+        ? "a host with a path"
+        : /[A-Z]/.test(endpoint) && hostOk
+          ? "a name with capital letters"
+          : "neither an IPv4 address nor a DNS name";
+  problems.push({
+    message: `kubernetes.apiEndpoint ${quoted(endpoint)} is ${why}; it must be only a host: an IPv4 address or a DNS name (lowercase letters, digits, '-' and '.')`,
+    fix: hostOk
+      ? `write apiEndpoint: ${host} (mine2hpc adds https:// and port 6443: clients use https://${host}:6443)`
+      : "write the address clients use for the API, e.g. apiEndpoint: 10.20.0.5 or apiEndpoint: k8s.site.example, without https:// or a port",
+    path,
+  });
 }
 
 /**
@@ -239,7 +344,25 @@ function checkNetwork(spec: SiteSpec, skip: ReadonlySet<number>, problems: Probl
   return subnet;
 }
 
+/**
+ * A login name SSH and Linux accept: POSIX portable user name characters (letters, digits,
+ * '.', '_', '-', not starting with '-'; IEEE Std 1003.1, 3.437 "User Name"), with shadow-utils'
+ * trailing '$' for machine accounts, at most 32 characters (useradd's limit). Anything else
+ * cannot log in and would only reach a host's SSH server to fail there.
+ */
+const SSH_USER = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,30}[A-Za-z0-9._$-]?$/;
+
+function checkSshUser(user: string, path: (string | number)[], problems: Problem[]): void {
+  if (SSH_USER.test(user)) return;
+  problems.push({
+    message: `sshUser ${quoted(user)} is not a Linux user name`,
+    fix: "write the login name only (letters, digits, '.', '_', '-', at most 32 characters), e.g. ubuntu; the key is the stack secret mine2hpc:sshPrivateKey",
+    path,
+  });
+}
+
 function checkMachines(spec: SiteSpec, skip: ReadonlySet<number>, circuitIds: Set<string>, nodeSubnet: Ipv4Range | undefined, problems: Problem[]): void {
+  checkSshUser(spec.defaults.sshUser, ["defaults", "sshUser"], problems);
   const hostnames = new Map<string, number>();
   const ips = new Map<string, number>();
   const macs = new Map<string, number>();
@@ -295,6 +418,8 @@ function checkMachines(spec: SiteSpec, skip: ReadonlySet<number>, circuitIds: Se
         path: at("circuit"),
       });
     }
+
+    if (m.sshUser !== undefined) checkSshUser(m.sshUser, at("sshUser"), problems);
 
     if (m.role === "gpu") {
       if (m.gpuModel === undefined) {
@@ -453,6 +578,23 @@ function checkMirror(spec: SiteSpec, problems: Problem[]): void {
     if (url.search !== "" || url.hash !== "") {
       problems.push({ message: `mirror.${key} has a query or fragment`, fix: "give the base URL only, e.g. https://mirror.site.local/k3s", path: ["mirror", key] });
     }
+    // The URL is written into host scripts; render/mirror.ts refuses what a shell would read
+    // differently, so refuse it here, where the line is known.
+    if (/[\s'"$`\\]/.test(text)) {
+      problems.push({
+        message: `mirror.${key} ${quoted(text)} contains a space, quote, '$', backquote or backslash`,
+        fix: "percent-encode those characters in the URL (a space is %20), or serve the mirror under a plain path",
+        path: ["mirror", key],
+      });
+    }
+  }
+  if (mirror.registry !== undefined && mirror.registry.includes("/")) {
+    // render/mirror.ts writes the registry as an endpoint host[:port] in registries.yaml.
+    problems.push({
+      message: `mirror.registry ${quoted(mirror.registry)} has a path; the registry mirror is a host[:port]`,
+      fix: `write mirror.registry: ${mirror.registry.split("/")[0]} and serve the mirrored images at that registry's root`,
+      path: ["mirror", "registry"],
+    });
   }
   if (Object.values(mirror).every((v) => v === undefined)) {
     problems.push({ message: "mirror is set but names no artifacts, registry or charts", fix: "set mirror.artifacts, mirror.registry and mirror.charts, or remove the mirror block", path: ["mirror"] });
