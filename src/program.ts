@@ -58,7 +58,8 @@ export function run(config: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE),
   const sshPrivateKey = config.requireSecret("sshPrivateKey");
 
   // Throws SiteError for an invalid or unplannable site: nothing below has run yet.
-  const site = loadAndValidate(siteFile, inventory ? { inventory: resolve(projectRoot, inventory) } : {});
+  // The stack's inventory path must stay inside the project: a pull request can change it.
+  const site = loadAndValidate(siteFile, inventory ? { inventory: resolve(projectRoot, inventory), inventoryRoot: projectRoot } : {});
   const plan = planFarm(site.spec);
 
   // Presence only (the value stays inside the secret Output): a missing token is generated once

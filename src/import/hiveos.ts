@@ -96,7 +96,7 @@ export function importHiveOs(text: string, file: string, opts: HiveOsImportOptio
     const before = pos ? text.slice(0, Number(pos[1])) : "";
     const line = pos ? before.split("\n").length : 1;
     const column = pos ? Number(pos[1]) - before.lastIndexOf("\n") : 1;
-    const what = printable(msg.replace(/, ".*" is not valid JSON$/s, "").replace(/ in JSON at position \d+.*$/s, "")).slice(0, 80);
+    const what = printable(msg.replace(/,\s*(\.\.\.)?".*$/s, "").replace(/ in JSON at position \d+.*$/s, "")).slice(0, 80);
     return { file, machines: [], problems: [{ message: `not valid JSON: ${what}${pos ? ` (line ${line}, column ${column})` : ""}`, fix: "export the workers again (GET /farms/{farmId}/workers) and import the file unchanged", source: { file, line } }], warnings: [], renamed: [], records: 0 };
   }
   const workers = Array.isArray(data) ? data : typeof data === "object" && data !== null && Array.isArray((data as { data?: unknown }).data) ? ((data as { data: unknown[] }).data) : undefined;

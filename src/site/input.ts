@@ -110,7 +110,7 @@ export function decodeText(bytes: Uint8Array, what: string, shown: string): Inpu
   if (PRIVATE_KEY.test(body)) {
     return fail(
       "PRIVATE_KEY",
-      `is a private key, not a ${what}; nothing of it is shown`,
+      `is a private key, not ${/^[aeiou]/.test(what) ? "an" : "a"} ${what}; nothing of it is shown`,
       `check the path (it must name the ${what}); an SSH key belongs in the stack's secrets: pulumi config set --secret mine2hpc:sshPrivateKey < KEYFILE`,
     );
   }
@@ -172,8 +172,12 @@ const SECRET_SHAPES: readonly RegExp[] = [
   /\/\/[^/\s@]*@/,
   // k3s join tokens: K10<hash>::<user>:<password>.
   /K10[0-9a-f]{16,}::/i,
-  // key=value or key: value where the key names a credential, in any spelling.
-  /\b(pw|pwd|pass|key|auth|otp)\s*[:=]/i,
+  // key=value or key: value where the key names a credential, in any spelling (ACCESS_KEY_ID=).
+  /(pw|pwd|pass|key|auth|otp)(_?id)?\s*[:=]/i,
+  // An environment assignment (env files, /proc/*/environ): NAME=value.
+  /(^|\s)[A-Z][A-Z0-9_]*=\S/,
+  // AWS access key ids.
+  /\b(AKIA|ASIA)[0-9A-Z]{16}\b/,
   // Long unbroken base64 / hex runs (keys, tokens, hashes; hex MD5 is 32).
   /[A-Za-z0-9+/]{32,}/,
   // JSON Web Tokens.

@@ -10,6 +10,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LineCounter, parseDocument, isMap, isScalar } from "yaml";
+import { confinedPath, quoted } from "./input.js";
 import { SiteError, type Problem } from "./problems.js";
 
 /** A Pulumi secure config value; prints as `[secret]` everywhere. */
@@ -125,6 +126,17 @@ export function loadStack(stackName: string, repoRoot: string): StackConfig {
       message: "mine2hpc:inventory must be a plain string path",
       fix: `run 'pulumi config set mine2hpc:inventory <path relative to the repo root> --stack ${stackName}'`,
       source: { file, line: lineOf("mine2hpc:inventory") },
+    });
+  }
+  // A stack file is changed in pull requests like any other: its paths may not leave the
+  // project, or CI would read (and quote) whatever they name (/proc/self/environ, ~/.ssh/...).
+  for (const key of ["mine2hpc:site", "mine2hpc:inventory"] as const) {
+    const value = config[key];
+    if (typeof value !== "string" || value === "" || confinedPath(repoRoot, value) !== undefined) continue;
+    problems.push({
+      message: `${key} ${quoted(value)} is outside the project folder; it was not read`,
+      fix: `give a path inside the project, relative to its root (e.g. ${key === "mine2hpc:site" ? "sites/NAME/site.yaml" : "sites/NAME/inventory.csv"})${key === "mine2hpc:inventory" ? ", or pass a file elsewhere on the command line with --inventory FILE" : ", or pass a file elsewhere on the command line with --site FILE"}`,
+      source: { file, line: lineOf(key) },
     });
   }
   if (problems.length > 0) throw new SiteError(problems);
