@@ -34,14 +34,14 @@ if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
     as_root=(sudo -n)
   else
-    echo "pretest: the tests need ${missing[*]}, which are not installed, and installing them needs root." >&2
+    echo "pretest: programs the tests need are not installed (${missing[*]}), and installing them needs root." >&2
     echo "  fix: sudo apt-get install -y ${missing[*]}" >&2
     echo "       (then run npm test again; MINE2HPC_SKIP_TOOL_CHECK=1 npm test runs without them, and the tests that need them fail or skip)" >&2
     exit 1
   fi
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "pretest: the tests need ${missing[*]}, and this machine has no apt-get to install them with." >&2
+  echo "pretest: programs the tests need are not installed (${missing[*]}), and there is no apt-get to install them with." >&2
   echo "  fix: install ${missing[*]} with the system's package manager, then run npm test again." >&2
   exit 1
 fi

@@ -13,6 +13,7 @@ import { parse } from "yaml";
 import Ajv2020 from "ajv/dist/2020.js";
 import { REPO_ROOT, runCli } from "./helpers/cli.js";
 import { previewCommentWorkflow, previewWorkflow } from "../src/cli/workflows.js";
+import { execa } from "execa";
 
 const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { version: string; dependencies: Record<string, string>; engines: { node: string } };
 const PROJECT_SCHEMA = path.join(REPO_ROOT, "..", "shared", "fixtures", "pulumi", "project.json");
@@ -31,12 +32,13 @@ describe("mine2hpc new", () => {
     expect(r.exitCode).toBe(0);
     const out = r.stdout.split("\n");
     expect(out[0]).toBe(`Created site repository tx-west-1 (stack tx-west-1, template hybrid-curtailable, mine2hpc ${pkg.version}):`);
-    expect(out.slice(1, 12)).toEqual(
+    expect(out.slice(1, 13)).toEqual(
       [
         "package.json",
         "Pulumi.yaml",
         "index.ts",
         ".gitignore",
+        ".npmrc",
         ".nvmrc",
         "README.md",
         ".github/workflows/preview.yml",
@@ -68,6 +70,8 @@ describe("mine2hpc new", () => {
     expect(read("tx-west-1/.gitignore")).toContain("node_modules/\n");
     expect(read("tx-west-1/.gitignore")).toContain("\nkubeconfig\n");
     expect(read("tx-west-1/.nvmrc")).toBe("24\n");
+    // The same engine-strict as this repository's own .npmrc.
+    expect(read("tx-west-1/.npmrc")).toBe(readFileSync(path.join(REPO_ROOT, ".npmrc"), "utf8"));
     expect(read("tx-west-1/.github/workflows/preview.yml")).toBe(previewWorkflow("tx-west-1"));
     expect(read("tx-west-1/.github/workflows/preview-comment.yml")).toBe(previewCommentWorkflow());
     expect(read("tx-west-1/README.md")).toContain("npx mine2hpc diff --base main --stack tx-west-1");
@@ -139,5 +143,21 @@ describe("mine2hpc new", () => {
     const d = await runCli(["new"], { cwd: tmp });
     expect(d.exitCode).toBe(2);
     expect(d.stderr.split("\n")[0]).toBe("error: no folder given.");
+  });
+});
+
+describe("scripts/check-node.cjs", () => {
+  it("stops an older Node with the fix, before anything loads", async () => {
+    const fake = "Object.defineProperty(process, 'versions', { value: { ...process.versions, node: '20.20.2' } }); Object.defineProperty(process, 'version', { value: 'v20.20.2' });";
+    const r = await execa(process.execPath, ["-e", `${fake} require(${JSON.stringify(path.join(REPO_ROOT, "scripts", "check-node.cjs"))})();`], { reject: false });
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.split("\n").slice(0, 3)).toEqual([
+      `error: mine2hpc needs Node.js 24 or newer; this is Node v20.20.2 (${process.execPath}).`,
+      "  fix: install Node 24 and run the command again, e.g. with nvm (the repository's .nvmrc names it):",
+      "         nvm install 24 && nvm use 24",
+    ]);
+    const ok = await execa(process.execPath, [path.join(REPO_ROOT, "scripts", "check-node.cjs")], { reject: false });
+    expect([ok.exitCode, ok.stderr]).toEqual([0, ""]);
   });
 });

@@ -94,6 +94,13 @@ export const SITE_INDEX_TS = [
 /** .gitignore of a site repository: nothing that holds secrets or can be rebuilt. */
 export const SITE_GITIGNORE = ["node_modules/", "*.log", ".pulumi/", "# Written by 'pulumi stack output --show-secrets kubeconfig': an admin credential.", "kubeconfig", ""].join("\n");
 
+/**
+ * .npmrc of a site repository (and of this one): `npm install` stops at once on a Node older
+ * than engines.node instead of warning, and Pulumi's Node.js host checks engines.node before it
+ * runs the program when engine-strict is set (@pulumi/pulumi cmd/run/run.js).
+ */
+export const SITE_NPMRC = "# npm ci / npm install stop at once on a Node older than package.json engines.node (npm only warns by default).\nengine-strict=true\n";
+
 /** The steps from a fresh site repository to `pulumi up`, in order. */
 export function siteNextSteps(dir: string, stack: string): NextStep[] {
   return [

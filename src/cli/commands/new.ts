@@ -13,7 +13,7 @@ import type { Command } from "../command.js";
 import { CliError } from "../command.js";
 import { createdText, draftStack, projectPath, writeStack } from "./init.js";
 import { previewCommentWorkflow, previewWorkflow } from "../workflows.js";
-import { readOwnPackage, SITE_GITIGNORE, SITE_INDEX_TS, siteNextSteps, sitePackageJson, sitePulumiYaml, siteReadme } from "../site-repo.js";
+import { readOwnPackage, SITE_GITIGNORE, SITE_INDEX_TS, SITE_NPMRC, siteNextSteps, sitePackageJson, sitePulumiYaml, siteReadme } from "../site-repo.js";
 
 const command: Command = {
   name: "new",
@@ -22,7 +22,7 @@ const command: Command = {
   description: [
     "Writes package.json (mine2hpc pinned to this version), Pulumi.yaml, index.ts, the stack",
     "(stacks/Pulumi.NAME.yaml, stacks/NAME/site.yaml and inventory.csv), the PR preview workflows,",
-    ".gitignore, .nvmrc and README.md. DIR must not exist or be empty. The site is loaded and",
+    ".gitignore, .npmrc, .nvmrc and README.md. DIR must not exist or be empty. The site is loaded and",
     "planned before anything is written.",
   ].join("\n"),
   options: {
@@ -49,6 +49,7 @@ const command: Command = {
       ["Pulumi.yaml", sitePulumiYaml(stack)],
       ["index.ts", SITE_INDEX_TS],
       [".gitignore", SITE_GITIGNORE],
+      [".npmrc", SITE_NPMRC],
       // The workflows' setup-node reads it; the same major mine2hpc needs.
       [".nvmrc", `${own.engines.node.replace(/^>=\s*/, "")}\n`],
       ["README.md", siteReadme(stack, stack, draft.template.name, own.version)],
