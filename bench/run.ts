@@ -20,6 +20,7 @@ import { findAsic, findGpu, relativeThroughput } from "../src/site/catalog.js";
 import type { GpuSpec } from "../src/site/catalog.js";
 import type { SiteSpec } from "../src/site/schema.js";
 import { PROGRAM_TARGETS, formatProgramBench, runProgramBench } from "./program.js";
+import { formatMinersBench, type MinersBenchResult } from "./miners.js";
 
 const SIZES = [1_000, 10_000, 50_000];
 const RUNS_BY_SIZE: Record<number, number> = { 1_000: 7, 10_000: 5, 50_000: 3 };
@@ -227,6 +228,11 @@ function main(): void {
 
   const program = runProgramBench();
 
+  // Miner curtailment (bench/miners.ts): its own process, which runs the simulators in one child.
+  const minersChild = spawnSync(process.execPath, [...process.execArgv, join(dirname(self), "miners.ts")], { encoding: "utf8", maxBuffer: 1 << 20, timeout: 600_000 });
+  if (minersChild.status !== 0) throw new Error(`miners bench failed:\n${minersChild.stderr}`);
+  const miners = JSON.parse(minersChild.stdout) as MinersBenchResult;
+
   const out = {
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
@@ -234,6 +240,7 @@ function main(): void {
     sizes,
     quality,
     program,
+    miners,
   };
   const dir = join(dirname(self), "results");
   mkdirSync(dir, { recursive: true });
@@ -251,6 +258,8 @@ function main(): void {
   console.log(`  uniform cap ${quality.uniformCapWatts} W:     ${quality.uniformTflops} TFLOPS   → plan × ${quality.planVsUniform}`);
   console.log("");
   for (const line of formatProgramBench(program)) console.log(line);
+  console.log("");
+  for (const line of formatMinersBench(miners)) console.log(line);
   console.log(`\nwritten to bench/results/latest.json`);
 }
 

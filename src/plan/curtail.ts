@@ -10,11 +10,38 @@
 import type { CurtailmentStage } from "./types.js";
 
 /**
- * Seconds for ASIC miners to power off after the call. Assumption: the curtailment job
- * sends each miner its API power-off/sleep command (cgminer/bosminer-style), and
- * hash boards drop to standby within about a minute; not measured per model.
+ * Miners per second the curtailment controller confirms, measured by `npm run bench`
+ * (bench/miners.ts): 8,000 simulated miners (LuxOS + stock Antminer, real wire formats,
+ * 20 ms latency per reply, 3 % never answering), concurrency 200, the drivers' default
+ * timeouts, on a 2-core machine: 7,760 confirmed by 40.3 s (p100), i.e. 192 miners/s.
+ * Planned with a third of margin: 144 miners/s.
  */
-export const ASICS_OFF_SECONDS = 60;
+export const ASIC_CONFIRMS_PER_SECOND = 144;
+
+/**
+ * Seconds a miner's own read-back lags its sleep: LuxOS and bmminer report `GHS 5s`, a
+ * 5-second average (cgminer API-README `summary`), plus the controller's 1 s read-back
+ * poll. An assumption from the firmware's field, not measured on hardware.
+ */
+export const ASIC_READBACK_LAG_SECONDS = 6;
+
+/**
+ * Seconds until a feed's miners are confirmed off: the read-back lag plus the time to work
+ * through `miners` at {@link ASIC_CONFIRMS_PER_SECOND}, in whole seconds. 8,000 miners: 62 s;
+ * 22 miners: 7 s. Still assumed, not measured: how long real hash boards and PSUs take to
+ * drop (LuxOS "sleep" turns the PSU off; pyasic waits for nothing either), and network
+ * latency beyond 20 ms per reply.
+ */
+export function asicsOffSeconds(miners: number): number {
+  return miners === 0 ? 0 : Math.ceil(ASIC_READBACK_LAG_SECONDS + miners / ASIC_CONFIRMS_PER_SECOND);
+}
+
+/**
+ * Seconds allowed for miners nothing reads back: a fleet tool behind the feed's webhook, or
+ * a person acting on the job's list. An assumption (unchanged, not measurable here): the
+ * fleet tool or the operator powers them off within a minute.
+ */
+export const UNCONFIRMED_ASICS_SECONDS = 60;
 
 /**
  * Seconds between two runs of the power agent on a node (read the cap labels, apply
@@ -48,6 +75,8 @@ export interface StageInputs {
   /** Σ gpuCount × (min − idle) / psuEff × PUE over the feed's GPU nodes, in W. */
   drainFacilityWatts: number;
   asicHostnames: string[];
+  /** How many of them have no firmware driver (webhook or manual): the stage then takes {@link UNCONFIRMED_ASICS_SECONDS}. @default 0 */
+  unconfirmedAsics?: number;
   pools: string[];
 }
 
@@ -57,7 +86,7 @@ export interface StageInputs {
  */
 export function curtailmentStages(inp: StageInputs): CurtailmentStage[] {
   const steps: { action: CurtailmentStage["action"]; watts: number; seconds: number; targets: string[] }[] = [
-    { action: "asics-off", watts: inp.asicFacilityWatts, seconds: ASICS_OFF_SECONDS, targets: inp.asicHostnames },
+    { action: "asics-off", watts: inp.asicFacilityWatts, seconds: Math.max(asicsOffSeconds(inp.asicHostnames.length), (inp.unconfirmedAsics ?? 0) > 0 ? UNCONFIRMED_ASICS_SECONDS : 0), targets: inp.asicHostnames },
     { action: "gpu-caps-to-min", watts: inp.capsToMinFacilityWatts, seconds: GPU_CAPS_TO_MIN_SECONDS, targets: inp.pools },
     { action: "drain-queue", watts: inp.drainFacilityWatts, seconds: DRAIN_QUEUE_SECONDS, targets: inp.pools },
   ];

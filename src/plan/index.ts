@@ -8,7 +8,7 @@ export { allocateCaps, nodeThroughputTflops } from "./allocate.js";
 export type { AllocCircuit, AllocFeed, AllocInput, AllocNode, AllocResult } from "./allocate.js";
 export { assignPhases, defaultPowerCords, heaviestPhase, PHASE_NAMES } from "./phases.js";
 export type { PhaseAssignment, PhaseMachine } from "./phases.js";
-export { curtailmentStages, ASICS_OFF_SECONDS, GPU_CAPS_TO_MIN_SECONDS, DRAIN_QUEUE_SECONDS } from "./curtail.js";
+export { curtailmentStages, asicsOffSeconds, ASIC_CONFIRMS_PER_SECOND, ASIC_READBACK_LAG_SECONDS, UNCONFIRMED_ASICS_SECONDS, GPU_CAPS_TO_MIN_SECONDS, DRAIN_QUEUE_SECONDS } from "./curtail.js";
 export {
   circuitUsableWatts,
   circuitFormula,

@@ -569,12 +569,15 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
       }
     }
     const poolList = [...feedPools].sort(cmpStr);
+    const apiOf = new Map(asics.map((a) => [a.hostname, a.minerApi]));
     const stages = curtailmentStages({
       responseTimeSeconds: f.curtailment?.responseTimeSeconds ?? null,
       asicFacilityWatts: asicW * pue,
       capsToMinFacilityWatts: capsW * pue,
       drainFacilityWatts: drainW * pue,
       asicHostnames: asicHosts.sort(cmpStr),
+      // Webhook or manual miners: no read-back, so no measured time (src/plan/curtail.ts).
+      unconfirmedAsics: asicHosts.filter((h) => (apiOf.get(h)?.driver ?? "webhook") === "webhook").length,
       pools: poolList,
     });
     curtailment.push({
