@@ -22,8 +22,8 @@ describe("miners bench", () => {
 describe("the plan's asics-off time, from the measured confirmation rate", () => {
   it("read-back lag plus miners at the measured rate; webhook or manual miners keep the 60 s assumption", async () => {
     const { asicsOffSeconds, curtailmentStages, ASIC_CONFIRMS_PER_SECOND, UNCONFIRMED_ASICS_SECONDS } = await import("../src/plan/index.js");
-    expect(ASIC_CONFIRMS_PER_SECOND).toBe(144);
-    expect([asicsOffSeconds(0), asicsOffSeconds(1), asicsOffSeconds(22), asicsOffSeconds(8_000)]).toEqual([0, 7, 7, 62]);
+    expect(ASIC_CONFIRMS_PER_SECOND).toBe(125);
+    expect([asicsOffSeconds(0), asicsOffSeconds(1), asicsOffSeconds(22), asicsOffSeconds(8_000)]).toEqual([0, 7, 7, 70]);
     const base = { responseTimeSeconds: 60, asicFacilityWatts: 1000, capsToMinFacilityWatts: 0, drainFacilityWatts: 0, pools: [] };
     const hosts = Array.from({ length: 500 }, (_, i) => `asic-${i}`);
     expect(curtailmentStages({ ...base, asicHostnames: hosts })[0]).toMatchObject({ durationSeconds: 10, meetsResponseTime: true });

@@ -11,12 +11,13 @@ import type { CurtailmentStage } from "./types.js";
 
 /**
  * Miners per second the curtailment controller confirms, measured by `npm run bench`
- * (bench/miners.ts): 8,000 simulated miners (LuxOS + stock Antminer, real wire formats,
- * 20 ms latency per reply, 3 % never answering), concurrency 200, the drivers' default
- * timeouts, on a 2-core machine: 7,760 confirmed by 40.3 s (p100), i.e. 192 miners/s.
- * Planned with a third of margin: 144 miners/s.
+ * (bench/miners.ts, results in bench/results/latest.json): 8,000 simulated miners (LuxOS +
+ * stock Antminer, real wire formats, 20 ms latency per reply, 3 % never answering),
+ * concurrency 200, the drivers' default timeouts, simulators and controller sharing a
+ * 2-core machine: 7,760 confirmed by 45.8 s (p100; 40.3 s in a run of its own), i.e. 169
+ * miners/s. Planned with a quarter of margin: 125 miners/s.
  */
-export const ASIC_CONFIRMS_PER_SECOND = 144;
+export const ASIC_CONFIRMS_PER_SECOND = 125;
 
 /**
  * Seconds a miner's own read-back lags its sleep: LuxOS and bmminer report `GHS 5s`, a
@@ -27,7 +28,7 @@ export const ASIC_READBACK_LAG_SECONDS = 6;
 
 /**
  * Seconds until a feed's miners are confirmed off: the read-back lag plus the time to work
- * through `miners` at {@link ASIC_CONFIRMS_PER_SECOND}, in whole seconds. 8,000 miners: 62 s;
+ * through `miners` at {@link ASIC_CONFIRMS_PER_SECOND}, in whole seconds. 8,000 miners: 70 s;
  * 22 miners: 7 s. Still assumed, not measured: how long real hash boards and PSUs take to
  * drop (LuxOS "sleep" turns the PSU off; pyasic waits for nothing either), and network
  * latency beyond 20 ms per reply.
