@@ -453,7 +453,7 @@ describe("join tokens and stdin", () => {
 describe("deadlines", () => {
   it("uses the site's start deadline for the start and for the node wait", () => {
     const plan = samplePlan();
-    (plan.kubernetes as { startTimeoutSeconds?: number }).startTimeoutSeconds = 42;
+    plan.kubernetes.startTimeoutSeconds = 42;
     const script = renderBootstrapScript(plan, "cp-01");
     expect(script).toContain("START_TIMEOUT=42\n");
     expect(script).toContain("deadline=$((SECONDS + START_TIMEOUT))\n");
@@ -463,7 +463,7 @@ describe("deadlines", () => {
   it("refuses a start deadline that is not a positive whole number", () => {
     for (const bad of [0, -5, 2.5]) {
       const plan = samplePlan();
-      (plan.kubernetes as { startTimeoutSeconds?: number }).startTimeoutSeconds = bad;
+      plan.kubernetes.startTimeoutSeconds = bad;
       expect(() => renderBootstrapScript(plan, "cp-01")).toThrow(
         `site "permian-hall-1": kubernetes.startTimeoutSeconds is ${bad}; it must be a whole number of seconds ≥ 1 (default 300).`,
       );

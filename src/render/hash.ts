@@ -33,13 +33,9 @@ export function hostConfigHash(plan: FarmPlan, hostname: string): string {
   return hash.digest("hex");
 }
 
-/**
- * The node's install generation (site `generation`, default 0).
- * TODO(model): `PlannedNode.generation` lands with the site-model branch; read it directly then.
- */
+/** The node's install generation (site `generation`, default 0). */
 function nodeGeneration(plan: FarmPlan, hostname: string): number {
-  const node = plan.nodes.find((n) => n.hostname === hostname) as { generation?: number } | undefined;
-  return node?.generation ?? 0;
+  return plan.nodes.find((n) => n.hostname === hostname)?.generation ?? 0;
 }
 
 /**

@@ -56,11 +56,11 @@ export const K3S_CHECKSUMS_FILE = `sha256sum-${K3S_ARCH}.txt`;
 export const MIRRORED_REGISTRIES = ["docker.io", "ghcr.io", "nvcr.io", "quay.io", "registry.k8s.io"] as const;
 
 /**
- * `plan.mirror`, validated for what the renderers rely on; null when the site has none.
- * TODO(model): `FarmPlan.mirror` lands with the site-model branch; read it directly then.
+ * `plan.mirror`, checked for what the scripts embed (no quotes, spaces or shell characters);
+ * null when the site has none.
  */
 export function planMirror(plan: FarmPlan): SiteMirror | null {
-  const m = (plan as { mirror?: SiteMirror | null }).mirror ?? null;
+  const m = plan.mirror ?? null;
   if (m === null) return null;
   if (m.artifacts !== null && !/^https?:\/\/[^\s'"$`\\]+$/.test(m.artifacts)) {
     throw new Error(`site "${plan.site.name}": mirror.artifacts "${m.artifacts}" must be an http(s) URL without quotes or spaces (e.g. https://mirror.site/k3s).`);

@@ -66,12 +66,9 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/**
- * The site's k3s start deadline, in s (`plan.kubernetes.startTimeoutSeconds`, default 300).
- * TODO(model): read the field directly once the site-model branch lands.
- */
+/** The site's k3s start deadline, in s (`plan.kubernetes.startTimeoutSeconds`, default 300). */
 export function startTimeoutSeconds(plan: FarmPlan): number {
-  const value = (plan.kubernetes as { startTimeoutSeconds?: number }).startTimeoutSeconds ?? DEFAULT_START_TIMEOUT_SECONDS;
+  const value = plan.kubernetes.startTimeoutSeconds ?? DEFAULT_START_TIMEOUT_SECONDS;
   if (!Number.isInteger(value) || value < 1) {
     throw new Error(`site "${plan.site.name}": kubernetes.startTimeoutSeconds is ${String(value)}; it must be a whole number of seconds ≥ 1 (default ${DEFAULT_START_TIMEOUT_SECONDS}).`);
   }
@@ -568,14 +565,11 @@ log "done"
 `;
 }
 
-/**
- * The machine a server-side removal targets: a planned node, or a retired machine
- * (`plan.retired`). TODO(model): `FarmPlan.retired` lands with the site-model branch.
- */
+/** The machine a server-side removal targets: a planned node, or a retired machine (`plan.retired`). */
 function removalTarget(plan: FarmPlan, hostname: string): { hostname: string; k3sRole: string } {
   const node = plan.nodes.find((n) => n.hostname === hostname);
   if (node !== undefined) return node;
-  const retired = ((plan as { retired?: { hostname: string; k3sRole: string }[] }).retired ?? []).find((r) => r.hostname === hostname);
+  const retired = (plan.retired ?? []).find((r) => r.hostname === hostname);
   if (retired !== undefined && retired.k3sRole !== "asic") return retired;
   return findK3sNode(plan, hostname);
 }
