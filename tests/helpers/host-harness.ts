@@ -1,0 +1,398 @@
+/**
+ * Host harness: a real OpenSSH server on 127.0.0.1 (Debian `openssh-server`), with its own host
+ * key, in a private mount namespace (`unshare --mount`) whose k3s paths are bind-mounted from a
+ * temporary "fake root", so the real rendered scripts run as root through the same wrapper and
+ * STDIN handling as `@pulumi/command`'s remote.Command without touching this machine.
+ *
+ * What remote.Command does, reproduced (pulumi-command provider/pkg/provider/remote/
+ * commandOutputs.go `run`): one SSH session, no PTY, `session.Stdin` = the `stdin` input
+ * (when non-empty), `session.Run(cmd)` with the command string (an `exec` request, which sshd
+ * runs with the user's login shell `-c`), no environment (HostBootstrap sets none and
+ * `addPreviousOutputInEnv: false`). The OpenSSH client with `-T`, the command as one argument and
+ * the input on stdin sends the same `exec` request and EOF. Host keys are checked against a pinned
+ * known_hosts file with `StrictHostKeyChecking=yes` (what the provider's `hostKey` does with
+ * `ssh.FixedHostKey`).
+ *
+ * Fakes (in the fake root's /usr/local/bin, which precedes /usr/bin and /usr/sbin in sshd's
+ * default PATH): `systemctl`, `journalctl`, `nvidia-smi`, `swapon`/`swapoff`, `modprobe`,
+ * `sysctl`, `update-initramfs`. The k3s binary and installer are fakes served by a loopback
+ * HTTP "site mirror" (real curl, real sha256 verification). `timeout`, `curl`, `sha256sum`,
+ * `install`, `mktemp` are the real ones. The fakes are driven by files under `control/`:
+ * `start` = ok | fail | hang, `journal` = what journalctl prints.
+ *
+ * Needs root (mount namespace, sshd) and `/usr/sbin/sshd`, `ssh`, `ssh-keygen`, `unshare`.
+ */
+import { createHash } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { execa, type ResultPromise } from "execa";
+
+/** Paths of the host that the scripts write, bind-mounted from the fake root inside the namespace. */
+export const FAKE_ROOT_DIRS = [
+  "/etc/rancher",
+  "/etc/mine2hpc",
+  "/etc/systemd/system",
+  "/etc/modules-load.d",
+  "/etc/sysctl.d",
+  "/etc/modprobe.d",
+  "/usr/local/bin",
+  "/usr/local/sbin",
+  "/var/lib/rancher",
+] as const;
+
+/** Why the harness cannot run here, naming the missing package; null when it can. */
+export function harnessUnavailable(): string | null {
+  if (process.platform !== "linux") return "the host harness needs Linux (mount namespaces)";
+  if (process.getuid?.() !== 0) return "the host harness needs root (a private mount namespace and sshd): run the tests as root, as CI does";
+  for (const [bin, pkg] of [
+    ["/usr/sbin/sshd", "openssh-server"],
+    ["/usr/bin/ssh", "openssh-client"],
+    ["/usr/bin/ssh-keygen", "openssh-client"],
+    ["/usr/bin/unshare", "util-linux"],
+    ["/usr/bin/curl", "curl"],
+  ] as const) {
+    if (!existsSync(bin)) return `${bin} is missing: install the Debian package ${pkg} (apt-get install -y ${pkg})`;
+  }
+  return null;
+}
+
+/** The outcome of one remote command. */
+export interface RemoteRun {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** Wall time of the SSH session, in ms. */
+  ms: number;
+}
+
+const FAKE_SYSTEMCTL = (state: string, control: string) => `#!/bin/bash
+# fake systemctl: state in ${state}, behaviour of start/restart from ${control}/start.
+printf 'systemctl %s\\n' "$*" >>${state}/calls
+quiet=0
+args=()
+for a in "$@"; do
+  case "$a" in --quiet|-q) quiet=1 ;; --*) ;; *) args+=("$a") ;; esac
+done
+verb="\${args[0]:-}"
+unit="\${args[1]:-}"
+unit="\${unit%.service}"
+case "$verb" in
+  is-active)
+    if [ -f "${state}/active-$unit" ]; then [ "$quiet" -eq 1 ] || echo active; exit 0; fi
+    [ "$quiet" -eq 1 ] || echo inactive; exit 3 ;;
+  start|restart)
+    mode="$(cat ${control}/start 2>/dev/null || echo ok)"
+    case "$mode" in
+      ok) touch "${state}/active-$unit"; exit 0 ;;
+      fail) echo "Job for $unit.service failed because the control process exited with error code." >&2; exit 1 ;;
+      hang) exec sleep 600 ;;
+    esac ;;
+  stop|disable) rm -f "${state}/active-$unit"; exit 0 ;;
+  *) exit 0 ;;
+esac
+`;
+
+const FAKE_JOURNALCTL = (state: string, control: string) => `#!/bin/bash
+printf 'journalctl %s\\n' "$*" >>${state}/calls
+cat ${control}/journal 2>/dev/null || true
+`;
+
+const FAKE_RECORDER = (name: string, state: string) => `#!/bin/bash
+printf '${name} %s\\n' "$*" >>${state}/calls
+`;
+
+const FAKE_NVIDIA_SMI = (state: string) => `#!/bin/bash
+printf 'nvidia-smi %s\\n' "$*" >>${state}/calls
+case "$*" in
+  *--query-gpu=index,power.default_limit*) printf '0, 350.00\\n1, 350.00\\n' ;;
+esac
+`;
+
+/** The fake k3s binary served by the mirror: reports the pinned version, answers kubectl as Ready. */
+export const FAKE_K3S = (version: string, state: string) => `#!/bin/bash
+printf 'k3s %s\\n' "$*" >>${state}/calls
+case "$1" in
+  --version) echo "k3s version ${version} (fake)"; echo "go version go1.24 (fake)" ;;
+  kubectl)
+    case "$*" in
+      *" get node "*) printf True ;;
+    esac ;;
+esac
+`;
+
+/** The fake installer served by the mirror: records its environment and writes the unit and uninstaller. */
+export const FAKE_INSTALLER = (state: string) => `#!/bin/sh
+set -e
+printf 'installer SKIP_DOWNLOAD=%s SKIP_START=%s EXEC=%s\\n' "$INSTALL_K3S_SKIP_DOWNLOAD" "$INSTALL_K3S_SKIP_START" "$INSTALL_K3S_EXEC" >>${state}/calls
+[ -x /usr/local/bin/k3s ] || { echo "[ERROR]  Executable k3s binary not found at /usr/local/bin/k3s" >&2; exit 1; }
+if [ "$INSTALL_K3S_EXEC" = server ]; then name=k3s; else name=k3s-agent; fi
+printf '[Service]\\nType=notify\\nTimeoutStartSec=0\\nExecStart=/usr/local/bin/k3s %s\\n' "$INSTALL_K3S_EXEC" >/etc/systemd/system/$name.service
+cat >/usr/local/bin/$name-uninstall.sh <<EOF
+#!/bin/sh
+printf 'uninstaller $name\\\\n' >>${state}/calls
+rm -f /etc/systemd/system/$name.service /usr/local/bin/k3s ${state}/active-$name
+rm -rf /etc/rancher/k3s /var/lib/rancher/k3s
+rm -f /usr/local/bin/$name-uninstall.sh
+EOF
+chmod 0755 /usr/local/bin/$name-uninstall.sh
+`;
+
+/** A running harness: sshd in its namespace, the loopback mirror, and the fake root. */
+export class HostHarness {
+  readonly dir: string;
+  readonly root: string;
+  readonly state: string;
+  readonly control: string;
+  readonly mirrorDir: string;
+  readonly clientKey: string;
+  readonly knownHosts: string;
+  readonly hostPublicKey: string;
+  sshPort = 0;
+  mirrorUrl = "";
+  private sshd: ResultPromise | null = null;
+  private http: Server | null = null;
+  private createdMountpoints: string[] = [];
+
+  private constructor(dir: string) {
+    this.dir = dir;
+    this.root = path.join(dir, "root");
+    this.state = path.join(dir, "state");
+    this.control = path.join(dir, "control");
+    this.mirrorDir = path.join(dir, "mirror");
+    this.clientKey = path.join(dir, "client_key");
+    this.knownHosts = path.join(dir, "known_hosts");
+    this.hostPublicKey = "";
+  }
+
+  /** Starts sshd (host key generated here) and the mirror for k3s `version`. */
+  static async start(version: string): Promise<HostHarness> {
+    const dir = mkdtempSync(path.join(tmpdir(), "mine2hpc-harness-"));
+    chmodSync(dir, 0o755);
+    const h = new HostHarness(dir);
+    for (const d of [h.state, h.control, h.mirrorDir]) mkdirSync(d, { recursive: true });
+    await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "host_key")]);
+    await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", h.clientKey]);
+    (h as { hostPublicKey: string }).hostPublicKey = readFileSync(path.join(dir, "host_key.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
+    writeFileSync(path.join(dir, "authorized_keys"), readFileSync(`${h.clientKey}.pub`, "utf8"), { mode: 0o600 });
+    h.writeMirror(version);
+    await h.startMirror();
+    await h.startSshd();
+    h.pinHostKey(h.hostPublicKey);
+    return h;
+  }
+
+  /** Writes known_hosts pinning `key` (`<type> <base64>`) for the harness address. */
+  pinHostKey(key: string): void {
+    writeFileSync(this.knownHosts, `[127.0.0.1]:${this.sshPort} ${key}\n`);
+  }
+
+  private writeMirror(version: string): void {
+    const versionDir = path.join(this.mirrorDir, "k3s", version);
+    mkdirSync(versionDir, { recursive: true });
+    writeFileSync(path.join(this.mirrorDir, "k3s", "install.sh"), FAKE_INSTALLER(this.state));
+    writeFileSync(path.join(versionDir, "k3s"), FAKE_K3S(version, this.state));
+    writeFileSync(path.join(versionDir, "k3s-airgap-images-amd64.tar.zst"), "fake airgap image archive\n");
+    const sum = (f: string) => createHash("sha256").update(readFileSync(path.join(versionDir, f))).digest("hex");
+    writeFileSync(
+      path.join(versionDir, "sha256sum-amd64.txt"),
+      ["k3s", "k3s-airgap-images-amd64.tar.zst"].map((f) => `${sum(f)}  ${f}\n`).join(""),
+    );
+  }
+
+  private async startMirror(): Promise<void> {
+    const base = this.mirrorDir;
+    this.http = createServer((req, res) => {
+      const rel = decodeURIComponent((req.url ?? "/").split("?")[0]!);
+      const file = path.join(base, path.normalize(rel));
+      if (!file.startsWith(base) || !existsSync(file) || !statSync(file).isFile()) {
+        res.writeHead(404).end("not found\n");
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/octet-stream" }).end(readFileSync(file));
+    });
+    await new Promise<void>((resolve) => this.http!.listen(0, "127.0.0.1", resolve));
+    this.mirrorUrl = `http://127.0.0.1:${(this.http.address() as AddressInfo).port}/k3s`;
+  }
+
+  private async startSshd(): Promise<void> {
+    // A free loopback port: bind 0, read it, release it (sshd binds it right after).
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    this.sshPort = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const config = path.join(this.dir, "sshd_config");
+    writeFileSync(
+      config,
+      [
+        `Port ${this.sshPort}`,
+        "ListenAddress 127.0.0.1",
+        `HostKey ${path.join(this.dir, "host_key")}`,
+        `PidFile ${path.join(this.dir, "sshd.pid")}`,
+        `AuthorizedKeysFile ${path.join(this.dir, "authorized_keys")}`,
+        "PermitRootLogin prohibit-password",
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        "UsePAM no",
+        "StrictModes no",
+        "PrintMotd no",
+        "LogLevel ERROR",
+        "",
+      ].join("\n"),
+    );
+    for (const d of FAKE_ROOT_DIRS) mkdirSync(path.join(this.root, d), { recursive: true });
+    for (const d of FAKE_ROOT_DIRS) {
+      if (!existsSync(d)) {
+        mkdirSync(d, { recursive: true });
+        this.createdMountpoints.push(d);
+      }
+    }
+    mkdirSync("/run/sshd", { recursive: true });
+    this.writeFakes();
+    const binds = FAKE_ROOT_DIRS.map((d) => `mount --bind ${path.join(this.root, d)} ${d}`).join(" && ");
+    this.sshd = execa("unshare", ["--mount", "--propagation", "private", "--", "bash", "-c", `${binds} && exec /usr/sbin/sshd -D -e -f ${config}`], {
+      reject: false,
+      stdin: "ignore",
+    });
+    // Bounded wait for the port to answer.
+    for (let i = 0; i < 100; i++) {
+      const r = await execa("ssh-keyscan", ["-T", "1", "-p", String(this.sshPort), "127.0.0.1"], { reject: false });
+      if (r.stdout.includes("ssh-ed25519")) return;
+      if (this.sshd.exitCode !== null && this.sshd.exitCode !== undefined) break;
+      await new Promise((r2) => setTimeout(r2, 100));
+    }
+    const out = await Promise.race([this.sshd, new Promise((r) => setTimeout(() => r(null), 100))]);
+    throw new Error(`sshd did not answer on 127.0.0.1:${this.sshPort}: ${JSON.stringify(out)}`);
+  }
+
+  /** (Re)writes the fake commands into the fake root's /usr/local/bin. */
+  writeFakes(): void {
+    const bin = path.join(this.root, "usr/local/bin");
+    const write = (name: string, text: string) => writeFileSync(path.join(bin, name), text, { mode: 0o755 });
+    write("systemctl", FAKE_SYSTEMCTL(this.state, this.control));
+    write("journalctl", FAKE_JOURNALCTL(this.state, this.control));
+    write("nvidia-smi", FAKE_NVIDIA_SMI(this.state));
+    for (const name of ["swapon", "swapoff", "modprobe", "sysctl", "update-initramfs"]) write(name, FAKE_RECORDER(name, this.state));
+  }
+
+  /** Empties the fake root (a fresh machine), the fake state and the controls. */
+  reset(): void {
+    for (const d of FAKE_ROOT_DIRS) {
+      const dir = path.join(this.root, d);
+      for (const entry of readdirSync(dir)) rmSync(path.join(dir, entry), { recursive: true, force: true });
+    }
+    for (const d of [this.state, this.control]) for (const entry of readdirSync(d)) rmSync(path.join(d, entry), { recursive: true, force: true });
+    this.writeFakes();
+  }
+
+  /** Sets how the fake `systemctl start|restart` behaves and what `journalctl` prints. */
+  setControl(start: "ok" | "fail" | "hang", journal = ""): void {
+    writeFileSync(path.join(this.control, "start"), start);
+    writeFileSync(path.join(this.control, "journal"), journal);
+  }
+
+  /** Commands the fakes recorded, one per line. */
+  calls(): string[] {
+    const file = path.join(this.state, "calls");
+    return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => l !== "") : [];
+  }
+
+  /** Every file under the fake root: path → content (for byte-identical comparisons). */
+  snapshot(): Map<string, Buffer> {
+    const out = new Map<string, Buffer>();
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(p);
+        else if (entry.isFile()) out.set(path.relative(this.root, p), readFileSync(p));
+      }
+    };
+    walk(this.root);
+    return out;
+  }
+
+  /** Mode bits (e.g. 0o600) of a file under the fake root, by its host path. */
+  mode(hostPath: string): number {
+    return statSync(path.join(this.root, hostPath)).mode & 0o777;
+  }
+
+  /** Content of a file under the fake root, by its host path, or null. */
+  read(hostPath: string): string | null {
+    const p = path.join(this.root, hostPath);
+    return existsSync(p) ? readFileSync(p, "utf8") : null;
+  }
+
+  /**
+   * Runs `command` as remote.Command would: one SSH session as root, `stdin` as its input,
+   * the host key checked against the pinned known_hosts. `onTick` runs every 10 ms meanwhile
+   * (the tests sample /proc with it). Bounded by `timeoutMs`.
+   */
+  async run(command: string, stdin: string, opts: { timeoutMs?: number; onTick?: () => void } = {}): Promise<RemoteRun> {
+    const started = Date.now();
+    const args = [
+      "-T",
+      "-p",
+      String(this.sshPort),
+      "-i",
+      this.clientKey,
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "StrictHostKeyChecking=yes",
+      "-o",
+      `UserKnownHostsFile=${this.knownHosts}`,
+      "-o",
+      "GlobalKnownHostsFile=/dev/null",
+      "-o",
+      "HostKeyAlgorithms=ssh-ed25519",
+      "-o",
+      "ConnectTimeout=5",
+      "-o",
+      "LogLevel=ERROR",
+      "root@127.0.0.1",
+      command,
+    ];
+    const child = execa("ssh", args, { input: stdin, reject: false, timeout: opts.timeoutMs ?? 60_000, env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, extendEnv: false });
+    const timer = opts.onTick ? setInterval(opts.onTick, 10) : null;
+    try {
+      const r = await child;
+      return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), ms: Date.now() - started };
+    } finally {
+      if (timer) clearInterval(timer);
+    }
+  }
+
+  /** Stops sshd and the mirror, removes the fake root and the mountpoints it created. */
+  async stop(): Promise<void> {
+    if (this.sshd) {
+      this.sshd.kill("SIGTERM");
+      await Promise.race([this.sshd, new Promise((r) => setTimeout(r, 3000))]);
+    }
+    if (this.http) await new Promise<void>((resolve) => this.http!.close(() => resolve()));
+    for (const d of this.createdMountpoints.reverse()) rmSync(d, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Processes whose argv or environment contain any of `needles` right now, as `pid:argv`
+ * (reads every /proc/PID/cmdline and /proc/PID/environ; processes that exit meanwhile are skipped).
+ */
+export function processesHolding(needles: string[]): string[] {
+  const hits: string[] = [];
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    for (const what of ["cmdline", "environ"]) {
+      let text: string;
+      try {
+        text = readFileSync(`/proc/${pid}/${what}`, "latin1");
+      } catch {
+        continue;
+      }
+      if (needles.some((n) => text.includes(n))) hits.push(`${pid} ${what}: ${text.replace(/\0/g, " ").slice(0, 200)}`);
+    }
+  }
+  return hits;
+}

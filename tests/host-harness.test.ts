@@ -1,0 +1,186 @@
+/**
+ * The real rendered host scripts, run as root over real SSH (OpenSSH on 127.0.0.1, its own host
+ * key, pinned) through `remoteScriptCommand` with remote.Command's STDIN handling, against fake
+ * k3s, installer, systemctl, journalctl and nvidia-smi (tests/helpers/host-harness.ts).
+ *
+ * Required under CI=1 (CI installs openssh-server); elsewhere it skips with a message naming
+ * what is missing.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { remoteScriptCommand } from "../src/components/remote-script.js";
+import type { FarmPlan } from "../src/plan/types.js";
+import { renderBootstrapScript, renderHostStdin, renderUninstallScript } from "../src/render/index.js";
+import { HostHarness, harnessUnavailable, processesHolding } from "./helpers/host-harness.js";
+import { samplePlan } from "./helpers/sample-plan.js";
+
+const missing = harnessUnavailable();
+if (missing !== null) {
+  if (process.env.CI === "1") throw new Error(`host harness required under CI=1: ${missing}`);
+  console.warn(`host harness skipped: ${missing}`);
+}
+
+const SERVER_SECRET = "srv5ecret0123456789abcdef";
+const AGENT_SECRET = "agt5ecret9876543210fedcba";
+const CA_HASH = "4e".repeat(32);
+const START_TIMEOUT = 3;
+
+describe.skipIf(missing !== null)("host scripts over real SSH", () => {
+  let h: HostHarness;
+  let plan: FarmPlan;
+
+  beforeAll(async () => {
+    h = await HostHarness.start("v1.33.5+k3s1");
+    plan = samplePlan();
+    plan.mirror = { artifacts: h.mirrorUrl, registry: "127.0.0.1:5000", charts: null };
+    plan.kubernetes.startTimeoutSeconds = START_TIMEOUT;
+  }, 60_000);
+
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  beforeEach(() => {
+    h.reset();
+    h.pinHostKey(h.hostPublicKey);
+    h.setControl("ok");
+  });
+
+  const secrets = { serverToken: SERVER_SECRET, agentToken: AGENT_SECRET };
+  const bootstrap = (host: string) => remoteScriptCommand(renderBootstrapScript(plan, host), "mine2hpc-bootstrap");
+  const uninstall = (host: string) => remoteScriptCommand(renderUninstallScript(plan, host), "mine2hpc-uninstall");
+  const stdinOf = (host: string) => renderHostStdin(plan, host, secrets, host === "cp-01" ? null : CA_HASH);
+
+  it("bootstraps the first server, and a second run changes nothing: no restart, every file byte-identical", async () => {
+    const seen: string[] = [];
+    const first = await h.run(bootstrap("cp-01"), stdinOf("cp-01"), { onTick: () => seen.push(...processesHolding([SERVER_SECRET, AGENT_SECRET])) });
+    expect(first.stderr).toBe("");
+    expect(first.exitCode).toBe(0);
+    expect(first.stdout).toContain("mine2hpc[cp-01]: installing k3s v1.33.5+k3s1 as server (installed: none)\n");
+    expect(first.stdout).toContain("mine2hpc[cp-01]: k3s is active\n");
+    expect(first.stdout.trimEnd().endsWith("mine2hpc[cp-01]: done")).toBe(true);
+    // Installed without the installer starting k3s; started by the script, once.
+    expect(h.calls().filter((c) => c.startsWith("installer"))).toEqual(["installer SKIP_DOWNLOAD=true SKIP_START=true EXEC=server"]);
+    expect(h.calls().filter((c) => /^systemctl (start|restart)/.test(c))).toEqual(["systemctl restart k3s"]);
+    expect(h.read("/etc/rancher/k3s/token")).toBe(`${SERVER_SECRET}\n`);
+    expect(h.read("/etc/rancher/k3s/agent-token")).toBe(`${AGENT_SECRET}\n`);
+    expect(h.mode("/etc/rancher/k3s/token")).toBe(0o600);
+    expect(h.mode("/etc/rancher/k3s/agent-token")).toBe(0o600);
+    expect(h.read("/etc/rancher/k3s/registries.yaml")).toContain('      - "https://127.0.0.1:5000"\n');
+    expect(h.read("/var/lib/rancher/k3s/agent/images/k3s-airgap-images-amd64.tar.zst")).toBe("fake airgap image archive\n");
+    // No secret in any process's argv or environment, nor in any file but the 0600 token files.
+    expect(seen).toEqual([]);
+    const snap = h.snapshot();
+    const holding = [...snap].filter(([, content]) => content.includes(SERVER_SECRET) || content.includes(AGENT_SECRET)).map(([p]) => p);
+    expect(holding.sort()).toEqual(["etc/rancher/k3s/agent-token", "etc/rancher/k3s/token"]);
+    expect(first.stdout + first.stderr).not.toContain(SERVER_SECRET);
+
+    const callsBefore = h.calls().length;
+    const second = await h.run(bootstrap("cp-01"), stdinOf("cp-01"));
+    expect(second.exitCode).toBe(0);
+    expect(second.stdout).toContain("mine2hpc[cp-01]: k3s v1.33.5+k3s1 installed, configuration unchanged\n");
+    const secondCalls = h.calls().slice(callsBefore);
+    expect(secondCalls.filter((c) => /^systemctl (start|restart)|^installer/.test(c))).toEqual([]);
+    const after = h.snapshot();
+    expect([...after.keys()].sort()).toEqual([...snap.keys()].sort());
+    for (const [p, content] of snap) expect(after.get(p)?.equals(content), p).toBe(true);
+  });
+
+  it("joins an agent with the agent token only: no server token, no kubeconfig, the safe cap before the start", async () => {
+    const seen: string[] = [];
+    const stdin = stdinOf("rig-a01");
+    expect(stdin).not.toContain(SERVER_SECRET);
+    const run = await h.run(bootstrap("rig-a01"), stdin, { onTick: () => seen.push(...processesHolding([SERVER_SECRET, AGENT_SECRET])) });
+    expect(run.stderr).toBe("");
+    expect(run.exitCode).toBe(0);
+    expect(seen).toEqual([]);
+    expect(h.read("/etc/rancher/k3s/token")).toBe(`K10${CA_HASH}::node:${AGENT_SECRET}\n`);
+    expect(h.read("/etc/rancher/k3s/agent-token")).toBeNull();
+    expect(h.read("/etc/rancher/k3s/k3s.yaml")).toBeNull();
+    expect(h.read("/etc/mine2hpc/gpu-power-cap")).toBe("250\n");
+    expect(h.mode("/etc/mine2hpc/gpu-power-cap")).toBe(0o644);
+    expect(h.read("/etc/rancher/k3s/config.yaml")).toContain("  - mine2hpc.io/power-unverified:NoSchedule\n");
+    const snap = h.snapshot();
+    expect([...snap].filter(([, c]) => c.includes(SERVER_SECRET)).map(([p]) => p)).toEqual([]);
+    expect([...snap].filter(([, c]) => c.includes(AGENT_SECRET)).map(([p]) => p)).toEqual(["etc/rancher/k3s/token"]);
+    expect(h.calls().filter((c) => /^systemctl (start|restart)/.test(c))).toEqual(["systemctl restart k3s-agent"]);
+
+    // Handing an agent the server token (or anything more than its one line) is refused before any write.
+    h.reset();
+    h.setControl("ok");
+    const refused = await h.run(bootstrap("rig-a01"), `K10${CA_HASH}::server:${SERVER_SECRET}\n`);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toBe("mine2hpc[rig-a01]: error: refusing a server token: an agent joins with the agent token only (the server token is full admin)");
+    expect(h.read("/etc/rancher/k3s/token")).toBeNull();
+  });
+
+  it("fails a start that hangs within the deadline plus a few seconds, with the journal tail and one hint", async () => {
+    const journal = [
+      'Nov 27 03:00:01 rig-a01 k3s[812]: time="2026-11-27T03:00:01Z" level=info msg="Starting k3s agent v1.33.5+k3s1"',
+      'Nov 27 03:00:06 rig-a01 k3s[812]: time="2026-11-27T03:00:06Z" level=info msg="Waiting to retrieve agent configuration; server is not ready: Node password rejected, duplicate hostname or contents of \'/etc/rancher/node/password\' may not match server node-passwd entry, try enabling a unique node name with the --with-node-id flag"',
+    ].join("\n");
+    h.setControl("hang", journal);
+    const run = await h.run(bootstrap("rig-a01"), stdinOf("rig-a01"), { timeoutMs: 60_000 });
+    expect(run.exitCode).toBe(1);
+    // Deadline START_TIMEOUT s; the rest of the run (SSH, install from the loopback mirror) takes well under 10 s.
+    expect(run.ms).toBeLessThan((START_TIMEOUT + 10) * 1000);
+    expect(run.stderr).toBe(
+      [
+        "--- journalctl -u k3s-agent -n 50 ---",
+        journal,
+        "---",
+        "mine2hpc[rig-a01]: hint: the server rejected this node's password (Node password rejected): a machine named rig-a01 registered before, e.g. before a re-image; remove the old registration from the server side (Node object and secret rig-a01.node-password.k3s in kube-system), then run pulumi up again",
+        "mine2hpc[rig-a01]: error: k3s-agent did not become ready within 3 s (kubernetes.startTimeoutSeconds); it keeps retrying in the background",
+      ].join("\n"),
+    );
+    expect(h.calls()).toContain("journalctl -u k3s-agent -n 50 --no-pager");
+  });
+
+  it("names the cause of a refused start from the journal: token CA hash, 401, unreachable server", async () => {
+    const cases: [string, string][] = [
+      ['msg="token CA hash does not match the Cluster CA certificate hash: 4e4e != 77aa"', "the join token pins another cluster CA"],
+      ['msg="Waiting to retrieve agent configuration; server is not ready: https://127.0.0.1:6444/v1-k3s/serving-kubelet.crt: 401 Unauthorized"', "the server refused the join token (401 Unauthorized)"],
+      ['msg="failed to get CA certs: Get \\"https://10.20.0.10:6443/cacerts\\": dial tcp 10.20.0.10:6443: connect: connection refused"', "the k3s server cannot be reached"],
+    ];
+    for (const [line, hint] of cases) {
+      h.reset();
+      h.setControl("fail", line);
+      const run = await h.run(bootstrap("rig-a02"), stdinOf("rig-a02"));
+      expect(run.exitCode).toBe(1);
+      const hints = run.stderr.split("\n").filter((l) => l.startsWith("mine2hpc[rig-a02]: hint: "));
+      expect(hints).toHaveLength(1);
+      expect(hints[0]).toContain(hint);
+      expect(run.stderr).toContain("mine2hpc[rig-a02]: error: systemctl restart k3s-agent failed (exit 1)");
+    }
+  });
+
+  it("uninstalls idempotently, restoring the GPUs' default power limits once", async () => {
+    expect((await h.run(bootstrap("rig-a01"), stdinOf("rig-a01"))).exitCode).toBe(0);
+    const before = h.calls().length;
+    // remote.Command replays the bootstrap's stdin to `delete`.
+    const first = await h.run(uninstall("rig-a01"), stdinOf("rig-a01"));
+    expect(first.stderr).toBe("");
+    expect(first.exitCode).toBe(0);
+    expect(h.calls().slice(before)).toEqual([
+      "nvidia-smi --query-gpu=index,power.default_limit --format=csv,noheader,nounits",
+      "nvidia-smi -i 0 -pl 350",
+      "nvidia-smi -i 1 -pl 350",
+      "uninstaller k3s-agent",
+    ]);
+    expect(h.read("/usr/local/bin/k3s")).toBeNull();
+    expect(h.read("/etc/mine2hpc/gpu-power-cap")).toBeNull();
+    const mid = h.calls().length;
+    const second = await h.run(uninstall("rig-a01"), stdinOf("rig-a01"));
+    expect(second.exitCode).toBe(0);
+    expect(second.stdout).toBe("mine2hpc[rig-a01]: k3s is not installed (no /usr/local/bin/k3s-agent-uninstall.sh): nothing to do");
+    expect(h.calls().slice(mid)).toEqual([]);
+  });
+
+  it("refuses a host whose key differs from the pinned one, before anything runs", async () => {
+    h.pinHostKey("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHWKFJYyLk5Zl8C0xRk2dTSs3QvlMN1Fv1TMTg6SC3bU");
+    const run = await h.run(bootstrap("cp-01"), stdinOf("cp-01"));
+    expect(run.exitCode).toBe(255);
+    expect(run.stderr).toContain("Host key verification failed.");
+    expect(h.calls()).toEqual([]);
+    expect(h.read("/etc/rancher/k3s/token")).toBeNull();
+  });
+});
