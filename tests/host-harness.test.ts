@@ -6,12 +6,16 @@
  * Required under CI=1 (CI installs openssh-server); elsewhere it skips with a message naming
  * what is missing.
  */
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { remoteScriptCommand } from "../src/components/remote-script.js";
 import type { FarmPlan } from "../src/plan/types.js";
 import { renderBootstrapScript, renderHostStdin, renderUninstallScript } from "../src/render/index.js";
 import { HostHarness, harnessUnavailable, processesHolding } from "./helpers/host-harness.js";
 import { samplePlan } from "./helpers/sample-plan.js";
+import { REPO_ROOT, runCli } from "./helpers/cli.js";
 
 const missing = harnessUnavailable();
 if (missing !== null) {
@@ -29,7 +33,7 @@ describe.skipIf(missing !== null)("host scripts over real SSH", () => {
   let plan: FarmPlan;
 
   beforeAll(async () => {
-    h = await HostHarness.start("v1.33.5+k3s1");
+    h = await HostHarness.start("v1.33.5+k3s1", ["127.0.50.10", "127.0.50.21"]);
     plan = samplePlan();
     plan.mirror = { artifacts: h.mirrorUrl, registry: "127.0.0.1:5000", charts: null };
     plan.kubernetes.startTimeoutSeconds = START_TIMEOUT;
@@ -182,5 +186,37 @@ describe.skipIf(missing !== null)("host scripts over real SSH", () => {
     expect(run.stderr).toContain("Host key verification failed.");
     expect(h.calls()).toEqual([]);
     expect(h.read("/etc/rancher/k3s/token")).toBeNull();
+  });
+
+  it("hosts keyscan pins the keys of the hosts that answer into the inventory CSV and lists the rest", async () => {
+    // The demo site moved onto loopback: cp-1 (site file) and rig-s01-1 (inventory) answer, the other nine refuse.
+    const dir = mkdtempSync(path.join(tmpdir(), "mine2hpc-keyscan-"));
+    try {
+      for (const f of ["site.yaml", "inventory.csv"]) {
+        writeFileSync(path.join(dir, f), readFileSync(path.join(REPO_ROOT, "stacks/demo", f), "utf8").replaceAll("192.168.50.", "127.0.50."));
+      }
+      copyFileSync(path.join(dir, "inventory.csv"), path.join(dir, "inventory.before.csv"));
+      const r = await runCli(["hosts", "keyscan", "--site", "site.yaml", "--port", String(h.sshPort), "--timeout", "2", "--concurrency", "4", "--write"], { cwd: dir });
+      expect(r.exitCode).toBe(0);
+      expect(r.stdout).toBe(
+        [`cp-1 ${h.hostPublicKey}`, `rig-s01-1 ${h.hostPublicKey}`, "# machines written in site.yaml: add these sshHostKey values under each machine", "- hostname: cp-1", `  sshHostKey: "${h.hostPublicKey}"`, ""].join("\n"),
+      );
+      const refused = r.stderr.split("\n").filter((l) => l.startsWith("no key from "));
+      expect(refused).toHaveLength(9);
+      expect(refused[0]).toMatch(/^no key from gpu-r01-1 \(127\.0\.50\.\d+:\d+\): /);
+      expect(r.stderr).toContain("wrote sshHostKey for 1 machine into inventory.csv\n");
+      expect(r.stderr).toContain("9 of 11 hosts did not answer; their keys stay unpinned (a validation warning, an error with --strict)");
+      const before = readFileSync(path.join(dir, "inventory.before.csv"), "utf8").split("\n");
+      const after = readFileSync(path.join(dir, "inventory.csv"), "utf8").split("\n");
+      expect(after[0]).toBe(`${before[0]},sshHostKey`);
+      expect(after.find((l) => l.startsWith("rig-s01-1,"))).toBe(`${before.find((l) => l.startsWith("rig-s01-1,"))},${h.hostPublicKey}`);
+      expect(after.find((l) => l.startsWith("rig-s01-2,"))).toBe(`${before.find((l) => l.startsWith("rig-s01-2,"))},`);
+      // The written site still validates, with the key pinned.
+      const plan = await runCli(["plan", "--site", "site.yaml", "--json"], { cwd: dir });
+      expect(plan.exitCode).toBe(0);
+      expect((JSON.parse(plan.stdout) as FarmPlan).nodes.find((n) => n.hostname === "rig-s01-1")?.sshHostKey).toBe(h.hostPublicKey);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -24,6 +24,8 @@ export const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   diff: () => import("./commands/diff.js"),
   curtail: () => import("./commands/curtail.js"),
   miners: () => import("./commands/miners.js"),
+  hosts: () => import("./commands/hosts.js"),
+  mirror: () => import("./commands/mirror.js"),
 };
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */

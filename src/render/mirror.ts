@@ -210,10 +210,11 @@ export function chartUrl(pin: ChartPin): string {
 
 /**
  * Container images pinned in a chart's values (`values.yaml` of that chart version): every map
- * with string `repository` + `image` + `version` (the NVIDIA operators' layout), or `repository`
- * + `tag` (the common Helm layout, `registry` prefixed when present). Sorted, unique.
+ * with string `repository` + `image` (+ `version`: the NVIDIA operators' layout, where a missing
+ * version means the chart's appVersion, `appVersion` here), or `repository` + `tag` (the common
+ * Helm layout, `registry` prefixed when present). Sorted, unique.
  */
-export function imagesInChartValues(values: unknown): string[] {
+export function imagesInChartValues(values: unknown, appVersion: string | null = null): string[] {
   const found = new Set<string>();
   const visit = (v: unknown): void => {
     if (Array.isArray(v)) {
@@ -224,8 +225,8 @@ export function imagesInChartValues(values: unknown): string[] {
     const o = v as Record<string, unknown>;
     const str = (k: string): string | null => (typeof o[k] === "string" && o[k] !== "" ? (o[k] as string) : null);
     const repository = str("repository");
-    if (repository !== null && str("image") !== null && str("version") !== null) {
-      const version = str("version")!;
+    const version = str("version") ?? appVersion;
+    if (repository !== null && str("image") !== null && version !== null) {
       found.add(`${repository}/${str("image")}${version.startsWith("sha256:") ? "@" : ":"}${version}`);
     } else if (repository !== null && str("tag") !== null) {
       const registry = str("registry");
@@ -268,7 +269,8 @@ export function siteArtifacts(plan: FarmPlan, chartValues: Partial<Record<keyof 
     urls.push({ what: label, source: chartUrl(pin), mirror: mirror?.charts ? chartUrl(mirroredChart(pin, plan)) : null });
     const values = chartValues[key];
     if (values === undefined) chartsWithoutImages.push(label);
-    else for (const image of imagesInChartValues(values)) addImage(label, image);
+    // The NVIDIA charts' appVersion is their chart version (an image without `version` uses it).
+    else for (const image of imagesInChartValues(values, pin.version)) addImage(label, image);
   }
   addImage("mine2hpc power agent and curtailment jobs", IMAGES.agent);
   if (plan.network.fabric !== "none") {

@@ -167,8 +167,11 @@ export class HostHarness {
     this.hostPublicKey = "";
   }
 
-  /** Starts sshd (host key generated here) and the mirror for k3s `version`. */
-  static async start(version: string): Promise<HostHarness> {
+  /**
+   * Starts sshd (host key generated here) on 127.0.0.1 and the `extraListen` loopback
+   * addresses, and the mirror for k3s `version`.
+   */
+  static async start(version: string, extraListen: string[] = []): Promise<HostHarness> {
     const dir = mkdtempSync(path.join(tmpdir(), "mine2hpc-harness-"));
     chmodSync(dir, 0o755);
     const h = new HostHarness(dir);
@@ -179,7 +182,7 @@ export class HostHarness {
     writeFileSync(path.join(dir, "authorized_keys"), readFileSync(`${h.clientKey}.pub`, "utf8"), { mode: 0o600 });
     h.writeMirror(version);
     await h.startMirror();
-    await h.startSshd();
+    await h.startSshd(extraListen);
     h.pinHostKey(h.hostPublicKey);
     return h;
   }
@@ -217,7 +220,7 @@ export class HostHarness {
     this.mirrorUrl = `http://127.0.0.1:${(this.http.address() as AddressInfo).port}/k3s`;
   }
 
-  private async startSshd(): Promise<void> {
+  private async startSshd(extraListen: string[]): Promise<void> {
     // A free loopback port: bind 0, read it, release it (sshd binds it right after).
     const probe = createServer();
     await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
@@ -228,7 +231,7 @@ export class HostHarness {
       config,
       [
         `Port ${this.sshPort}`,
-        "ListenAddress 127.0.0.1",
+        ...["127.0.0.1", ...extraListen].map((a) => `ListenAddress ${a}`),
         `HostKey ${path.join(this.dir, "host_key")}`,
         `PidFile ${path.join(this.dir, "sshd.pid")}`,
         `AuthorizedKeysFile ${path.join(this.dir, "authorized_keys")}`,
@@ -256,15 +259,15 @@ export class HostHarness {
       reject: false,
       stdin: "ignore",
     });
+    let exited: { stderr: unknown } | null = null;
+    void this.sshd.then((r) => (exited = r));
     // Bounded wait for the port to answer.
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 100 && exited === null; i++) {
       const r = await execa("ssh-keyscan", ["-T", "1", "-p", String(this.sshPort), "127.0.0.1"], { reject: false });
       if (r.stdout.includes("ssh-ed25519")) return;
-      if (this.sshd.exitCode !== null && this.sshd.exitCode !== undefined) break;
       await new Promise((r2) => setTimeout(r2, 100));
     }
-    const out = await Promise.race([this.sshd, new Promise((r) => setTimeout(() => r(null), 100))]);
-    throw new Error(`sshd did not answer on 127.0.0.1:${this.sshPort}: ${JSON.stringify(out)}`);
+    throw new Error(`sshd did not answer on 127.0.0.1:${this.sshPort}${exited !== null ? `: it exited: ${String((exited as { stderr: unknown }).stderr)}` : ""}`);
   }
 
   /** (Re)writes the fake commands into the fake root's /usr/local/bin. */
