@@ -27,6 +27,7 @@
  * - Agents carry only agent flags: k3s agents refuse server-only flags such as `cluster-cidr`.
  */
 import { stringify, parseDocument, isMap, isSeq, isScalar } from "yaml";
+import { planMirror } from "./mirror.js";
 import { LABELS, POWER_UNVERIFIED_TAINT, type FarmPlan, type PlannedNode, type Taint } from "../plan/types.js";
 
 /** Where k3s reads its configuration on every node. */
@@ -173,6 +174,10 @@ function configObject(plan: FarmPlan, node: PlannedNode): Record<string, unknown
   if (labelKeys.length > 0) cfg["node-label"] = labelKeys.map((k) => `${k}=${node.labels[k] ?? ""}`);
   const taints = registrationTaints(node);
   if (taints.length > 0) cfg["node-taint"] = taints.map(formatTaint);
+  // With a registry mirror, containerd must not fall back to the upstream registries (an
+  // air-gapped site has none): k3s `disable-default-registry-endpoint`
+  // (docs.k3s.io/installation/private-registry, "Default Endpoint Fallback").
+  if (planMirror(plan)?.registry) cfg["disable-default-registry-endpoint"] = true;
   if (node.k3sRole === "server") {
     cfg["write-kubeconfig-mode"] = "0600";
     // k3s adds the node's own IPs and hostname to its certificate; the API endpoint (a VIP or

@@ -135,7 +135,7 @@ if [ "$CHANGED" -eq 1 ]; then
     log "warning: neither update-initramfs nor dracut found: rebuild the initramfs so nouveau stays unloaded at boot"
   fi
 fi
-if grep -q '^nouveau ' /proc/modules; then
+if grep -qs '^nouveau ' /proc/modules; then
   if modprobe -r nouveau 2>/dev/null; then
     log "nouveau unloaded"
   else
