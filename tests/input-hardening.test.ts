@@ -162,6 +162,13 @@ describe("messages never echo file contents", () => {
     expect(r.stderr).toContain(`${path.join(root, "stacks", "Pulumi.leak.yaml")}:3: mine2hpc:inventory '../../../proc/self/environ' is outside the project folder; it was not read`);
     expect(r.stderr).toContain("fix: give a path inside the project, relative to its root (e.g. sites/NAME/inventory.csv), or pass a file elsewhere on the command line with --inventory FILE");
     expect(path.basename(dir)).toBe("site");
+    // A stack file's YAML errors are sanitised too.
+    const token = `K10${randomBytes(24).toString("hex")}::server:${randomBytes(16).toString("hex")}`;
+    writeFileSync(path.join(root, "stacks", "Pulumi.bad.yaml"), `config: |${token}\n  x\n`);
+    const bad = await cli(["validate", "--stack", "bad"], root);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`${path.join(root, "stacks", "Pulumi.bad.yaml")}:1:10: YAML syntax error: UNEXPECTED_TOKEN (the message quotes the file and is not shown)\n`);
+    expect(bad.stderr).not.toContain(token.slice(3, 20));
   });
 
   it("UTF-16 (with or without a byte-order mark), UTF-32, Latin-1 and binary files are named, not dumped", async () => {
@@ -264,6 +271,30 @@ describe("imports never echo file contents", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`use one of its columns: (not shown: looks like a secret), ${"col ".repeat(30).trim().slice(0, 39)}…`);
     expect(r.stderr).not.toContain(secret);
+  });
+
+  it("an export or rules file that is a key, UTF-16 or binary is named, not parsed (exit 2)", async () => {
+    const key = fakePrivateKey();
+    const token = `K10${randomBytes(24).toString("hex")}::server:${randomBytes(16).toString("hex")}`;
+    const { dir } = siteDir({
+      "key.csv": key.text,
+      "u16.csv": Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("name,apiIp\nm1,10.0.0.1\n", "utf16le")]),
+      "rules.yaml": `rules: |${token}\n  x\n`,
+      "export.csv": "name,apiIp,circuit\nm1,10.20.1.20,pdu-b1\n",
+    });
+    const k = await cli(["import", "--from", "foreman", "key.csv"], dir);
+    expect(k.code).toBe(2);
+    expect(k.stderr).toBe(
+      `error: export file key.csv is a private key, not an export file; nothing of it is shown.\n  fix: check the path (it must name the export file); an SSH key belongs in the stack's secrets: pulumi config set --secret mine2hpc:sshPrivateKey < KEYFILE.\n`,
+    );
+    expectNoneOf(k.stderr, key.body);
+    const u = await cli(["import", "--from", "foreman", "u16.csv"], dir);
+    expect(u.code).toBe(2);
+    expect(u.stderr).toContain("error: export file u16.csv is UTF-16 text (byte-order mark FF FE, little-endian), not UTF-8.\n");
+    const r = await cli(["import", "--from", "foreman", "--circuits", "rules.yaml", "export.csv"], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("rules.yaml:1: YAML syntax error: UNEXPECTED_TOKEN (the message quotes the file and is not shown)\n");
+    expect(r.stderr).not.toContain(token.slice(3, 20));
   });
 });
 

@@ -14,7 +14,7 @@
  * A rule with several selectors matches only when all of them do. `setRack` gives a rack to
  * matched machines whose export names none (Hive OS records no location).
  */
-import { quoted } from "../site/input.js";
+import { parserMessage, quoted } from "../site/input.js";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from "yaml";
 import type { Problem } from "../site/problems.js";
 
@@ -141,7 +141,7 @@ export function parseCircuitRules(text: string, file: string): { rules: CircuitR
   if (doc.errors.length > 0) {
     for (const err of doc.errors) {
       problems.push({
-        message: `YAML syntax error: ${err.message.split("\n")[0]!.trim()}`,
+        message: `YAML syntax error: ${parserMessage(err.message, err.code)}`,
         fix: "fix the YAML at this position: check indentation, ':' after keys and matching quotes",
         source: { file, line: lineCounter.linePos(err.pos[0]).line },
       });

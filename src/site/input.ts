@@ -219,6 +219,19 @@ export function quoted(text: string, max: number = EXCERPT_MAX): string {
   return e.startsWith("(not shown") ? e : `'${e}'`;
 }
 
+/**
+ * A parser's message fit to print: its first line, unprintable characters replaced, at most
+ * 100 characters. Parsers quote the source in some messages (the \`yaml\` package's
+ * \`Unresolved tag: !…\` and \`Block scalar header includes extra characters: …\`); a message
+ * that looks like it quotes a credential is replaced by the parser's error code.
+ */
+export function parserMessage(message: string, code: string): string {
+  const line = (message.split("\n")[0] ?? "").trim();
+  if (looksSecret(line)) return `${code} (the message quotes the file and is not shown)`;
+  const clean = printable(line);
+  return clean.length > 100 ? `${clean.slice(0, 99)}…` : clean;
+}
+
 // ---- paths ------------------------------------------------------------------------------
 
 /**

@@ -14,7 +14,7 @@ import { dirname } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from "yaml";
 import type { z } from "zod";
 import { editDistance } from "./catalog.js";
-import { confinedPath, excerpt, looksSecret, printable, quoted, readInputText } from "./input.js";
+import { confinedPath, excerpt, parserMessage, quoted, readInputText } from "./input.js";
 import { readInventory, type Inventory } from "./inventory.js";
 import { SiteError, type Problem, type SitePath, type SourceRef } from "./problems.js";
 import { Site, type SiteSpec } from "./schema.js";
@@ -152,7 +152,7 @@ function readSite(file: string, opts: LoadOptions): ReadResult {
     return {
       locate: noLocation,
       problems: doc.errors.map((err) => ({
-        message: `YAML syntax error: ${yamlMessage(err.message, err.code)}`,
+        message: `YAML syntax error: ${parserMessage(err.message, err.code)}`,
         fix: yamlFix(err.code),
         source: at(err.pos[0]),
       })),
@@ -166,7 +166,7 @@ function readSite(file: string, opts: LoadOptions): ReadResult {
     // Only reachable through alias abuse ("billion laughs"); still bad input, not a crash.
     return {
       locate: noLocation,
-      problems: [{ message: `YAML cannot be read: ${yamlMessage((err as Error).message, "TOJS")}`, fix: "remove the excessive aliases (*name) from the file", source: { file, line: 1 } }],
+      problems: [{ message: `YAML cannot be read: ${parserMessage((err as Error).message, "TOJS")}`, fix: "remove the excessive aliases (*name) from the file", source: { file, line: 1 } }],
     };
   }
   if (data === null || data === undefined) {
@@ -264,19 +264,6 @@ function inventoryPath(file: string, opts: LoadOptions, field: unknown, fieldAt:
     source: fieldAt ?? { file, line: 1 },
   });
   return undefined;
-}
-
-/**
- * A YAML parser message fit to print: its first line, unprintable characters replaced, at
- * most 100 characters. Some of the \`yaml\` package's messages quote the source (\`Unresolved
- * tag: !…\`, \`Block scalar header includes extra characters: …\`); one that looks like a
- * credential is replaced by the error code.
- */
-function yamlMessage(message: string, code: string): string {
-  const line = firstLine(message);
-  if (looksSecret(line)) return `${code} (the message quotes the file and is not shown)`;
-  const clean = printable(line);
-  return clean.length > 100 ? `${clean.slice(0, 99)}…` : clean;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

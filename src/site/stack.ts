@@ -7,10 +7,9 @@
  * `SecretValue`s, whose string and JSON forms are `[secret]`, so a log line or a `--json`
  * dump of the config can never print the ciphertext.
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LineCounter, parseDocument, isMap, isScalar } from "yaml";
-import { confinedPath, quoted } from "./input.js";
+import { confinedPath, parserMessage, quoted, readInputText } from "./input.js";
 import { SiteError, type Problem } from "./problems.js";
 
 /** A Pulumi secure config value; prints as `[secret]` everywhere. */
@@ -59,10 +58,9 @@ export function loadStack(stackName: string, repoRoot: string): StackConfig {
       { message: `'${stackName}' is not a valid stack name`, fix: "use letters, digits, '-', '_' and '.', e.g. --stack demo", source: { file: rel, line: 1 } },
     ]);
   }
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch {
+  const read = readInputText(file, "stack file", file);
+  if (!read.ok && read.code !== "ENOENT") throw new SiteError([{ message: read.message, fix: read.fix, source: { file, line: 1 } }]);
+  if (!read.ok) {
     throw new SiteError([
       {
         message: `stack file ${file} does not exist`,
@@ -71,6 +69,7 @@ export function loadStack(stackName: string, repoRoot: string): StackConfig {
       },
     ]);
   }
+  const text = read.text;
 
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
@@ -79,7 +78,7 @@ export function loadStack(stackName: string, repoRoot: string): StackConfig {
       doc.errors.map((err) => {
         const pos = lineCounter.linePos(err.pos[0]);
         return {
-          message: `YAML syntax error: ${err.message.split("\n")[0]!.trim()}`,
+          message: `YAML syntax error: ${parserMessage(err.message, err.code)}`,
           fix: "fix the YAML at this position: check indentation, ':' after keys and matching quotes",
           source: { file, line: pos.line, column: pos.col },
         };

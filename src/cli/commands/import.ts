@@ -1,22 +1,21 @@
 /** `mine2hpc import`: a fleet tool's export → inventory CSV rows, all or nothing. */
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "../command.js";
 import { CliError } from "../command.js";
 import { displayPath } from "../site-args.js";
+import { readInputText } from "../../site/input.js";
 import { formatProblem, type Problem } from "../../site/problems.js";
 import { IMPORT_SOURCES, MAP_FIELDS, importFleet, inventoryCsv, parseCircuitRules, parseMapFlags, type ImportResult, type ImportSource, type ImportOptions } from "../../import/index.js";
 
 /** Hostname changes and problems listed one by one before the rest is summarized, so a broken 100k-row file stays readable. */
 const LIST_LIMIT = 100;
 
+/** The file as UTF-8 text; a missing, binary, UTF-16 or private-key file is a CliError that names it, never shows it. */
 function readText(file: string, what: string, shown: string): string {
-  try {
-    return readFileSync(file, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new CliError(`${what} ${shown} ${code === "ENOENT" ? "does not exist" : `cannot be read (${code ?? String(err)})`}.\n  fix: check the path.`);
-  }
+  const read = readInputText(file, what, shown);
+  if (read.ok) return read.text;
+  throw new CliError(`${read.message}.\n  fix: ${read.fix}.`);
 }
 
 function problemJson(p: Problem) {
