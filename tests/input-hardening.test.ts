@@ -254,6 +254,17 @@ describe("messages never echo file contents", () => {
   });
 });
 
+describe("files that are no inventory at all", () => {
+  it("a header of 200,000 unknown columns: exit 2, 20 named, the rest counted (no stack overflow)", async () => {
+    const { dir } = siteDir({ "wide.csv": `hostname,ip,rack,circuit,role${",x".repeat(200_000)}\n` });
+    const r = await cli(["validate", "--site", "site.yaml", "--inventory", "wide.csv"], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("error: the site has 21 problems; nothing was planned or applied.\n");
+    expect(r.stderr).toContain("wide.csv:1:1: inventory has 199980 more unknown columns (200000 in all); is this file an inventory?\n  fix: check the path;");
+    expect(r.stderr.split("\n")).toHaveLength(44);
+  });
+});
+
 describe("imports never echo file contents", () => {
   it("Hive OS: invalid JSON is located, V8's excerpt of the text is not printed", async () => {
     const secret = `ghp_${randomBytes(18).toString("hex")}`;

@@ -58,6 +58,9 @@ export type InventoryColumn = (typeof INVENTORY_COLUMNS)[number];
 /** Columns without which a row cannot be a machine; checked once on the header rather than once per row. */
 export const REQUIRED_INVENTORY_COLUMNS: readonly InventoryColumn[] = ["hostname", "ip", "rack", "circuit", "role"];
 
+/** Unknown header columns named one by one before the rest are counted. */
+const MAX_UNKNOWN_COLUMNS = 20;
+
 const NUMBER_COLUMNS: ReadonlySet<InventoryColumn> = new Set(["gpuCount", "psuEfficiency", "baseWatts", "powerCords", "generation"]);
 
 /** One CSV record with where it came from. */
@@ -243,11 +246,14 @@ export function parseInventory(text: string, file: string): Inventory {
   const fields: (InventoryColumn | undefined)[] = [];
   const seen = new Map<InventoryColumn, number>();
   let headerOk = true;
+  let unknown = 0;
   header.cells.forEach((name, k) => {
     const column = byKey.get(headerKey(name));
     const at: SourceRef = { file, line: header.line, column: header.columns[k]! };
     if (column === undefined) {
       headerOk = false;
+      // The first few are named; a file that is no inventory at all would otherwise list every cell.
+      if (++unknown > MAX_UNKNOWN_COLUMNS) return;
       const suggestion = nearestColumn(name);
       problems.push({
         message: name === "" ? `inventory header has an empty column name (column ${k + 1})` : `inventory has unknown column ${quoted(name)}${suggestion ? ` (did you mean '${suggestion}'?)` : ""}`,
@@ -266,6 +272,13 @@ export function parseInventory(text: string, file: string): Inventory {
     }
     fields.push(column);
   });
+  if (unknown > MAX_UNKNOWN_COLUMNS) {
+    problems.push({
+      message: `inventory has ${unknown - MAX_UNKNOWN_COLUMNS} more unknown columns (${unknown} in all); is this file an inventory?`,
+      fix: `check the path; an inventory's header names only known columns: ${INVENTORY_COLUMNS.join(", ")}`,
+      source: { file, line: header.line, column: 1 },
+    });
+  }
   const missing = REQUIRED_INVENTORY_COLUMNS.filter((c) => !seen.has(c));
   if (missing.length > 0) {
     headerOk = false;

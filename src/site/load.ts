@@ -201,7 +201,8 @@ function readSite(file: string, opts: LoadOptions): ReadResult {
   const invPath = inventoryPath(file, opts, invField, yamlLocate(["inventory"]), problems);
   if (invPath !== undefined && record !== undefined) {
     inventory = readInventory(invPath, opts.inventory === undefined ? yamlLocate(["inventory"]) : opts.inventorySource);
-    problems.push(...inventory.problems);
+    // A loop, not push(...): a file named by mistake can hold hundreds of thousands of problems.
+    for (const p of inventory.problems) problems.push(p);
     const machines = record["machines"];
     if (machines === undefined || machines === null || Array.isArray(machines)) {
       const inline = Array.isArray(machines) ? (machines as unknown[]) : [];
