@@ -231,7 +231,7 @@ describe("messages never echo file contents", () => {
     expect(tag.stderr).not.toContain(token.slice(3, 20));
     const esc = await cli(["validate", "--site", "esc.yaml"], dir);
     expect(esc.code).toBe(2);
-    expect(esc.stderr).toContain("esc.yaml:8:3: unknown field 'col?[2Jour' (at metadata.col\u001b[2Jour)".replace("\u001b", "?"));
+    expect(esc.stderr).toContain("esc.yaml:8:3: unknown field 'col?[2Jour' (at metadata['col?[2Jour'])\n  fix: remove 'col?[2Jour'; allowed fields here are name, timezone, gridRegion\n");
     expect(esc.stderr).not.toContain("\u001b");
     const long = await cli(["validate", "--site", "long.yaml"], dir);
     expect(long.code).toBe(2);
@@ -241,6 +241,15 @@ describe("messages never echo file contents", () => {
     expect(pw.code).toBe(2);
     expect(pw.stderr).toContain("role must be one of control-plane, gpu, cpu, asic, got (not shown: looks like a secret)");
     expect(pw.stderr).not.toContain("hunter2");
+  });
+
+  it("the yaml package prints no warning that quotes the file (a collection as a key), and paths show unknown keys sanitised", async () => {
+    const { dir } = siteDir({ "site.yaml": siteWith("gridRegion: ERCOT", "gridRegion: ERCOT\n  ? [password=hunter2, b]\n  : 1\n  \"x\\u0000pass\\u0000word=hunter2\": 1") });
+    const r = await runCli(["validate", "--site", "site.yaml"], { cwd: dir });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).not.toContain("Warning");
+    expect(r.stderr).not.toContain("hunter2");
+    expect(r.stderr).toContain("unknown field (not shown: looks like a secret) (at metadata[(not shown: looks like a secret)])");
   });
 
   it("inventory cells are quoted as short sanitised excerpts", async () => {

@@ -132,7 +132,7 @@ export function matchRule(rules: readonly CircuitRule[], subject: RuleSubject): 
 /** Parses a rules file's text; every problem located at file:line, rules only when there are none. */
 export function parseCircuitRules(text: string, file: string): { rules: CircuitRule[]; problems: Problem[] } {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: "error" });
   const problems: Problem[] = [];
   const lineOf = (node: unknown): number => {
     const range = (node as { range?: [number, number, number] } | null | undefined)?.range;

@@ -31,7 +31,8 @@ export type InputText = { ok: true; text: string } | { ok: false; code: string; 
  * messages by `shown`. Never throws for a bad file; never puts any of the file's bytes in
  * the returned message.
  */
-export function readInputText(file: string, what: string, shown: string = file, maxBytes: number = MAX_INPUT_BYTES): InputText {
+export function readInputText(file: string, what: string, shownAs: string = file, maxBytes: number = MAX_INPUT_BYTES): InputText {
+  const shown = shortPath(shownAs);
   let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO for reading must not wait for a writer (it is refused below).
@@ -74,6 +75,15 @@ export function readInputText(file: string, what: string, shown: string = file, 
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * A file path for a message: unprintable characters replaced and, past 100 characters, its
+ * end kept (the file name is the part a person needs).
+ */
+export function shortPath(file: string): string {
+  const clean = printable(file);
+  return clean.length > 100 ? `…${clean.slice(-99)}` : clean;
 }
 
 /**
@@ -186,9 +196,11 @@ const SECRET_SHAPES: readonly RegExp[] = [
 
 /** True when `text` looks like (or contains) a credential; such text is never quoted. */
 export function looksSecret(text: string): boolean {
-  if (SECRET_SHAPES.some((re) => re.test(text))) return true;
+  // Also with unprintable characters taken out: 'pass\u0000word=…' must not slip through.
+  const joined = text.replace(UNPRINTABLE, "");
+  if (SECRET_SHAPES.some((re) => re.test(text) || re.test(joined))) return true;
   // base64url tokens: a long run of mixed case and digits ('-' and '_' alone make a long name, not a token).
-  return (text.match(/[A-Za-z0-9_-]{40,}/g) ?? []).some((run) => /[a-z]/.test(run) && /[A-Z]/.test(run) && /\d/.test(run));
+  return (joined.match(/[A-Za-z0-9_-]{40,}/g) ?? []).some((run) => /[a-z]/.test(run) && /[A-Z]/.test(run) && /\d/.test(run));
 }
 
 /**

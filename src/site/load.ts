@@ -143,7 +143,9 @@ function readSite(file: string, opts: LoadOptions): ReadResult {
   const text = read.text;
 
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // logLevel "error": at "warn" the yaml package prints warnings that quote the file (a key
+  // that is a collection) to stderr through process.emitWarning, bypassing every message here.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: "error" });
   const at = (offset: number): SourceRef => {
     const pos = lineCounter.linePos(offset);
     return { file, line: pos.line, column: pos.col };

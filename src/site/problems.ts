@@ -5,7 +5,7 @@
  * fixes a site in one pass. Nothing downstream (render, components) runs on a site
  * with problems.
  */
-import { printable } from "./input.js";
+import { printable, quoted } from "./input.js";
 
 /** Path of a value inside the site document, e.g. `["machines", 3, "ip"]`. */
 export type SitePath = ReadonlyArray<string | number>;
@@ -40,11 +40,15 @@ export function formatProblem(p: Problem): string {
   return `${printable(where + p.message + at)}\n  fix: ${printable(p.fix)}`;
 }
 
-/** `["machines", 3, "ip"]` → `machines[3].ip`. */
+/**
+ * `["machines", 3, "ip"]` → `machines[3].ip`. A key that is not a plain field name (an
+ * unknown key read from the file) is shown as a sanitised excerpt: `metadata['col?[2J']`.
+ */
 export function formatPath(path: SitePath): string {
   let out = "";
   for (const part of path) {
     if (typeof part === "number") out += `[${part}]`;
+    else if (!/^[A-Za-z_$][A-Za-z0-9_$-]{0,39}$/.test(part)) out += `[${quoted(part, 40)}]`;
     else out += out === "" ? part : `.${part}`;
   }
   return out;

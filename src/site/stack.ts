@@ -72,7 +72,7 @@ export function loadStack(stackName: string, repoRoot: string): StackConfig {
   const text = read.text;
 
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: "error" });
   if (doc.errors.length > 0) {
     throw new SiteError(
       doc.errors.map((err) => {
