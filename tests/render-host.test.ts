@@ -308,6 +308,19 @@ describe("hostConfigHash", () => {
   });
 });
 
+describe("install generation", () => {
+  it("a bumped generation changes only that host's hash; generation 0 adds nothing", () => {
+    const before = samplePlan();
+    const after = samplePlan();
+    after.nodes.find((n) => n.hostname === "rig-a02")!.generation = 1;
+    const changed = before.nodes.filter((n) => hostConfigHash(before, n.hostname) !== hostConfigHash(after, n.hostname)).map((n) => n.hostname);
+    expect(changed).toEqual(["rig-a02"]);
+    expect(renderBootstrapScript(after, "rig-a02")).toBe(renderBootstrapScript(before, "rig-a02"));
+    // The golden hashes (generation 0 everywhere) are those of the rendered text alone.
+    expect(before.nodes.every((n) => n.generation === 0)).toBe(true);
+  });
+});
+
 describe("kubeconfig", () => {
   const k3sYaml = `apiVersion: v1
 clusters:
