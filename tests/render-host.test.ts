@@ -16,6 +16,7 @@ import type { FarmPlan } from "../src/plan/types.js";
 import { LABELS } from "../src/plan/types.js";
 import {
   CA_HASH_SCRIPT,
+  bootstrapMaxSeconds,
   KUBECONFIG_READ_COMMAND,
   hostConfigHash,
   parseCaHash,
@@ -471,6 +472,14 @@ describe("deadlines", () => {
     expect(script).toContain("START_TIMEOUT=42\n");
     expect(script).toContain("deadline=$((SECONDS + START_TIMEOUT))\n");
     expect(script).not.toMatch(/\b300\b.*SECONDS|SECONDS \+ 300/);
+  });
+
+  it("states the longest a bootstrap can run, for an outer deadline to exceed", () => {
+    // 2 × (3 × 60 + 4) + (3 × 900 + 4) + 30 + 60 + 120 + 10 + 300 + 10 + 300 + 15 + 15 + 300
+    expect(bootstrapMaxSeconds(samplePlan())).toBe(4232);
+    const mirrored = samplePlan();
+    mirrored.mirror = { artifacts: "https://mirror.site/k3s", registry: null, charts: null };
+    expect(bootstrapMaxSeconds(mirrored)).toBe(4232 + 3 * 1800 + 4);
   });
 
   it("refuses a start deadline that is not a positive whole number", () => {

@@ -75,6 +75,26 @@ export function startTimeoutSeconds(plan: FarmPlan): number {
   return value;
 }
 
+/** curl retries per download (`--retry`), and the pause between tries (`--retry-delay`), in s. */
+const DOWNLOAD_RETRIES = 2;
+const DOWNLOAD_RETRY_DELAY_SECONDS = 2;
+
+/**
+ * The longest a bootstrap of this plan can run when every step uses its whole deadline: each
+ * download `(retries + 1) × --max-time` plus the pauses, the installer, the bounded start, the
+ * node wait, and a margin for the local steps (modules, sysctl, initramfs). A caller's outer
+ * deadline (e.g. `timeout` around the whole script) should exceed it, so the script's own,
+ * more precise failure (journal tail and hint) is what a person sees.
+ */
+export function bootstrapMaxSeconds(plan: FarmPlan): number {
+  const download = (max: number): number => (DOWNLOAD_RETRIES + 1) * max + DOWNLOAD_RETRIES * DOWNLOAD_RETRY_DELAY_SECONDS;
+  const downloads =
+    download(DOWNLOAD_SMALL_MAX_SECONDS) * 2 + download(DOWNLOAD_BINARY_MAX_SECONDS) + (k3sArtifacts(plan).airgapImages !== null ? download(DOWNLOAD_IMAGES_MAX_SECONDS) : 0);
+  const start = startTimeoutSeconds(plan);
+  // version check 30, is-active 30 ×2, installer +10 kill, start +10 kill, node wait (+ one last 10 s kubectl + 5 s sleep), journalctl 15.
+  return downloads + 30 + 60 + INSTALLER_TIMEOUT_SECONDS + 10 + start + 10 + start + 15 + 15 + 300;
+}
+
 function serviceName(role: "server" | "agent"): string {
   return role === "server" ? "k3s" : "k3s-agent";
 }
@@ -277,7 +297,7 @@ exec </dev/null
 
 function installK3s(plan: FarmPlan): string {
   const a = k3sArtifacts(plan);
-  const fetchOpts = `--connect-timeout ${DOWNLOAD_CONNECT_TIMEOUT_SECONDS} --retry 2 --retry-delay 2`;
+  const fetchOpts = `--connect-timeout ${DOWNLOAD_CONNECT_TIMEOUT_SECONDS} --retry ${DOWNLOAD_RETRIES} --retry-delay ${DOWNLOAD_RETRY_DELAY_SECONDS}`;
   const images =
     a.airgapImages === null
       ? ""
