@@ -56,7 +56,15 @@ describe.skipIf(missing !== null)("host scripts over real SSH", () => {
 
   it("bootstraps the first server, and a second run changes nothing: no restart, every file byte-identical", async () => {
     const seen: string[] = [];
-    const first = await h.run(bootstrap("cp-01"), stdinOf("cp-01"), { onTick: () => seen.push(...processesHolding([SERVER_SECRET, AGENT_SECRET])) });
+    // Positive control: the sampler does see the script's own processes (bash's $0 is the label).
+    let scriptSeen = 0;
+    const first = await h.run(bootstrap("cp-01"), stdinOf("cp-01"), {
+      onTick: () => {
+        seen.push(...processesHolding([SERVER_SECRET, AGENT_SECRET]));
+        scriptSeen += processesHolding(["mine2hpc-bootstrap"]).length;
+      },
+    });
+    expect(scriptSeen).toBeGreaterThan(0);
     expect(first.stderr).toBe("");
     expect(first.exitCode).toBe(0);
     expect(first.stdout).toContain("mine2hpc[cp-01]: installing k3s v1.33.5+k3s1 as server (installed: none)\n");
