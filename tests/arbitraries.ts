@@ -174,3 +174,46 @@ export function machineFrom(m: MachineShape, i: number, circuitCount: number): M
   if (m.role === "asic") return { ...base, asicModel: m.asicModel };
   return base;
 }
+
+/**
+ * fast-check: a site where phases bind: 1–2 feeds (the second sometimes tight), 1–4
+ * three-phase PDUs (and sometimes a single-phase circuit) of 2–7 machines with 1, 2 or 3
+ * cords (x1 rigs, servers, ASICs filling one phase), PDU amps low enough that the heaviest
+ * phase limits the caps. Not always feasible at minimum caps; callers skip those.
+ */
+export function arbPhasedSite(): fc.Arbitrary<SiteSpec> {
+  const machine = fc.record({
+    role: fc.constantFrom("gpu", "gpu", "gpu", "gpu", "asic", "cpu") as fc.Arbitrary<"gpu" | "cpu" | "asic">,
+    gpuModel: fc.constantFrom(...TEST_GPUS.map((g) => g.key)),
+    gpuCount: fc.integer({ min: 1, max: 6 }),
+    cords: fc.constantFrom(1, 1, 2, 2, 3),
+    psuEfficiency: fc.constantFrom(0.9, 0.92, 0.94),
+  });
+  return fc
+    .record({
+      feedKw: fc.array(fc.integer({ min: 20, max: 200 }), { minLength: 1, maxLength: 2 }),
+      pdus: fc.array(
+        fc.record({ feed: fc.nat(), volts: fc.constantFrom(208, 400, 415), amps: fc.constantFrom(20, 25, 30, 32, 40, 50, 63), single: fc.constantFrom(false, false, false, true), machines: fc.array(machine, { minLength: 2, maxLength: 7 }) }),
+        { minLength: 1, maxLength: 4 },
+      ),
+    })
+    .map((r) => {
+      const feeds = [{ name: "feed-cp", tier: "firm" as const, capacityKw: 50 }, ...r.feedKw.map((kw, i) => ({ name: `feed-${i}`, tier: (i === 0 ? "firm" : "curtailable") as "firm" | "curtailable", capacityKw: kw }))];
+      const circuits = [
+        { id: "pdu-cp", feed: "feed-cp", volts: 240, amps: 30, phases: 1 as const },
+        ...r.pdus.map((p, i) => ({ id: `pdu-${i}`, feed: `feed-${p.feed % r.feedKw.length}`, volts: p.single ? 240 : p.volts, amps: p.amps, phases: (p.single ? 1 : 3) as 1 | 3 })),
+      ];
+      const machines: Machine[] = [cpMachine()];
+      let n = 0;
+      r.pdus.forEach((p, ci) =>
+        p.machines.forEach((m) => {
+          n++;
+          const base = { hostname: `m-${String(n).padStart(3, "0")}`, ip: `10.0.1.${n}`, rack: `r${ci}`, circuit: `pdu-${ci}`, psuEfficiency: m.psuEfficiency, powerCords: m.role === "asic" ? 1 : m.cords };
+          if (m.role === "gpu") machines.push({ ...base, role: "gpu", gpuModel: m.gpuModel, gpuCount: m.gpuCount, pcieLink: m.cords === 1 ? "x1" : "x16" });
+          else if (m.role === "asic") machines.push({ ...base, role: "asic", asicModel: "s19" });
+          else machines.push({ ...base, role: "cpu" });
+        }),
+      );
+      return site(siteInput({ power: { pue: 1.1, feeds, circuits }, machines }));
+    });
+}

@@ -178,15 +178,16 @@ export function allocateCaps(input: AllocInput): AllocResult {
  * operators. Spreading each group's total evenly keeps every circuit and feed load exactly
  * (each cap watt costs the same wall watts in the group) and, the curves being concave,
  * never lowers throughput. Integer caps differ by at most 1 W inside a group afterwards;
- * the extra watts go to the hostnames that sort first.
+ * the extra watts go to the hostnames that sort first. On a three-phase circuit only nodes
+ * with the same cords on the same phases (`wiring`, a key) are interchangeable.
  */
-function spreadEvenly(nodes: readonly AllocNode[], rank: Int32Array, exact: number[], caps: number[]): void {
+export function spreadEvenly(nodes: readonly AllocNode[], rank: Int32Array, exact: number[], caps: number[], wiring: (n: AllocNode) => string = () => ""): void {
   const gpuIds = new Map<AllocNode["gpu"], number>();
   const groups = new Map<string, number[]>();
   nodes.forEach((n, i) => {
     let g = gpuIds.get(n.gpu);
     if (g === undefined) gpuIds.set(n.gpu, (g = gpuIds.size));
-    const key = `${n.circuit}/${g}/${n.gpuCount}/${n.psuEfficiency}`;
+    const key = `${n.circuit}/${g}/${n.gpuCount}/${n.psuEfficiency}/${wiring(n)}`;
     const members = groups.get(key);
     if (members) members.push(i);
     else groups.set(key, [i]);

@@ -114,3 +114,23 @@ export function heaviestPhase(phaseWatts: readonly [number, number, number]): nu
   for (let p = 1; p < 3; p++) if (phaseWatts[p]! > phaseWatts[best]!) best = p;
   return best;
 }
+
+/**
+ * Share of a machine's draw on L1, L2, L3 for the given cord phases (cords on the phase /
+ * cords): a machine loads each cord equally.
+ */
+export function phaseShare(cordPhases: readonly number[]): [number, number, number] {
+  const share: [number, number, number] = [0, 0, 0];
+  for (const p of cordPhases) share[p]! += 1 / cordPhases.length;
+  return share;
+}
+
+/** Load of L1, L2, L3 for machines with the given wall draws and cord phases, in W (unrounded). */
+export function loadPhases(wallWatts: readonly number[], cordPhases: readonly (readonly number[])[]): [number, number, number] {
+  const phaseWatts: [number, number, number] = [0, 0, 0];
+  wallWatts.forEach((w, i) => {
+    const cords = cordPhases[i]!;
+    for (const p of cords) phaseWatts[p]! += w / cords.length;
+  });
+  return phaseWatts;
+}

@@ -4,9 +4,9 @@
  * Order of work: resolve each machine against the catalog and its circuit and feed;
  * check that every circuit, every phase of a three-phase circuit, and every feed carries
  * its load with GPUs at their minimum caps (else one SiteError listing every overloaded
- * circuit, phase and feed); choose the caps (`allocate.ts`, with budgets of three-phase
- * circuits shrunk until every phase fits, see `allocateWithPhases`); then derive nodes,
- * pools, queues, loads, curtailment and warnings.
+ * circuit, phase and feed); wire the cords of three-phase circuits and choose the caps,
+ * optimal for that wiring under every circuit, phase and feed budget (`exact.ts`, see
+ * `allocateWithPhases`); then derive nodes, pools, queues, loads, curtailment and warnings.
  *
  * Three-phase circuits are taken as wye PDUs with line-to-neutral outlets: each PSU cord
  * loads one phase, and each phase may carry V / √3 × A × derating (`phases.ts`).
@@ -17,9 +17,10 @@ import type { Problem } from "../site/problems.js";
 import { SiteError } from "../site/problems.js";
 import type { Machine, MinerFirmware, PowerTier, SiteSpec } from "../site/schema.js";
 import { allocateCaps, cmpStr, nodeThroughputTflops } from "./allocate.js";
-import type { AllocCircuit, AllocFeed, AllocNode, AllocResult } from "./allocate.js";
+import type { AllocCircuit, AllocFeed, AllocNode } from "./allocate.js";
 import { curtailmentStages } from "./curtail.js";
-import { PHASE_NAMES, assignPhases, defaultPowerCords, heaviestPhase } from "./phases.js";
+import { allocateExact } from "./exact.js";
+import { PHASE_NAMES, assignPhases, defaultPowerCords, heaviestPhase, loadPhases, phaseShare } from "./phases.js";
 import type { PhaseAssignment } from "./phases.js";
 import {
   DEFAULT_CPU_NODE_BASE_WATTS,
@@ -66,13 +67,6 @@ export const TIER_ORDER: readonly PowerTier[] = ["firm", "interruptible", "curta
 export const CIRCUIT_WARN_FRACTION = 0.95;
 /** At most this many circuits are named in the nearly-full warning. */
 export const CIRCUIT_WARN_LIST = 10;
-
-/**
- * Rounds of "allocate, check phases, shrink the budgets of circuits with a phase over" before
- * the last, exact shrink. Real sites settle in 2–3 rounds; the bound only guards against a
- * pathological ping-pong between circuits sharing a feed.
- */
-export const PHASE_BALANCE_ROUNDS = 30;
 
 /** A pool whose lowest cap is below this share of TDP gets a warning: the site is short of power for it. */
 export const LOW_CAP_WARN_FRACTION = 0.8;
@@ -274,20 +268,16 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
   for (const r of resolved) if (r.role === "asic") circuitAsic[r.circuit]! += wall.get(r.index)!;
 
   /**
-   * Caps such that every circuit, every phase and every feed stays within budget.
+   * Caps such that every circuit, every phase and every feed stays within budget, at the
+   * optimum (`exact.ts`): first the cords are wired, then the caps are chosen for that wiring.
    *
-   * With phases the feasible set is no longer a polymatroid: a machine with cords on two
-   * phases sits in two overlapping constraints, and the phases themselves depend on the
-   * loads. So the greedy of `allocateCaps` stays exact only for the relaxed problem
-   * (circuit totals and feeds); the phase constraint is enforced around it by shrinking:
-   * allocate, assign cords to phases (LPT), and for every three-phase circuit whose
-   * heaviest phase is over, lower that circuit's budget to
-   * min(budget, load × phase budget / heaviest phase) − 0.5 W (what the load would be if
-   * it shrank evenly, minus a margin so float noise cannot keep it a hair over) and
-   * allocate again. Budgets only ever go down, so the watts a circuit gives up flow to other
-   * circuits of its feed through the re-allocation. After {@link PHASE_BALANCE_ROUNDS}
-   * rounds a circuit still over is lowered by three times its phase excess; at minimum caps
-   * every phase fits (checked above), so that ends it. Deterministic: every step is.
+   * Wiring: the cords of each three-phase circuit go largest first onto the least-loaded
+   * phase (`assignPhases`), for the draws the machines would have if only circuits and feeds
+   * limited them (the laminar greedy of `allocateCaps`, a single pass) — the loads the caps
+   * will be near, so the phases come out about even where it matters. If that wiring would
+   * put a phase over its budget at minimum caps (possible in principle, since it balances
+   * other loads), the circuit is wired for its minimum loads instead, which fit (checked
+   * above). A wiring of sites without three-phase circuits is not needed, nor computed.
    */
   function allocateWithPhases(): {
     capOf: Map<number, number>;
@@ -295,48 +285,50 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
     circuitLoad: number[];
     phaseLoads: (PhaseAssignment | null)[];
   } {
-    const budgets = usable.slice();
-    for (let round = 0; ; round++) {
-      const result: AllocResult = allocateCaps({
-        nodes: allocNodes,
-        circuits: allocCircuits.map((c, ci) => ({ ...c, usableWatts: budgets[ci]! })),
-        feeds: allocFeeds,
-      });
-      const caps = new Map<number, number>();
-      gpuNodes.forEach((r, i) => caps.set(r.index, result.capsWatts[i]!));
-      const draw = new Map<number, number>();
-      const loads = site.power.circuits.map(() => 0);
-      for (const r of resolved) {
-        const w = r.role === "gpu" ? (r.baseWatts + r.gpuCount * caps.get(r.index)!) / r.psuEfficiency : r.minWallWatts;
-        draw.set(r.index, w);
-        loads[r.circuit]! += w;
-      }
-      const phases = site.power.circuits.map((_, ci) => phasesOf(ci, (r) => draw.get(r.index)!));
-      const stuck: Problem[] = [];
-      let over = false;
-      phases.forEach((a, ci) => {
-        const perPhase = phaseBudget[ci];
-        if (a === null || perPhase === null || perPhase === undefined) return;
-        const p = heaviestPhase(a.phaseWatts);
-        const heavy = a.phaseWatts[p]!;
-        if (!(heavy > perPhase + WATTS_EPSILON)) return;
-        over = true;
-        if (round < PHASE_BALANCE_ROUNDS) {
-          budgets[ci] = Math.min(budgets[ci]!, (loads[ci]! * perPhase) / heavy) - 0.5;
-        } else if (round === PHASE_BALANCE_ROUNDS) {
-          budgets[ci] = Math.min(budgets[ci]!, loads[ci]!) - 3 * (heavy - perPhase);
-        } else {
-          const c = site.power.circuits[ci]!;
-          stuck.push({
-            message: `circuit ${c.id}: phase ${PHASE_NAMES[p]} stays at ${formatWatts(heavy)} W, above its ${formatWatts(perPhase)} W budget (${phaseFormula(c)}), after ${round} rounds of lowering GPU caps`,
-            fix: "this is a planner bug (minimum caps fit every phase): report it with the site file; meanwhile move some machines off this circuit",
-            path: ["power", "circuits", ci],
-          });
-        }
-      });
-      if (stuck.length > 0) throw new SiteError(stuck);
-      if (!over) return { capOf: caps, wall: draw, circuitLoad: loads, phaseLoads: phases };
+    const threePhase = phaseBudget.some((b) => b !== null);
+    let wiredAt: Map<number, number> | null = null;
+    if (threePhase) {
+      const relaxed = allocateCaps({ nodes: allocNodes, circuits: allocCircuits, feeds: allocFeeds });
+      wiredAt = new Map();
+      gpuNodes.forEach((r, i) => wiredAt!.set(r.index, (r.baseWatts + r.gpuCount * relaxed.capsWatts[i]!) / r.psuEfficiency));
     }
+    const drawAt = (r: Resolved): number => wiredAt?.get(r.index) ?? r.minWallWatts;
+    const wiring: (number[][] | null)[] = site.power.circuits.map((_, ci) => {
+      const perPhase = phaseBudget[ci];
+      if (perPhase === null || perPhase === undefined) return null;
+      const on = onCircuit[ci]!;
+      const cordPhases = phasesOf(ci, drawAt)!.cordPhases;
+      const atMin = loadPhases(on.map((r) => r.minWallWatts), cordPhases);
+      return atMin.every((w) => w <= perPhase + WATTS_EPSILON) ? cordPhases : phasesOf(ci, (r) => r.minWallWatts)!.cordPhases;
+    });
+    const position = new Map<number, number>();
+    for (const on of onCircuit) on.forEach((r, k) => position.set(r.index, k));
+    const result = allocateExact({
+      nodes: gpuNodes.map((r, i) => {
+        const w = wiring[r.circuit];
+        return { ...allocNodes[i]!, phaseShare: w ? phaseShare(w[position.get(r.index)!]!) : null };
+      }),
+      circuits: allocCircuits.map((c, ci) => {
+        const w = wiring[ci];
+        return {
+          ...c,
+          phaseBudgetWatts: w ? phaseBudget[ci]! : null,
+          minPhaseWatts: w ? loadPhases(onCircuit[ci]!.map((r) => r.minWallWatts), w) : null,
+        };
+      }),
+      feeds: allocFeeds,
+    });
+    const caps = new Map<number, number>();
+    gpuNodes.forEach((r, i) => caps.set(r.index, result.capsWatts[i]!));
+    const draw = new Map<number, number>();
+    const loads = site.power.circuits.map(() => 0);
+    for (const r of resolved) {
+      const w = r.role === "gpu" ? (r.baseWatts + r.gpuCount * caps.get(r.index)!) / r.psuEfficiency : r.minWallWatts;
+      draw.set(r.index, w);
+      loads[r.circuit]! += w;
+    }
+    const phases = wiring.map((w, ci): PhaseAssignment | null => (w ? { phaseWatts: loadPhases(onCircuit[ci]!.map((r) => draw.get(r.index)!), w), cordPhases: w } : null));
+    return { capOf: caps, wall: draw, circuitLoad: loads, phaseLoads: phases };
   }
   const feedIt = site.power.feeds.map(() => 0);
   site.power.circuits.forEach((c, ci) => (feedIt[feedIdx.get(c.feed)!]! += circuitLoad[ci]!));
