@@ -136,52 +136,58 @@ describe("LPT phase assignment", () => {
 describe("four 8 × L40S servers on a 415 V × 20 A PDU (11,501 W total, 3,834 W per phase)", () => {
   const hosts = ["srv-a", "srv-b", "srv-c", "srv-d"];
 
-  it("two cords each: 8 cords land 3/3/2, so each server may draw 3,833.6 / 1.5 = 2,555.7 W → 225 W caps", () => {
+  it("two cords each: 8 cords land 3/3/2; the two servers sharing the light L3 run at 300 W, the other two share what L1 and L2 leave (188/187 W)", () => {
     // Without phases the circuit total binds at (11,501.2 × 0.94 / 4 − 600) / 8 = 262.9 W: caps 263/263/263/262,
     // 2,877 W per server, and L1 would carry 2,877/2 × 2 + 2,868/2 = 4,311 W (112 % of 3,833.6 W).
-    // Per phase: 1.5 × (600 + 8c) / 0.94 ≤ 3,833.6 → c ≤ 225.3 → 225 W, draw (600 + 1,800) / 0.94 = 2,553.2 W.
+    // Cords a→L1,L2  b→L3,L1  c→L2,L3  d→L1,L2: L1 carries (a + b + d) / 2, L2 (a + c + d) / 2, L3 (b + c) / 2.
+    // Equal caps would stop at 225 W (1.5 servers per phase on L1 and L2). The optimum for this wiring
+    // (checked against HiGHS in plan-exact.test.ts) instead runs b and c, which share the light L3, at
+    // 300 W (the end of the 0.95 segment; (600 + 2,400) / 0.94 = 3,191.5 W each) and gives a and d what
+    // L1 and L2 leave: a + d = 2 × 3,833.6 − 3,191.5 = 4,475.7 W → 8 × (c_a + c_d) = 4,475.7 × 0.94 − 1,200
+    // = 3,007.2 → 375.9 W of cap for both, 188 + 187 whole watts.
     const plan = planFarm(serverSite(hosts, { volts: 415, amps: 20 }), opts);
     const c = plan.circuits.find((x) => x.id === "pdu-r1")!;
     expect(c).toEqual({
       id: "pdu-r1",
       feed: "utility",
       usableWatts: 11501,
-      loadWatts: 10213,
+      loadWatts: 10851,
       asicWatts: 0,
-      loadPercent: 88.8,
-      strandedWatts: 1288,
+      loadPercent: 94.4,
+      strandedWatts: 650,
       machines: hosts,
-      phaseWatts: [3830, 3830, 2553],
+      phaseWatts: [3830, 3830, 3191],
       phaseBudgetWatts: 3834,
     });
-    // r(225) = 0.55 + 0.30 × 75 / 100 = 0.775 → 8 × 362 × 0.775 = 2,244.4 TFLOPS per server.
+    // r(188) = 0.55 + 0.30 × 38 / 100 = 0.664 → 8 × 362 × 0.664 = 1,922.9; r(300) = 0.95 → 2,751.2 TFLOPS.
     expect(gpuNodes(plan)).toEqual([
-      { host: "srv-a", cap: 225, draw: 2553, phases: ["L1", "L2"], tflops: 2244.4 },
-      { host: "srv-b", cap: 225, draw: 2553, phases: ["L3", "L1"], tflops: 2244.4 },
-      { host: "srv-c", cap: 225, draw: 2553, phases: ["L2", "L3"], tflops: 2244.4 },
-      { host: "srv-d", cap: 225, draw: 2553, phases: ["L1", "L2"], tflops: 2244.4 },
+      { host: "srv-a", cap: 188, draw: 2238, phases: ["L1", "L2"], tflops: 1922.9 },
+      { host: "srv-b", cap: 300, draw: 3191, phases: ["L3", "L1"], tflops: 2751.2 },
+      { host: "srv-c", cap: 300, draw: 3191, phases: ["L2", "L3"], tflops: 2751.2 },
+      { host: "srv-d", cap: 187, draw: 2230, phases: ["L1", "L2"], tflops: 1914.3 },
     ]);
-    expect(plan.totals.throughputTflops).toBe(8977.6);
+    // 9,339.6 against 8,977.6 TFLOPS for four equal 225 W caps (what shrinking the circuit's budget gave): +4.0 %.
+    expect(plan.totals.throughputTflops).toBe(9339.6);
     // L1 and L2 at 3,829.8 / 3,833.6 = 99.9 %, but the GPUs there are above their minimum:
     // the caps fill the phase by design, so no "nearly full" warning.
     expect(plan.warnings.filter((w) => w.includes("pdu-r1"))).toEqual([]);
   });
 
-  it("one cord each (the review's example): two servers share a phase, so the caps drop to about the 150 W minimum", () => {
-    // Plain caps 263/263/263/262 put srv-a and srv-d (2,877 + 2,868 = 5,745 W) on L1: 150 % of 3,833.6 W.
-    // At minimum caps each server draws (600 + 8 × 150) / 0.94 = 1,914.9 W; two on one phase: 3,829.8 W, which fits.
-    // The shrunk circuit budget, 11,498 × 3,833.6 / 5,745 − 0.5 ≈ 7,672 W, leaves 7,672 × 0.94 − 4 × 600 = 4,812 W
-    // for 32 GPUs: 150.4 W each, i.e. 601 whole cap watts per 4 servers → 151/150/150/150. The 151 W server
-    // (1,923.4 W) is now the largest cord and gets L1 alone; srv-b and srv-d share L2 at 3,829.8 W.
+  it("one cord each (the review's example): the two servers sharing L1 stay at the 150 W minimum, the two alone on a phase run at 350 W", () => {
+    // Plain caps 263/263/263/262 would put srv-a and srv-d (2,877 + 2,868 = 5,745 W) on L1: 150 % of 3,833.6 W.
+    // At minimum caps each server draws (600 + 8 × 150) / 0.94 = 1,914.9 W; two on one phase: 3,829.8 W, which fits,
+    // but leaves L1 no room. srv-b and srv-c are alone on L2 and L3: (600 + 8 × 350) / 0.94 = 3,617.0 W each fits.
+    // (Shrinking the whole circuit's budget held all four near 150 W: 151/150/150/150, 6,379.9 TFLOPS; now 8,977.6.)
     const plan = planFarm(serverSite(hosts, { volts: 415, amps: 20 }, { powerCords: 1 }), opts);
     const c = plan.circuits.find((x) => x.id === "pdu-r1")!;
-    expect([c.loadWatts, c.phaseWatts, c.phaseBudgetWatts]).toEqual([7668, [1923, 3830, 1915], 3834]);
+    expect([c.loadWatts, c.phaseWatts, c.phaseBudgetWatts]).toEqual([11064, [3830, 3617, 3617], 3834]);
     expect(gpuNodes(plan).map((n) => [n.host, n.cap, n.draw, n.phases])).toEqual([
-      ["srv-a", 151, 1923, ["L1"]],
-      ["srv-b", 150, 1915, ["L2"]],
-      ["srv-c", 150, 1915, ["L3"]],
-      ["srv-d", 150, 1915, ["L2"]],
+      ["srv-a", 150, 1915, ["L1"]],
+      ["srv-b", 350, 3617, ["L2"]],
+      ["srv-c", 350, 3617, ["L3"]],
+      ["srv-d", 150, 1915, ["L1"]],
     ]);
+    expect(plan.totals.throughputTflops).toBe(8977.6);
   });
 
   it("is infeasible when the shared phase is over even at minimum caps, and says which phase, by how much and how to fix it", () => {
@@ -236,14 +242,16 @@ describe("three servers with two cords each", () => {
 
   it("400 V × 16 A: the plain allocation's 1 W cap difference would put L1 1.4 W over; the caps even out at 272 W", () => {
     // usable 8,868.1 W, per phase 2,956.0 W. Plain caps 273/272/272: srv-a draws (600 + 2,184) / 0.94 = 2,961.7 W,
-    // srv-b 2,953.2 W, and L1 (a/2 + b/2) carries 2,957.4 W. One shrink round: 272 W each, 2,953.2 W per phase.
+    // srv-b 2,953.2 W, and L1 (a/2 + b/2) carries 2,957.4 W. Per phase the exact optimum is a full phase per
+    // server: (2,956.0 × 0.94 − 600) / 8 = 272.3 → 272 W each, 2,953.2 W per phase. The cords are wired for
+    // the plain loads (a 273 W server first), so srv-c's cords come out L3, L2: the same phases.
     expect(plainCaps(400, 16)).toEqual([273, 272, 272]);
     const plan = planFarm(serverSite(hosts, { volts: 400, amps: 16 }), opts);
     // r(272) = 0.85 + 0.10 × 22 / 50 = 0.894 → 8 × 362 × 0.894 = 2,589.0 TFLOPS.
     expect(gpuNodes(plan)).toEqual([
       { host: "srv-a", cap: 272, draw: 2953, phases: ["L1", "L2"], tflops: 2589 },
       { host: "srv-b", cap: 272, draw: 2953, phases: ["L3", "L1"], tflops: 2589 },
-      { host: "srv-c", cap: 272, draw: 2953, phases: ["L2", "L3"], tflops: 2589 },
+      { host: "srv-c", cap: 272, draw: 2953, phases: ["L3", "L2"], tflops: 2589 },
     ]);
     const c = plan.circuits.find((x) => x.id === "pdu-r1")!;
     expect([c.usableWatts, c.loadWatts, c.phaseWatts, c.phaseBudgetWatts]).toEqual([8868, 8860, [2953, 2953, 2953], 2956]);
