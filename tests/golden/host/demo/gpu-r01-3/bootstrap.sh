@@ -131,9 +131,9 @@ fi
 # node registers tainted `mine2hpc.io/power-unverified:NoSchedule` until the agent read the caps back.
 install -d -m 0755 /etc/mine2hpc
 write_file /etc/mine2hpc/gpu-power-cap 0644 <<'EOF'
-225
+245
 EOF
-if [ "$CHANGED" -eq 1 ]; then log "wrote /etc/mine2hpc/gpu-power-cap (225 W per GPU)"; fi
+if [ "$CHANGED" -eq 1 ]; then log "wrote /etc/mine2hpc/gpu-power-cap (245 W per GPU)"; fi
 
 # --- k3s tokens and configuration -------------------------------------------------------
 RESTART=0
