@@ -4,7 +4,6 @@
  * package, HiGHS compiled to WebAssembly). Throughput is the hypograph of the concave curve:
  * t_i ≤ g_i F_i (y_k + s_k (c_i − x_k)) for every curve segment k, c_i ∈ [min_i, max_i].
  */
-import * as highsModule from "highs";
 import type { ExactInput } from "../src/plan/index.js";
 
 /** The part of HiGHS's one-shot API used here (see node_modules/highs/types.d.ts, LegacyHighs). */
@@ -14,12 +13,24 @@ interface Solver {
 type Loader = () => Promise<Solver>;
 let solver: Solver | undefined;
 
-/** Loads HiGHS once per test file. */
-export async function loadOracle(): Promise<void> {
+/**
+ * Loads HiGHS once per test file; false when the `highs` dev dependency is not installed
+ * (a node_modules older than package.json: `npm ci` fixes it). The specifier is a variable so
+ * that type-checking does not need the package either.
+ */
+export async function loadOracle(): Promise<boolean> {
+  if (solver) return true;
+  const name = "highs";
+  let mod: { default: Loader | { default: Loader } };
+  try {
+    mod = (await import(name)) as typeof mod;
+  } catch {
+    return false;
+  }
   // The package is CommonJS (module.exports = loader) while its types declare a default export.
-  const mod = highsModule as unknown as { default: Loader | { default: Loader } };
   const load = typeof mod.default === "function" ? mod.default : mod.default.default;
-  solver ??= await load();
+  solver = await load();
+  return true;
 }
 
 /**
