@@ -318,6 +318,20 @@ describe("imports never echo file contents", () => {
   });
 });
 
+describe("import row messages quote excerpts", () => {
+  it("a rack that matches no rule is quoted short, a secret-looking one not at all (exit 2)", async () => {
+    const { dir } = siteDir({
+      "export.csv": `name,apiIp,rack\nm1,10.20.1.20,${"rack ".repeat(30)}\nm2,10.20.1.21,token=abc123\n`,
+      "rules.yaml": 'rules:\n  - { rack: "A01", circuit: pdu-b1 }\n',
+    });
+    const r = await cli(["import", "--from", "foreman", "--circuits", "rules.yaml", "export.csv"], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`export.csv:2: no circuit rule matches this machine (rack ${"rack ".repeat(30).trim().slice(0, 59)}…, ip 10.20.1.20)\n`);
+    expect(r.stderr).toContain("export.csv:3: no circuit rule matches this machine (rack (not shown: looks like a secret), ip 10.20.1.21)\n");
+    expect(r.stderr).not.toContain("abc123");
+  });
+});
+
 describe("kubernetes.apiEndpoint is a bare host", () => {
   const cases: [string, string, string][] = [
     ["https://cp.example.com:6443", "is a URL", "write apiEndpoint: cp.example.com (mine2hpc adds https:// and port 6443: clients use https://cp.example.com:6443)"],

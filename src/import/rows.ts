@@ -114,7 +114,7 @@ export function finishRows(rows: readonly RawRow[], opts: FinishOptions): Import
         // Nothing to match on: the missing IP (or location) is the problem already reported.
         if (ip !== "") fail("machine has no rack, row or IP to match a circuit rule", "record the machine's location or IP in the fleet tool");
       } else if (opts.rules) {
-        const where = [raw.rack ? `rack ${raw.rack.trim()}` : "", raw.row ? `row ${raw.row.trim()}` : "", ip ? `ip ${ip}` : ""].filter((s) => s !== "").join(", ");
+        const where = [raw.rack ? `rack ${excerpt(raw.rack.trim())}` : "", raw.row ? `row ${excerpt(raw.row.trim())}` : "", ip ? `ip ${excerpt(ip)}` : ""].filter((s) => s !== "").join(", ");
         fail(`no circuit rule matches this machine (${where || "no rack, row or ip"})`, `add a rule for it to the circuit rules file (rules checked: ${opts.rules.map(describeRule).join("; ")})`);
       } else fail("machine has no circuit", "pass --circuits RULES (a YAML file mapping racks or IP ranges to circuits) or map a circuit column with --map circuit=COLUMN");
     } else if (!DNS_LABEL.test(circuit)) {
