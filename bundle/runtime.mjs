@@ -310,6 +310,11 @@ var LABELS = {
 };
 var POWER_UNVERIFIED_TAINT = { key: `${LABEL_PREFIX}/power-unverified`, value: "", effect: "NoSchedule" };
 
+// src/runtime/power-agent/constants.ts
+var SAFE_CAP_FILE = "/etc/mine2hpc/gpu-power-cap";
+var DEFAULT_METRICS_PORT = 9402;
+var CAPS_CONDITION_TYPE = "mine2hpc.io/PowerCapsInForce";
+
 // src/runtime/power-agent/smi.ts
 import { execFile } from "node:child_process";
 var GPU_QUERY_FIELDS = [
@@ -416,8 +421,6 @@ function enablePersistence(runner, uuid) {
 }
 
 // src/runtime/power-agent/agent.ts
-var SAFE_CAP_FILE = "/etc/mine2hpc/gpu-power-cap";
-var CAPS_CONDITION_TYPE = "mine2hpc.io/PowerCapsInForce";
 var FIRST_READ_WAIT_MS = 5e3;
 var AGENT_COMPONENT = "mine2hpc-power-agent";
 var SMI_TIMEOUT_MS = 2e4;
@@ -812,7 +815,6 @@ function describeTargets(gpus) {
 
 // src/runtime/power-agent/metrics.ts
 import http2 from "node:http";
-var DEFAULT_METRICS_PORT = 9402;
 function esc(v) {
   return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }

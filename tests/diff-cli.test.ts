@@ -1,6 +1,6 @@
 /**
  * End-to-end tests of `mine2hpc diff` through the binary, between commits of a temporary git
- * repository: a copy of the project's program (src/, bin/, package.json) and the demo stack,
+ * repository: a copy of the project's program (src/, bin/, bundle/, package.json) and the demo stack,
  * with a symlink to the real node_modules (the offline preview runs `src/index.ts` of the
  * tree it previews, and Pulumi's mocks only reach it through the same @pulumi/pulumi).
  *
@@ -65,7 +65,7 @@ beforeAll(async () => {
   tmpRoot = path.join(base, "tmp");
   mkdirSync(repo);
   mkdirSync(tmpRoot);
-  for (const f of ["src", "bin", "scripts", "stacks", "Pulumi.yaml", "package.json", "tsconfig.json"]) cpSync(path.join(REPO_ROOT, f), path.join(repo, f), { recursive: true });
+  for (const f of ["src", "bin", "bundle", "scripts", "stacks", "Pulumi.yaml", "package.json", "tsconfig.json"]) cpSync(path.join(REPO_ROOT, f), path.join(repo, f), { recursive: true });
   symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(repo, "node_modules"), "dir");
   writeFileSync(path.join(repo, ".gitignore"), "node_modules\n");
   await git("init", "-q");

@@ -132,7 +132,7 @@ describe("drift and outages", () => {
     await waitFor(() => !world!.hasTaint(), "taint removed");
     const mark = world.calls().length;
     world.mutate((s) => (s.gpus[1]!.limit = 700));
-    await waitFor(() => world!.plCalls().filter((c) => c.uuid === G1 && c.watts === 500).length === 2, "correction");
+    await waitFor(() => world!.plCalls().filter((c) => c.uuid === G1 && c.watts === 500).length === 2 && world!.state().gpus[1]!.limit === 500, "correction");
     const after = world.calls().slice(mark);
     // The first query after the reload is followed directly by the correction: one pass.
     const q = after.findIndex((c) => isQuery(c.argv));

@@ -20,11 +20,12 @@ import {
   renderMetalLbObjects,
   renderNetworkOperator,
   renderPowerAgent,
-  renderPowerAgentScript,
   windowSchedules,
   type K8sObject,
 } from "../src/render/index.js";
 import { samplePlan, samplePlanHa } from "./helpers/sample-plan.js";
+import { RUNTIME_BUNDLE } from "../src/render/runtime-bundle.js";
+import { capFromLabels } from "../src/runtime/power-agent/agent.js";
 import { expectGolden } from "./helpers/golden.js";
 import { renderClusterObjects } from "./helpers/render-all.js";
 
@@ -163,32 +164,58 @@ describe("Kueue objects", () => {
 });
 
 describe("power agent", () => {
-  it("mounts the driver root per driver mode and runs on capped nodes of every tier", () => {
+  it("runs the bundled agent on capped nodes of every tier, mounting the driver root per driver mode", () => {
     const objs = renderPowerAgent(samplePlan());
     expect(objs.map((o) => o.kind)).toEqual(["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "DaemonSet"]);
-    expect(find(objs, "ClusterRole", "mine2hpc-power-agent").rules).toEqual([{ apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch"] }]);
+    expect(find(objs, "ClusterRole", "mine2hpc-power-agent").rules).toEqual([
+      { apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch", "patch"] },
+      { apiGroups: [""], resources: ["nodes/status"], verbs: ["patch"] },
+      { apiGroups: [""], resources: ["events"], verbs: ["create"] },
+    ]);
+    const cm = find(objs, "ConfigMap", "mine2hpc-power-agent");
+    expect(cm.data["runtime.mjs"]).toBe(RUNTIME_BUNDLE.text);
     const ds = find(objs, "DaemonSet", "mine2hpc-power-agent");
+    expect(ds.metadata.annotations).toEqual({ "pulumi.com/skipAwait": "true" });
+    expect(ds.spec.template.metadata.annotations).toEqual({ "mine2hpc.io/runtime-sha256": RUNTIME_BUNDLE.sha256 });
     const pod = ds.spec.template.spec;
     expect(pod.priorityClassName).toBe("system-node-critical");
     expect(pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms).toEqual([
       { matchExpressions: [{ key: "mine2hpc.io/gpu-power-cap", operator: "Exists" }] },
     ]);
-    expect(pod.tolerations).toContainEqual({ key: "mine2hpc.io/power-tier", operator: "Exists", effect: "NoSchedule" });
-    expect(pod.containers[0].env[0]).toEqual({ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } });
-    expect(pod.containers[0].env[1]).toEqual({ name: "DRIVER_ROOT", value: "/run/nvidia/driver" });
-    expect(pod.containers[0].securityContext).toEqual({ privileged: true });
-    expect(pod.volumes[1]).toEqual({ name: "driver-root", hostPath: { path: "/run/nvidia/driver", type: "Directory" } });
+    expect(pod.tolerations).toEqual([
+      { key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" },
+      { key: "mine2hpc.io/power-tier", operator: "Exists" },
+      { key: "mine2hpc.io/power-unverified", operator: "Exists", effect: "NoSchedule" },
+    ]);
+    const c = pod.containers[0];
+    expect(c.image).toBe("docker.io/library/node:24.19.0-bookworm-slim");
+    expect([...c.command, ...c.args]).toEqual([
+      "node",
+      "/opt/mine2hpc/runtime.mjs",
+      "power-agent",
+      "--node",
+      "$(NODE_NAME)",
+      "--nvidia-smi",
+      "chroot /run/nvidia/driver nvidia-smi",
+      "--interval",
+      "30",
+      "--metrics-port",
+      "9402",
+      "--safe-cap-file",
+      "/etc/mine2hpc/gpu-power-cap",
+    ]);
+    expect(c.env).toEqual([{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }]);
+    expect(c.livenessProbe.httpGet).toEqual({ path: "/healthz", port: "metrics" });
+    expect(c.securityContext).toEqual({ privileged: true });
+    expect(pod.volumes).toEqual([
+      { name: "runtime", configMap: { name: "mine2hpc-power-agent", defaultMode: 0o444 } },
+      { name: "safe-cap", hostPath: { path: "/etc/mine2hpc", type: "DirectoryOrCreate" } },
+      { name: "driver-root", hostPath: { path: "/run/nvidia/driver", type: "DirectoryOrCreate" } },
+    ]);
 
     const host = find(renderPowerAgent(samplePlanHa()), "DaemonSet", "mine2hpc-power-agent").spec.template.spec;
-    expect(host.containers[0].env[1]).toEqual({ name: "DRIVER_ROOT", value: "/host" });
-    expect(host.volumes[1]).toEqual({ name: "driver-root", hostPath: { path: "/", type: "Directory" } });
-  });
-
-  it("clamps with the GPU's range and applies through the driver root", () => {
-    const s = renderPowerAgentScript();
-    expect(s).toContain('chroot "$DRIVER_ROOT" nvidia-smi "$@"');
-    expect(s).toContain("--query-gpu=index,power.limit,power.min_limit,power.max_limit --format=csv,noheader,nounits");
-    expect(s).toContain('smi -i "$idx" -pl "$target"');
+    expect(host.containers[0].args.slice(2, 4)).toEqual(["--nvidia-smi", "chroot /host nvidia-smi"]);
+    expect(host.volumes[2]).toEqual({ name: "driver-root", hostPath: { path: "/", type: "DirectoryOrCreate" } });
   });
 });
 
@@ -347,7 +374,7 @@ describe("golden files", () => {
 });
 
 describe("shellcheck", () => {
-  const scripts: Record<string, string> = { "power-agent.sh": renderPowerAgentScript(), "curtail.sh": renderCurtailmentScript() };
+  const scripts: Record<string, string> = { "curtail.sh": renderCurtailmentScript() };
   for (const [name, script] of Object.entries(scripts)) {
     it(`${name} passes shellcheck`, async (ctx) => {
       const found = await execa("shellcheck", ["--version"], { reject: false });
@@ -363,27 +390,10 @@ describe("shellcheck", () => {
 });
 
 describe("cap override during curtailment", () => {
-  // The agent's label lookup, run for real in bash against a node JSON body.
-  async function capFromLabels(labels: Record<string, string>): Promise<string> {
-    const script = renderPowerAgentScript();
-    const fn = script.slice(script.indexOf("read_cap_label() {"), script.indexOf("\n}\n", script.indexOf("read_cap_label() {")) + 3);
-    const body = JSON.stringify({ metadata: { labels } });
-    const harness = [
-      "set -euo pipefail",
-      'SA_DIR="$(mktemp -d)"; echo token > "$SA_DIR/token"; API=x; NODE_NAME=n',
-      `curl() { printf '%s' '${body}'; }`,
-      fn,
-      "read_cap_label",
-    ].join("\n");
-    const r = await execa("bash", ["-c", harness], { reject: false });
-    expect(r.exitCode).toBe(0);
-    return r.stdout;
-  }
-
-  it("applies the override label while present, else the planned cap", async () => {
-    expect(await capFromLabels({ "mine2hpc.io/gpu-power-cap": "250" })).toBe("250");
-    expect(await capFromLabels({ "mine2hpc.io/gpu-power-cap": "250", "mine2hpc.io/gpu-power-cap-override": "100" })).toBe("100");
-    expect(await capFromLabels({ "mine2hpc.io/rack": "r1" })).toBe("");
+  it("applies the override label while present, else the planned cap", () => {
+    expect(capFromLabels({ "mine2hpc.io/gpu-power-cap": "250" })).toEqual({ watts: 250, source: "label" });
+    expect(capFromLabels({ "mine2hpc.io/gpu-power-cap": "250", "mine2hpc.io/gpu-power-cap-override": "100" })).toEqual({ watts: 100, source: "override-label" });
+    expect(capFromLabels({ "mine2hpc.io/rack": "r1" })).toBeNull();
   });
 
   it("curtailment lowers and restores only the override label", () => {

@@ -26,6 +26,7 @@ export const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   miners: () => import("./commands/miners.js"),
   hosts: () => import("./commands/hosts.js"),
   mirror: () => import("./commands/mirror.js"),
+  "power-agent": () => import("./commands/power-agent.js"),
 };
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */

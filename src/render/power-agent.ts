@@ -1,13 +1,16 @@
 /**
- * The power agent: a DaemonSet on every GPU node that applies the node's planned GPU power
- * cap (`mine2hpc.io/gpu-power-cap` label, in W) with `nvidia-smi -pl` and re-applies it
- * periodically, because NVML power limits do not survive a reboot or a driver reload.
- * Caps differ per node (circuits differ), so the agent reads its own node's label through
- * the API instead of sharing one value.
+ * The power agent's DaemonSet: on every GPU node, `node runtime.mjs power-agent` (the bundled
+ * src/runtime/power-agent/, from a ConfigMap, on the pinned stock Node image) applies the node's
+ * safe cap before anything else, then keeps each GPU at the node's planned cap
+ * (`mine2hpc.io/gpu-power-cap`, or the curtailment override) with `nvidia-smi -pl`, reads it
+ * back, and lifts the `mine2hpc.io/power-unverified` taint only on confirmation. Caps differ per
+ * node (circuits differ), so each agent watches its own Node.
  */
-import { LABELS, type FarmPlan } from "../plan/types.js";
+import { LABELS, POWER_UNVERIFIED_TAINT, type FarmPlan } from "../plan/types.js";
 import { IMAGES, NAMESPACES } from "./versions.js";
-import { NVIDIA_GPU_TOLERATION, POWER_TIER_TOLERATION, objectMeta, type K8sObject } from "./objects.js";
+import { NVIDIA_GPU_TOLERATION, POWER_TIER_TAINT_KEY, objectMeta, type K8sObject } from "./objects.js";
+import { RUNTIME_BUNDLE, RUNTIME_MOUNT_PATH, RUNTIME_SHA_ANNOTATION, runtimeCommand, runtimeConfigMap } from "./runtime-bundle.js";
+import { DEFAULT_METRICS_PORT, SAFE_CAP_FILE } from "../runtime/power-agent/constants.js";
 
 /** Name of the agent's ServiceAccount, ClusterRole(Binding), ConfigMap and DaemonSet. */
 export const POWER_AGENT_NAME = "mine2hpc-power-agent";
@@ -25,111 +28,13 @@ export function driverRootMount(driverMode: FarmPlan["gpuOperator"]["driverMode"
     : { hostPath: "/", mountPath: "/host" };
 }
 
-/**
- * The agent's bash script. It chroots into the driver root so nvidia-smi runs with the
- * driver's own (glibc) libraries whatever the agent image is.
- */
-export function renderPowerAgentScript(): string {
-  return `#!/usr/bin/env bash
-# mine2hpc power agent: applies this node's planned GPU power cap.
-# The cap comes from the node label ${LABELS.gpuPowerCapOverride} while a curtailment window is
-# on, else from ${LABELS.gpuPowerCap} (watts), read through the API with
-# the pod's ServiceAccount token; it is clamped to each GPU's settable range and applied
-# with nvidia-smi -pl inside the driver root. Power limits do not survive a reboot or a
-# driver reload, so the cap is checked and re-applied every INTERVAL_SECONDS.
-set -euo pipefail
-
-: "\${NODE_NAME:?NODE_NAME must be set from spec.nodeName}"
-DRIVER_ROOT="\${DRIVER_ROOT:-/run/nvidia/driver}"
-INTERVAL_SECONDS="\${INTERVAL_SECONDS:-${POWER_AGENT_INTERVAL_SECONDS}}"
-SA_DIR=/var/run/secrets/kubernetes.io/serviceaccount
-API="https://\${KUBERNETES_SERVICE_HOST}:\${KUBERNETES_SERVICE_PORT}"
-
-log() {
-  printf '%s power-agent node=%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$NODE_NAME" "$*"
-}
-
-# Prints the node's cap in watts (digits only): the curtailment override label while a
-# window is on, else the planned cap label; nothing when neither is set.
-read_cap_label() {
-  local token body key value
-  # Re-read every time: projected ServiceAccount tokens are rotated by the kubelet.
-  token="$(cat "$SA_DIR/token")"
-  body="$(curl -fsS --max-time 15 --cacert "$SA_DIR/ca.crt" \\
-    -H "Authorization: Bearer \${token}" "$API/api/v1/nodes/\${NODE_NAME}")" || return 1
-  # Label values are integer numbers of watts, so a pattern match is exact enough.
-  for key in 'mine2hpc\\.io/gpu-power-cap-override' 'mine2hpc\\.io/gpu-power-cap'; do
-    value="$(printf '%s' "$body" | { grep -o "\\"\${key}\\": *\\"[0-9]*\\"" || true; } \\
-      | head -n 1 | sed -e 's/.*: *"//' -e 's/"$//')"
-    if [[ -n "$value" ]]; then
-      printf '%s' "$value"
-      return 0
-    fi
-  done
-}
-
-# "150.00" -> 150, "150.50" -> 151 (a limit below the minimum is rejected).
-ceil_watts() {
-  local value="$1" int frac
-  int="\${value%%.*}"
-  frac=0
-  if [[ "$value" == *.* ]]; then frac="\${value#*.}"; fi
-  if [[ "$frac" =~ ^0*$ ]]; then echo "$int"; else echo $((int + 1)); fi
-}
-
-smi() {
-  chroot "$DRIVER_ROOT" nvidia-smi "$@"
-}
-
-apply_once() {
-  local cap gpus idx current min max target
-  if ! cap="$(read_cap_label)"; then
-    log "cannot read node \${NODE_NAME} from the API; keeping the current limits"
-    return 1
-  fi
-  if [[ -z "$cap" ]]; then
-    log "label ${LABELS.gpuPowerCap} is not set; nothing to apply"
-    return 0
-  fi
-  if ! gpus="$(smi --query-gpu=index,power.limit,power.min_limit,power.max_limit --format=csv,noheader,nounits)"; then
-    log "nvidia-smi failed in \${DRIVER_ROOT} (driver not ready yet?)"
-    return 1
-  fi
-  while IFS=', ' read -r idx current min max; do
-    [[ -n "$idx" ]] || continue
-    if ! [[ "$min" =~ ^[0-9]+(\\.[0-9]+)?$ && "$max" =~ ^[0-9]+(\\.[0-9]+)?$ ]]; then
-      log "gpu \${idx}: power limits not settable (min=\${min} max=\${max}); skipped"
-      continue
-    fi
-    min="$(ceil_watts "$min")"
-    max="\${max%%.*}"
-    target="$cap"
-    if ((target < min)); then target="$min"; fi
-    if ((target > max)); then target="$max"; fi
-    if [[ "\${current%%.*}" == "$target" ]]; then
-      continue
-    fi
-    if smi -i "$idx" -pl "$target" >/dev/null; then
-      log "gpu \${idx}: power limit \${current} W -> \${target} W (label \${cap} W, range \${min}-\${max} W)"
-    else
-      log "gpu \${idx}: nvidia-smi -pl \${target} failed"
-    fi
-  done <<<"$gpus"
-}
-
-trap 'log "stopping"; exit 0' TERM INT
-log "starting: driver root \${DRIVER_ROOT}, re-applying every \${INTERVAL_SECONDS}s"
-while true; do
-  apply_once || log "will retry in \${INTERVAL_SECONDS}s"
-  sleep "$INTERVAL_SECONDS" &
-  wait $!
-done
-`;
-}
+/** Host directory where the host bootstrap writes the node's safe cap (`gpu-power-cap`, watts). */
+export const SAFE_CAP_DIR = SAFE_CAP_FILE.slice(0, SAFE_CAP_FILE.lastIndexOf("/"));
 
 /**
- * Namespace, ServiceAccount, ClusterRole (read-only on nodes), ClusterRoleBinding,
- * ConfigMap (script) and DaemonSet of the power agent.
+ * Namespace, ServiceAccount, ClusterRole (nodes: read, watch and patch; nodes/status: patch;
+ * events: create), ClusterRoleBinding, ConfigMap (the runtime bundle) and DaemonSet of the
+ * power agent.
  */
 export function renderPowerAgent(plan: FarmPlan): K8sObject[] {
   const ns = NAMESPACES.mine2hpc;
@@ -144,7 +49,14 @@ export function renderPowerAgent(plan: FarmPlan): K8sObject[] {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "ClusterRole",
       metadata: meta(false),
-      rules: [{ apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch"] }],
+      rules: [
+        // Watch its own Node's labels; patch its taints (JSON patch with a test, never a blind write).
+        { apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch", "patch"] },
+        // The mine2hpc.io/PowerCapsInForce condition.
+        { apiGroups: [""], resources: ["nodes/status"], verbs: ["patch"] },
+        // A Warning Event on the Node when caps are not in force.
+        { apiGroups: [""], resources: ["events"], verbs: ["create"] },
+      ],
     },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
@@ -153,21 +65,28 @@ export function renderPowerAgent(plan: FarmPlan): K8sObject[] {
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: POWER_AGENT_NAME },
       subjects: [{ kind: "ServiceAccount", name: POWER_AGENT_NAME, namespace: ns }],
     },
-    {
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: meta(true),
-      data: { "power-agent.sh": renderPowerAgentScript() },
-    },
+    runtimeConfigMap(POWER_AGENT_NAME, ns, appLabels),
     {
       apiVersion: "apps/v1",
       kind: "DaemonSet",
-      metadata: meta(true),
+      metadata: objectMeta(POWER_AGENT_NAME, {
+        namespace: ns,
+        labels: appLabels,
+        // Pulumi's DaemonSet await would hold `pulumi up` (10 minutes, then fail) while the GPU
+        // operator's driver container builds and the agent keeps its node tainted. The provider
+        // skips await logic for any resource with this annotation (pulumi/pulumi-kubernetes
+        // provider/pkg/await/await.go, `metadata.SkipAwaitLogic` in Creation and Update; PR #417).
+        annotations: { "pulumi.com/skipAwait": "true" },
+      }),
       spec: {
         selector: { matchLabels: { "app.kubernetes.io/name": POWER_AGENT_NAME } },
         updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: "10%" } },
         template: {
-          metadata: { labels: { ...appLabels, "app.kubernetes.io/part-of": "mine2hpc" } },
+          metadata: {
+            labels: { ...appLabels, "app.kubernetes.io/part-of": "mine2hpc" },
+            // A new bundle rolls the pods (a ConfigMap change alone restarts nothing); SIGTERM keeps the caps.
+            annotations: { [RUNTIME_SHA_ANNOTATION]: RUNTIME_BUNDLE.sha256 },
+          },
           spec: {
             serviceAccountName: POWER_AGENT_NAME,
             // A cap that is not applied can overload a circuit: keep the agent scheduled first.
@@ -179,36 +98,64 @@ export function renderPowerAgent(plan: FarmPlan): K8sObject[] {
                 },
               },
             },
-            tolerations: [{ ...NVIDIA_GPU_TOLERATION }, { ...POWER_TIER_TOLERATION }],
+            tolerations: [
+              { ...NVIDIA_GPU_TOLERATION },
+              // Every effect of the power-tier taint: the agent must run on every tier, curtailable included.
+              { key: POWER_TIER_TAINT_KEY, operator: "Exists" },
+              // The agent is what lifts this taint.
+              { key: POWER_UNVERIFIED_TAINT.key, operator: "Exists", effect: POWER_UNVERIFIED_TAINT.effect },
+            ],
+            // SIGTERM: the agent stops without touching the limits, within a second.
             terminationGracePeriodSeconds: 10,
             containers: [
               {
                 name: "power-agent",
-                image: IMAGES.agent,
+                image: IMAGES.runtime,
                 imagePullPolicy: "IfNotPresent",
-                command: ["/bin/bash", "/opt/mine2hpc/power-agent.sh"],
-                env: [
-                  { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
-                  { name: "DRIVER_ROOT", value: mount.mountPath },
-                  { name: "INTERVAL_SECONDS", value: String(POWER_AGENT_INTERVAL_SECONDS) },
+                command: runtimeCommand("power-agent"),
+                args: [
+                  "--node",
+                  "$(NODE_NAME)",
+                  // nvidia-smi runs with the driver's own libraries, inside the driver root.
+                  "--nvidia-smi",
+                  `chroot ${mount.mountPath} nvidia-smi`,
+                  "--interval",
+                  String(POWER_AGENT_INTERVAL_SECONDS),
+                  "--metrics-port",
+                  String(DEFAULT_METRICS_PORT),
+                  "--safe-cap-file",
+                  SAFE_CAP_FILE,
                 ],
+                env: [{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
+                ports: [{ name: "metrics", containerPort: DEFAULT_METRICS_PORT, protocol: "TCP" }],
+                // /healthz answers 200 while the control loop ticks, whatever the caps: a restart
+                // would not make a driver ready, and the taint already keeps GPU work away.
+                livenessProbe: { httpGet: { path: "/healthz", port: "metrics" }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 4 },
+                readinessProbe: { httpGet: { path: "/healthz", port: "metrics" }, periodSeconds: 10, timeoutSeconds: 5 },
                 // Privileged: nvidia-smi -pl needs root and write access to /dev/nvidia*, and
                 // chroot into the driver root needs CAP_SYS_CHROOT; no narrower grant covers both.
                 securityContext: { privileged: true },
                 resources: {
-                  requests: { cpu: "10m", memory: "32Mi" },
-                  limits: { cpu: "200m", memory: "64Mi" },
+                  requests: { cpu: "10m", memory: "48Mi" },
+                  limits: { cpu: "200m", memory: "128Mi" },
                 },
                 volumeMounts: [
-                  { name: "script", mountPath: "/opt/mine2hpc", readOnly: true },
-                  // HostToContainer: the driver container may mount its root after the agent starts.
+                  { name: "runtime", mountPath: RUNTIME_MOUNT_PATH, readOnly: true },
+                  { name: "safe-cap", mountPath: SAFE_CAP_DIR, readOnly: true },
+                  // HostToContainer: the driver container mounts its root after the agent starts.
                   { name: "driver-root", mountPath: mount.mountPath, mountPropagation: "HostToContainer" },
                 ],
               },
             ],
             volumes: [
-              { name: "script", configMap: { name: POWER_AGENT_NAME, defaultMode: 0o555 } },
-              { name: "driver-root", hostPath: { path: mount.hostPath, type: "Directory" } },
+              { name: "runtime", configMap: { name: POWER_AGENT_NAME, defaultMode: 0o444 } },
+              // The bootstrap writes the file; DirectoryOrCreate so a node without it still starts (then: each GPU's minimum).
+              { name: "safe-cap", hostPath: { path: SAFE_CAP_DIR, type: "DirectoryOrCreate" } },
+              // DirectoryOrCreate, not Directory: /run/nvidia/driver exists only once the operator's
+              // driver container runs, and the agent must start before (it keeps the node tainted
+              // meanwhile). The GPU operator mounts it the same way (NVIDIA/gpu-operator
+              // assets/state-device-plugin/0500_daemonset.yaml, volume driver-install-dir).
+              { name: "driver-root", hostPath: { path: mount.hostPath, type: "DirectoryOrCreate" } },
             ],
           },
         },

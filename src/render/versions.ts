@@ -43,6 +43,14 @@ export const NAMESPACES = {
  */
 export const IMAGES = {
   agent: "docker.io/library/buildpack-deps:bookworm-curl",
+  /**
+   * Runs the bundled runtime (render/runtime-bundle.ts): the official Node image, Debian
+   * bookworm slim (glibc, and coreutils' chroot to run nvidia-smi inside the driver root).
+   * Node 24.19.0 is the 24.x release of nodejs/docker-node PR #2587 (24/bookworm-slim/Dockerfile,
+   * `ENV NODE_VERSION=24.19.0`, August 2026); the official-images library file publishes each
+   * `<version>-bookworm-slim` tag. Pin a digest (`@sha256:…`) in air-gapped sites.
+   */
+  runtime: "docker.io/library/node:24.19.0-bookworm-slim",
 } as const;
 
 /**

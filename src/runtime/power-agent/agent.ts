@@ -24,14 +24,11 @@ import { readFile } from "node:fs/promises";
 import { LABELS, POWER_UNVERIFIED_TAINT } from "../../plan/types.js";
 import { KubeApiError, sleep, watchCollection, type KubeClient, type KubeObject } from "../kube.js";
 import type { Logger } from "../log.js";
+import { CAPS_CONDITION_TYPE, SAFE_CAP_FILE } from "./constants.js";
 import type { AgentMetrics, GpuMetrics } from "./metrics.js";
+
+export { CAPS_CONDITION_TYPE, SAFE_CAP_FILE };
 import { clampCap, enablePersistence, queryGpus, setPowerLimit, settableRange, wattsOf, type GpuReading, type SmiRunner } from "./smi.js";
-
-/** Where the host bootstrap writes the node's planned cap (one integer, watts). */
-export const SAFE_CAP_FILE = "/etc/mine2hpc/gpu-power-cap";
-
-/** Type of the node condition the agent maintains. */
-export const CAPS_CONDITION_TYPE = "mine2hpc.io/PowerCapsInForce";
 
 /** How long the first pass waits for the node's labels before aiming at the safe cap, in ms. */
 export const FIRST_READ_WAIT_MS = 5_000;

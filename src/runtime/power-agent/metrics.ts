@@ -6,8 +6,7 @@
  */
 import http from "node:http";
 
-/** Default metrics port: 9400 is dcgm-exporter's, 9401 is taken by some of its forks; 9402 is free in both. */
-export const DEFAULT_METRICS_PORT = 9402;
+export { DEFAULT_METRICS_PORT } from "./constants.js";
 
 /** What the metrics show of one GPU. */
 export interface GpuMetrics {
