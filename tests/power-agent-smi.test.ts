@@ -4,6 +4,9 @@
  * masked there), re-emitted in the agent's field order with `nounits`: values with two
  * decimals, ", " between fields, bracketed phrases for what the driver cannot give.
  */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { GPU_QUERY_ARGS, clampCap, parseGpuQuery, parseReading, settableRange, SmiParseError } from "../src/runtime/power-agent/smi.js";
 
@@ -11,6 +14,48 @@ import { GPU_QUERY_ARGS, clampCap, parseGpuQuery, parseReading, settableRange, S
 const H200_590 = "0, GPU-00000000-0000-0000-0000-000000000000, 700.00, 700.00, 200.00, 700.00, 700.00, 77.71, Enabled, NVIDIA H200";
 const RTX2080S_595 = "0, GPU-00000000-0000-0000-0000-000000000000, 250.00, 250.00, 105.00, 350.00, 250.00, 39.32, Disabled, NVIDIA GeForce RTX 2080 SUPER";
 const L40S_595 = "0, GPU-00000000-0000-0000-0000-000000000000, 350.00, 350.00, 100.00, 350.00, 350.00, 144.97, Disabled, NVIDIA L40S";
+
+const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "nvidia-smi", "h200-580.159.04");
+
+/** A captured run: `$ command` line, output, `rc=N` line. */
+function capture(file: string): { fields: string[]; stdout: string; rc: number } {
+  const lines = readFileSync(path.join(FIXTURES, file), "utf8").split("\n");
+  const command = lines[0]!;
+  const rcLine = lines.findIndex((l) => l.startsWith("rc="));
+  const fields = /--query-gpu=(\S+)/.exec(command)?.[1]?.split(",") ?? [];
+  return { fields, stdout: lines.slice(1, rcLine).join("\n"), rc: Number(lines[rcLine]!.slice(3)) };
+}
+
+describe("real H200 output (driver 580.159.04, captured read-only)", () => {
+  it("parses the noheader/nounits CSV", () => {
+    const c = capture("csv-noheader.txt");
+    expect(c.rc).toBe(0);
+    const [gpu] = parseGpuQuery(c.stdout, c.fields);
+    expect(gpu).toEqual({
+      index: 0,
+      uuid: "GPU-6aab29af-d56f-d753-8eac-fdc281ca3a5e",
+      name: "",
+      limit: { watts: 700 },
+      enforcedLimit: { watts: 700 },
+      minLimit: { watts: 200 },
+      maxLimit: { watts: 700 },
+      defaultLimit: { watts: 700 },
+      draw: { watts: 109.14 },
+      persistence: true,
+    });
+    expect(settableRange(gpu!)).toEqual({ min: 200, max: 700 });
+  });
+
+  it("parses values with units (--format=csv without nounits)", () => {
+    const c = capture("csv-header.txt");
+    const [gpu] = parseGpuQuery(c.stdout.split("\n").slice(1).join("\n"), c.fields);
+    expect(gpu).toMatchObject({ index: 0, name: "NVIDIA H200", limit: { watts: 700 }, minLimit: { watts: 200 }, draw: { watts: 110.64 }, persistence: true });
+  });
+
+  it("an unknown field fails the whole query (why the agent asks only long-standing fields)", () => {
+    expect(capture("csv-bogus.txt")).toEqual({ fields: ["index", "power.bogus"], stdout: 'Field "power.bogus" is not a valid field to query.\n', rc: 2 });
+  });
+});
 
 describe("nvidia-smi query", () => {
   it("asks for exactly the fields the agent reads, without units or header", () => {

@@ -16,7 +16,8 @@
 // internal/captures/linux-x86_64__nvidia-h200__590.48.01.txt @ e656cd8): `--format=csv,noheader,nounits`
 // rows joined by ", ", numbers with two decimals, unavailable values as bracketed phrases. Exit codes
 // from nvidia-smi(1) RETURN VALUE: 0 success, 2 invalid argument, 3 operation not available,
-// 9 NVIDIA driver not loaded.
+// 6 query unsuccessful, 9 NVIDIA driver not loaded; `Field "…" is not a valid field to query.` (rc 2) and
+// `No devices were found` (rc 6) as captured on an H200, driver 580.159.04 (tests/fixtures/nvidia-smi/h200-580.159.04/).
 import { appendFileSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 
 const args = process.argv.slice(2);
@@ -76,7 +77,7 @@ if (q) {
 const ii = args.indexOf("-i");
 const gpu = ii >= 0 ? state.gpus.find((g) => g.uuid === args[ii + 1] || String(g.index) === args[ii + 1]) : undefined;
 if (ii >= 0 && !gpu) {
-  process.stdout.write(`No devices were found matching the ID ${args[ii + 1]}\n`);
+  process.stdout.write("No devices were found\n");
   process.exit(6);
 }
 const targets = gpu ? [gpu] : state.gpus;

@@ -87,32 +87,49 @@ export function parseReading(value: string): Reading {
   return { unavailable: v === "" ? "[empty]" : v };
 }
 
-/** Parses the query output (`--format=csv,noheader,nounits`), one GPU per non-empty line. */
-export function parseGpuQuery(stdout: string): GpuReading[] {
+/**
+ * Parses the query output (`--format=csv,noheader`, with or without `nounits`), one GPU per
+ * non-empty line, the columns being `fields` in order (default: the agent's query). `index` and
+ * `uuid` are required; a field not queried reads as `[not queried]`; a `name` column may hold
+ * commas only when it is the last one.
+ */
+export function parseGpuQuery(stdout: string, fields: readonly string[] = GPU_QUERY_FIELDS): GpuReading[] {
   const gpus: GpuReading[] = [];
+  const nameLast = fields[fields.length - 1] === "name";
+  for (const f of ["index", "uuid"]) if (!fields.includes(f)) throw new SmiParseError(`the query must include ${f}`);
   const lines = stdout.split(/\r?\n/);
   lines.forEach((raw, i) => {
     const line = raw.trim();
     if (line === "") return;
-    const cells = line.split(",").map((c) => c.trim());
-    const fixed = GPU_QUERY_FIELDS.length - 1;
-    if (cells.length < GPU_QUERY_FIELDS.length) {
-      throw new SmiParseError(`nvidia-smi output line ${i + 1} has ${cells.length} fields, expected ${GPU_QUERY_FIELDS.length} (${GPU_QUERY_FIELDS.join(",")}): ${line.slice(0, 200)}`);
+    let cells = line.split(",").map((c) => c.trim());
+    if (cells.length < fields.length || (cells.length > fields.length && !nameLast)) {
+      throw new SmiParseError(`nvidia-smi output line ${i + 1} has ${cells.length} fields, expected ${fields.length} (${fields.join(",")}): ${line.slice(0, 200)}`);
     }
-    const [index, uuid, limit, enforced, min, max, def, draw, persistence] = cells as [string, string, string, string, string, string, string, string, string];
+    // The name is last: any commas in it belong to it.
+    if (cells.length > fields.length) cells = [...cells.slice(0, fields.length - 1), cells.slice(fields.length - 1).join(", ")];
+    const cell = (f: string): string | undefined => {
+      const k = fields.indexOf(f);
+      return k < 0 ? undefined : cells[k];
+    };
+    const reading = (f: string): Reading => {
+      const v = cell(f);
+      return v === undefined ? { unavailable: "[not queried]" } : parseReading(v);
+    };
+    const index = cell("index")!;
+    const uuid = cell("uuid")!;
     if (!/^\d+$/.test(index)) throw new SmiParseError(`nvidia-smi output line ${i + 1}: index '${index}' is not a number: ${line.slice(0, 200)}`);
     if (!/^GPU-[0-9a-fA-F-]+$/.test(uuid)) throw new SmiParseError(`nvidia-smi output line ${i + 1}: '${uuid}' is not a GPU UUID: ${line.slice(0, 200)}`);
+    const persistence = cell("persistence_mode");
     gpus.push({
       index: Number(index),
       uuid,
-      // The name is last: any commas in it belong to it.
-      name: cells.slice(fixed).join(", "),
-      limit: parseReading(limit),
-      enforcedLimit: parseReading(enforced),
-      minLimit: parseReading(min),
-      maxLimit: parseReading(max),
-      defaultLimit: parseReading(def),
-      draw: parseReading(draw),
+      name: cell("name") ?? "",
+      limit: reading("power.limit"),
+      enforcedLimit: reading("enforced.power.limit"),
+      minLimit: reading("power.min_limit"),
+      maxLimit: reading("power.max_limit"),
+      defaultLimit: reading("power.default_limit"),
+      draw: reading("power.draw"),
       persistence: persistence === "Enabled" ? true : persistence === "Disabled" ? false : null,
     });
   });
