@@ -473,7 +473,9 @@ var PowerAgent = class {
   pending = false;
   verified = /* @__PURE__ */ new Map();
   corrections = /* @__PURE__ */ new Map();
+  /** Condition last written (null: write at the next pass), and the last outcome published (for one Event per transition). */
   conditionSent = null;
+  lastPublished = null;
   lastPass = null;
   lastSuccess = null;
   lastTick = 0;
@@ -622,6 +624,7 @@ var PowerAgent = class {
     const changed = cap?.watts !== this.labelCap?.watts || cap?.source !== this.labelCap?.source;
     if (cap !== null) this.labelCap = cap;
     if (changed && cap !== null) {
+      this.conditionSent = null;
       this.o.log.info("target from node labels", { watts: cap.watts, source: cap.source });
       if (trigger) {
         this.pending = true;
@@ -734,8 +737,9 @@ var PowerAgent = class {
       const key = `${r.capsInForce}/${r.reason}/${r.message}`;
       if (key !== this.conditionSent) {
         await this.patchCondition(r);
-        if (!r.capsInForce && !this.conditionSent?.startsWith("false/")) await this.postEvent(r);
+        if (!r.capsInForce && !this.lastPublished?.startsWith("false/")) await this.postEvent(r);
         this.conditionSent = key;
+        this.lastPublished = key;
       }
     } catch (err) {
       this.apiErrors++;

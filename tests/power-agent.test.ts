@@ -182,6 +182,12 @@ describe("drift and outages", () => {
     await waitFor(() => world!.state().gpus.every((g) => g.limit === 250), "override applied");
     world.kube.label(world.nodeName, { [OVERRIDE]: null });
     await waitFor(() => world!.state().gpus.every((g) => g.limit === 500), "planned cap restored");
+    // An override equal to the planned cap changes no limit, yet the condition is written again (a job waits for it).
+    const statusPatches = () => world!.kube.requestsMatching("PATCH", `/api/v1/nodes/${world!.nodeName}/status`).length;
+    await waitFor(() => world!.condition()?.message === "every GPU's limit read back at its target (500 W on 2 GPUs)", "condition at 500 W");
+    const before = statusPatches();
+    world.kube.label(world.nodeName, { [OVERRIDE]: "500" });
+    await waitFor(() => statusPatches() === before + 1, "condition re-written");
     // One list, then watches only: no periodic GETs of the node.
     expect(world.kube.requestsMatching("GET", "/api/v1/nodes").filter((r) => r.query.watch === undefined)).toHaveLength(1);
     expect(world.kube.requestsMatching("GET", "/api/v1/nodes")[1]!.query).toMatchObject({ fieldSelector: "metadata.name=gpu-01", watch: "1", allowWatchBookmarks: "true" });

@@ -141,7 +141,9 @@ export class PowerAgent {
   private pending = false;
   private verified = new Map<string, number>();
   private corrections = new Map<string, number>();
+  /** Condition last written (null: write at the next pass), and the last outcome published (for one Event per transition). */
   private conditionSent: string | null = null;
+  private lastPublished: string | null = null;
   private lastPass: PassResult | null = null;
   private lastSuccess: number | null = null;
   private lastTick = 0;
@@ -304,6 +306,8 @@ export class PowerAgent {
     // A node without valid labels keeps the last known target (the safe cap before any).
     if (cap !== null) this.labelCap = cap;
     if (changed && cap !== null) {
+      // Re-written even when the outcome reads the same: a curtailment job waits for a condition newer than its label.
+      this.conditionSent = null;
       this.o.log.info("target from node labels", { watts: cap.watts, source: cap.source });
       if (trigger) {
         this.pending = true;
@@ -425,8 +429,9 @@ export class PowerAgent {
       const key = `${r.capsInForce}/${r.reason}/${r.message}`;
       if (key !== this.conditionSent) {
         await this.patchCondition(r);
-        if (!r.capsInForce && !this.conditionSent?.startsWith("false/")) await this.postEvent(r);
+        if (!r.capsInForce && !this.lastPublished?.startsWith("false/")) await this.postEvent(r);
         this.conditionSent = key;
+        this.lastPublished = key;
       }
     } catch (err) {
       this.apiErrors++;
