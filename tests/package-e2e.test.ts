@@ -86,11 +86,11 @@ afterAll(() => {
 
 describe("the packed package", () => {
   it("ships the CLI, the library with its declarations, templates and schema, and nothing of this repository's own", () => {
-    for (const f of ["package.json", "README.md", "bin/mine2hpc.js", "scripts/check-node.cjs", "src/lib.ts", "src/program.ts", "src/cli/main.ts", "dist/types/lib.d.ts", "dist/types/program.d.ts", "dist/types/plan/types.d.ts", "schema/site.schema.json", "templates/hybrid-curtailable/site.yaml", "templates/hybrid-curtailable/inventory.csv"]) {
+    for (const f of ["package.json", "README.md", "bin/mine2hpc.js", "scripts/check-node.cjs", "src/lib.ts", "src/program.ts", "src/cli/main.ts", "dist/types/lib.d.ts", "dist/types/program.d.ts", "dist/types/plan/types.d.ts", "schema/site.schema.json", "bundle/runtime.mjs", "templates/hybrid-curtailable/site.yaml", "templates/hybrid-curtailable/inventory.csv"]) {
       expect(tarFiles).toContain(f);
     }
     const top = [...new Set(tarFiles.map((f) => f.split("/")[0]))].sort();
-    expect(top).toEqual(["README.md", "bin", "dist", "package.json", "schema", "scripts", "src", "templates"]);
+    expect(top).toEqual(["README.md", "bin", "bundle", "dist", "package.json", "schema", "scripts", "src", "templates"]);
     expect(tarFiles.filter((f) => f.startsWith("scripts/"))).toEqual(["scripts/check-node.cjs"]);
     expect(readFileSync(path.join(site, "node_modules", pkg.name, "dist", "types", "lib.d.ts"), "utf8")).toContain("export { run, CONFIG_NAMESPACE");
   });

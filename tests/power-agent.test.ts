@@ -114,7 +114,7 @@ describe("taint and read-back", () => {
       s.gpus[0]!.limit = 700;
       s.gpus[0]!.ignoresPl = true;
     });
-    await waitFor(() => world!.hasTaint(), "taint back");
+    await waitFor(() => world!.hasTaint() && world!.condition()?.status === "False", "taint back and condition False");
     const add = world.kube.requestsMatching("PATCH", `/api/v1/nodes/${world.nodeName}`).filter((r) => !r.path.endsWith("/status")).pop()!;
     expect(add.body).toEqual([
       { op: "test", path: "/spec/taints", value: [] },
