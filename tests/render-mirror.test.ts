@@ -197,7 +197,8 @@ describe("with a mirror set, nothing points outside it", () => {
       for (const m of manifests) {
         const doc = m as Record<string, unknown>;
         for (const s of strings(doc)) {
-          for (const url of s.match(/\b(?:https?|oci):\/\/[^\s'"`)]+/g) ?? []) if (url !== "https://${KUBERNETES_SERVICE_HOST}:${KUBERNETES_SERVICE_PORT}") outside.push(url); // the in-cluster API
+          // The in-cluster API: the curtailment script's, and the runtime bundle's (src/runtime/kube.ts inClusterConnection).
+          for (const url of s.match(/\b(?:https?|oci):\/\/[^\s'"`)]+/g) ?? []) if (url !== "https://${KUBERNETES_SERVICE_HOST}:${KUBERNETES_SERVICE_PORT}" && url !== "https://${h}:${port}") outside.push(url);
         }
         JSON.stringify(doc, (key, value) => {
           if (key === "image" && typeof value === "string") images.add(value);

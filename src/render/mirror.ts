@@ -272,7 +272,8 @@ export function siteArtifacts(plan: FarmPlan, chartValues: Partial<Record<keyof 
     // The NVIDIA charts' appVersion is their chart version (an image without `version` uses it).
     else for (const image of imagesInChartValues(values, pin.version)) addImage(label, image);
   }
-  addImage("mine2hpc power agent and curtailment jobs", IMAGES.agent);
+  addImage("mine2hpc curtailment jobs", IMAGES.agent);
+  addImage("mine2hpc power agent (bundled runtime on stock Node)", IMAGES.runtime);
   if (plan.network.fabric !== "none") {
     for (const c of Object.values(NETWORK_OPERATOR_IMAGES)) addImage(`network-operator NicClusterPolicy`, `${c.repository}/${c.image}:${c.version}`);
   }
