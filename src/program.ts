@@ -47,7 +47,7 @@ export interface RunOptions {
 /**
  * Runs the mine2hpc program for the current stack and returns its outputs.
  *
- * @param config Where the `site`, `inventory`, `sshPrivateKey` and `k3sToken` keys are read.
+ * @param config Where the `site`, `inventory`, `sshPrivateKey`, `k3sToken` and `k3sAgentToken` keys are read.
  *   @default new pulumi.Config("mine2hpc")
  * @throws SiteError for an invalid or unplannable site, before any resource is registered.
  */
@@ -69,6 +69,13 @@ export function run(config: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE),
     ? config.requireSecret("k3sToken")
     : new random.RandomPassword(`${plan.site.name}-k3s-token`, { length: 48, special: false }).result;
 
-  const farm = new FarmCluster(plan.site.name, { plan, sshPrivateKey, k3sToken });
+  // The agent token (k3s `agent-token`) is a second secret, so no agent ever holds the server
+  // token (full admin: docs.k3s.io/cli/token). Configured, or generated once and kept in state.
+  const hasConfiguredAgentToken = (pulumi.runtime.getConfig(`${config.name}:k3sAgentToken`) ?? "") !== "";
+  const k3sAgentToken: pulumi.Output<string> = hasConfiguredAgentToken
+    ? config.requireSecret("k3sAgentToken")
+    : new random.RandomPassword(`${plan.site.name}-k3s-agent-token`, { length: 48, special: false }).result;
+
+  const farm = new FarmCluster(plan.site.name, { plan, sshPrivateKey, k3sToken, k3sAgentToken });
   return { apiEndpoint: farm.apiEndpoint, kubeconfig: farm.kubeconfig, pools: farm.pools, circuitLoads: farm.circuitLoads };
 }

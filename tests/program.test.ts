@@ -10,11 +10,14 @@ import { LABELS, type FarmPlan } from "../src/plan/types.js";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nTESTKEYPLAINTEXT\n-----END OPENSSH PRIVATE KEY-----\n";
 const TOKEN = "TESTK3STOKENPLAINTEXT0123456789";
+const AGENT_TOKEN = "TESTK3SAGENTTOKENPLAINTEXT98765";
 
 let rec: MockRecorder;
 let mod: typeof import("../src/components/index.js");
 const farms: Record<string, import("../src/components/index.js").FarmCluster> = {};
 const plans: Record<string, FarmPlan> = {};
+/** Resolved host config hashes, by farm and hostname. */
+const hashes: Record<string, Record<string, string>> = {};
 
 /** The sample plan with one rig's GPU cap lowered (label and node figure both). */
 function capChanged(): FarmPlan {
@@ -37,9 +40,12 @@ beforeAll(async () => {
   mod = await import("../src/components/index.js");
   for (const [name, plan] of [["single", samplePlan()], ["ha", samplePlanHa()], ["capchanged", capChanged()], ["moved", moved()]] as const) {
     plans[name] = plan;
-    farms[name] = new mod.FarmCluster(name, { plan, sshPrivateKey: KEY, k3sToken: TOKEN });
+    farms[name] = new mod.FarmCluster(name, { plan, sshPrivateKey: KEY, k3sToken: TOKEN, k3sAgentToken: AGENT_TOKEN });
   }
   await rec.settle();
+  for (const [name, farm] of Object.entries(farms)) {
+    hashes[name] = Object.fromEntries(await Promise.all(Object.entries(farm.hosts.configHashes).map(async ([h, o]) => [h, await valueOf(o)] as const)));
+  }
 });
 
 /** Registrations whose URN lies under the FarmCluster `farm`. */
@@ -66,31 +72,38 @@ function counts(rs: Registration[]): Record<string, number> {
   return out;
 }
 
-const bootstraps = (farm: string) => under(farm).filter((r) => r.type === "command:remote:Command" && r.name !== `${farm}-kubeconfig`);
+/** Bootstrap commands: one per node, named `<farm>-<hostname>` (reads, removals and checks have other names). */
+const bootstraps = (farm: string) =>
+  under(farm).filter((r) => r.type === "command:remote:Command" && plans[farm]!.nodes.some((n) => r.name === `${farm}-${n.hostname}`));
 
 describe("FarmCluster on the single-server sample plan", () => {
   it("registers exactly these resources", () => {
     expect(counts(under("single"))).toEqual({
-      "command:remote:Command": 5, // 4 nodes + kubeconfig read
+      "command:remote:Command": 7, // 4 nodes + kubeconfig read + cluster CA read + Kueue webhook check
       "kubernetes:apps/v1:DaemonSet": 1,
+      "kubernetes:apps/v1:Deployment": 1, // system-upgrade-controller
       "kubernetes:batch/v1:CronJob": 4, // grid-flex: manual start/end (suspended) + 4cp-afternoon start/end
-      "kubernetes:core/v1:ConfigMap": 3, // device-plugin config, agent script, curtailment script
-      "kubernetes:core/v1:Namespace": 3, // gpu-operator, kueue-system, mine2hpc-system (power agent)
+      "kubernetes:core/v1:ConfigMap": 4, // device-plugin config, agent script, curtailment script, upgrade controller env
+      "kubernetes:core/v1:Namespace": 4, // gpu-operator, kueue-system, mine2hpc-system (power agent), system-upgrade
       "kubernetes:core/v1:NodePatch": 4,
-      "kubernetes:core/v1:ServiceAccount": 2,
+      "kubernetes:core/v1:ServiceAccount": 3,
       "kubernetes:helm.sh/v3:Release": 2, // gpu-operator, kueue (flannel, no MetalLB pool, no fabric)
       "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue": 2,
       "kubernetes:kueue.x-k8s.io/v1beta2:LocalQueue": 2,
       "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor": 2,
       "kubernetes:kueue.x-k8s.io/v1beta2:WorkloadPriorityClass": 3,
-      "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": 2,
-      "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": 2,
+      "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": 4, // power agent, curtailment, upgrade controller + its drainer
+      "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": 4,
+      "kubernetes:rbac.authorization.k8s.io/v1:Role": 1,
+      "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": 1,
+      "kubernetes:upgrade.cattle.io/v1:Plan": 2, // k3s-server, k3s-agent
       "mine2hpc:index:ClusterAccess": 1,
       "mine2hpc:index:FarmCluster": 1,
       "mine2hpc:index:HostBootstrap": 1,
       "mine2hpc:index:KubePlatform": 1,
       "mine2hpc:index:PowerPools": 1,
       "pulumi:providers:kubernetes": 1,
+      "random:index/randomShuffle:RandomShuffle": 4, // the k3s version each node installs when k3s is missing
     });
   });
 
@@ -102,11 +115,12 @@ describe("FarmCluster on the single-server sample plan", () => {
     for (const asic of plans.single!.asics) expect(hosts).not.toContain(asic.ip);
   });
 
-  it("protects the control-plane bootstrap only, and replaces delete-before-create", () => {
+  it("protects the control-plane bootstrap only, and never uninstalls before a replacement", () => {
     const byName = Object.fromEntries(bootstraps("single").map((r) => [r.name, r]));
     expect(byName["single-cp-01"]!.protect).toBe(true);
     expect(["single-h100-01", "single-rig-a01", "single-rig-a02"].map((n) => byName[n]!.protect)).toEqual([false, false, false]);
-    expect(bootstraps("single").every((r) => r.deleteBeforeReplace)).toBe(true);
+    // A new address is an in-place update (the provider replaces on `triggers` only): no uninstall through the old address.
+    expect(bootstraps("single").some((r) => r.deleteBeforeReplace)).toBe(false);
   });
 
   it("runs the rendered scripts with the token on stdin, led by the host config hash, without triggers", async () => {
@@ -114,6 +128,8 @@ describe("FarmCluster on the single-server sample plan", () => {
     const rig = bootstraps("single").find((r) => r.name === "single-rig-a01")!;
     const create = rig.inputs.create as string;
     expect(create.startsWith(`: mine2hpc-host-config=${hostConfigHash(plans.single!, "rig-a01")}; `)).toBe(true);
+    // Bounded on the host: coreutils timeout at the site's start deadline plus the slack.
+    expect(create).toContain(`timeout -k 30 ${300 + mod.BOOTSTRAP_DEADLINE_SLACK_SECONDS} bash -c`);
     const b64 = /'([A-Za-z0-9+/=]+)'/.exec(create)![1]!;
     expect(Buffer.from(b64, "base64").toString("utf8")).toBe(renderBootstrapScript(plans.single!, "rig-a01"));
     expect(rig.inputs.update).toBe(create);
@@ -124,48 +140,47 @@ describe("FarmCluster on the single-server sample plan", () => {
     expect(rig.inputs.logging).toBe("stdoutAndStderr");
   });
 
-  it("sends servers the token only and agents the token line plus the admin kubeconfig, as secrets", async () => {
-    const { rewriteKubeconfigServer } = await import("../src/render/index.js");
-    const { MOCK_KUBECONFIG } = await import("./mocks.js");
-    const kubeconfig = rewriteKubeconfigServer(MOCK_KUBECONFIG, plans.single!.kubernetes.apiEndpoint);
-    expect(kubeconfig).toContain("server: https://10.20.0.10:6443");
+  it("sends servers both bare tokens, agents only the CA-pinned agent token, as secrets", async () => {
+    const { secureJoinToken } = await import("../src/render/index.js");
+    const { MOCK_CA_HASH } = await import("./mocks.js");
     const byName = Object.fromEntries(bootstraps("single").map((r) => [r.name, r]));
     expect(isSecretWrapper(byName["single-cp-01"]!.inputs.stdin)).toBe(true);
-    expect(unwrap(byName["single-cp-01"]!.inputs.stdin)).toBe(TOKEN);
+    expect(unwrap(byName["single-cp-01"]!.inputs.stdin)).toBe(`${TOKEN}\n${AGENT_TOKEN}\n`);
     for (const agent of ["single-h100-01", "single-rig-a01", "single-rig-a02"]) {
       expect(isSecretWrapper(byName[agent]!.inputs.stdin), agent).toBe(true);
-      expect(unwrap(byName[agent]!.inputs.stdin), agent).toBe(`${TOKEN}\n${kubeconfig.endsWith("\n") ? kubeconfig : `${kubeconfig}\n`}`);
+      const stdin = unwrap(byName[agent]!.inputs.stdin) as string;
+      expect(stdin, agent).toBe(`${secureJoinToken(MOCK_CA_HASH, "agent", AGENT_TOKEN)}\n`);
+      // No server token and no kubeconfig ever reach an agent.
+      expect(stdin).not.toContain(TOKEN);
+      expect(stdin).not.toContain("apiVersion");
     }
-    // The uninstall script skips exactly line 1, so the kubeconfig must start on line 2.
-    const agentStdin = unwrap(byName["single-rig-a01"]!.inputs.stdin) as string;
-    expect(agentStdin.split("\n")[0]).toBe(TOKEN);
-    expect(agentStdin.split("\n")[1]).toBe("apiVersion: v1");
-    expect(() => mod.agentStdinText("two\nlines", kubeconfig)).toThrow(/line break/);
   });
 });
 
 describe("ordering", () => {
-  it("starts agents only after every server, and extra servers after the first", () => {
+  it("chains the servers one after another and starts agents after the first server only", () => {
     const bs = bootstraps("ha");
     const urn = (host: string) => bs.find((r) => r.name === `ha-${host}`)!.urn;
-    const servers = ["cp-01", "cp-02", "cp-03"].map(urn);
-    expect(bs.find((r) => r.name === "ha-cp-01")!.dependencies).toEqual([]);
-    expect(bs.find((r) => r.name === "ha-cp-02")!.dependencies).toEqual([servers[0]]);
-    expect(bs.find((r) => r.name === "ha-cp-03")!.dependencies).toEqual([servers[0]]);
-    // Agents also wait for the kubeconfig read (their STDIN carries the kubeconfig for the drain on delete).
-    const read = under("ha").find((r) => r.name === "ha-kubeconfig")!.urn;
-    for (const agent of ["rig-b01", "rig-b02", "rig-b03", "h100-01", "h100-02"]) {
-      expect(bs.find((r) => r.name === `ha-${agent}`)!.dependencies).toEqual([...servers, read].sort());
-    }
-    expect(farms.ha!.hosts.order.map((o) => [o.hostname, o.after.length, o.protected])).toEqual([
-      ["cp-01", 0, true],
-      ["cp-02", 1, true],
-      ["cp-03", 1, true],
-      ["h100-01", 3, false],
-      ["h100-02", 3, false],
-      ["rig-b01", 3, false],
-      ["rig-b02", 3, false],
-      ["rig-b03", 3, false],
+    const ca = under("ha").find((r) => r.name === "ha-cluster-ca")!;
+    // Each bootstrap also reads its own install-version record (an input dependency).
+    const deps = (host: string) => {
+      const record = under("ha").find((r) => r.name === `ha-${host}-k3s-install`)!.urn;
+      return bs.find((r) => r.name === `ha-${host}`)!.dependencies.filter((d) => d !== record);
+    };
+    expect(ca.dependencies).toEqual([urn("cp-01")]);
+    expect(deps("cp-01")).toEqual([]);
+    expect(deps("cp-02")).toEqual([urn("cp-01"), ca.urn].sort());
+    expect(deps("cp-03")).toEqual([urn("cp-02"), ca.urn].sort());
+    for (const agent of ["rig-b01", "rig-b02", "rig-b03", "h100-01", "h100-02"]) expect(deps(agent)).toEqual([urn("cp-01"), ca.urn].sort());
+    expect(farms.ha!.hosts.order.map((o) => [o.hostname, o.after.join(","), o.protected])).toEqual([
+      ["cp-01", "", true],
+      ["cp-02", "cp-01", true],
+      ["cp-03", "cp-02", true],
+      ["h100-01", "cp-01", false],
+      ["h100-02", "cp-01", false],
+      ["rig-b01", "cp-01", false],
+      ["rig-b02", "cp-01", false],
+      ["rig-b03", "cp-01", false],
     ]);
   });
 
@@ -185,8 +200,11 @@ describe("ordering", () => {
     for (const cr of rs.filter((r) => r.type.startsWith("kubernetes:kueue.x-k8s.io/"))) expect(cr.dependencies).toContain(release("kueue").urn);
     const nic = rs.find((r) => r.type === "kubernetes:mellanox.com/v1alpha1:NicClusterPolicy")!;
     expect(nic.dependencies).toContain(release("network-operator").urn);
-    // Every release waits for every node's bootstrap.
-    for (const b of bootstraps("ha")) expect(release("kueue").dependencies).toContain(b.urn);
+    // Every release waits for the servers' bootstraps and for no agent's: a dead rig blocks nothing else.
+    for (const b of bootstraps("ha")) {
+      const isServer = ["ha-cp-01", "ha-cp-02", "ha-cp-03"].includes(b.name);
+      for (const r of rs.filter((x) => x.type === "kubernetes:helm.sh/v3:Release")) expect(r.dependencies.includes(b.urn), `${r.name} on ${b.name}`).toBe(isServer);
+    }
     expect(urnOf("kubernetes:core/v1:NodePatch", "ha-rig-b01")).toMatch(/::ha-rig-b01$/);
   });
 
@@ -199,10 +217,14 @@ describe("ordering", () => {
     );
   });
 
-  it("reads the kubeconfig only after the first server's bootstrap", () => {
+  it("reads the kubeconfig after the first server's bootstrap, again on every run", () => {
     const read = under("ha").find((r) => r.name === "ha-kubeconfig")!;
     expect(read.dependencies).toEqual([bootstraps("ha").find((r) => r.name === "ha-cp-01")!.urn]);
     expect(read.inputs.logging).toBe("none");
+    // A trigger that differs every run replaces (re-runs) the read: a renewed certificate is picked up.
+    expect((read.inputs.triggers as string[]).length).toBe(1);
+    const provider = rec.registrations.find((r) => r.type === "pulumi:providers:kubernetes" && r.name === "ha")!;
+    expect(provider.inputs.clusterIdentifier).toBe(plans.ha!.site.name);
     expect(unwrap(read.inputs.connection)).toMatchObject({ host: "10.30.0.11", user: "ubuntu" });
   });
 });
@@ -211,11 +233,11 @@ describe("secrets", () => {
   it("keeps the SSH key and token secret in every input that carries them", () => {
     for (const r of rec.registrations) {
       const text = JSON.stringify(r.inputs);
-      if (!text.includes("TESTKEYPLAINTEXT") && !text.includes(TOKEN)) continue;
+      if (!text.includes("TESTKEYPLAINTEXT") && !text.includes(TOKEN) && !text.includes(AGENT_TOKEN)) continue;
       // The only places the plaintext may sit are inside secret wrappers.
       for (const [k, v] of Object.entries(r.inputs)) {
         const t = JSON.stringify(v);
-        if (t.includes("TESTKEYPLAINTEXT") || t.includes(TOKEN)) expect(isSecretWrapper(v), `${r.type} ${r.name} input ${k}`).toBe(true);
+        if (t.includes("TESTKEYPLAINTEXT") || t.includes(TOKEN) || t.includes(AGENT_TOKEN)) expect(isSecretWrapper(v), `${r.type} ${r.name} input ${k}`).toBe(true);
       }
     }
     const commands = rec.ofType("command:remote:Command");
@@ -245,7 +267,7 @@ describe("a change to one machine", () => {
   const differing = (a: Record<string, unknown>, b: Record<string, unknown>) => Object.keys(a).filter((h) => a[h] !== b[h]);
 
   it("a registration label (rack) changes only that machine's config hash and bootstrap", () => {
-    expect(differing(farms.single!.hosts.configHashes, farms.moved!.hosts.configHashes)).toEqual(["rig-a01"]);
+    expect(differing(hashes.single!, hashes.moved!)).toEqual(["rig-a01"]);
     expect(differing(scripts("single"), scripts("moved"))).toEqual(["rig-a01"]);
     expect(differing(patches("single"), patches("moved"))).toEqual(["rig-a01"]);
   });
@@ -253,7 +275,7 @@ describe("a change to one machine", () => {
   it("a GPU cap change touches only that node: its NodePatch and its safe-cap file (bootstrap re-run, k3s config unchanged)", () => {
     // The bootstrap writes the planned cap to /etc/mine2hpc/gpu-power-cap (the power agent's
     // fail-safe start, issue 8), so the node's bootstrap re-runs; it restarts nothing.
-    expect(differing(farms.single!.hosts.configHashes, farms.capchanged!.hosts.configHashes)).toEqual(["rig-a01"]);
+    expect(differing(hashes.single!, hashes.capchanged!)).toEqual(["rig-a01"]);
     expect(differing(scripts("single"), scripts("capchanged"))).toEqual(["rig-a01"]);
     expect(differing(patches("single"), patches("capchanged"))).toEqual(["rig-a01"]);
     const patch = under("capchanged").find((r) => r.type === "kubernetes:core/v1:NodePatch" && r.name === "capchanged-rig-a01")!;

@@ -1,12 +1,24 @@
 /**
  * ClusterAccess: the admin kubeconfig read from the first k3s server, pointed at the API
  * endpoint, and the Kubernetes provider built from it.
+ *
+ * Freshness: k3s client certificates are valid for 365 days and renewed when k3s starts within
+ * 90 days of expiry (docs.k3s.io/advanced, "Certificate Management"), rewriting
+ * /etc/rancher/k3s/k3s.yaml. A kubeconfig read once would keep a dead certificate in state; so
+ * the read runs again on every `pulumi up`: its `triggers` carry the run's start time, and a
+ * changed trigger replaces the command (create the new read, then delete the old one, which has
+ * no `delete` command: nothing runs on the host but the `cat`). The provider keeps its identity
+ * across the re-read through `clusterIdentifier`: without it, the kubeconfig being unknown
+ * during a preview would plan a replacement of the provider and of every Kubernetes resource
+ * (pulumi-kubernetes provider/pkg/provider/provider.go `DiffConfig`).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import type { FarmPlan } from "../plan/types.js";
 import { KUBECONFIG_READ_COMMAND, rewriteKubeconfigServer } from "../render/index.js";
+import { commandTimeouts, READ_DEADLINE_SECONDS, sshConnection } from "./host-bootstrap.js";
+import { hostKeyOf } from "./lifecycle.js";
 
 /** Arguments of {@link ClusterAccess}. */
 export interface ClusterAccessArgs {
@@ -16,7 +28,15 @@ export interface ClusterAccessArgs {
   sshPrivateKey: pulumi.Input<string>;
   /** The first server's bootstrap: the kubeconfig exists only once k3s runs there. */
   firstServerBootstrap: pulumi.Resource;
+  /**
+   * Changes on every run so the read runs again (see the module comment).
+   * @default the time this process started the program
+   */
+  readStamp?: string;
 }
+
+/** Started once per program run: every `pulumi up` re-reads the kubeconfig. */
+const PROGRAM_START = new Date().toISOString();
 
 /** The admin kubeconfig (secret) and a provider that uses it. */
 export class ClusterAccess extends pulumi.ComponentResource {
@@ -45,8 +65,11 @@ export function createClusterAccess(name: string, parent: pulumi.Resource, args:
   const read = new command.remote.Command(
     `${name}-kubeconfig`,
     {
-      connection: { host: first.ip, user: first.sshUser, privateKey: pulumi.secret(args.sshPrivateKey) },
-      create: KUBECONFIG_READ_COMMAND,
+      connection: sshConnection({ ip: first.ip, sshUser: first.sshUser, sshHostKey: hostKeyOf(first) }, pulumi.secret(args.sshPrivateKey)),
+      // `timeout` bounds a `cat` that hangs (a stuck filesystem); the read is tiny otherwise.
+      create: `timeout ${READ_DEADLINE_SECONDS} sh -c '${KUBECONFIG_READ_COMMAND.replace(/'/g, `'\\''`)}'`,
+      // A new value every run replaces this read: the kubeconfig is re-read on every up.
+      triggers: [args.readStamp ?? PROGRAM_START],
       // The kubeconfig holds the cluster-admin client key: nothing of it may reach the logs.
       logging: "none",
       addPreviousOutputInEnv: false,
@@ -57,6 +80,7 @@ export function createClusterAccess(name: string, parent: pulumi.Resource, args:
       dependsOn: [args.firstServerBootstrap],
       // stdout is the admin kubeconfig: encrypted in state like any other secret.
       additionalSecretOutputs: ["stdout"],
+      customTimeouts: commandTimeouts(READ_DEADLINE_SECONDS),
     },
   );
   const kubeconfig = pulumi.secret(read.stdout.apply((text) => rewriteKubeconfigServer(text, plan.kubernetes.apiEndpoint)));
@@ -66,6 +90,10 @@ export function createClusterAccess(name: string, parent: pulumi.Resource, args:
       kubeconfig,
       // Server-side apply is what NodePatch needs, and it lets field managers share objects with k3s.
       enableServerSideApply: true,
+      // The cluster's identity is the site, not the kubeconfig text: a re-read (unknown while
+      // previewing, a renewed certificate after) must never replace the provider and with it
+      // every release and object of the site.
+      clusterIdentifier: plan.site.name,
     },
     { parent },
   );

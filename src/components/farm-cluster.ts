@@ -16,8 +16,10 @@ export interface FarmClusterArgs {
   plan: FarmPlan;
   /** SSH private key for every node; a Pulumi secret from stack config. */
   sshPrivateKey: pulumi.Input<string>;
-  /** k3s cluster token; a Pulumi secret (from config, or generated). */
+  /** k3s server token (bare secret); a Pulumi secret (from config, or generated). Only servers receive it. */
   k3sToken: pulumi.Input<string>;
+  /** k3s agent token (bare secret, k3s `agent-token`); a Pulumi secret. What agents join with. */
+  k3sAgentToken: pulumi.Input<string>;
   /**
    * Helm chart overrides (mirror repository, version).
    * @default the pinned `CHARTS` of `render/versions.ts`
@@ -69,38 +71,33 @@ export class FarmCluster extends pulumi.ComponentResource {
   constructor(name: string, args: FarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mine2hpc:index:FarmCluster", name, {}, opts);
     const { plan } = args;
-    // ClusterAccess is created between the servers' and the agents' bootstraps: the kubeconfig
-    // read waits for the first server only, and the agents take the kubeconfig on STDIN so that
-    // deleting one drains it (no cycle: agents depend on the read, the read on one server).
-    let access: ClusterAccess | undefined = undefined as ClusterAccess | undefined;
     this.hosts = new HostBootstrap(
       name,
-      {
-        plan,
-        sshPrivateKey: args.sshPrivateKey,
-        k3sToken: args.k3sToken,
-        agentKubeconfig: (firstServerBootstrap) => {
-          access = new ClusterAccess(name, { plan, sshPrivateKey: args.sshPrivateKey, firstServerBootstrap }, { parent: this });
-          return access.kubeconfig;
-        },
-      },
+      { plan, sshPrivateKey: args.sshPrivateKey, serverToken: args.k3sToken, agentToken: args.k3sAgentToken },
       { parent: this },
     );
-    const firstServer = this.hosts.servers[0];
+    const firstServer = this.hosts.commands[this.hosts.controlServer];
     if (firstServer === undefined) throw new Error(`plan of site '${plan.site.name}' has no k3s server`);
-    // A plan without agents never asked for the kubeconfig: read it now.
-    this.access = access ?? new ClusterAccess(name, { plan, sshPrivateKey: args.sshPrivateKey, firstServerBootstrap: firstServer }, { parent: this });
+    this.access = new ClusterAccess(name, { plan, sshPrivateKey: args.sshPrivateKey, firstServerBootstrap: firstServer }, { parent: this });
     this.platform = new KubePlatform(
       name,
-      // Every node must have joined before charts schedule node agents (drivers, device plugins) on them.
-      { plan, provider: this.access.provider, charts: args.charts, dependsOn: [this.hosts] },
+      // The servers only, never the agents: a dead rig fails its own bootstrap and nothing else.
+      // Node agents (driver, device plugin) are DaemonSets that reach each rig when it joins.
+      { plan, provider: this.access.provider, charts: args.charts, dependsOn: [...this.hosts.servers], sshPrivateKey: args.sshPrivateKey },
       { parent: this },
     );
     const kueueRelease = this.platform.releases.kueue;
     if (kueueRelease === undefined) throw new Error("KubePlatform did not install Kueue");
     this.powerPools = new PowerPools(
       name,
-      { plan, provider: this.access.provider, nodeBootstraps: this.hosts.commands, kueueRelease },
+      {
+        plan,
+        provider: this.access.provider,
+        nodeBootstraps: this.hosts.commands,
+        kueueRelease,
+        kueueReady: this.platform.webhooksReady.kueue,
+        sshPrivateKey: args.sshPrivateKey,
+      },
       { parent: this },
     );
 

@@ -1,57 +1,141 @@
 /**
- * HostBootstrap: prepares every Kubernetes machine over SSH and installs k3s on it.
+ * HostBootstrap: prepares every Kubernetes machine over SSH and installs k3s on it, and takes
+ * retired machines out of the cluster.
  *
- * One `remote.Command` per planned node (ASIC miners are power load only and never get one).
+ * One `remote.Command` per machine (ASIC miners are power load only and never get one).
  * Everything it runs is rendered by `render/` from the FarmPlan; this file only wires the
- * rendered text into Pulumi resources and orders them.
+ * rendered text into Pulumi resources, orders them and decides what a machine's state means
+ * for Pulumi:
+ *
+ * - `active`, `cordoned`: the bootstrap runs (create, or update when its host config hash or
+ *   its connection moved). A cordoned machine stays installed; PowerPools cordons and drains it.
+ * - `offline`: a placeholder under the same name with no command at all and every input in
+ *   `ignoreChanges`. For a machine already in state, Pulumi sees no change and calls nothing
+ *   (the provider is not even dialled); for a machine first seen offline, the placeholder is
+ *   created without a `create` command, which the provider skips without dialling
+ *   (pulumi-command provider/pkg/provider/remote/commandController.go `Create`: `if
+ *   input.Create == nil { return }`). When it comes back `active`, the commands appear and
+ *   Pulumi runs `update`, i.e. the bootstrap. `retainOnDelete` makes a later removal from the
+ *   site drop it from state without the uninstall over SSH.
+ * - `retired`: the same placeholder (so the stored uninstall never runs through a dead
+ *   address), plus a removal on a server (drain, Node object and node-password secret, bounded)
+ *   and then the uninstall on the machine itself. An unreachable machine fails only its own
+ *   uninstall; delete it from the site to stop trying (every one of its resources then leaves
+ *   state without SSH).
+ *
+ * Bounded time: every command runs under a deadline on the host (`remoteScriptCommand`'s
+ * `timeoutSeconds`), dials are bounded (`dialErrorLimit` × `perDialTimeout`), and
+ * `customTimeouts` end the provider's operation (they cancel its dial retries; the provider
+ * does not cancel a running session, hence the host-side deadline).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import * as random from "@pulumi/random";
 import type { FarmPlan, PlannedNode } from "../plan/types.js";
-import { CONFIG_HASH_MARKER, hostConfigHash, renderBootstrapScript, renderUninstallScript } from "../render/index.js";
+import {
+  CA_HASH_SCRIPT,
+  CONFIG_HASH_MARKER,
+  hostConfigHash,
+  parseCaHash,
+  renderBootstrapScript,
+  renderHostStdin,
+  renderServerSideRemovalScript,
+  renderUninstallScript,
+  startTimeoutSeconds,
+} from "../render/index.js";
+import { controlServerOf, generationOf, hostKeyOf, retiredNodesOf, stateOf, type NodeState, type RetiredNode } from "./lifecycle.js";
 import { remoteScriptCommand } from "./remote-script.js";
 
 /** Arguments of {@link HostBootstrap}. */
 export interface HostBootstrapArgs {
-  /** The plan whose `nodes` are bootstrapped, servers first (the plan's order). */
+  /** The plan whose `nodes` are bootstrapped (servers first) and whose `retired` machines are removed. */
   plan: FarmPlan;
   /** SSH private key (PEM/OpenSSH text) for every node; a Pulumi secret from stack config. */
   sshPrivateKey: pulumi.Input<string>;
-  /** k3s cluster token; sent to each host on STDIN, never on a command line. A Pulumi secret. */
-  k3sToken: pulumi.Input<string>;
-  /**
-   * Called once, after the servers' bootstraps are registered and before the agents', with the
-   * first server's bootstrap; returns the admin kubeconfig (pointed at the API endpoint) that
-   * goes to every agent on STDIN after the token line. `remote.Command` runs `delete` with the
-   * last create/update STDIN, and an agent's uninstall needs admin credentials to drain its
-   * node (kubelet credentials cannot cordon or evict). A callback, not a value, because the
-   * kubeconfig can only be read once the first server exists, and that server is built here.
-   * FarmCluster creates its ClusterAccess in it.
-   * @default none: agents get the token only and are uninstalled undrained
-   */
-  agentKubeconfig?: (firstServerBootstrap: command.remote.Command) => pulumi.Input<string>;
+  /** k3s server token (bare secret); only servers ever receive it, on STDIN. A Pulumi secret. */
+  serverToken: pulumi.Input<string>;
+  /** k3s agent token (bare secret, k3s `agent-token`): what agents join with, on STDIN. A Pulumi secret. */
+  agentToken: pulumi.Input<string>;
 }
 
-/** The order HostBootstrap imposes on one node, as plain data (shown by tests and preview). */
+/** The order and treatment HostBootstrap imposes on one machine, as plain data (tests, preview). */
 export interface BootstrapOrder {
   hostname: string;
   k3sRole: "server" | "agent";
+  state: NodeState | "retired";
   /** Hostnames whose bootstrap must finish before this one starts. */
   after: string[];
-  /** Whether the bootstrap is `protect`ed (control-plane machines). */
+  /** Whether the bootstrap is `protect`ed (control-plane machines that are not retired). */
   protected: boolean;
+  /** Whether SSH can be attempted for this machine in this run (false: offline, or placeholder of a retired one). */
+  reachesHost: boolean;
 }
 
-/** One `remote.Command` per Kubernetes node, servers before agents. */
+/** SSH dial attempts before a command fails (`connection.dialErrorLimit`). */
+export const DIAL_ERROR_LIMIT = 6;
+/** Seconds per SSH dial attempt (`connection.perDialTimeout`). */
+export const PER_DIAL_TIMEOUT_SECONDS = 10;
+/**
+ * Host-side deadline of a bootstrap, in s. Far above the script's own deadlines (downloads,
+ * the k3s start under `startTimeoutSeconds`, node registration), so it only ends a step that
+ * hangs outside them; those report a precise cause first.
+ */
+export const BOOTSTRAP_DEADLINE_SLACK_SECONDS = 3600;
+/** Host-side deadline of an uninstall, in s (drain, GPU limits, the k3s uninstaller, each bounded inside). */
+export const UNINSTALL_DEADLINE_SECONDS = 900;
+/** Host-side deadline of a command on a server: a drain or a removal (drain bounded inside), in s. */
+export const SERVER_SIDE_DEADLINE_SECONDS = 900;
+/** Host-side deadline of a read (kubeconfig, CA hash), in s. */
+export const READ_DEADLINE_SECONDS = 60;
+
+/** Every input of `remote.Command`: what an offline or retired placeholder ignores. */
+export const COMMAND_INPUTS = ["connection", "create", "update", "delete", "stdin", "logging", "addPreviousOutputInEnv", "environment", "triggers"];
+
+/** The deadline of a bootstrap for this plan, in s. */
+export function bootstrapDeadlineSeconds(plan: FarmPlan): number {
+  return startTimeoutSeconds(plan) + BOOTSTRAP_DEADLINE_SLACK_SECONDS;
+}
+
+/** `customTimeouts` a little past the host-side deadline: the provider's own bound. */
+export function commandTimeouts(runSeconds: number, deleteSeconds?: number): pulumi.CustomTimeouts {
+  const pad = DIAL_ERROR_LIMIT * PER_DIAL_TIMEOUT_SECONDS + 60;
+  return { create: `${runSeconds + pad}s`, update: `${runSeconds + pad}s`, delete: `${(deleteSeconds ?? runSeconds) + pad}s` };
+}
+
+/** An SSH connection to a machine: pinned host key when the site has one, bounded dials. */
+export function sshConnection(
+  target: { ip: string; sshUser: string; sshHostKey?: string },
+  privateKey: pulumi.Input<string>,
+): command.types.input.remote.ConnectionArgs {
+  return {
+    host: target.ip,
+    user: target.sshUser,
+    privateKey,
+    // `ssh.ParseAuthorizedKey` form (`ssh-ed25519 AAAA…`), checked with `ssh.FixedHostKey`
+    // (pulumi-command connection.go `SSHConfig`); without it the provider ignores host keys.
+    ...(target.sshHostKey !== undefined ? { hostKey: target.sshHostKey } : {}),
+    // A dead or rebooting host fails after at most 6 × 10 s of dials (plus the provider's backoff).
+    dialErrorLimit: DIAL_ERROR_LIMIT,
+    perDialTimeout: PER_DIAL_TIMEOUT_SECONDS,
+  };
+}
+
+/** One `remote.Command` per Kubernetes node, first server first, then servers one after another, then agents. */
 export class HostBootstrap extends pulumi.ComponentResource {
-  /** The bootstrap command of each node, by hostname. */
+  /** The bootstrap command (or placeholder) of each planned node, by hostname. */
   readonly commands: Readonly<Record<string, command.remote.Command>>;
-  /** Bootstrap commands of the k3s servers, first server first. */
+  /** Bootstrap commands of the k3s servers, in the order they run (each after the one before). */
   readonly servers: readonly command.remote.Command[];
-  /** The host config hash leading each node's command, by hostname. */
-  readonly configHashes: Readonly<Record<string, string>>;
-  /** The ordering and protection applied, one entry per node in plan order. */
+  /** The host config hash leading each running node's command, by hostname (offline ones have none). */
+  readonly configHashes: Readonly<Record<string, pulumi.Output<string>>>;
+  /** The ordering and treatment applied, one entry per machine: planned nodes in order, then retired ones. */
   readonly order: readonly BootstrapOrder[];
+  /** Cluster CA hash read from the control server once it runs (pins the CA in joining nodes' tokens). */
+  readonly caHash: pulumi.Output<string>;
+  /** Hostname of the server the cluster-side commands run on (first server that is not offline). */
+  readonly controlServer: string;
+  /** The cluster-side removal of each retired machine, by hostname. */
+  readonly removals: Readonly<Record<string, command.remote.Command>>;
 
   constructor(name: string, args: HostBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mine2hpc:index:HostBootstrap", name, {}, opts);
@@ -60,20 +144,30 @@ export class HostBootstrap extends pulumi.ComponentResource {
     this.servers = built.servers;
     this.configHashes = built.configHashes;
     this.order = built.order;
+    this.caHash = built.caHash;
+    this.controlServer = built.controlServer;
+    this.removals = built.removals;
     this.registerOutputs({ configHashes: this.configHashes });
   }
+}
+
+/** Resource name of a node's install-version record (a new generation gets a new record). */
+export function installVersionName(name: string, node: PlannedNode): string {
+  const generation = generationOf(node);
+  return `${name}-${node.hostname}-k3s-install${generation > 0 ? `-g${generation}` : ""}`;
 }
 
 /** Builds the bootstrap commands under `parent`. Plain function so the class stays thin. */
 export function createHostBootstraps(name: string, parent: pulumi.Resource, args: HostBootstrapArgs) {
   const { plan } = args;
-  // Secret even when a caller passes a plain string: the key and token must never reach state in clear.
+  // Secret even when a caller passes a plain string: keys and tokens must never reach state in clear.
   const privateKey = pulumi.secret(args.sshPrivateKey);
-  const token = pulumi.secret(args.k3sToken);
+  const secrets = pulumi.secret(pulumi.all([args.serverToken, args.agentToken]).apply(([serverToken, agentToken]) => ({ serverToken, agentToken })));
   const commands: Record<string, command.remote.Command> = {};
-  const configHashes: Record<string, string> = {};
+  const configHashes: Record<string, pulumi.Output<string>> = {};
   const order: BootstrapOrder[] = [];
   const servers: command.remote.Command[] = [];
+  const removals: Record<string, command.remote.Command> = {};
 
   const serverNodes = plan.nodes.filter((n) => n.k3sRole === "server");
   const agentNodes = plan.nodes.filter((n) => n.k3sRole === "agent");
@@ -81,42 +175,70 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
   if (first === undefined) {
     throw new Error(`plan of site '${plan.site.name}' has no k3s server; planFarm must name at least one control-plane node`);
   }
+  const control = controlServerOf(plan);
   const ordered: PlannedNode[] = [first, ...serverNodes.filter((n) => n !== first), ...agentNodes];
-  // Token line, then the kubeconfig: the bootstrap reads line 1 only, the agent uninstall drains with lines 2..
-  let agentStdin: pulumi.Output<string> | undefined;
+  const runDeadline = bootstrapDeadlineSeconds(plan);
+  let caHash: pulumi.Output<string> | undefined;
+  let caRead: command.remote.Command | undefined;
+  let previousServer: PlannedNode | undefined;
 
   for (const node of ordered) {
     const isServer = node.k3sRole === "server";
-    if (!isServer && agentStdin === undefined) {
-      const kubeconfig = args.agentKubeconfig?.(commands[first.hostname]!);
-      agentStdin =
-        kubeconfig === undefined ? token : pulumi.secret(pulumi.all([token, kubeconfig]).apply(([t, k]) => agentStdinText(t, k)));
+    const state = stateOf(node);
+    // Servers join one after another (a second and third etcd member joining at once can lose
+    // quorum); agents need only the control server: a dead secondary server must not hold
+    // back every agent.
+    const after = isServer ? (previousServer ? [previousServer.hostname] : []) : [control.hostname];
+    if (isServer) previousServer = node;
+    const deps = [...after.map((h) => commands[h]!), ...(caRead !== undefined ? [caRead] : [])];
+
+    // The k3s version this host installs when k3s is missing, recorded when the host is first
+    // bootstrapped (a RandomShuffle of one element whose input changes are ignored): a version
+    // change then leaves every bootstrap as it is and rolls through the upgrade controller; a
+    // new machine, or a new generation (new record), installs the plan's current version.
+    const installVersion = new random.RandomShuffle(
+      installVersionName(name, node),
+      { inputs: [plan.kubernetes.version], resultCount: 1 },
+      // Later versions are the upgrade controller's to roll out, never a host reinstall.
+      { parent, ignoreChanges: ["inputs", "resultCount"] },
+    ).results.apply((r) => r[0] ?? plan.kubernetes.version);
+
+    if (state === "offline") {
+      commands[node.hostname] = placeholder(name, parent, node, privateKey, { protect: isServer, dependsOn: deps });
+      order.push({ hostname: node.hostname, k3sRole: node.k3sRole, state, after, protected: isServer, reachesHost: false });
+      continue;
     }
-    const after = node === first ? [] : isServer ? [first.hostname] : serverNodes.map((s) => s.hostname);
-    const hash = hostConfigHash(plan, node.hostname);
+
+    const atVersion = installVersion.apply((version) => withVersion(plan, version));
+    const hash = atVersion.apply((p) => hostConfigHash(p, node.hostname));
     // The content hash leads the command as a no-op (`:`), so a preview or diff shows which
-    // hosts change; any change to the rendered config changes this string and runs `update`.
-    const bootstrap = `: ${CONFIG_HASH_MARKER}=${hash}; ${remoteScriptCommand(renderBootstrapScript(plan, node.hostname), "mine2hpc-bootstrap")}`;
+    // hosts change; any change to the rendered config (or a generation bump) changes it and runs `update`.
+    const bootstrap = atVersion.apply(
+      (p) =>
+        `: ${CONFIG_HASH_MARKER}=${hostConfigHash(p, node.hostname)}; ` +
+        remoteScriptCommand(renderBootstrapScript(p, node.hostname), "mine2hpc-bootstrap", { timeoutSeconds: runDeadline }),
+    );
+    // First server: bare tokens (no CA exists yet); every other node: secure tokens pinning the CA.
+    const stdin = pulumi.secret(
+      pulumi
+        .all([secrets, node === first ? pulumi.output<string | null>(null) : caHashOutput(caHash, node)])
+        .apply(([s, ca]) => renderHostStdin(plan, node.hostname, s, ca)),
+    );
     const cmd = new command.remote.Command(
       `${name}-${node.hostname}`,
       {
-        connection: {
-          host: node.ip,
-          user: node.sshUser,
-          privateKey,
-          // A host rebooting after a kernel-module change refuses SSH for a while: retry instead of failing the update.
-          dialErrorLimit: 30,
-          perDialTimeout: 20,
-        },
+        connection: sshConnection({ ip: node.ip, sshUser: node.sshUser, sshHostKey: hostKeyOf(node) }, privateKey),
         create: bootstrap,
-        // A change of `create` runs `update` in place: the same idempotent script. Deliberately no
-        // `triggers`: the SDK marks them replaceOnChanges (pulumi/pulumi-command#855), and a
-        // replacement would uninstall k3s from the host (and is refused for protected servers).
+        // A change of `create` runs `update` in place: the same idempotent script. So does a new
+        // address, user or host key (the provider's diff replaces on `triggers` only,
+        // pulumi-go-provider infer/resource.go `Diff`): a re-addressed machine is bootstrapped at
+        // its new address, and nothing is ever run through the old one. Deliberately no
+        // `triggers` (replaceOnChanges, pulumi/pulumi-command#855): a replacement would
+        // uninstall k3s from the host.
         update: bootstrap,
-        delete: remoteScriptCommand(renderUninstallScript(plan, node.hostname), "mine2hpc-uninstall"),
-        // Servers get the token only: their uninstall drains with the local `k3s kubectl`.
-        stdin: isServer ? token : agentStdin!,
-        // The script never echoes the token (it reads it from STDIN into a 0600 file); install
+        delete: remoteScriptCommand(renderUninstallScript(plan, node.hostname), "mine2hpc-uninstall", { timeoutSeconds: UNINSTALL_DEADLINE_SECONDS }),
+        stdin,
+        // The scripts never echo a token (they read them from STDIN into 0600 files); install
         // logs are what a person needs when a host fails, so both streams are kept.
         logging: "stdoutAndStderr",
         // The previous run's output is not needed by the scripts and would only grow the environment.
@@ -124,28 +246,133 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
       },
       {
         parent,
-        // Agents join through a server and extra servers join the first one: k3s must be up there first.
-        dependsOn: after.map((h) => commands[h]!),
-        // Deleting a control-plane bootstrap uninstalls k3s there, taking the cluster's datastore with it.
+        dependsOn: deps,
+        // Deleting a control-plane bootstrap uninstalls k3s there, taking a datastore member with it.
         protect: isServer,
-        // Only a new connection (host IP, user) replaces the command; the old machine must be
-        // uninstalled before the new one is bootstrapped under the same node name.
-        deleteBeforeReplace: true,
+        customTimeouts: commandTimeouts(runDeadline, UNINSTALL_DEADLINE_SECONDS),
       },
     );
     commands[node.hostname] = cmd;
     configHashes[node.hostname] = hash;
-    if (isServer) servers.push(cmd);
-    order.push({ hostname: node.hostname, k3sRole: node.k3sRole, after, protected: isServer });
+    if (node === control) {
+      // Every node but the first joins with a token that pins the cluster CA, read once k3s runs here.
+      const read = new command.remote.Command(
+        `${name}-cluster-ca`,
+        {
+          connection: sshConnection({ ip: node.ip, sshUser: node.sshUser, sshHostKey: hostKeyOf(node) }, privateKey),
+          create: remoteScriptCommand(CA_HASH_SCRIPT, "mine2hpc-ca-hash", { timeoutSeconds: READ_DEADLINE_SECONDS }),
+          // The CA hash is public (it pins a certificate, not a key): its output may be logged.
+          logging: "stdoutAndStderr",
+          addPreviousOutputInEnv: false,
+        },
+        { parent, dependsOn: [cmd], customTimeouts: commandTimeouts(READ_DEADLINE_SECONDS) },
+      );
+      caHash = read.stdout.apply(parseCaHash);
+      caRead = read;
+    }
+    order.push({ hostname: node.hostname, k3sRole: node.k3sRole, state, after, protected: isServer, reachesHost: true });
   }
-  return { commands, servers, configHashes, order };
+  for (const node of ordered) if (node.k3sRole === "server") servers.push(commands[node.hostname]!);
+
+  // Retired machines: removed from the cluster on the control server, then uninstalled on the machine.
+  for (const r of retiredNodesOf(plan)) {
+    commands[r.hostname] = placeholder(name, parent, r, privateKey, { protect: false, dependsOn: [] });
+    const removal = new command.remote.Command(
+      `${name}-remove-${r.hostname}`,
+      {
+        connection: sshConnection({ ip: control.ip, sshUser: control.sshUser, sshHostKey: hostKeyOf(control) }, privateKey),
+        create: remoteScriptCommand(renderServerSideRemovalScript(plan, r.hostname), "mine2hpc-remove", { timeoutSeconds: SERVER_SIDE_DEADLINE_SECONDS }),
+        logging: "stdoutAndStderr",
+        addPreviousOutputInEnv: false,
+      },
+      { parent, dependsOn: [commands[control.hostname]!], customTimeouts: commandTimeouts(SERVER_SIDE_DEADLINE_SECONDS) },
+    );
+    removals[r.hostname] = removal;
+    new command.remote.Command(
+      `${name}-uninstall-${r.hostname}`,
+      {
+        connection: sshConnection(r, privateKey),
+        create: remoteScriptCommand(renderUninstallScript(retiredAsNode(plan, r), r.hostname), "mine2hpc-uninstall", {
+          timeoutSeconds: UNINSTALL_DEADLINE_SECONDS,
+        }),
+        logging: "stdoutAndStderr",
+        addPreviousOutputInEnv: false,
+      },
+      // Drained and deleted from the cluster first: an agent has no credentials to drain itself.
+      { parent, dependsOn: [removal], customTimeouts: commandTimeouts(UNINSTALL_DEADLINE_SECONDS) },
+    );
+    order.push({ hostname: r.hostname, k3sRole: r.k3sRole, state: "retired", after: [control.hostname], protected: false, reachesHost: true });
+  }
+
+  if (caHash === undefined) throw new Error(`plan of site '${plan.site.name}': the control server ${control.hostname} got no bootstrap`);
+  return { commands, servers, configHashes, order, caHash, controlServer: control.hostname, removals };
+}
+
+function caHashOutput(caHash: pulumi.Output<string> | undefined, node: PlannedNode): pulumi.Output<string | null> {
+  if (caHash === undefined) {
+    throw new Error(`node '${node.hostname}' joins the cluster before the control server's bootstrap is registered: the plan must list servers first`);
+  }
+  return caHash;
+}
+
+/** The plan with `version` as the k3s version (what a host installs when k3s is missing there). */
+function withVersion(plan: FarmPlan, version: string): FarmPlan {
+  return version === plan.kubernetes.version ? plan : { ...plan, kubernetes: { ...plan.kubernetes, version } };
 }
 
 /**
- * STDIN of an agent's bootstrap: the token as line 1, the admin kubeconfig from line 2 on.
- * A token with a line break would shift the kubeconfig into the token line, so it is refused.
+ * A placeholder under the machine's bootstrap name: no command (the provider dials nothing),
+ * every input ignored (an existing bootstrap keeps its stored state untouched), kept in the
+ * stack's state only (`retainOnDelete`: removing the machine from the site later runs nothing).
  */
-export function agentStdinText(token: string, kubeconfig: string): string {
-  if (/[\r\n]/.test(token)) throw new Error("the k3s token contains a line break; it must be one line (it is the first line of the hosts' STDIN)");
-  return `${token}\n${kubeconfig.endsWith("\n") ? kubeconfig : `${kubeconfig}\n`}`;
+function placeholder(
+  name: string,
+  parent: pulumi.Resource,
+  target: { hostname: string; ip: string; sshUser: string; sshHostKey?: string },
+  privateKey: pulumi.Input<string>,
+  opts: { protect: boolean; dependsOn: pulumi.Resource[] },
+): command.remote.Command {
+  return new command.remote.Command(
+    `${name}-${target.hostname}`,
+    { connection: sshConnection({ ip: target.ip, sshUser: target.sshUser, sshHostKey: target.sshHostKey }, privateKey) },
+    {
+      parent,
+      dependsOn: opts.dependsOn,
+      // Nothing of an offline or retired machine changes: its stored commands, STDIN and address stay as they were.
+      ignoreChanges: COMMAND_INPUTS,
+      // Leaving the site later must not run the stored uninstall through an address that no longer answers.
+      retainOnDelete: true,
+      protect: opts.protect,
+    },
+  );
+}
+
+/**
+ * A retired machine as the renderers see a node: its identity only. The uninstall restores GPU
+ * power limits only where the bootstrap left its cap file, so rendering it as a GPU node is
+ * harmless on a CPU machine and needed on a retired rig.
+ */
+function retiredAsNode(plan: FarmPlan, r: RetiredNode & { k3sRole: "server" | "agent" }): FarmPlan {
+  const node = {
+    hostname: r.hostname,
+    ip: r.ip,
+    sshUser: r.sshUser,
+    k3sRole: r.k3sRole,
+    machineRole: r.k3sRole === "server" ? "control-plane" : "gpu",
+    clusterInit: false,
+    state: "active",
+    generation: 0,
+    rack: "",
+    circuit: "",
+    feed: "",
+    tier: "firm",
+    labels: {},
+    taints: [],
+    baseWatts: 0,
+    psuEfficiency: 1,
+    drawWatts: 0,
+    throughputTflops: 0,
+    gpu: { model: "", count: 0, capWatts: 0, minWatts: 0, maxWatts: 0, tdpWatts: 0, consumer: false },
+  } as unknown as PlannedNode;
+  return { ...plan, nodes: [...plan.nodes, node] };
 }

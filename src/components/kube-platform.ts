@@ -1,7 +1,8 @@
 /**
  * KubePlatform: the cluster software every site gets — CNI (Cilium when chosen), the NVIDIA
- * GPU operator, MetalLB, the NVIDIA network operator (RDMA fabrics) and Kueue — as pinned
- * Helm releases with values rendered from the plan, plus the custom resources they need.
+ * GPU operator, MetalLB, the NVIDIA network operator (RDMA fabrics), Kueue and the k3s
+ * system-upgrade-controller with its server and agent Plans — as pinned Helm releases and
+ * objects rendered from the plan, plus the custom resources they need.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
@@ -16,7 +17,16 @@ import {
   renderNetworkOperator,
 } from "../render/index.js";
 import { renderKueueValues } from "../render/kueue-values.js";
+import { renderSystemUpgradeController, renderUpgradePlans, renderWebhookWaitScript } from "../render/upgrade.js";
+import { renderKueueObjects } from "../render/kueue.js";
+import * as command from "@pulumi/command";
+import { commandTimeouts, SERVER_SIDE_DEADLINE_SECONDS, sshConnection } from "./host-bootstrap.js";
 import { createObject, createObjects } from "./k8s-objects.js";
+import { remoteScriptCommand } from "./remote-script.js";
+import type { K8sObject } from "../render/objects.js";
+
+type K8sObjectList = readonly K8sObject[];
+import { controlServerOf, hostKeyOf, rolloutOf } from "./lifecycle.js";
 
 /** A Helm chart source. */
 export interface ChartRef {
@@ -42,8 +52,13 @@ export interface KubePlatformArgs {
    * @default the pinned `CHARTS`; the GPU operator's version is the plan's `gpuOperator.chartVersion`
    */
   charts?: Partial<Record<ChartKey, Partial<ChartRef>>>;
-  /** Resources that must exist before any release is installed (the hosts' bootstrap). */
+  /** Resources that must exist before any release is installed: the servers' bootstraps, never the agents'. */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
+  /**
+   * SSH key for the checks run on the first server (webhooks serving). Without it, custom
+   * resources wait for their release only.
+   */
+  sshPrivateKey?: pulumi.Input<string>;
 }
 
 /** Helm releases and their custom resources. */
@@ -52,12 +67,18 @@ export class KubePlatform extends pulumi.ComponentResource {
   readonly releases: Readonly<Partial<Record<ChartKey, k8s.helm.v3.Release>>>;
   /** The chart each release uses (after overrides), by chart key, for outputs and preview. */
   readonly charts: Readonly<Partial<Record<ChartKey, ChartRef>>>;
+  /** What custom resources of a chart wait for: its release, and the check that its webhooks serve. */
+  readonly webhooksReady: Readonly<Partial<Record<"kueue" | "metallb", pulumi.Resource>>>;
+  /** The system-upgrade-controller's server and agent Plans. */
+  readonly upgradePlans: readonly pulumi.CustomResource[];
 
   constructor(name: string, args: KubePlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mine2hpc:index:KubePlatform", name, {}, opts);
     const built = createKubePlatform(name, this, args);
     this.releases = built.releases;
     this.charts = built.charts;
+    this.webhooksReady = built.webhooksReady;
+    this.upgradePlans = built.upgradePlans;
     this.registerOutputs({ charts: this.charts });
   }
 }
@@ -104,6 +125,30 @@ export function createKubePlatform(name: string, parent: pulumi.Resource, args: 
   const releases: Partial<Record<ChartKey, k8s.helm.v3.Release>> = {};
   const charts: Partial<Record<ChartKey, ChartRef>> = {};
   const hostsReady = args.dependsOn ?? [];
+  const webhooksReady: Partial<Record<"kueue" | "metallb", pulumi.Resource>> = {};
+  const control = controlServerOf(plan);
+
+  /**
+   * A check on the first server that `chart`'s admission webhooks accept `objects` (a server-side
+   * dry run), after `after`: custom resources created right after their chart otherwise fail with
+   * "failed calling webhook" while the webhook's endpoints and certificate settle.
+   */
+  const webhookGate = (chart: "kueue" | "metallb", objects: K8sObjectList, after: pulumi.Resource): pulumi.Resource => {
+    if (args.sshPrivateKey === undefined || objects.length === 0) return after;
+    return new command.remote.Command(
+      `${name}-${chart}-webhooks-ready`,
+      {
+        connection: sshConnection({ ip: control.ip, sshUser: control.sshUser, sshHostKey: hostKeyOf(control) }, pulumi.secret(args.sshPrivateKey)),
+        create: remoteScriptCommand(renderWebhookWaitScript(plan, chart, objects), "mine2hpc-webhook-wait", { timeoutSeconds: SERVER_SIDE_DEADLINE_SECONDS }),
+        // A new chart version runs the check again (its webhook restarts).
+        update: remoteScriptCommand(renderWebhookWaitScript(plan, chart, objects), "mine2hpc-webhook-wait", { timeoutSeconds: SERVER_SIDE_DEADLINE_SECONDS }),
+        triggers: [],
+        logging: "stdoutAndStderr",
+        addPreviousOutputInEnv: false,
+      },
+      { parent, dependsOn: [after], customTimeouts: commandTimeouts(SERVER_SIDE_DEADLINE_SECONDS) },
+    );
+  };
 
   const release = (
     key: ChartKey,
@@ -157,8 +202,9 @@ export function createKubePlatform(name: string, parent: pulumi.Resource, args: 
   if (metalLbObjects.length > 0) {
     const ns = namespace(NAMESPACES.metallb);
     const metallb = release("metallb", NAMESPACES.metallb, {}, [ns, ...cniReady]);
-    // Custom resources need the chart's CRDs and its webhook.
-    createObjects(name, metalLbObjects, pulumi.mergeOptions(opts, { dependsOn: [metallb] }));
+    // Custom resources need the chart's CRDs and its webhook serving.
+    webhooksReady.metallb = webhookGate("metallb", metalLbObjects, metallb);
+    createObjects(name, metalLbObjects, pulumi.mergeOptions(opts, { dependsOn: [metallb, webhooksReady.metallb] }));
   }
 
   // 4. NVIDIA network operator and the NicClusterPolicy, only on RDMA fabrics.
@@ -172,7 +218,22 @@ export function createKubePlatform(name: string, parent: pulumi.Resource, args: 
 
   // 5. Kueue, configured to account GPUs only: its queues and flavors are PowerPools' (they depend on this release).
   const kueueNs = namespace(NAMESPACES.kueue);
-  release("kueue", NAMESPACES.kueue, renderKueueValues(plan), [kueueNs, ...cniReady]);
+  const kueue = release("kueue", NAMESPACES.kueue, renderKueueValues(plan), [kueueNs, ...cniReady]);
+  // PowerPools' flavors and queues wait for this (the tenants' namespaces are not Kueue's: left out of the dry run).
+  webhooksReady.kueue = webhookGate(
+    "kueue",
+    renderKueueObjects(plan).filter((o) => o.apiVersion.startsWith("kueue.x-k8s.io/") && o.metadata.namespace === undefined),
+    kueue,
+  );
 
-  return { releases, charts };
+  // 6. Rolling k3s upgrades: the system-upgrade-controller and its Plans for plan.kubernetes.version.
+  const suc = createObjects(name, renderSystemUpgradeController(), opts);
+  const sucDeployment = suc.find((r) => r instanceof k8s.apps.v1.Deployment);
+  // The controller registers the Plan CRD when it starts (pkg/upgrade/controller.go registerCRD):
+  // the Plans wait for its Deployment to be available (the provider retries "no matches for kind" meanwhile).
+  const upgradePlans = renderUpgradePlans(plan, rolloutOf(plan).agentBatch).map((p) =>
+    createObject(name, p, pulumi.mergeOptions(opts, { dependsOn: sucDeployment ? [sucDeployment] : suc })),
+  );
+
+  return { releases, charts, webhooksReady, upgradePlans };
 }

@@ -6,8 +6,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { FarmPlan } from "../plan/types.js";
+import * as command from "@pulumi/command";
 import { renderCurtailment, renderKueueObjects, renderPowerAgent } from "../render/index.js";
+import { renderCordonDrainScript } from "../render/upgrade.js";
+import { commandTimeouts, SERVER_SIDE_DEADLINE_SECONDS, sshConnection } from "./host-bootstrap.js";
 import { createObjects } from "./k8s-objects.js";
+import { controlServerOf, hostKeyOf, stateOf } from "./lifecycle.js";
+import { remoteScriptCommand } from "./remote-script.js";
 
 /** Arguments of {@link PowerPools}. */
 export interface PowerPoolsArgs {
@@ -19,12 +24,18 @@ export interface PowerPoolsArgs {
   nodeBootstraps: Readonly<Record<string, pulumi.Resource>>;
   /** The Kueue release: its CRDs and webhook must exist before flavors and queues. */
   kueueRelease: pulumi.Resource;
+  /** The check that Kueue's webhooks serve (KubePlatform `webhooksReady.kueue`). @default the release only */
+  kueueReady?: pulumi.Resource;
+  /** SSH key for the drains of cordoned machines, run on the first server. Without it, cordoned machines are only cordoned. */
+  sshPrivateKey?: pulumi.Input<string>;
 }
 
 /** NodePatches, Kueue objects, power agent and curtailment objects. */
 export class PowerPools extends pulumi.ComponentResource {
-  /** The NodePatch of each node, by hostname. */
+  /** The NodePatch of each node that is not offline, by hostname. */
   readonly nodePatches: Readonly<Record<string, k8s.core.v1.NodePatch>>;
+  /** The drain of each cordoned node (run on the first server), by hostname. */
+  readonly drains: Readonly<Record<string, command.remote.Command>>;
   /** Number of Kubernetes objects registered besides the NodePatches. */
   readonly objectCount: number;
 
@@ -32,6 +43,7 @@ export class PowerPools extends pulumi.ComponentResource {
     super("mine2hpc:index:PowerPools", name, {}, opts);
     const built = createPowerPools(name, this, args);
     this.nodePatches = built.nodePatches;
+    this.drains = built.drains;
     this.objectCount = built.objectCount;
     this.registerOutputs({ objectCount: this.objectCount });
   }
@@ -42,36 +54,67 @@ export function createPowerPools(name: string, parent: pulumi.Resource, args: Po
   const { plan, provider } = args;
   const opts: pulumi.CustomResourceOptions = { parent, provider };
   const nodePatches: Record<string, k8s.core.v1.NodePatch> = {};
+  const drains: Record<string, command.remote.Command> = {};
+  const control = controlServerOf(plan);
 
   for (const node of plan.nodes) {
+    const state = stateOf(node);
+    // An offline machine gets no NodePatch: one that never registered would be created by the
+    // server-side apply (pulumi-kubernetes await.go `Creation` always PATCHes with apply, an
+    // upsert), and a Node object made before its kubelet registers misses the registration
+    // taints (kubelet sets them on create only). Its labels return when it is active again.
+    if (state === "offline") continue;
     const bootstrap = args.nodeBootstraps[node.hostname];
     if (bootstrap === undefined) throw new Error(`no bootstrap for node '${node.hostname}'`);
-    nodePatches[node.hostname] = new k8s.core.v1.NodePatch(
+    const patch = new k8s.core.v1.NodePatch(
       `${name}-${node.hostname}`,
       {
         metadata: {
           name: node.hostname,
           labels: node.labels,
           // k3s set these labels at registration under its own field manager; a day-2 change
-          // (new cap, new pool) must take them over instead of failing on the conflict.
+          // (new cap, new pool) must take them over instead of failing on the conflict. Labels
+          // are a granular map under server-side apply: forcing takes over these keys only.
           annotations: { "pulumi.com/patchForce": "true" },
         },
-        // `spec.taints` is an atomic list under server-side apply: sending it takes over the
-        // whole list, so it is sent only for nodes whose plan has taints.
-        ...(node.taints.length > 0 ? { spec: { taints: node.taints } } : {}),
+        // Never `spec.taints`: an atomic list under server-side apply (core/v1 Node `+listType=atomic`),
+        // so sending it would take over and replace every taint others set (the power agent's
+        // power-unverified taint, the node lifecycle controller's). Taints are set at
+        // registration from the k3s config. `unschedulable` is a scalar: owned here only while
+        // the machine is cordoned, and released (uncordoned) when it is active again.
+        ...(state === "cordoned" ? { spec: { unschedulable: true } } : {}),
       },
       // The Node object exists only after k3s on that host has registered it.
       pulumi.mergeOptions(opts, { dependsOn: [bootstrap] }),
     );
+    nodePatches[node.hostname] = patch;
+    if (state === "cordoned" && args.sshPrivateKey !== undefined) {
+      const script = remoteScriptCommand(renderCordonDrainScript(plan, node.hostname), "mine2hpc-drain", { timeoutSeconds: SERVER_SIDE_DEADLINE_SECONDS });
+      drains[node.hostname] = new command.remote.Command(
+        `${name}-drain-${node.hostname}`,
+        {
+          connection: sshConnection({ ip: control.ip, sshUser: control.sshUser, sshHostKey: hostKeyOf(control) }, pulumi.secret(args.sshPrivateKey)),
+          create: script,
+          logging: "stdoutAndStderr",
+          addPreviousOutputInEnv: false,
+        },
+        // Cordoned by the NodePatch first, so kubectl drain finds it cordoned and leaves `unschedulable` to the patch.
+        { parent, dependsOn: [patch], customTimeouts: commandTimeouts(SERVER_SIDE_DEADLINE_SECONDS) },
+      );
+    }
   }
 
   // Flavors, queues and priority classes are Kueue CRDs: the chart must be installed first.
-  const kueue = createObjects(name, renderKueueObjects(plan), pulumi.mergeOptions(opts, { dependsOn: [args.kueueRelease] }));
+  const kueue = createObjects(
+    name,
+    renderKueueObjects(plan),
+    pulumi.mergeOptions(opts, { dependsOn: [args.kueueRelease, ...(args.kueueReady ? [args.kueueReady] : [])] }),
+  );
   // No dependsOn on the NodePatches for the agent and the CronJobs: the agent re-reads its
   // node's cap label every period and the CronJobs act only when a window opens, so neither
   // needs the labels at creation time (and thousands of per-node edges would slow every update).
   const agent = createObjects(name, renderPowerAgent(plan), opts);
   const curtail = createObjects(name, renderCurtailment(plan), opts);
 
-  return { nodePatches, objectCount: kueue.length + agent.length + curtail.length };
+  return { nodePatches, drains, objectCount: kueue.length + agent.length + curtail.length };
 }

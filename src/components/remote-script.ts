@@ -11,6 +11,12 @@
  *
  * Size: Linux limits one argument to 128 KiB (MAX_ARG_STRLEN); a base64 script of up to
  * ~96 KiB fits, far above what the renderers produce.
+ *
+ * Deadline: `@pulumi/command` (1.2.1, provider/pkg/provider/remote/commandOutputs.go `run`)
+ * waits in `session.Run` without looking at its context, so `customTimeouts` end the dial
+ * retries but never a command that hangs on the host. With `timeoutSeconds` the script runs
+ * under coreutils `timeout` on the host itself (SIGTERM at the deadline, SIGKILL 30 s later),
+ * and the command exits non-zero with a line naming the deadline.
  */
 
 /** Linux MAX_ARG_STRLEN: the longest single argument `bash -c` can take, in bytes. */
@@ -22,7 +28,7 @@ export const MAX_REMOTE_SCRIPT_BYTES = 128 * 1024;
  * Pure and deterministic: the same script gives the same string, so an unchanged host shows
  * no diff.
  */
-export function remoteScriptCommand(script: string, label: string): string {
+export function remoteScriptCommand(script: string, label: string, options: { timeoutSeconds?: number } = {}): string {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(label)) {
     throw new Error(`remote script label '${label}' must be lowercase letters, digits and '-'`);
   }
@@ -32,9 +38,18 @@ export function remoteScriptCommand(script: string, label: string): string {
       `rendered script '${label}' is ${encoded.length} bytes in base64, over the ${MAX_REMOTE_SCRIPT_BYTES}-byte argument limit of the host`,
     );
   }
+  const t = options.timeoutSeconds;
+  if (t !== undefined && (!Number.isInteger(t) || t < 1)) {
+    throw new Error(`remote script '${label}': timeoutSeconds must be a whole number >= 1, got ${String(t)}`);
+  }
   // `[ "$(id -u)" = 0 ]` runs as root directly; everyone else goes through non-interactive sudo.
+  const sudo = `set -e; if [ "$(id -u)" = 0 ]; then M2H_SUDO=""; else M2H_SUDO="sudo -n"; fi; `;
+  const run = `bash -c "$(printf '%s' '${encoded}' | base64 -d)" ${label}`;
+  if (t === undefined) return `${sudo}$M2H_SUDO ${run}`;
+  // 124: timeout's status at the deadline; 137: killed by the SIGKILL that follows 30 s later.
   return (
-    `set -e; if [ "$(id -u)" = 0 ]; then M2H_SUDO=""; else M2H_SUDO="sudo -n"; fi; ` +
-    `$M2H_SUDO bash -c "$(printf '%s' '${encoded}' | base64 -d)" ${label}`
+    `${sudo}$M2H_SUDO timeout -k 30 ${t} ${run} || { M2H_RC=$?; ` +
+    `if [ "$M2H_RC" -eq 124 ] || [ "$M2H_RC" -eq 137 ]; then echo "mine2hpc: ${label} did not finish within ${t} s and was stopped" >&2; fi; ` +
+    `exit "$M2H_RC"; }`
   );
 }

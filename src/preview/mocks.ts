@@ -34,6 +34,9 @@ export const MOCK_KUBECONFIG = [
   "",
 ].join("\n");
 
+/** Placeholder stdout of the cluster CA hash read (64 hex digits, as parseCaHash wants). */
+export const MOCK_CA_HASH = "c".repeat(64);
+
 /** What the mocked `random.RandomPassword` returns: 48 characters, easy to grep for in outputs. */
 export const MOCK_GENERATED_TOKEN = "MOCKGENERATEDK3STOKENMOCKGENERATEDK3STOKENMOCKGEN";
 
@@ -113,10 +116,17 @@ export async function setupMocks(setup: MockSetup = {}): Promise<MockRecorder> {
         const state: Record<string, unknown> = { ...args.inputs };
         if (args.type === "command:remote:Command") {
           const create = unwrap(args.inputs.create);
-          state.stdout = typeof create === "string" && /k3s\.yaml/.test(create) ? MOCK_KUBECONFIG : "";
+          state.stdout =
+            typeof create !== "string" ? "" : /k3s\.yaml/.test(create) ? MOCK_KUBECONFIG : / mine2hpc-ca-hash( |$)/.test(create) ? MOCK_CA_HASH : "";
           state.stderr = "";
         } else if (args.type === "random:index/randomPassword:RandomPassword") {
-          state.result = MOCK_GENERATED_TOKEN.slice(0, Number(args.inputs.length ?? 48));
+          // Distinct per resource (server and agent tokens must differ), same length.
+          const seed = `${MOCK_GENERATED_TOKEN}${args.name.toUpperCase().replace(/[^A-Z0-9]/g, "")}`;
+          const length = Number(args.inputs.length ?? 48);
+          state.result = args.name.endsWith("-agent-token") ? seed.slice(seed.length - length) : MOCK_GENERATED_TOKEN.slice(0, length);
+        } else if (args.type === "random:index/randomShuffle:RandomShuffle") {
+          const items = (args.inputs.inputs as string[] | undefined) ?? [];
+          state.results = items.slice(0, Number(args.inputs.resultCount ?? items.length));
         }
         return { id: args.custom === false ? undefined : `${args.name}-id`, state };
       },

@@ -3,7 +3,7 @@
  *
  * Every key set here exists in the chart's values.yaml (a conformance test walks them).
  */
-import { LABELS, type FarmPlan } from "../plan/types.js";
+import { LABELS, POWER_UNVERIFIED_TAINT, type FarmPlan } from "../plan/types.js";
 import { NAMESPACES } from "./versions.js";
 import {
   NVIDIA_GPU_TOLERATION,
@@ -15,16 +15,43 @@ import {
 } from "./objects.js";
 
 /**
- * k3s runs its own containerd. The toolkit reads the live config from that socket and writes
- * its runtime entries to the generated config file; k3s also detects the nvidia runtime the
- * toolkit installs under /usr/local/nvidia/toolkit when it regenerates that file at restart,
- * so the runtime survives k3s rewriting config.toml.
+ * Where the NVIDIA container toolkit meets k3s's containerd, for the versions pinned
+ * (gpu-operator v26.7.0 with toolkit v1.20.0; k3s v1.33, which ships containerd 2.x since
+ * v1.31.6/v1.32.2):
+ *
+ * - `socket`: k3s runs its own containerd at /run/k3s/containerd/containerd.sock; the operator
+ *   mounts the socket's directory into the toolkit from `CONTAINERD_SOCKET`
+ *   (gpu-operator controllers/object_controls.go `getRuntimeSocketFile`).
+ * - `config`: k3s regenerates /var/lib/rancher/k3s/agent/etc/containerd/config.toml at every
+ *   start; what it keeps is the template beside it, `config-v3.toml.tmpl` for containerd 2
+ *   (docs.k3s.io/advanced, "Configuring containerd"). The toolkit writes its runtime entries
+ *   there (`CONTAINERD_CONFIG`, mounted from the file's directory: `transformRuntimeConfigAndSocketMounts`).
+ * - `source`: the toolkit starts from k3s's rendered config, read as a file
+ *   (`RUNTIME_CONFIG_SOURCE=file=<host path>`, which the operator maps under /host), not from
+ *   `containerd config dump` (there is no containerd binary on a k3s host's PATH).
+ * - Even when the template is lost, k3s itself finds the toolkit's runtime binaries under
+ *   /usr/local/nvidia/toolkit at start and adds the `nvidia` runtimes and RuntimeClasses
+ *   (k3s pkg/agent/containerd/nvidia.go `findNvidiaContainerRuntimes`: "Path when installing
+ *   via GPU Operator"; docs.k3s.io/advanced, "Alternative Container Runtime Support").
+ * - `runtimeClass`: the RuntimeClass name k3s creates and the toolkit configures (`nvidia`).
  */
 export const K3S_CONTAINERD = {
-  config: "/var/lib/rancher/k3s/agent/etc/containerd/config.toml",
+  config: "/var/lib/rancher/k3s/agent/etc/containerd/config-v3.toml.tmpl",
+  source: "/var/lib/rancher/k3s/agent/etc/containerd/config.toml",
   socket: "/run/k3s/containerd/containerd.sock",
   runtimeClass: "nvidia",
 } as const;
+
+/**
+ * The NoSchedule taint a GPU node carries until the power agent has read its caps back
+ * (plan `POWER_UNVERIFIED_TAINT`). The driver and toolkit must run under it: the agent needs
+ * `nvidia-smi` to apply and verify the caps that lift it.
+ */
+export const POWER_UNVERIFIED_TOLERATION: Readonly<Toleration> = Object.freeze({
+  key: POWER_UNVERIFIED_TAINT.key,
+  operator: "Exists",
+  effect: "NoSchedule",
+});
 
 /** Name of the device-plugin ConfigMap the operator's device plugin reads. */
 export const DEVICE_PLUGIN_CONFIGMAP = "mine2hpc-device-plugin";
@@ -38,12 +65,15 @@ export function hasTimeSlicing(plan: FarmPlan): boolean {
 }
 
 /**
- * Tolerations of the operator's node daemonsets (driver, toolkit, device plugin, DCGM,
- * validator): the chart default plus the power-tier taint, without which non-firm GPU
- * nodes would never get a driver or advertise a GPU.
+ * Tolerations of the operator's node daemonsets: the chart default, the power-tier taint
+ * (without it non-firm GPU nodes would never get a driver or advertise a GPU) and the
+ * power-unverified taint (the driver and toolkit are what the power agent needs to lift it).
+ * The chart has one list for every operand (values.yaml `daemonsets.tolerations`, used by
+ * templates/clusterpolicy.yaml; no per-operand key exists in v26.7.0), so the device plugin and
+ * validator tolerate it too: harmless, since the taint still keeps every workload pod off the node.
  */
 function operandTolerations(): Toleration[] {
-  return [{ ...NVIDIA_GPU_TOLERATION }, { ...POWER_TIER_TOLERATION }];
+  return [{ ...NVIDIA_GPU_TOLERATION }, { ...POWER_TIER_TOLERATION }, { ...POWER_UNVERIFIED_TOLERATION }];
 }
 
 /**
@@ -51,7 +81,7 @@ function operandTolerations(): Toleration[] {
  *
  * - `driver.enabled` is false in `host` driver mode (GeForce mining cards run the host's
  *   driver; the operator's driver container targets datacenter GPUs).
- * - `toolkit.env` points the container toolkit at k3s's containerd ({@link K3S_CONTAINERD}).
+ * - `toolkit.env` points the container toolkit at k3s's containerd socket and template ({@link K3S_CONTAINERD}).
  * - `devicePlugin.config` names {@link DEVICE_PLUGIN_CONFIGMAP} when a pool is time-sliced;
  *   `create: false` because mine2hpc renders that ConfigMap itself ({@link renderDevicePluginConfig}).
  * - DCGM exporter on, its ServiceMonitor off: mine2hpc does not install the Prometheus
@@ -73,6 +103,7 @@ export function renderGpuOperatorValues(plan: FarmPlan): Record<string, unknown>
       enabled: true,
       env: [
         { name: "CONTAINERD_CONFIG", value: K3S_CONTAINERD.config },
+        { name: "RUNTIME_CONFIG_SOURCE", value: `file=${K3S_CONTAINERD.source}` },
         { name: "CONTAINERD_SOCKET", value: K3S_CONTAINERD.socket },
         { name: "CONTAINERD_RUNTIME_CLASS", value: K3S_CONTAINERD.runtimeClass },
       ],
