@@ -4,7 +4,7 @@
  * which is the fresh Pulumi runtime the measurement needs.
  */
 import { describe, expect, it } from "vitest";
-import { countProgram, measureProgram, programSite } from "../bench/program.js";
+import { countProgram, installDepth, measureProgram, programSite } from "../bench/program.js";
 import { planFarm } from "../src/plan/index.js";
 
 describe("program bench on 20 GPU nodes", () => {
@@ -15,7 +15,7 @@ describe("program bench on 20 GPU nodes", () => {
     expect(() => programSite(0)).toThrow(/positive integer/);
   });
 
-  it("reports the exact resource counts: two per machine plus a constant", async () => {
+  it("reports the exact resource counts (three per machine plus a constant) and the sequential steps", async () => {
     const m = await measureProgram(20);
     const { wallMs, ...counts } = m;
     expect(wallMs).toBeGreaterThan(0);
@@ -23,39 +23,59 @@ describe("program bench on 20 GPU nodes", () => {
       gpuNodes: 20,
       machines: 23,
       pools: 2,
-      resources: 71,
+      resources: 108,
       byType: {
-        "command:remote:Command": 24,
+        "command:remote:Command": 26, // 23 bootstraps, kubeconfig and CA reads, Kueue webhook check
         "kubernetes:apps/v1:DaemonSet": 1,
-        "kubernetes:core/v1:ConfigMap": 2,
-        "kubernetes:core/v1:Namespace": 3,
+        "kubernetes:apps/v1:Deployment": 1,
+        "kubernetes:core/v1:ConfigMap": 3,
+        "kubernetes:core/v1:Namespace": 4,
         "kubernetes:core/v1:NodePatch": 23,
-        "kubernetes:core/v1:ServiceAccount": 1,
+        "kubernetes:core/v1:ServiceAccount": 2,
         "kubernetes:helm.sh/v3:Release": 2,
         "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue": 1,
         "kubernetes:kueue.x-k8s.io/v1beta2:LocalQueue": 1,
         "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor": 2,
         "kubernetes:kueue.x-k8s.io/v1beta2:WorkloadPriorityClass": 3,
-        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": 1,
-        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": 1,
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": 3,
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": 3,
+        "kubernetes:rbac.authorization.k8s.io/v1:Role": 1,
+        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": 1,
+        "kubernetes:upgrade.cattle.io/v1:Plan": 2,
         "mine2hpc:index:ClusterAccess": 1,
         "mine2hpc:index:FarmCluster": 1,
         "mine2hpc:index:HostBootstrap": 1,
         "mine2hpc:index:KubePlatform": 1,
         "mine2hpc:index:PowerPools": 1,
         "pulumi:providers:kubernetes": 1,
+        "random:index/randomShuffle:RandomShuffle": 23,
       },
-      // One bootstrap command and one NodePatch per Kubernetes machine: 2 per machine, over the target of 1.
-      perMachine: { bootstraps: 23, nodePatches: 23, total: 46 },
-      resourcesPerMachine: 2,
-      constant: 25,
-      constantPerPool: 12.5,
+      // A bootstrap command, an install-version record and a NodePatch per Kubernetes machine.
+      perMachine: { bootstraps: 23, installRecords: 23, nodePatches: 23, total: 69 },
+      resourcesPerMachine: 3,
+      constant: 39,
+      constantPerPool: 19.5,
+      // First install: cp-1 → CA read → cp-2 → cp-3 → Kueue release → webhook check → Kueue objects.
+      // Upgrade: the two Plans change (one Pulumi step), then 3 servers one by one and ⌈20/2⌉ agent batches.
+      depth: { agents: 20, servers: 3, installSteps: 7, upgradePulumiSteps: 1, agentBatch: 2, upgradeRounds: 13 },
     });
   });
 
-  it("splits counts without double-counting the kubeconfig read", () => {
+  it("splits counts: bootstraps, install records and NodePatches per machine, the rest constant", () => {
     const plan = planFarm(programSite(20));
-    const c = countProgram(plan, { "command:remote:Command": 24, "kubernetes:core/v1:NodePatch": 23, "mine2hpc:index:FarmCluster": 1 }, 1);
-    expect([c.resources, c.perMachine.total, c.constant, c.resourcesPerMachine]).toEqual([48, 46, 2, 2]);
+    const c = countProgram(
+      plan,
+      { "command:remote:Command": 26, "kubernetes:core/v1:NodePatch": 23, "random:index/randomShuffle:RandomShuffle": 23, "mine2hpc:index:FarmCluster": 1 },
+      23,
+    );
+    expect([c.resources, c.perMachine.total, c.constant, c.resourcesPerMachine]).toEqual([73, 69, 4, 3]);
+  });
+
+  it("measures the install depth over a graph, and refuses a cycle", () => {
+    const r = (urn: string, type: string, dependencies: string[]) => ({ urn, type, dependencies, parent: "" });
+    expect(
+      installDepth([r("a", "command:remote:Command", []), r("rec", "random:index/randomShuffle:RandomShuffle", []), r("b", "command:remote:Command", ["a", "rec"]), r("c", "kubernetes:core/v1:NodePatch", ["b"])]),
+    ).toBe(3);
+    expect(() => installDepth([r("a", "command:remote:Command", ["b"]), r("b", "command:remote:Command", ["a"])])).toThrow(/cycle/);
   });
 });

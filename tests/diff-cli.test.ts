@@ -96,6 +96,7 @@ describe("mine2hpc diff between two commits", () => {
       resourcesChanged: 12,
       rebootstraps: 6,
       poolsChanged: 1,
+      statesChanged: 0,
       capsMoved: 6,
       circuitsMoved: 1,
       feedsMoved: 1,

@@ -11,14 +11,20 @@ import { planFarm } from "../src/plan/index.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 const TOKEN = "CONFIGK3STOKENPLAINTEXT42";
+const AGENT_TOKEN = "CONFIGK3SAGENTTOKENPLAINTEXT7";
 let rec: MockRecorder;
 let program: Record<string, pulumi.Output<unknown>>;
 
 beforeAll(async () => {
   rec = await setupMocks({
     stack: "demo",
-    config: { "mine2hpc:site": "stacks/demo/site.yaml", "mine2hpc:sshPrivateKey": "DEMOKEYPLAINTEXT", "mine2hpc:k3sToken": TOKEN },
-    secretKeys: ["mine2hpc:sshPrivateKey", "mine2hpc:k3sToken"],
+    config: {
+      "mine2hpc:site": "stacks/demo/site.yaml",
+      "mine2hpc:sshPrivateKey": "DEMOKEYPLAINTEXT",
+      "mine2hpc:k3sToken": TOKEN,
+      "mine2hpc:k3sAgentToken": AGENT_TOKEN,
+    },
+    secretKeys: ["mine2hpc:sshPrivateKey", "mine2hpc:k3sToken", "mine2hpc:k3sAgentToken"],
   });
   process.chdir(repoRoot);
   program = await import("../src/index.js");
@@ -35,31 +41,39 @@ describe("src/index.ts on the demo stack", () => {
 
   it("registers one bootstrap and one NodePatch per Kubernetes node, none for ASICs, no generated token", () => {
     const p = plan();
-    const bootstraps = rec.ofType("command:remote:Command").filter((r) => !r.name.endsWith("-kubeconfig"));
-    expect(bootstraps.map((r) => r.name).sort()).toEqual(p.nodes.map((n) => `${p.site.name}-${n.hostname}`).sort());
+    const names = new Set(p.nodes.map((n) => `${p.site.name}-${n.hostname}`));
+    const bootstraps = rec.ofType("command:remote:Command").filter((r) => names.has(r.name));
+    expect(bootstraps.map((r) => r.name).sort()).toEqual([...names].sort());
+    // The other commands: the kubeconfig and CA reads on the first server, and the Kueue webhook check.
+    expect(rec.ofType("command:remote:Command").filter((r) => !names.has(r.name)).map((r) => r.name).sort()).toEqual(
+      [`${p.site.name}-cluster-ca`, `${p.site.name}-kubeconfig`, `${p.site.name}-kueue-webhooks-ready`, ...(p.network.loadBalancerPool ? [`${p.site.name}-metallb-webhooks-ready`] : [])].sort(),
+    );
     expect(rec.ofType("kubernetes:core/v1:NodePatch")).toHaveLength(p.nodes.length);
     for (const a of p.asics) expect(bootstraps.map((r) => r.name)).not.toContain(`${p.site.name}-${a.hostname}`);
-    // The token comes from config, so nothing is generated.
+    // Both tokens come from config, so nothing is generated.
     expect(rec.ofType("random:index/randomPassword:RandomPassword")).toEqual([]);
     expect(rec.ofType("mine2hpc:index:FarmCluster").map((r) => r.name)).toEqual([p.site.name]);
   });
 
-  it("passes the configured token (and to agents the admin kubeconfig) only as a secret", () => {
+  it("passes the configured tokens only as secrets: servers both, agents the agent token in secure format", async () => {
+    const { secureJoinToken } = await import("../src/render/index.js");
+    const { MOCK_CA_HASH } = await import("./mocks.js");
     const p = plan();
-    const roles = new Map(p.nodes.map((n) => [`${p.site.name}-${n.hostname}`, n.k3sRole]));
-    const agents = rec.ofType("command:remote:Command").filter((c) => roles.get(c.name) === "agent");
-    expect(agents).toHaveLength(p.nodes.filter((n) => n.k3sRole === "agent").length);
-    for (const r of rec.ofType("command:remote:Command").filter((c) => !c.name.endsWith("-kubeconfig"))) {
+    const byName = new Map(p.nodes.map((n) => [`${p.site.name}-${n.hostname}`, n]));
+    const bootstraps = rec.ofType("command:remote:Command").filter((c) => byName.has(c.name));
+    expect(bootstraps).toHaveLength(p.nodes.length);
+    for (const r of bootstraps) {
+      const node = byName.get(r.name)!;
       expect(isSecretWrapper(r.inputs.stdin)).toBe(true);
-      const lines = (r.inputs.stdin as { value: string }).value.split("\n");
-      // Line 1 is the token on every node; agents carry the admin kubeconfig (pointed at the endpoint) after it.
-      expect(lines[0]).toBe(TOKEN);
-      if (roles.get(r.name) === "server") expect(lines).toEqual([TOKEN]);
-      else expect(lines.slice(1).join("\n")).toContain(`server: https://${p.kubernetes.apiEndpoint}:6443`);
+      const stdin = (r.inputs.stdin as { value: string }).value;
+      if (node.clusterInit) expect(stdin).toBe(`${TOKEN}\n${AGENT_TOKEN}\n`);
+      else if (node.k3sRole === "server") expect(stdin).toBe(`${secureJoinToken(MOCK_CA_HASH, "server", TOKEN)}\n${AGENT_TOKEN}\n`);
+      else expect(stdin).toBe(`${secureJoinToken(MOCK_CA_HASH, "agent", AGENT_TOKEN)}\n`);
     }
-    expect(plainTextOf(rec.registrations)).not.toContain("client-key-data");
     const plainText = plainTextOf(rec.registrations);
+    expect(plainText).not.toContain("client-key-data");
     expect(plainText).not.toContain(TOKEN);
+    expect(plainText).not.toContain(AGENT_TOKEN);
     expect(plainText).not.toContain("DEMOKEYPLAINTEXT");
   });
 

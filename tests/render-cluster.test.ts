@@ -42,11 +42,16 @@ describe("GPU operator values", () => {
   it("sets the k3s containerd paths, driver mode and time-slicing config", () => {
     const v = renderGpuOperatorValues(samplePlan()) as any;
     expect(v.driver).toEqual({ enabled: true });
+    // k3s rewrites config.toml at every start and reads the template beside it (config-v3 for
+    // containerd 2): the toolkit writes there, starting from k3s's rendered config, over k3s's socket.
     expect(v.toolkit.env).toEqual([
-      { name: "CONTAINERD_CONFIG", value: "/var/lib/rancher/k3s/agent/etc/containerd/config.toml" },
+      { name: "CONTAINERD_CONFIG", value: "/var/lib/rancher/k3s/agent/etc/containerd/config-v3.toml.tmpl" },
+      { name: "RUNTIME_CONFIG_SOURCE", value: "file=/var/lib/rancher/k3s/agent/etc/containerd/config.toml" },
       { name: "CONTAINERD_SOCKET", value: "/run/k3s/containerd/containerd.sock" },
       { name: "CONTAINERD_RUNTIME_CLASS", value: "nvidia" },
     ]);
+    // The driver and toolkit must run on a node still tainted power-unverified (the agent needs them to lift it).
+    expect(v.daemonsets.tolerations).toContainEqual({ key: "mine2hpc.io/power-unverified", operator: "Exists", effect: "NoSchedule" });
     expect(v.devicePlugin).toEqual({ enabled: true, config: { create: false, name: "mine2hpc-device-plugin", default: "default" } });
     expect(v.dcgmExporter).toEqual({ enabled: true, serviceMonitor: { enabled: false } });
     expect(v.daemonsets.tolerations).toContainEqual({ key: "mine2hpc.io/power-tier", operator: "Exists", effect: "NoSchedule" });

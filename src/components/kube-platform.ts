@@ -18,7 +18,6 @@ import {
 } from "../render/index.js";
 import { renderKueueValues } from "../render/kueue-values.js";
 import { renderSystemUpgradeController, renderUpgradePlans, renderWebhookWaitScript } from "../render/upgrade.js";
-import { renderKueueObjects } from "../render/kueue.js";
 import * as command from "@pulumi/command";
 import { commandTimeouts, SERVER_SIDE_DEADLINE_SECONDS, sshConnection } from "./host-bootstrap.js";
 import { createObject, createObjects } from "./k8s-objects.js";
@@ -26,6 +25,9 @@ import { remoteScriptCommand } from "./remote-script.js";
 import type { K8sObject } from "../render/objects.js";
 
 type K8sObjectList = readonly K8sObject[];
+
+/** What the Kueue webhook check dry-runs: a flavor no one uses (never created). */
+const KUEUE_WEBHOOK_PROBE: K8sObject = { apiVersion: "kueue.x-k8s.io/v1beta2", kind: "ResourceFlavor", metadata: { name: "mine2hpc-webhook-probe" }, spec: {} };
 import { controlServerOf, hostKeyOf, rolloutOf } from "./lifecycle.js";
 
 /** A Helm chart source. */
@@ -135,14 +137,17 @@ export function createKubePlatform(name: string, parent: pulumi.Resource, args: 
    */
   const webhookGate = (chart: "kueue" | "metallb", objects: K8sObjectList, after: pulumi.Resource): pulumi.Resource => {
     if (args.sshPrivateKey === undefined || objects.length === 0) return after;
+    const version = charts[chart]?.version ?? "unpinned";
+    const script = remoteScriptCommand(renderWebhookWaitScript(plan, `${chart} ${version}`, objects), "mine2hpc-webhook-wait", {
+      timeoutSeconds: SERVER_SIDE_DEADLINE_SECONDS,
+    });
     return new command.remote.Command(
       `${name}-${chart}-webhooks-ready`,
       {
         connection: sshConnection({ ip: control.ip, sshUser: control.sshUser, sshHostKey: hostKeyOf(control) }, pulumi.secret(args.sshPrivateKey)),
-        create: remoteScriptCommand(renderWebhookWaitScript(plan, chart, objects), "mine2hpc-webhook-wait", { timeoutSeconds: SERVER_SIDE_DEADLINE_SECONDS }),
-        // A new chart version runs the check again (its webhook restarts).
-        update: remoteScriptCommand(renderWebhookWaitScript(plan, chart, objects), "mine2hpc-webhook-wait", { timeoutSeconds: SERVER_SIDE_DEADLINE_SECONDS }),
-        triggers: [],
+        // The chart version is part of the script: a new version runs the check again (its webhook restarts).
+        create: script,
+        update: script,
         logging: "stdoutAndStderr",
         addPreviousOutputInEnv: false,
       },
@@ -219,12 +224,9 @@ export function createKubePlatform(name: string, parent: pulumi.Resource, args: 
   // 5. Kueue, configured to account GPUs only: its queues and flavors are PowerPools' (they depend on this release).
   const kueueNs = namespace(NAMESPACES.kueue);
   const kueue = release("kueue", NAMESPACES.kueue, renderKueueValues(plan), [kueueNs, ...cniReady]);
-  // PowerPools' flavors and queues wait for this (the tenants' namespaces are not Kueue's: left out of the dry run).
-  webhooksReady.kueue = webhookGate(
-    "kueue",
-    renderKueueObjects(plan).filter((o) => o.apiVersion.startsWith("kueue.x-k8s.io/") && o.metadata.namespace === undefined),
-    kueue,
-  );
+  // PowerPools' flavors and queues wait for this. The dry run uses a fixed ResourceFlavor (Kueue
+  // validates and defaults flavors in its webhook), so a change of pools does not re-run the check.
+  webhooksReady.kueue = webhookGate("kueue", [KUEUE_WEBHOOK_PROBE], kueue);
 
   // 6. Rolling k3s upgrades: the system-upgrade-controller and its Plans for plan.kubernetes.version.
   const suc = createObjects(name, renderSystemUpgradeController(), opts);

@@ -7,6 +7,7 @@
 import type { PreviewResource, PreviewResult } from "../preview/offline.js";
 import type { FarmPlan, PlannedNode, PlannedPool } from "../plan/types.js";
 import { CONFIG_HASH_MARKER } from "../render/hash.js";
+import { versionChangeLine } from "../render/upgrade.js";
 
 /** Identity of a resource: Pulumi's URN is parent chain + type + name, so a moved parent is a delete and a create. */
 export interface ResourceRef {
@@ -101,8 +102,41 @@ export interface FeedMove {
   loadPercent: { before: number; after: number };
 }
 
+/** A machine whose lifecycle state moved (`null`: absent on that side). */
+export interface StateChange {
+  hostname: string;
+  before: "active" | "cordoned" | "offline" | "retired" | null;
+  after: "active" | "cordoned" | "offline" | "retired" | null;
+}
+
+/** A machine reached at another address or as another user (both sides present). Not secret. */
+export interface Readdress {
+  hostname: string;
+  /** `ip` or `user@ip` when the user changed too. */
+  before: string;
+  after: string;
+}
+
+/** A k3s version change, rolled by the upgrade controller rather than by host bootstraps. */
+export interface VersionChange {
+  before: string;
+  after: string;
+  /** Machines the upgrade Plans reach: active ones (cordoned and offline are left alone). */
+  hosts: number;
+  /** Agents upgraded at once (`rollout.agentBatch`). */
+  agentBatch: number;
+  /** The one line `plan` and `diff` print. */
+  line: string;
+}
+
 /** What the planner decided differently. */
 export interface PlanDiff {
+  /** Machines whose state moved, by hostname. */
+  states: StateChange[];
+  /** Machines re-addressed (IP or SSH user), by hostname. */
+  readdressed: Readdress[];
+  /** The k3s version change, or null. */
+  version: VersionChange | null;
   nodes: { added: string[]; removed: string[] };
   asics: { added: string[]; removed: string[] };
   pools: { added: PoolSummary[]; removed: PoolSummary[]; changed: { name: string; changes: FieldChange[] }[] };
@@ -122,6 +156,8 @@ export interface DiffSummary {
   resourcesChanged: number;
   rebootstraps: number;
   poolsChanged: number;
+  /** Machines whose state moved. */
+  statesChanged: number;
   capsMoved: number;
   circuitsMoved: number;
   feedsMoved: number;
@@ -231,7 +267,13 @@ function configOf(r: PreviewResource | undefined): string | null {
  * Machines whose bootstrap runs on the next `pulumi up`: new machines, removed machines (their
  * uninstall runs), and machines whose `update` command (which carries the host config hash) changed.
  */
-export function findRebootstraps(base: readonly PreviewResource[], head: readonly PreviewResource[], diff: ResourceDiff): Rebootstrap[] {
+export function findRebootstraps(
+  base: readonly PreviewResource[],
+  head: readonly PreviewResource[],
+  diff: ResourceDiff,
+  /** Machines of either plan: other commands of HostBootstrap (CA read, removals) are not bootstraps. @default every child */
+  hostnames?: ReadonlySet<string>,
+): Rebootstrap[] {
   const baseByKey = new Map(base.map((r) => [resourceKey(r), r]));
   const headByKey = new Map(head.map((r) => [resourceKey(r), r]));
   const out: Rebootstrap[] = [];
@@ -244,7 +286,7 @@ export function findRebootstraps(base: readonly PreviewResource[], head: readonl
   for (const r of diff.added) push(r, "added");
   for (const r of diff.removed) push(r, "removed");
   for (const r of diff.changed) if (r.inputs.some((c) => c.key === "update")) push(r, "changed");
-  return out.sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
+  return out.filter((r) => hostnames === undefined || hostnames.has(r.hostname)).sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
 }
 
 function addedRemoved(before: readonly string[], after: readonly string[]): { added: string[]; removed: string[] } {
@@ -289,7 +331,7 @@ const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1
  * everything added.
  */
 export function diffPlans(base: FarmPlan | null, head: FarmPlan): PlanDiff {
-  const b = base ?? { nodes: [], asics: [], pools: [], circuits: [], feeds: [], warnings: [], totals: null };
+  const b = base ?? { nodes: [], asics: [], pools: [], circuits: [], feeds: [], warnings: [], totals: null, retired: [], kubernetes: null };
   const poolsBefore = new Map(b.pools.map((p) => [p.name, p]));
   const poolsAfter = new Map(head.pools.map((p) => [p.name, p]));
   const nodesBefore = new Map(b.nodes.map((n) => [n.hostname, n]));
@@ -344,6 +386,9 @@ export function diffPlans(base: FarmPlan | null, head: FarmPlan): PlanDiff {
     if (before !== after) totals.push({ field, before, after });
   }
   return {
+    states: stateChanges(b, head),
+    readdressed: readdressed(b, head),
+    version: b.kubernetes === null ? null : versionChange(b.kubernetes.version, head),
     nodes: addedRemoved(b.nodes.map((n) => n.hostname), head.nodes.map((n) => n.hostname)),
     asics: addedRemoved(b.asics.map((a) => a.hostname), head.asics.map((a) => a.hostname)),
     pools: {
@@ -365,6 +410,58 @@ export function diffPlans(base: FarmPlan | null, head: FarmPlan): PlanDiff {
   };
 }
 
+type MachinesOf = Pick<FarmPlan, "nodes" | "retired">;
+
+/** State of every Kubernetes machine of a plan, by hostname (retired ones included). */
+function statesOf(plan: MachinesOf): Map<string, StateChange["after"]> {
+  const out = new Map<string, StateChange["after"]>();
+  for (const n of plan.nodes) out.set(n.hostname, n.state);
+  for (const r of plan.retired) if (r.k3sRole !== "asic") out.set(r.hostname, "retired");
+  return out;
+}
+
+/** Machines whose state differs; a new machine counts when it is not `active`, a vanished one always. */
+export function stateChanges(base: MachinesOf, head: MachinesOf): StateChange[] {
+  const before = statesOf(base);
+  const after = statesOf(head);
+  const out: StateChange[] = [];
+  for (const hostname of [...new Set([...before.keys(), ...after.keys()])].sort()) {
+    const b = before.get(hostname) ?? null;
+    const a = after.get(hostname) ?? null;
+    if (b === a || (b === null && a === "active")) continue;
+    out.push({ hostname, before: b, after: a });
+  }
+  return out;
+}
+
+/** Address of a machine as `diff` shows it: the IP, with the SSH user when `withUser`. */
+function address(m: { ip: string; sshUser: string }, withUser: boolean): string {
+  return withUser ? `${m.sshUser}@${m.ip}` : m.ip;
+}
+
+/** Machines present on both sides with another IP or SSH user. */
+export function readdressed(base: MachinesOf, head: MachinesOf): Readdress[] {
+  const all = (p: MachinesOf) => new Map<string, { ip: string; sshUser: string }>([...p.nodes, ...p.retired].map((m) => [m.hostname, m]));
+  const before = all(base);
+  const out: Readdress[] = [];
+  for (const [hostname, a] of [...all(head)].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
+    const b = before.get(hostname);
+    if (b === undefined || (b.ip === a.ip && b.sshUser === a.sshUser)) continue;
+    const withUser = b.sshUser !== a.sshUser;
+    out.push({ hostname, before: address(b, withUser), after: address(a, withUser) });
+  }
+  return out;
+}
+
+/** The version change of `head` against `before`, or null when the version is the same. */
+export function versionChange(before: string, head: FarmPlan): VersionChange | null {
+  const after = head.kubernetes.version;
+  if (before === after) return null;
+  const hosts = head.nodes.filter((n) => n.state === "active").length;
+  const agentBatch = head.kubernetes.rollout.agentBatch;
+  return { before, after, hosts, agentBatch, line: versionChangeLine(before, after, hosts, agentBatch) };
+}
+
 /**
  * The full diff: base preview and plan (null when the stack does not exist at the base) against
  * the working tree's.
@@ -375,7 +472,8 @@ export function diffSite(
 ): SiteDiff {
   const baseResources = base.preview?.resources ?? [];
   const resources = diffResources(baseResources, head.preview.resources);
-  const rebootstraps = findRebootstraps(baseResources, head.preview.resources, resources);
+  const hostnames = new Set([...(base.plan ? [...base.plan.nodes, ...base.plan.retired] : []), ...head.plan.nodes, ...head.plan.retired].map((m) => m.hostname));
+  const rebootstraps = findRebootstraps(baseResources, head.preview.resources, resources, hostnames);
   const plan = diffPlans(base.plan, head.plan);
   return {
     base: { ref: base.ref, commit: base.commit, stackExists: base.plan !== null },
@@ -386,6 +484,7 @@ export function diffSite(
       resourcesChanged: resources.changed.length,
       rebootstraps: rebootstraps.length,
       poolsChanged: plan.pools.added.length + plan.pools.removed.length + plan.pools.changed.length,
+      statesChanged: plan.states.length,
       capsMoved: plan.caps.length,
       circuitsMoved: plan.circuits.added.length + plan.circuits.removed.length + plan.circuits.moved.length,
       feedsMoved: plan.feeds.added.length + plan.feeds.removed.length + plan.feeds.moved.length,

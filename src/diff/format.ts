@@ -15,6 +15,7 @@ export function summaryLine(diff: SiteDiff): string {
   return [
     `${s.resourcesAdded} added, ${s.resourcesChanged} changed, ${s.resourcesRemoved} removed ${s.resourcesAdded + s.resourcesChanged + s.resourcesRemoved === 1 ? "resource" : "resources"}`,
     `${plural(s.rebootstraps, "machine")} re-bootstrapped`,
+    ...(s.statesChanged > 0 ? [`${plural(s.statesChanged, "machine state")} changed`] : []),
     `${plural(s.poolsChanged, "pool")} changed`,
     `${plural(s.capsMoved, "node cap")} moved`,
     `${plural(s.circuitsMoved, "circuit")} and ${plural(s.feedsMoved, "feed")} moved`,
@@ -23,7 +24,7 @@ export function summaryLine(diff: SiteDiff): string {
 
 function hasChanges(diff: SiteDiff): boolean {
   const s = diff.summary;
-  return Object.values(s).some((n) => n > 0) || diff.plan.nodes.added.length + diff.plan.nodes.removed.length + diff.plan.asics.added.length + diff.plan.asics.removed.length > 0;
+  return Object.values(s).some((n) => n > 0) || diff.plan.version !== null || diff.plan.readdressed.length > 0 || diff.plan.nodes.added.length + diff.plan.nodes.removed.length + diff.plan.asics.added.length + diff.plan.asics.removed.length > 0;
 }
 
 function show(v: unknown): string {
@@ -50,6 +51,37 @@ function rebootstrapWhy(r: SiteDiff["rebootstraps"][number]): string {
   return `host config changed: bootstrap runs again (config ${short(r.configBefore)} → ${short(r.configAfter)})`;
 }
 
+/** What a state change does on the next `pulumi up`. */
+export function stateWhy(c: SiteDiff["plan"]["states"][number]): string {
+  const from = c.before ?? "new";
+  const to = c.after ?? "gone";
+  const what =
+    c.after === "cordoned"
+      ? "cordoned and drained from the first server; stays installed"
+      : c.after === "offline"
+        ? "nothing reaches it (no SSH); its last state is kept and its power stays planned"
+        : c.after === "retired"
+          ? "drained and removed from the cluster from the first server (Node, node password), then uninstalled when it answers"
+          : c.after === "active" && c.before === "cordoned"
+            ? "uncordoned"
+            : c.after === "active" && c.before === "offline"
+              ? "reached again: its bootstrap runs if anything changed meanwhile"
+              : c.after === null
+                ? "leaves the site"
+                : "";
+  return `${from} → ${to}${what ? `: ${what}` : ""}`;
+}
+
+/** The lifecycle lines both formats print before the details: version, states, addresses. */
+function lifecycleLines(diff: SiteDiff): string[] {
+  const p = diff.plan;
+  return [
+    ...(p.version ? [`${p.version.line} (system-upgrade-controller; no host bootstrap runs)`] : []),
+    ...p.states.map((c) => `${c.hostname}: ${stateWhy(c)}`),
+    ...p.readdressed.map((r) => `${r.hostname}: re-addressed: ${r.before} → ${r.after}`),
+  ];
+}
+
 function fieldText(c: FieldChange): string {
   return `${c.field} ${show(c.before)} → ${show(c.after)}`;
 }
@@ -72,6 +104,12 @@ export function diffMarkdown(diff: SiteDiff, maxChars: number = MAX_COMMENT_CHAR
     return lines.join("\n") + "\n";
   }
   const p = diff.plan;
+  const lifecycle = lifecycleLines(diff);
+  if (lifecycle.length > 0) {
+    lines.push("### Lifecycle", "");
+    for (const l of lifecycle) lines.push(`- ${l}`);
+    lines.push("");
+  }
   if (diff.rebootstraps.length > 0) {
     lines.push("### Machines re-bootstrapped", "", "| machine | why |", "|---|---|");
     for (const r of diff.rebootstraps) lines.push(`| \`${r.hostname}\` | ${cell(rebootstrapWhy(r))} |`);
@@ -168,6 +206,7 @@ export function diffText(diff: SiteDiff): string {
   const section = (title: string, body: string[]) => {
     if (body.length > 0) lines.push(`${title}:`, ...body.map((b) => `  ${b}`), "");
   };
+  section("Lifecycle", lifecycleLines(diff));
   section("Machines re-bootstrapped", diff.rebootstraps.map((r) => `${r.hostname}: ${rebootstrapWhy(r)}`));
   section("Machines", [
     ...p.nodes.added.map((h) => `+ node ${h}`),

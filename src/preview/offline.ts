@@ -162,7 +162,8 @@ const MAX_SHOWN_CHARS = 160;
 
 /** Input paths shown per type; every other type shows its Kubernetes identity. */
 const KEY_INPUTS: Record<string, string[]> = {
-  "command:remote:Command": ["connection.host", "connection.user", "connection.privateKey", "create", "update", "delete", "stdin", "logging"],
+  // Not `triggers`: the kubeconfig read's trigger is the run's start time (it re-reads every up).
+  "command:remote:Command": ["connection.host", "connection.user", "connection.hostKey", "connection.privateKey", "create", "update", "delete", "stdin", "logging"],
   "kubernetes:helm.sh/v3:Release": ["name", "chart", "version", "namespace", "repositoryOpts.repo", "values"],
   "kubernetes:core/v1:NodePatch": ["metadata.name", "metadata.labels", "spec.taints"],
   "pulumi:providers:kubernetes": ["kubeconfig"],
@@ -190,10 +191,27 @@ function summarize(text: string): string {
   return `<${Buffer.byteLength(text)} bytes sha256:${createHash("sha256").update(text).digest("hex").slice(0, 12)}>`;
 }
 
+/**
+ * Fields of a `remote.Command` connection that are not secret: where and as whom the command
+ * runs, and the host key it pins (a public key). `@pulumi/command` marks the whole connection
+ * secret (its schema: `connection` is `provider:"secret"`) because it holds the private key;
+ * a reviewer must still see a re-addressed machine, so these are shown and everything else
+ * under the connection (privateKey, password, privateKeyPassword, proxy) stays `[secret]`.
+ */
+export const PUBLIC_CONNECTION_FIELDS: ReadonlySet<string> = new Set(["host", "user", "port", "hostKey"]);
+
 function getPath(obj: Record<string, unknown>, path: string): unknown {
   let cur: unknown = obj;
-  for (const part of path.split(".")) {
-    if (isSecretWrapper(cur)) return cur; // a secret parent hides everything under it
+  const parts = path.split(".");
+  for (const [i, part] of parts.entries()) {
+    if (isSecretWrapper(cur)) {
+      // Only the public fields of a connection are read through its secret wrapper.
+      const publicField = i === 1 && parts[0] === "connection" && PUBLIC_CONNECTION_FIELDS.has(part);
+      if (!publicField) return cur; // a secret parent hides everything under it
+      cur = cur.value;
+      const v = typeof cur === "object" && cur !== null ? (cur as Record<string, unknown>)[part] : undefined;
+      return v;
+    }
     if (typeof cur !== "object" || cur === null) return undefined;
     cur = (cur as Record<string, unknown>)[part];
   }

@@ -239,10 +239,7 @@ function controllerDeployment(): K8sObject {
  */
 export function upgradeExcludedHosts(plan: FarmPlan): string[] {
   return plan.nodes
-    .filter((n) => {
-      const state = (n as { state?: string }).state ?? "active";
-      return state === "cordoned" || state === "offline";
-    })
+    .filter((n) => n.state === "cordoned" || n.state === "offline")
     .map((n) => n.hostname)
     .sort(compareStrings);
 }

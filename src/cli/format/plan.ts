@@ -19,6 +19,9 @@ function sections(plan: FarmPlan): { heading: string; summary: string[]; section
     `${t.machines} machines: ${t.nodes} Kubernetes nodes (${servers} server${servers === 1 ? "" : "s"}, ${t.nodes - servers} agents), ${t.asics} ASIC miners; ${t.gpus} GPUs`,
     `IT load ${kw(t.itWatts)} kW, facility ${kw(t.facilityWatts)} kW, stranded ${kw(t.strandedWatts)} kW; GPU throughput ${int(t.throughputTflops)} TFLOPS (dense FP16)`,
     `k3s ${plan.kubernetes.version}, API ${plan.kubernetes.apiEndpoint}:6443, CNI ${plan.network.cni}, fabric ${plan.network.fabric}, GPU driver ${plan.gpuOperator.driverMode}`,
+    // A version change rolls through the system-upgrade-controller with exactly these limits.
+    `upgrades roll servers one by one, agents ${plan.kubernetes.rollout.agentBatch} at a time (maxUnavailable ${plan.kubernetes.rollout.maxUnavailable})`,
+    ...stateSummary(plan),
   ];
   const out: Section[] = [];
   out.push({
@@ -86,6 +89,25 @@ function sections(plan: FarmPlan): { heading: string; summary: string[]; section
   out.push({ title: "Curtailment", lines: curtail.length > 0 ? curtail : ["(all feeds firm: nothing to curtail)"] });
   out.push({ title: "Warnings", lines: plan.warnings.length > 0 ? plan.warnings.map((w) => `- ${w}`) : ["(none)"] });
   return { heading, summary, sections: out };
+}
+
+/**
+ * Machines that are not simply active, one line per state: what `pulumi up` does with them.
+ * Nothing when every machine is active and none is retired.
+ */
+export function stateSummary(plan: FarmPlan): string[] {
+  const byState = (state: string) => plan.nodes.filter((n) => n.state === state).map((n) => n.hostname);
+  const retired = plan.retired.filter((r) => r.k3sRole !== "asic").map((r) => r.hostname);
+  const lines: string[] = [];
+  const list = (hosts: string[]) => (hosts.length <= 8 ? hosts.join(", ") : `${hosts.slice(0, 8).join(", ")} and ${hosts.length - 8} more`);
+  const cordoned = byState("cordoned");
+  const offline = byState("offline");
+  if (cordoned.length + offline.length + retired.length === 0) return lines;
+  lines.push(`machine states: ${plan.nodes.length - cordoned.length - offline.length} active, ${cordoned.length} cordoned, ${offline.length} offline, ${retired.length} retired`);
+  if (cordoned.length > 0) lines.push(`cordoned (drained, stay installed, not upgraded): ${list(cordoned)}`);
+  if (offline.length > 0) lines.push(`offline (nothing reaches them; power still planned): ${list(offline)}`);
+  if (retired.length > 0) lines.push(`retired (removed from the cluster, uninstalled when they answer): ${list(retired)}`);
+  return lines;
 }
 
 /** The plan for a terminal. */
