@@ -27,6 +27,7 @@ import { samplePlan, samplePlanHa } from "./helpers/sample-plan.js";
 import { RUNTIME_BUNDLE } from "../src/render/runtime-bundle.js";
 import { capFromLabels } from "../src/runtime/power-agent/agent.js";
 import { expectGolden } from "./helpers/golden.js";
+import { expectShellcheckClean } from "./helpers/shellcheck.js";
 import { renderClusterObjects } from "./helpers/render-all.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -381,16 +382,7 @@ describe("golden files", () => {
 describe("shellcheck", () => {
   const scripts: Record<string, string> = { "curtail.sh": renderCurtailmentScript() };
   for (const [name, script] of Object.entries(scripts)) {
-    it(`${name} passes shellcheck`, async (ctx) => {
-      const found = await execa("shellcheck", ["--version"], { reject: false });
-      if (found.exitCode !== 0) {
-        if (process.env.MINE2HPC_SKIP_SHELLCHECK === "1") return ctx.skip();
-        throw new Error("shellcheck is not installed: apt-get install shellcheck (or set MINE2HPC_SKIP_SHELLCHECK=1 to skip)");
-      }
-      const r = await execa("shellcheck", ["-s", "bash", "-"], { input: script, reject: false });
-      expect(r.stdout).toBe("");
-      expect(r.exitCode).toBe(0);
-    });
+    it(`${name} passes shellcheck`, (ctx) => expectShellcheckClean(script, ctx));
   }
 });
 

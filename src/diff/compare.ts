@@ -47,8 +47,12 @@ export interface ResourceDiff {
 /** A machine whose bootstrap command runs again (or for the first time, or its uninstall). */
 export interface Rebootstrap {
   hostname: string;
-  /** `added`: new machine, bootstrapped; `removed`: uninstall runs; `changed`: its host config hash (in the `update` command) moved. */
-  reason: "added" | "removed" | "changed";
+  /**
+   * `added`: new machine, bootstrapped; `removed`: uninstall runs; `changed`: its host config
+   * hash (in the `update` command) moved; `readdressed`: its IP or SSH user moved, so the
+   * bootstrap runs at the new address (an in-place update).
+   */
+  reason: "added" | "removed" | "changed" | "readdressed";
   /** Resource name of its `HostBootstrap` command. */
   resource: string;
   /** Content hashes of the host config; null on the side where the machine is absent. */
@@ -285,7 +289,12 @@ export function findRebootstraps(
   };
   for (const r of diff.added) push(r, "added");
   for (const r of diff.removed) push(r, "removed");
-  for (const r of diff.changed) if (r.inputs.some((c) => c.key === "update")) push(r, "changed");
+  for (const r of diff.changed) {
+    // An offline or retired machine's placeholder has no command: it runs nothing (its state says why).
+    if (configOf(headByKey.get(resourceKey(r))) === null) continue;
+    if (r.inputs.some((c) => c.key === "connection.host" || c.key === "connection.user")) push(r, "readdressed");
+    else if (r.inputs.some((c) => c.key === "update")) push(r, "changed");
+  }
   return out.filter((r) => hostnames === undefined || hostnames.has(r.hostname)).sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
 }
 

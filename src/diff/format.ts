@@ -48,6 +48,7 @@ const cell = (text: string) => text.replace(/\|/g, "\\|");
 function rebootstrapWhy(r: SiteDiff["rebootstraps"][number]): string {
   if (r.reason === "added") return "new machine: bootstrap (installs k3s and joins)";
   if (r.reason === "removed") return "machine removed: uninstall runs (leaves the cluster)";
+  if (r.reason === "readdressed") return "re-addressed: bootstrap runs at the new address (in place; nothing runs through the old one)";
   return `host config changed: bootstrap runs again (config ${short(r.configBefore)} → ${short(r.configAfter)})`;
 }
 

@@ -63,6 +63,11 @@ export interface Registration {
   dependencies: string[];
   protect: boolean;
   deleteBeforeReplace: boolean;
+  /** Input paths whose changes Pulumi ignores (`ignoreChanges`), as given. */
+  ignoreChanges: string[];
+  retainOnDelete: boolean;
+  /** `customTimeouts` as given (`""` when unset). */
+  customTimeouts: { create: string; update: string; delete: string };
   custom: boolean;
 }
 
@@ -76,6 +81,12 @@ export interface MockSetup {
   config?: Record<string, string>;
   /** Keys of `config` that are secrets (as `pulumi config set --secret` marks them). */
   secretKeys?: string[];
+  /**
+   * Results of a `random.RandomShuffle` by resource name, standing for the value an existing
+   * stack holds in its state (with `ignoreChanges` on its inputs, that value stays).
+   * @default the first `resultCount` inputs, as a first creation gives them
+   */
+  shuffleResults?: (name: string, inputs: string[]) => string[] | undefined;
 }
 
 /** The recorder returned by {@link setupMocks}. */
@@ -97,6 +108,9 @@ type Req = {
   getDependenciesList(): string[];
   getProtect?(): boolean;
   getDeletebeforereplace?(): boolean;
+  getIgnorechangesList?(): string[];
+  getRetainondelete?(): boolean;
+  getCustomtimeouts?(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
   getCustom(): boolean;
 };
 
@@ -126,7 +140,7 @@ export async function setupMocks(setup: MockSetup = {}): Promise<MockRecorder> {
           state.result = args.name.endsWith("-agent-token") ? seed.slice(seed.length - length) : MOCK_GENERATED_TOKEN.slice(0, length);
         } else if (args.type === "random:index/randomShuffle:RandomShuffle") {
           const items = (args.inputs.inputs as string[] | undefined) ?? [];
-          state.results = items.slice(0, Number(args.inputs.resultCount ?? items.length));
+          state.results = setup.shuffleResults?.(args.name, items) ?? items.slice(0, Number(args.inputs.resultCount ?? items.length));
         }
         return { id: args.custom === false ? undefined : `${args.name}-id`, state };
       },
@@ -154,6 +168,12 @@ export async function setupMocks(setup: MockSetup = {}): Promise<MockRecorder> {
       dependencies: [...req.getDependenciesList()].sort(),
       protect: req.getProtect?.() ?? false,
       deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,
+      ignoreChanges: [...(req.getIgnorechangesList?.() ?? [])],
+      retainOnDelete: req.getRetainondelete?.() ?? false,
+      customTimeouts: (() => {
+        const t = req.getCustomtimeouts?.();
+        return { create: t?.getCreate() ?? "", update: t?.getUpdate() ?? "", delete: t?.getDelete() ?? "" };
+      })(),
       custom: req.getCustom(),
     };
     pending.push(entry);

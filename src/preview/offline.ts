@@ -30,6 +30,13 @@ export interface PreviewOptions {
   siteFile?: string;
   /** Inventory CSV to use instead of the site's own (relative to `repoRoot` or absolute). */
   inventory?: string;
+  /**
+   * Values the stack's state already holds for its records (`random.RandomShuffle` results by
+   * resource name), e.g. the base side's {@link PreviewResult.records} in a diff: with
+   * `ignoreChanges` on their inputs, Pulumi keeps these, so the preview must too.
+   * @default none: every record is new and takes its inputs
+   */
+  recorded?: Record<string, string[]>;
 }
 
 /** One resource the program would register. */
@@ -58,6 +65,11 @@ export interface PreviewResult {
   counts: Record<string, number>;
   /** Stack outputs; secret outputs are `[secret]`. */
   outputs: Record<string, unknown>;
+  /**
+   * The value of every record (`random.RandomShuffle`: the k3s version each machine installs
+   * when k3s is missing) by resource name. Absent in previews of older programs.
+   */
+  records?: Record<string, string[]>;
 }
 
 /** Config the child sets with `pulumi.runtime.setAllConfig`. */
@@ -71,6 +83,8 @@ export interface ChildRequest {
   siteFile: string;
   config: Record<string, string>;
   secretKeys: string[];
+  /** See {@link PreviewOptions.recorded}. */
+  recorded?: Record<string, string[]>;
 }
 
 /** tsx's loader as this package resolves it (tsx's "." export is one file for every condition). */
@@ -125,7 +139,7 @@ export function buildChildRequest(opts: PreviewOptions): ChildRequest {
   if (project.programFile === null) {
     throw new Error(`no Pulumi program found in ${repoRoot}: Pulumi.yaml names no 'main' that exists, and there is no index.ts or index.js.\n  fix: set 'main: index.ts' in Pulumi.yaml (mine2hpc new writes it), with index.ts calling run() from "mine2hpc".`);
   }
-  return { repoRoot, project: project.name, programFile: project.programFile, stack: opts.stack, siteFile, config, secretKeys: secretKeys.sort() };
+  return { repoRoot, project: project.name, programFile: project.programFile, stack: opts.stack, siteFile, config, secretKeys: secretKeys.sort(), ...(opts.recorded ? { recorded: opts.recorded } : {}) };
 }
 
 /** What the child prints on stdout: a result, or the site's problems. */
@@ -165,7 +179,9 @@ const KEY_INPUTS: Record<string, string[]> = {
   // Not `triggers`: the kubeconfig read's trigger is the run's start time (it re-reads every up).
   "command:remote:Command": ["connection.host", "connection.user", "connection.hostKey", "connection.privateKey", "create", "update", "delete", "stdin", "logging"],
   "kubernetes:helm.sh/v3:Release": ["name", "chart", "version", "namespace", "repositoryOpts.repo", "values"],
-  "kubernetes:core/v1:NodePatch": ["metadata.name", "metadata.labels", "spec.taints"],
+  "kubernetes:core/v1:NodePatch": ["metadata.name", "metadata.labels", "spec.unschedulable", "spec.taints"],
+  // What a version change or a state change does to the rolling upgrade.
+  "kubernetes:upgrade.cattle.io/v1:Plan": ["metadata.name", "metadata.namespace", "spec.version", "spec.concurrency", "spec.nodeSelector"],
   "pulumi:providers:kubernetes": ["kubeconfig"],
   "random:index/randomPassword:RandomPassword": ["length", "special"],
 };

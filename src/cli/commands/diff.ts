@@ -127,13 +127,13 @@ async function planBase(baseRoot: string, stack: string, label: string): Promise
   throw new Error(`planning the base (${label}) failed (exit ${r.code}):\n${r.stderr}`);
 }
 
-async function preview(side: Side, label: string, repoRoot: string, stack: string): Promise<PreviewResult> {
+async function preview(side: Side, label: string, repoRoot: string, stack: string, recorded?: Record<string, string[]>): Promise<PreviewResult> {
   if (!existsSync(path.join(repoRoot, "Pulumi.yaml")) || readPulumiProject(repoRoot).programFile === null) {
     throw new CliError(`${label} has no Pulumi program (Pulumi.yaml and its main, e.g. index.ts), so it cannot be previewed.\n  fix: compare with a base that contains the site's Pulumi project (a commit after 'mine2hpc new' or of this project).`);
   }
   const { previewOffline } = await import("../../preview/offline.js");
   try {
-    return await previewOffline({ repoRoot, stack });
+    return await previewOffline({ repoRoot, stack, ...(recorded ? { recorded } : {}) });
   } catch (err) {
     if (err instanceof SiteError) throw new SideSiteError(side, label, siteProblems(err));
     throw err;
@@ -207,10 +207,10 @@ const command: Command = {
         const stackExists = existsSync(path.join(baseRoot, "stacks", `Pulumi.${stack}.yaml`));
         if (stackExists && !existsSync(path.join(baseRoot, "node_modules"))) symlinkSync(nodeModulesFor(repoRoot), path.join(baseRoot, "node_modules"), "dir");
         const basePlan = stackExists ? await planBase(baseRoot, stack, baseLabel) : null;
-        const [basePreview, headPreview] = await Promise.all([
-          stackExists ? preview("base", baseLabel, baseRoot, stack) : Promise.resolve(null),
-          preview("working tree", "working tree", repoRoot, stack),
-        ]);
+        // The base first: the working tree's preview starts from the state the base leaves (its
+        // records, e.g. the k3s version each machine was installed with), as `pulumi up` would.
+        const basePreview = stackExists ? await preview("base", baseLabel, baseRoot, stack) : null;
+        const headPreview = await preview("working tree", "working tree", repoRoot, stack, basePreview?.records);
         const { diffSite } = await import("../../diff/index.js");
         return diffSite({ ref, commit, plan: basePlan, preview: basePreview }, { plan: headPlan, preview: headPreview });
       });
