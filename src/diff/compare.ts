@@ -271,13 +271,7 @@ function configOf(r: PreviewResource | undefined): string | null {
  * Machines whose bootstrap runs on the next `pulumi up`: new machines, removed machines (their
  * uninstall runs), and machines whose `update` command (which carries the host config hash) changed.
  */
-export function findRebootstraps(
-  base: readonly PreviewResource[],
-  head: readonly PreviewResource[],
-  diff: ResourceDiff,
-  /** Machines of either plan: other commands of HostBootstrap (CA read, removals) are not bootstraps. @default every child */
-  hostnames?: ReadonlySet<string>,
-): Rebootstrap[] {
+export function findRebootstraps(base: readonly PreviewResource[], head: readonly PreviewResource[], diff: ResourceDiff): Rebootstrap[] {
   const baseByKey = new Map(base.map((r) => [resourceKey(r), r]));
   const headByKey = new Map(head.map((r) => [resourceKey(r), r]));
   const out: Rebootstrap[] = [];
@@ -285,7 +279,13 @@ export function findRebootstraps(
     const hostname = bootstrapHostname(r);
     if (hostname === null) return;
     const key = resourceKey(r);
-    out.push({ hostname, reason, resource: r.name, configBefore: configOf(baseByKey.get(key)), configAfter: configOf(headByKey.get(key)) });
+    const configBefore = configOf(baseByKey.get(key));
+    const configAfter = configOf(headByKey.get(key));
+    // A bootstrap carries its host config hash on one side at least; the other commands of
+    // HostBootstrap (CA read, removals, uninstalls of retired machines) and the placeholders of
+    // machines first seen offline carry none and bootstrap nothing.
+    if (configBefore === null && configAfter === null) return;
+    out.push({ hostname, reason, resource: r.name, configBefore, configAfter });
   };
   for (const r of diff.added) push(r, "added");
   for (const r of diff.removed) push(r, "removed");
@@ -295,7 +295,7 @@ export function findRebootstraps(
     if (r.inputs.some((c) => c.key === "connection.host" || c.key === "connection.user")) push(r, "readdressed");
     else if (r.inputs.some((c) => c.key === "update")) push(r, "changed");
   }
-  return out.filter((r) => hostnames === undefined || hostnames.has(r.hostname)).sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
+  return out.sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
 }
 
 function addedRemoved(before: readonly string[], after: readonly string[]): { added: string[]; removed: string[] } {
@@ -481,8 +481,7 @@ export function diffSite(
 ): SiteDiff {
   const baseResources = base.preview?.resources ?? [];
   const resources = diffResources(baseResources, head.preview.resources);
-  const hostnames = new Set([...(base.plan ? [...base.plan.nodes, ...base.plan.retired] : []), ...head.plan.nodes, ...head.plan.retired].map((m) => m.hostname));
-  const rebootstraps = findRebootstraps(baseResources, head.preview.resources, resources, hostnames);
+  const rebootstraps = findRebootstraps(baseResources, head.preview.resources, resources);
   const plan = diffPlans(base.plan, head.plan);
   return {
     base: { ref: base.ref, commit: base.commit, stackExists: base.plan !== null },
