@@ -128,8 +128,10 @@ describe("FarmCluster on the single-server sample plan", () => {
     const rig = bootstraps("single").find((r) => r.name === "single-rig-a01")!;
     const create = rig.inputs.create as string;
     expect(create.startsWith(`: mine2hpc-host-config=${hostConfigHash(plans.single!, "rig-a01")}; `)).toBe(true);
-    // Bounded on the host: coreutils timeout at the site's start deadline plus the slack.
-    expect(create).toContain(`timeout -k 30 ${300 + mod.BOOTSTRAP_DEADLINE_SLACK_SECONDS} bash -c`);
+    // Bounded on the host: coreutils timeout past the longest the script's own deadlines allow.
+    const { bootstrapMaxSeconds } = await import("../src/render/index.js");
+    expect(mod.bootstrapDeadlineSeconds(plans.single!)).toBe(bootstrapMaxSeconds(plans.single!) + 300);
+    expect(create).toContain(`timeout -k 30 ${mod.bootstrapDeadlineSeconds(plans.single!)} bash -c`);
     const b64 = /'([A-Za-z0-9+/=]+)'/.exec(create)![1]!;
     expect(Buffer.from(b64, "base64").toString("utf8")).toBe(renderBootstrapScript(plans.single!, "rig-a01"));
     expect(rig.inputs.update).toBe(create);

@@ -41,7 +41,7 @@ import {
   renderHostStdin,
   renderServerSideRemovalScript,
   renderUninstallScript,
-  startTimeoutSeconds,
+  bootstrapMaxSeconds,
 } from "../render/index.js";
 import { controlServerOf, generationOf, hostKeyOf, retiredNodesOf, stateOf, type NodeState, type RetiredNode } from "./lifecycle.js";
 import { remoteScriptCommand } from "./remote-script.js";
@@ -76,11 +76,11 @@ export const DIAL_ERROR_LIMIT = 6;
 /** Seconds per SSH dial attempt (`connection.perDialTimeout`). */
 export const PER_DIAL_TIMEOUT_SECONDS = 10;
 /**
- * Host-side deadline of a bootstrap, in s. Far above the script's own deadlines (downloads,
- * the k3s start under `startTimeoutSeconds`, node registration), so it only ends a step that
- * hangs outside them; those report a precise cause first.
+ * Margin of a bootstrap's host-side deadline over the longest the script can run with every
+ * step using its own deadline (`bootstrapMaxSeconds`), in s: the outer deadline only ends a
+ * step that hangs outside them, and the script's precise failure (journal tail, hint) comes first.
  */
-export const BOOTSTRAP_DEADLINE_SLACK_SECONDS = 3600;
+export const BOOTSTRAP_DEADLINE_MARGIN_SECONDS = 300;
 /** Host-side deadline of an uninstall, in s (drain, GPU limits, the k3s uninstaller, each bounded inside). */
 export const UNINSTALL_DEADLINE_SECONDS = 900;
 /** Host-side deadline of a command on a server: a drain or a removal (drain bounded inside), in s. */
@@ -91,9 +91,9 @@ export const READ_DEADLINE_SECONDS = 60;
 /** Every input of `remote.Command`: what an offline or retired placeholder ignores. */
 export const COMMAND_INPUTS = ["connection", "create", "update", "delete", "stdin", "logging", "addPreviousOutputInEnv", "environment", "triggers"];
 
-/** The deadline of a bootstrap for this plan, in s. */
+/** The host-side deadline of a bootstrap for this plan, in s. */
 export function bootstrapDeadlineSeconds(plan: FarmPlan): number {
-  return startTimeoutSeconds(plan) + BOOTSTRAP_DEADLINE_SLACK_SECONDS;
+  return bootstrapMaxSeconds(plan) + BOOTSTRAP_DEADLINE_MARGIN_SECONDS;
 }
 
 /** `customTimeouts` a little past the host-side deadline: the provider's own bound. */
