@@ -4,6 +4,7 @@
  * masked there), re-emitted in the agent's field order with `nounits`: values with two
  * decimals, ", " between fields, bracketed phrases for what the driver cannot give.
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -50,6 +51,44 @@ describe("real H200 output (driver 580.159.04, captured read-only)", () => {
     const c = capture("csv-header.txt");
     const [gpu] = parseGpuQuery(c.stdout.split("\n").slice(1).join("\n"), c.fields);
     expect(gpu).toMatchObject({ index: 0, name: "NVIDIA H200", limit: { watts: 700 }, minLimit: { watts: 200 }, draw: { watts: 110.64 }, persistence: true });
+  });
+
+  it("parses the agent's own query as the driver answered it", () => {
+    const c = capture("agent-query.txt");
+    expect(c.fields).toEqual([...GPU_QUERY_ARGS[0].slice("--query-gpu=".length).split(",")]);
+    expect(parseGpuQuery(c.stdout)).toEqual([
+      {
+        index: 0,
+        uuid: "GPU-547a9fb8-b2d0-054e-f29b-90f5fc991217",
+        name: "NVIDIA H200",
+        limit: { watts: 700 },
+        enforcedLimit: { watts: 700 },
+        minLimit: { watts: 200 },
+        maxLimit: { watts: 700 },
+        defaultLimit: { watts: 700 },
+        draw: { watts: 79.06 },
+        persistence: true,
+      },
+    ]);
+  });
+
+  it("the bundled agent's --dry-run --once reads it and would lower the GPU to its minimum (no safe cap, no API)", () => {
+    const here = path.dirname(fileURLToPath(import.meta.url));
+    const smi = `${process.execPath} ${path.join(here, "helpers", "replay-nvidia-smi.mjs")} ${path.join(FIXTURES, "agent-query.txt")}`;
+    let out = "";
+    try {
+      execFileSync(process.execPath, [path.join(here, "..", "bundle", "runtime.mjs"), "power-agent", "--node", "h200", "--dry-run", "--once", "--kube-api", "http://127.0.0.1:1", "--safe-cap-file", "/nonexistent", "--nvidia-smi", smi], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    } catch (err) {
+      const e = err as { status: number; stdout: string };
+      expect(e.status).toBe(1); // caps not in force: it would have to set them
+      out = e.stdout;
+    }
+    expect(out.split("\n").slice(2)).toEqual([
+      "# target: each GPU's minimum (from gpu-minimum); caps in force: no (Pending: dry run: would set GPU 0 700→200 W)",
+      "index\tuuid\tname\tpower.limit\tenforced\tmin\tmax\tdefault\tdraw\tpersistence\ttarget\taction",
+      "0\tGPU-547a9fb8-b2d0-054e-f29b-90f5fc991217\tNVIDIA H200\t700.00\t700.00\t200.00\t700.00\t700.00\t79.06\tEnabled\t200\twould-set",
+      "",
+    ]);
   });
 
   it("an unknown field fails the whole query (why the agent asks only long-standing fields)", () => {
