@@ -21,6 +21,7 @@ import type { GpuSpec } from "../src/site/catalog.js";
 import type { SiteSpec } from "../src/site/schema.js";
 import { PROGRAM_TARGETS, formatProgramBench, runProgramBench } from "./program.js";
 import { formatMinersBench, type MinersBenchResult } from "./miners.js";
+import { formatPowerAgentBench, type PowerAgentBenchResult } from "./power-agent.js";
 
 const SIZES = [1_000, 10_000, 50_000];
 const RUNS_BY_SIZE: Record<number, number> = { 1_000: 7, 10_000: 5, 50_000: 3 };
@@ -233,6 +234,11 @@ function main(): void {
   if (minersChild.status !== 0) throw new Error(`miners bench failed:\n${minersChild.stderr}`);
   const miners = JSON.parse(minersChild.stdout) as MinersBenchResult;
 
+  // Power agent (bench/power-agent.ts): its own process too (fake API, fake nvidia-smi, the agent).
+  const agentChild = spawnSync(process.execPath, [...process.execArgv, join(dirname(self), "power-agent.ts")], { encoding: "utf8", maxBuffer: 1 << 20, timeout: 300_000 });
+  if (agentChild.status !== 0) throw new Error(`power agent bench failed:\n${agentChild.stderr}`);
+  const powerAgent = JSON.parse(agentChild.stdout) as PowerAgentBenchResult;
+
   const out = {
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
@@ -241,6 +247,7 @@ function main(): void {
     quality,
     program,
     miners,
+    powerAgent,
   };
   const dir = join(dirname(self), "results");
   mkdirSync(dir, { recursive: true });
@@ -260,6 +267,7 @@ function main(): void {
   for (const line of formatProgramBench(program)) console.log(line);
   console.log("");
   for (const line of formatMinersBench(miners)) console.log(line);
+  for (const line of formatPowerAgentBench(powerAgent)) console.log(line);
   console.log(`\nwritten to bench/results/latest.json`);
 }
 
