@@ -15,16 +15,21 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { circuitUsableWatts, planFarm } from "../src/plan/index.js";
+import { allocateExact, circuitUsableWatts, planFarm } from "../src/plan/index.js";
 import { findAsic, findGpu, relativeThroughput } from "../src/site/catalog.js";
 import type { GpuSpec } from "../src/site/catalog.js";
 import type { SiteSpec } from "../src/site/schema.js";
 import { PROGRAM_TARGETS, formatProgramBench, runProgramBench } from "./program.js";
+import { allocProblem, bestWiring, exactAllocate, exactInput, legacyAllocate } from "./alloc.js";
+import { loadSite } from "../src/site/load.js";
+import { TEST_CATALOG, arbPhasedSite } from "../tests/arbitraries.js";
+import { loadOracle, oracleInputFromPlan, oracleOptimum } from "../tests/lp-oracle.js";
+import fc from "fast-check";
 import { formatMinersBench, type MinersBenchResult } from "./miners.js";
 import { formatPowerAgentBench, type PowerAgentBenchResult } from "./power-agent.js";
 
-const SIZES = [1_000, 10_000, 50_000];
-const RUNS_BY_SIZE: Record<number, number> = { 1_000: 7, 10_000: 5, 50_000: 3 };
+const SIZES = [1_000, 10_000, 50_000, 100_000];
+const RUNS_BY_SIZE: Record<number, number> = { 1_000: 7, 10_000: 5, 50_000: 3, 100_000: 3 };
 const CIRCUITS_PER_FEED = 250;
 const PUE = 1.1;
 
@@ -94,6 +99,15 @@ interface SizeResult {
   heapDeltaMiB: number;
   /** RSS growth over the child's RSS just before planning, in MiB. */
   rssDeltaMiB: number;
+  /** The allocation stage alone (bench/alloc.ts), median ms: the planner's exact allocation, and the old greedy with phase shrinking measured in the same process. */
+  allocExactMs: number;
+  allocLegacyMs: number;
+  /** exact / legacy time. */
+  allocTimeRatio: number;
+  /** Rounds the old greedy needed. */
+  legacyRounds: number;
+  /** Whole-watt throughput, exact / legacy. */
+  throughputRatio: number;
 }
 
 function childMain(size: number): void {
@@ -112,6 +126,23 @@ function childMain(size: number): void {
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   times.sort((a, b) => a - b);
+  // The allocation stage, new and old, alternating on the same extracted problem.
+  const problem = allocProblem(site);
+  const exactTimes: number[] = [];
+  const legacyTimes: number[] = [];
+  let exact = exactAllocate(problem);
+  let legacy = legacyAllocate(problem);
+  for (let r = 0; r < runs; r++) {
+    let t0 = process.hrtime.bigint();
+    legacy = legacyAllocate(problem);
+    legacyTimes.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    t0 = process.hrtime.bigint();
+    exact = exactAllocate(problem);
+    exactTimes.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  exactTimes.sort((a, b) => a - b);
+  legacyTimes.sort((a, b) => a - b);
+  const median = (xs: number[]): number => xs[Math.floor(xs.length / 2)]!;
   const peakRss = process.resourceUsage().maxRSS * 1024;
   const result: SizeResult = {
     machines: site.machines.length,
@@ -124,6 +155,11 @@ function childMain(size: number): void {
     peakRssMiB: round(peakRss / 2 ** 20),
     heapDeltaMiB: round((heapAfter - heapBefore) / 2 ** 20),
     rssDeltaMiB: round((peakRss - rssBefore) / 2 ** 20),
+    allocExactMs: round(median(exactTimes)),
+    allocLegacyMs: round(median(legacyTimes)),
+    allocTimeRatio: round(median(exactTimes) / median(legacyTimes), 2),
+    legacyRounds: legacy.rounds,
+    throughputRatio: round(exact.tflops / legacy.tflops, 4),
   };
   process.stdout.write(JSON.stringify(result));
 }
@@ -202,7 +238,91 @@ function round(x: number, digits = 1): number {
   return Math.round(x * f) / f;
 }
 
-function main(): void {
+/** Least-squares slope of log(ms) over log(machines): the growth exponent. */
+function fittedExponent(points: readonly { n: number; ms: number }[]): number {
+  const xs = points.map((p) => Math.log(p.n));
+  const ys = points.map((p) => Math.log(p.ms));
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  let num = 0;
+  let den = 0;
+  xs.forEach((x, i) => ((num += (x - mx) * (ys[i]! - my)), (den += (x - mx) ** 2)));
+  return round(num / den, 3);
+}
+
+/**
+ * Plan quality against the LP optimum (HiGHS, tests/lp-oracle.ts) on the demo, the four
+ * templates and the constrained synthetic site; the old greedy on the same sites; and the
+ * largest-first wiring against the best wiring found by enumeration on generated PDUs.
+ */
+async function exactnessReport(constrained: SiteSpec) {
+  const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+  const sites: [string, SiteSpec][] = [
+    ["demo", loadSite(join(root, "stacks/demo/site.yaml")).spec],
+    ...["gpu-rig-retrofit", "hpc-hall", "hybrid-curtailable", "immersion-container"].map((t): [string, SiteSpec] => [t, loadSite(join(root, "templates", t, "site.yaml")).spec]),
+    ["synthetic 1k, 25 A PDUs", constrained],
+  ];
+  const hasOracle = await loadOracle();
+  const catalog = { findGpu, findAsic };
+  const perSite = sites.map(([name, site]) => {
+    const plan = planFarm(site);
+    const problem = allocProblem(site);
+    const legacy = legacyAllocate(problem);
+    let planTflops = 0;
+    let lp: number | null = null;
+    if (hasOracle) {
+      const { input, caps } = oracleInputFromPlan(site, plan, catalog);
+      input.nodes.forEach((n, i) => (planTflops += n.gpuCount * n.gpu.fp16Tflops * relativeThroughput(n.gpu as GpuSpec, caps[i]!)));
+      lp = oracleOptimum(input)!.tflops;
+    }
+    return {
+      site: name,
+      planTflops: round(planTflops || plan.totals.throughputTflops),
+      legacyTflops: round(legacy.tflops),
+      legacyRounds: legacy.rounds,
+      lpOptimumTflops: lp === null ? null : round(lp),
+      planVsLp: lp === null ? null : round(planTflops / lp, 5),
+      legacyVsLp: lp === null ? null : round(legacy.tflops / lp, 5),
+    };
+  });
+
+  // Wiring: per three-phase PDU of generated sites (1–3 cords, ASICs), the throughput with the
+  // planner's wiring against the best wiring of that PDU (others kept), each with exact caps.
+  const ratios: number[] = [];
+  for (const site of fc.sample(arbPhasedSite(), { seed: 2026, numRuns: 150 })) {
+    let problem;
+    let base;
+    try {
+      planFarm(site, { catalog: TEST_CATALOG });
+      problem = allocProblem(site, TEST_CATALOG);
+      base = exactAllocate(problem);
+    } catch {
+      continue;
+    }
+    const own = exactAllocateObjective(problem, base.wiring);
+    problem.members.forEach((on, ci) => {
+      if (!base.wiring[ci] || on.length > 7 || own <= 0) return;
+      const best = bestWiring(problem, ci, base.wiring);
+      ratios.push(Math.min(1, own / best));
+    });
+  }
+  ratios.sort((a, b) => a - b);
+  const wiring = {
+    pdus: ratios.length,
+    meanVsBest: round(ratios.reduce((a, b) => a + b, 0) / ratios.length, 5),
+    worstVsBest: round(ratios[0]!, 5),
+    p5VsBest: round(ratios[Math.floor(ratios.length * 0.05)]!, 5),
+    optimalShare: round(ratios.filter((r) => r >= 1 - 1e-9).length / ratios.length, 3),
+  };
+  return { perSite, wiring };
+}
+
+/** Continuous optimum (before whole watts) for a given wiring, in TFLOPS. */
+function exactAllocateObjective(problem: ReturnType<typeof allocProblem>, wiring: ReturnType<typeof exactAllocate>["wiring"]): number {
+  return allocateExact(exactInput(problem, wiring)).exactObjectiveTflops;
+}
+
+async function main(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   const sizes: SizeResult[] = [];
   for (const size of SIZES) {
@@ -227,6 +347,7 @@ function main(): void {
     planVsUniform: round(plan.totals.throughputTflops / base.uniformTflops, 3),
   };
 
+  const exactness = await exactnessReport(constrained);
   const program = runProgramBench();
 
   // Miner curtailment (bench/miners.ts): its own process, which runs the simulators in one child.
@@ -242,8 +363,13 @@ function main(): void {
   const out = {
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
-    targets: { ms50k: 2000, peakRssMiB: 1024, program: PROGRAM_TARGETS },
+    targets: { ms50k: 2000, peakRssMiB: 1024, allocTimeRatio50k: 1.5, growthExponent: "≤ n log n", lpRatio: 0.999, program: PROGRAM_TARGETS },
     sizes,
+    growth: {
+      planFarm: fittedExponent(sizes.map((x) => ({ n: x.machines, ms: x.medianMs }))),
+      allocExact: fittedExponent(sizes.map((x) => ({ n: x.machines, ms: x.allocExactMs }))),
+      allocLegacy: fittedExponent(sizes.map((x) => ({ n: x.machines, ms: x.allocLegacyMs }))),
+    },
     quality,
     program,
     miners,
@@ -253,12 +379,16 @@ function main(): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "latest.json"), JSON.stringify(out, null, 2) + "\n");
 
-  console.log("machines  gpuNodes  circuits  median ms    min ms  peak RSS MiB  heap Δ MiB");
+  console.log("machines  gpuNodes  circuits  median ms    min ms  peak RSS MiB  heap Δ MiB  alloc exact ms  alloc old ms  ratio  old rounds  TFLOPS exact/old");
   for (const s of sizes) {
     console.log(
-      `${String(s.machines).padStart(8)}  ${String(s.gpuNodes).padStart(8)}  ${String(s.circuits).padStart(8)}  ${s.medianMs.toFixed(1).padStart(9)}  ${s.minMs.toFixed(1).padStart(8)}  ${s.peakRssMiB.toFixed(1).padStart(12)}  ${s.heapDeltaMiB.toFixed(1).padStart(10)}`,
+      `${String(s.machines).padStart(8)}  ${String(s.gpuNodes).padStart(8)}  ${String(s.circuits).padStart(8)}  ${s.medianMs.toFixed(1).padStart(9)}  ${s.minMs.toFixed(1).padStart(8)}  ${s.peakRssMiB.toFixed(1).padStart(12)}  ${s.heapDeltaMiB.toFixed(1).padStart(10)}  ${s.allocExactMs.toFixed(1).padStart(14)}  ${s.allocLegacyMs.toFixed(1).padStart(12)}  ${s.allocTimeRatio.toFixed(2).padStart(5)}  ${String(s.legacyRounds).padStart(10)}  ${s.throughputRatio.toFixed(4).padStart(16)}`,
     );
   }
+  console.log(`growth exponent 1k→100k: planFarm ${out.growth.planFarm}, exact allocation ${out.growth.allocExact}, old allocation ${out.growth.allocLegacy}`);
+  console.log("\nexactness (whole-watt plan vs LP optimum, HiGHS):");
+  for (const e of exactness.perSite) console.log(`  ${e.site.padEnd(26)} plan ${e.planTflops} (${e.planVsLp ?? "-"} of LP ${e.lpOptimumTflops ?? "-"}), old greedy ${e.legacyTflops} (${e.legacyVsLp ?? "-"}, ${e.legacyRounds} rounds)`);
+  console.log(`  wiring: largest-first vs best wiring by enumeration on ${exactness.wiring.pdus} generated PDUs: mean ${exactness.wiring.meanVsBest}, 5th percentile ${exactness.wiring.p5VsBest}, worst ${exactness.wiring.worstVsBest}, optimal on ${exactness.wiring.optimalShare * 100} %`);
   console.log(`\npower-constrained site (${quality.site}), ${quality.gpuNodes} GPU nodes:`);
   console.log(`  plan (per-node caps):  ${quality.planTflops} TFLOPS`);
   console.log(`  nameplate (no caps):   ${quality.nameplateTflops} TFLOPS, ${quality.nameplateDarkNodes} nodes dark   → plan × ${quality.planVsNameplate}`);
@@ -275,5 +405,5 @@ function main(): void {
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const childAt = process.argv.indexOf("--child");
   if (childAt >= 0) childMain(Number(process.argv[childAt + 1]));
-  else main();
+  else await main();
 }

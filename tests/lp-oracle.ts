@@ -4,7 +4,9 @@
  * package, HiGHS compiled to WebAssembly). Throughput is the hypograph of the concave curve:
  * t_i ≤ g_i F_i (y_k + s_k (c_i − x_k)) for every curve segment k, c_i ∈ [min_i, max_i].
  */
-import type { ExactInput } from "../src/plan/index.js";
+import { PHASE_NAMES, circuitUsableWatts, phaseShare, phaseUsableWatts } from "../src/plan/index.js";
+import type { ExactInput, FarmPlan, PlanCatalog } from "../src/plan/index.js";
+import type { SiteSpec } from "../src/site/schema.js";
 
 /** The part of HiGHS's one-shot API used here (see node_modules/highs/types.d.ts, LegacyHighs). */
 interface Solver {
@@ -90,3 +92,53 @@ export function oracleOptimum(input: ExactInput, wholeWatts = false): { tflops: 
   const cols = sol.Columns as Record<string, { Primal: number }>;
   return { tflops: nodes.length ? sol.ObjectiveValue : 0, caps: nodes.map((_, i) => cols[`c${i}`]!.Primal) };
 }
+
+/** Rebuilds the allocation problem from a plan (its wiring, the site's budgets) for the oracle, independently of the planner's bookkeeping. */
+export function oracleInputFromPlan(s: SiteSpec, plan: FarmPlan, catalog: PlanCatalog): { input: ExactInput; caps: number[] } {
+  const circuitIdx = new Map(s.power.circuits.map((c, i) => [c.id, i]));
+  const feedIdx = new Map(s.power.feeds.map((f, i) => [f.name, i]));
+  const planned = new Map(plan.nodes.map((n) => [n.hostname, n]));
+  const asicPhases = new Map(plan.asics.map((a) => [a.hostname, a.phases]));
+  const minLoad = s.power.circuits.map(() => 0);
+  const minPhase = s.power.circuits.map((): [number, number, number] => [0, 0, 0]);
+  const nodes: ExactInput["nodes"][number][] = [];
+  const caps: number[] = [];
+  for (const m of s.machines) {
+    const ci = circuitIdx.get(m.circuit)!;
+    const eff = m.psuEfficiency ?? s.defaults.psuEfficiency;
+    let w: number;
+    let phases: readonly string[] | undefined;
+    if (m.role === "asic") {
+      w = catalog.findAsic(m.asicModel!)!.watts;
+      phases = asicPhases.get(m.hostname);
+    } else {
+      const n = planned.get(m.hostname)!;
+      phases = n.phases;
+      if (m.role === "gpu") {
+        const g = catalog.findGpu(m.gpuModel!)!;
+        w = ((m.baseWatts ?? g.hostBaseWatts) + m.gpuCount! * g.minWatts) / eff;
+        nodes.push({ hostname: m.hostname, circuit: ci, gpuCount: m.gpuCount!, psuEfficiency: eff, gpu: g, phaseShare: phases ? phaseShare(phases.map((p) => PHASE_NAMES.indexOf(p as "L1"))) : null });
+        caps.push(n.gpu!.capWatts);
+      } else w = (m.baseWatts ?? 300) / eff;
+    }
+    minLoad[ci]! += w;
+    if (phases) for (const p of phases) minPhase[ci]![PHASE_NAMES.indexOf(p as "L1")]! += w / phases.length;
+  }
+  const feedMin = s.power.feeds.map(() => 0);
+  s.power.circuits.forEach((c, ci) => (feedMin[feedIdx.get(c.feed)!]! += minLoad[ci]!));
+  return {
+    input: {
+      nodes,
+      circuits: s.power.circuits.map((c, ci) => ({
+        feed: feedIdx.get(c.feed)!,
+        usableWatts: circuitUsableWatts(c),
+        minLoadWatts: minLoad[ci]!,
+        phaseBudgetWatts: phaseUsableWatts(c),
+        minPhaseWatts: c.phases === 3 ? minPhase[ci]! : null,
+      })),
+      feeds: s.power.feeds.map((f, fi) => ({ itBudgetWatts: (f.capacityKw * 1000) / s.power.pue, minItWatts: feedMin[fi]! })),
+    },
+    caps,
+  };
+}
+

@@ -6,12 +6,11 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { allocateExact, loadPhases, nodeThroughputTflops, phaseShare, phaseUsableWatts, planFarm, circuitUsableWatts, PHASE_NAMES } from "../src/plan/index.js";
-import type { ExactInput, FarmPlan, PlanCatalog } from "../src/plan/index.js";
+import { allocateExact, loadPhases, nodeThroughputTflops, phaseShare, planFarm } from "../src/plan/index.js";
+import type { ExactInput, FarmPlan } from "../src/plan/index.js";
 import { SiteError } from "../src/site/problems.js";
-import type { SiteSpec } from "../src/site/schema.js";
 import { TEST_CATALOG, TEST_GPUS, arbPhasedSite } from "./arbitraries.js";
-import { loadOracle, oracleOptimum } from "./lp-oracle.js";
+import { loadOracle, oracleInputFromPlan, oracleOptimum } from "./lp-oracle.js";
 
 // Without the `highs` dev dependency (node_modules older than package.json) the oracle tests
 // are skipped with this note rather than failing every other test file's run.
@@ -111,55 +110,6 @@ describe.skipIf(!hasOracle)("allocateExact against the LP optimum (HiGHS)", () =
     expect(worst).toBeGreaterThanOrEqual(0.999);
   });
 });
-
-/** Rebuilds the allocation problem from a plan (its wiring, the site's budgets) for the oracle, independently of the planner's bookkeeping. */
-function oracleInputFromPlan(s: SiteSpec, plan: FarmPlan, catalog: PlanCatalog): { input: ExactInput; caps: number[] } {
-  const circuitIdx = new Map(s.power.circuits.map((c, i) => [c.id, i]));
-  const feedIdx = new Map(s.power.feeds.map((f, i) => [f.name, i]));
-  const planned = new Map(plan.nodes.map((n) => [n.hostname, n]));
-  const asicPhases = new Map(plan.asics.map((a) => [a.hostname, a.phases]));
-  const minLoad = s.power.circuits.map(() => 0);
-  const minPhase = s.power.circuits.map((): [number, number, number] => [0, 0, 0]);
-  const nodes: ExactInput["nodes"][number][] = [];
-  const caps: number[] = [];
-  for (const m of s.machines) {
-    const ci = circuitIdx.get(m.circuit)!;
-    const eff = m.psuEfficiency ?? s.defaults.psuEfficiency;
-    let w: number;
-    let phases: readonly string[] | undefined;
-    if (m.role === "asic") {
-      w = catalog.findAsic(m.asicModel!)!.watts;
-      phases = asicPhases.get(m.hostname);
-    } else {
-      const n = planned.get(m.hostname)!;
-      phases = n.phases;
-      if (m.role === "gpu") {
-        const g = catalog.findGpu(m.gpuModel!)!;
-        w = ((m.baseWatts ?? g.hostBaseWatts) + m.gpuCount! * g.minWatts) / eff;
-        nodes.push({ hostname: m.hostname, circuit: ci, gpuCount: m.gpuCount!, psuEfficiency: eff, gpu: g, phaseShare: phases ? phaseShare(phases.map((p) => PHASE_NAMES.indexOf(p as "L1"))) : null });
-        caps.push(n.gpu!.capWatts);
-      } else w = (m.baseWatts ?? 300) / eff;
-    }
-    minLoad[ci]! += w;
-    if (phases) for (const p of phases) minPhase[ci]![PHASE_NAMES.indexOf(p as "L1")]! += w / phases.length;
-  }
-  const feedMin = s.power.feeds.map(() => 0);
-  s.power.circuits.forEach((c, ci) => (feedMin[feedIdx.get(c.feed)!]! += minLoad[ci]!));
-  return {
-    input: {
-      nodes,
-      circuits: s.power.circuits.map((c, ci) => ({
-        feed: feedIdx.get(c.feed)!,
-        usableWatts: circuitUsableWatts(c),
-        minLoadWatts: minLoad[ci]!,
-        phaseBudgetWatts: phaseUsableWatts(c),
-        minPhaseWatts: c.phases === 3 ? minPhase[ci]! : null,
-      })),
-      feeds: s.power.feeds.map((f, fi) => ({ itBudgetWatts: (f.capacityKw * 1000) / s.power.pue, minItWatts: feedMin[fi]! })),
-    },
-    caps,
-  };
-}
 
 describe.skipIf(!hasOracle)("planFarm against the LP optimum for its own wiring", () => {
   it("gets ≥ 0.999 of the optimum on sites where phases bind (uneven PDUs, 1/2/3 cords, ASICs on one phase)", () => {

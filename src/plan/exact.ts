@@ -60,7 +60,7 @@
  * (`handOutLeftover`).
  */
 import type { AllocFeed, AllocNode, AllocResult } from "./allocate.js";
-import { cmpStr, nodeThroughputTflops, spreadEvenly } from "./allocate.js";
+import { allocateCaps, cmpStr, nodeThroughputTflops, spreadEvenly } from "./allocate.js";
 import { SiteError } from "../site/problems.js";
 
 /** A GPU node with the phases its cords load. */
@@ -90,6 +90,11 @@ export interface ExactInput {
   nodes: readonly ExactNode[];
   circuits: readonly ExactCircuit[];
   feeds: readonly AllocFeed[];
+  /**
+   * An optimum of the same problem without the phase budgets (`allocateCaps(...).exactCapsWatts`),
+   * if the caller already has one; computed here otherwise.
+   */
+  relaxedExactCaps?: readonly number[];
 }
 
 /** Pivots allowed per circuit, per segment: the parametric simplex takes about one per segment; the bound only turns a bug into an error. */
@@ -129,18 +134,82 @@ export function allocateExact(input: ExactInput): AllocResult {
   const rank = new Int32Array(nodes.length);
   byName.forEach((nodeIdx, r) => (rank[nodeIdx] = r));
 
-  // Columns per circuit, nodes in hostname order so ties are broken as in allocate.ts.
-  const lps: CircuitLp[] = circuits.map((c, ci) => {
-    const phased = c.phaseBudgetWatts !== null && c.minPhaseWatts !== null;
-    const headroom = phased ? c.minPhaseWatts!.map((w) => Math.max(0, c.phaseBudgetWatts! - w)) : [Math.max(0, c.usableWatts - c.minLoadWatts)];
-    // The phases add up to the circuit; a total row is only needed if the circuit's own
-    // budget were tighter than its three phases together (never with the formulas in power.ts).
-    if (phased && c.usableWatts - c.minLoadWatts < headroom[0]! + headroom[1]! + headroom[2]! - 1e-9) headroom.push(Math.max(0, c.usableWatts - c.minLoadWatts));
-    return { circuit: ci, rows: headroom.length, headroom, colNode: [], colGain: [], colLength: [], colCoef: [] };
-  });
+  // Per feed: first the relaxed problem (circuit totals and the feed only), solved exactly by
+  // the laminar greedy of allocate.ts (or given by the caller, who may have solved it to wire
+  // the cords). If its optimum already keeps every phase of the feed's circuits within
+  // budget, it is optimal for the phased problem too (a feasible point of the smaller set,
+  // optimal over the larger one), and the feed is done: most are. Otherwise the feed's
+  // circuits get their value functions (phased ones by the parametric simplex) and the feed
+  // is filled from those.
+  const relaxedCaps = input.relaxedExactCaps ?? allocateCaps(input).exactCapsWatts;
+  const exact = relaxedCaps.slice();
+  const increment = (i: number): number => ((relaxedCaps[i]! - nodes[i]!.gpu.minWatts) * nodes[i]!.gpuCount) / nodes[i]!.psuEfficiency;
+  const phaseLoad = circuits.map((c) => (c.minPhaseWatts ? [...c.minPhaseWatts] : null));
+  const circuitNodes: number[][] = circuits.map(() => []);
   for (const i of byName) {
     const n = nodes[i]!;
-    const lp = lps[n.circuit]!;
+    circuitNodes[n.circuit]!.push(i);
+    const pl = phaseLoad[n.circuit];
+    if (pl && n.phaseShare) {
+      const d = increment(i);
+      for (let p = 0; p < 3; p++) pl[p]! += d * n.phaseShare[p]!;
+    }
+  }
+  const byFeed: number[][] = feeds.map(() => []);
+  circuits.forEach((c, ci) => byFeed[c.feed]!.push(ci));
+  byFeed.forEach((cis, fi) => {
+    const phasesHold = cis.every((ci) => {
+      const pl = phaseLoad[ci];
+      const budget = circuits[ci]!.phaseBudgetWatts;
+      return !pl || budget === null || pl.every((w) => w <= budget * (1 + 1e-12) + 1e-9);
+    });
+    if (phasesHold) return;
+    const lps = cis.map((ci) => circuitLp(nodes, circuits[ci]!, ci, circuitNodes[ci]!));
+    const pieces: Pieces[] = [];
+    const fill: Float64Array[] = [];
+    cis.forEach((ci, k) => {
+      const lp = lps[k]!;
+      pieces[ci] = lp.rows === 1 ? singleRowPieces(lp, lp.headroom[0]!) : circuitPieces(lp);
+      fill[ci] = new Float64Array(lp.colNode.length);
+    });
+    fillFeed(cis, pieces, fill, feeds[fi]!.itBudgetWatts - feeds[fi]!.minItWatts);
+    cis.forEach((ci, k) => {
+      const lp = lps[k]!;
+      const f = fill[ci]!;
+      for (const i of circuitNodes[ci]!) exact[i] = nodes[i]!.gpu.minWatts;
+      for (let j = 0; j < lp.colNode.length; j++) {
+        const i = lp.colNode[j]!;
+        const n = nodes[i]!;
+        const y = Math.min(lp.colLength[j]!, Math.max(0, f[j]!));
+        exact[i]! += (y * n.psuEfficiency) / n.gpuCount;
+      }
+      for (const i of circuitNodes[ci]!) exact[i] = Math.min(nodes[i]!.gpu.maxWatts, exact[i]!);
+    });
+  });
+
+  // 1e-9 W absorbs float noise such as 299.99999999997 for an exactly filled segment.
+  const caps = exact.map((x, i) => Math.max(nodes[i]!.gpu.minWatts, Math.floor(x + 1e-9)));
+  spreadEvenly(nodes, rank, exact, caps, (n) => (n as ExactNode).phaseShare?.join(",") ?? "");
+  handOutLeftover(input, rank, caps);
+  let exactObjective = 0;
+  let objective = 0;
+  for (let i = 0; i < nodes.length; i++) {
+    exactObjective += nodeThroughputTflops(nodes[i]!, exact[i]!);
+    objective += nodeThroughputTflops(nodes[i]!, caps[i]!);
+  }
+  return { exactCapsWatts: exact, capsWatts: caps, exactObjectiveTflops: exactObjective, objectiveTflops: objective };
+}
+
+/** A circuit's LP: one column per (node, curve segment) with a positive gain, nodes in hostname order so ties go as in allocate.ts. */
+function circuitLp(nodes: readonly ExactNode[], c: ExactCircuit, ci: number, members: readonly number[]): CircuitLp {
+  const phased = c.phaseBudgetWatts !== null && c.minPhaseWatts !== null;
+  const headroom = phased ? c.minPhaseWatts!.map((w) => Math.max(0, c.phaseBudgetWatts! - w)) : [Math.max(0, c.usableWatts - c.minLoadWatts)];
+  // The phases add up to the circuit; a total row is only needed if the circuit's own
+  // budget were tighter than its three phases together (never with the formulas in power.ts).
+  if (phased && c.usableWatts - c.minLoadWatts < headroom[0]! + headroom[1]! + headroom[2]! - 1e-9) headroom.push(Math.max(0, c.usableWatts - c.minLoadWatts));
+  const lp: CircuitLp = { circuit: ci, rows: headroom.length, headroom, colNode: [], colGain: [], colLength: [], colCoef: [] };
+  for (const i of members) {
+    const n = nodes[i]!;
     const curve = n.gpu.curve;
     for (let k = 1; k < curve.length; k++) {
       const [x0, y0] = curve[k - 1]!;
@@ -160,45 +229,17 @@ export function allocateExact(input: ExactInput): AllocResult {
       }
     }
   }
-
-  // Value functions per circuit, then one fill per feed.
-  const pieces = lps.map((lp) => (lp.rows === 1 ? singleRowPieces(lp) : circuitPieces(lp)));
-  if (process.env.DBG) console.log(JSON.stringify(lps), JSON.stringify(pieces));
-  const fill = lps.map((lp) => new Float64Array(lp.colNode.length));
-  const byFeed: number[][] = feeds.map(() => []);
-  circuits.forEach((c, ci) => byFeed[c.feed]!.push(ci));
-  byFeed.forEach((cis, fi) => fillFeed(cis, pieces, fill, feeds[fi]!.itBudgetWatts - feeds[fi]!.minItWatts));
-
-  const exact = nodes.map((n) => n.gpu.minWatts);
-  lps.forEach((lp, ci) => {
-    const f = fill[ci]!;
-    for (let j = 0; j < lp.colNode.length; j++) {
-      const i = lp.colNode[j]!;
-      const n = nodes[i]!;
-      const y = Math.min(lp.colLength[j]!, Math.max(0, f[j]!));
-      exact[i]! += (y * n.psuEfficiency) / n.gpuCount;
-    }
-  });
-  nodes.forEach((n, i) => (exact[i] = Math.min(n.gpu.maxWatts, exact[i]!)));
-
-  // 1e-9 W absorbs float noise such as 299.99999999997 for an exactly filled segment.
-  const caps = exact.map((x, i) => Math.max(nodes[i]!.gpu.minWatts, Math.floor(x + 1e-9)));
-  spreadEvenly(nodes, rank, exact, caps, (n) => (n as ExactNode).phaseShare?.join(",") ?? "");
-  handOutLeftover(input, rank, caps);
-  let exactObjective = 0;
-  let objective = 0;
-  for (let i = 0; i < nodes.length; i++) {
-    exactObjective += nodeThroughputTflops(nodes[i]!, exact[i]!);
-    objective += nodeThroughputTflops(nodes[i]!, caps[i]!);
-  }
-  return { exactCapsWatts: exact, capsWatts: caps, exactObjectiveTflops: exactObjective, objectiveTflops: objective };
+  return lp;
 }
 
-/** A one-row circuit's pieces: its segments in descending gain (ties: column order), cut at the headroom. */
-function singleRowPieces(lp: CircuitLp): Pieces {
+/**
+ * A circuit's pieces with its total as the only row: its segments in descending gain (ties:
+ * column order), cut at `room`. Exact for a single-phase circuit; for a three-phase one it
+ * is the relaxation without the phase rows.
+ */
+function singleRowPieces(lp: CircuitLp, room: number): Pieces {
   const out: Pieces = { slope: [], load: [], start: [0], changeCol: [], changeDelta: [] };
   const order = lp.colGain.map((_, j) => j).sort((a, b) => lp.colGain[b]! - lp.colGain[a]! || a - b);
-  let room = lp.headroom[0]!;
   for (const j of order) {
     if (!(room > 0)) break;
     const take = Math.min(room, lp.colLength[j]!);
@@ -269,15 +310,32 @@ function circuitPieces(lp: CircuitLp): Pieces {
     // which one turns attractive (at lower: d > 0; at upper: d < 0); ties: lowest index.
     let best = -Infinity;
     let enter = -1;
+    // A node's columns are consecutive and share one coefficient vector, so π·a is computed
+    // once per node, not per segment.
+    let dotR = 0;
+    let dot1 = 0;
+    let lastNode = -1;
     for (let v = 0; v < n + m; v++) {
       if (rowOf[v]! >= 0) continue;
-      let alpha = v < n ? lp.colGain[v]! : 0;
-      let beta = v < n ? 1 : 0;
-      for (let p = 0; p < m; p++) {
-        const a = coef(v, p);
-        if (a === 0) continue;
-        alpha -= piR[p]! * a;
-        beta -= pi1[p]! * a;
+      let alpha: number;
+      let beta: number;
+      if (v < n) {
+        const node = lp.colNode[v]!;
+        if (node !== lastNode) {
+          lastNode = node;
+          dotR = 0;
+          dot1 = 0;
+          for (let p = 0; p < m; p++) {
+            const a = lp.colCoef[v * m + p]!;
+            dotR += piR[p]! * a;
+            dot1 += pi1[p]! * a;
+          }
+        }
+        alpha = lp.colGain[v]! - dotR;
+        beta = 1 - dot1;
+      } else {
+        alpha = -piR[v - n]!;
+        beta = -pi1[v - n]!;
       }
       const upper = v < n && atUpper[v] === 1;
       let cross: number;
@@ -419,7 +477,7 @@ function fillFeed(cis: readonly number[], pieces: readonly Pieces[], fill: Float
 
 /**
  * Gives back the watts that rounding down freed: repeatedly the node whose next +1 W buys
- * the most throughput per wall watt (ties: hostname) gets it, if it stays within max and
+ * the most throughput per wall watt (ties: the lower cap, then hostname) gets it, if it stays within max and
  * keeps its circuit, its phases and its feed within budget; a node that does not fit
  * leaves the queue. Bounded: every +1 W uses ≥ 1 wall watt of the < Σ g_i / e_i wall watts
  * per budget that rounding freed (and any headroom left by flat segments), and a node
@@ -441,7 +499,13 @@ function handOutLeftover(input: ExactInput, rank: Int32Array, caps: number[]): v
   const gainOf = (i: number): number =>
     caps[i]! >= nodes[i]!.gpu.maxWatts ? 0 : (nodeThroughputTflops(nodes[i]!, caps[i]! + 1) - nodeThroughputTflops(nodes[i]!, caps[i]!)) / perWatt[i]!;
   const gain = nodes.map((_, i) => gainOf(i));
-  const heap = new MaxHeap((a, b) => gain[a]! - gain[b]! || rank[b]! - rank[a]!);
+  // Equal gains (to float noise: two points of one segment give the same slope up to 1e-16):
+  // the lower cap first, so identical neighbours take turns and stay within 1 W.
+  const heap = new MaxHeap((a, b) => {
+    const d = gain[a]! - gain[b]!;
+    if (Math.abs(d) > 1e-12 * Math.max(gain[a]!, gain[b]!)) return d;
+    return caps[b]! - caps[a]! || rank[b]! - rank[a]!;
+  });
   nodes.forEach((_, i) => {
     if (gain[i]! > 0) heap.push(i);
   });

@@ -287,8 +287,10 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
   } {
     const threePhase = phaseBudget.some((b) => b !== null);
     let wiredAt: Map<number, number> | null = null;
+    let relaxedExactCaps: number[] | undefined;
     if (threePhase) {
       const relaxed = allocateCaps({ nodes: allocNodes, circuits: allocCircuits, feeds: allocFeeds });
+      relaxedExactCaps = relaxed.exactCapsWatts;
       wiredAt = new Map();
       gpuNodes.forEach((r, i) => wiredAt!.set(r.index, (r.baseWatts + r.gpuCount * relaxed.capsWatts[i]!) / r.psuEfficiency));
     }
@@ -317,6 +319,7 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
         };
       }),
       feeds: allocFeeds,
+      ...(relaxedExactCaps ? { relaxedExactCaps } : {}),
     });
     const caps = new Map<number, number>();
     gpuNodes.forEach((r, i) => caps.set(r.index, result.capsWatts[i]!));
