@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { remoteScriptCommand } from "../src/components/remote-script.js";
+import { bootstrapDeadlineSeconds, UNINSTALL_DEADLINE_SECONDS } from "../src/components/host-bootstrap.js";
 import type { FarmPlan } from "../src/plan/types.js";
 import { renderBootstrapScript, renderHostStdin, renderUninstallScript } from "../src/render/index.js";
 import { HostHarness, harnessUnavailable, processesHolding } from "./helpers/host-harness.js";
@@ -50,8 +51,12 @@ describe.skipIf(missing !== null)("host scripts over real SSH", () => {
   });
 
   const secrets = { serverToken: SERVER_SECRET, agentToken: AGENT_SECRET };
-  const bootstrap = (host: string) => remoteScriptCommand(renderBootstrapScript(plan, host), "mine2hpc-bootstrap");
-  const uninstall = (host: string) => remoteScriptCommand(renderUninstallScript(plan, host), "mine2hpc-uninstall");
+  // Exactly the command strings HostBootstrap registers (src/components/host-bootstrap.ts):
+  // the script under the component's host-side deadline.
+  const bootstrap = (host: string) =>
+    remoteScriptCommand(renderBootstrapScript(plan, host), "mine2hpc-bootstrap", { timeoutSeconds: bootstrapDeadlineSeconds(plan) });
+  const uninstall = (host: string) =>
+    remoteScriptCommand(renderUninstallScript(plan, host), "mine2hpc-uninstall", { timeoutSeconds: UNINSTALL_DEADLINE_SECONDS });
   const stdinOf = (host: string) => renderHostStdin(plan, host, secrets, host === "cp-01" ? null : CA_HASH);
 
   it("bootstraps the first server, and a second run changes nothing: no restart, every file byte-identical", async () => {
