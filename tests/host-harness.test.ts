@@ -162,16 +162,17 @@ describe.skipIf(missing !== null)("host scripts over real SSH", () => {
       h.reset();
       h.setControl("fail", line);
       const run = await h.run(bootstrap("rig-a02"), stdinOf("rig-a02"));
-      expect(run.exitCode).toBe(1);
+      expect(run.exitCode, run.stderr).toBe(1);
       const hints = run.stderr.split("\n").filter((l) => l.startsWith("mine2hpc[rig-a02]: hint: "));
-      expect(hints).toHaveLength(1);
+      expect(hints, run.stderr).toHaveLength(1);
       expect(hints[0]).toContain(hint);
       expect(run.stderr).toContain("mine2hpc[rig-a02]: error: systemctl restart k3s-agent failed (exit 1)");
     }
   });
 
   it("uninstalls idempotently, restoring the GPUs' default power limits once", async () => {
-    expect((await h.run(bootstrap("rig-a01"), stdinOf("rig-a01"))).exitCode).toBe(0);
+    const boot = await h.run(bootstrap("rig-a01"), stdinOf("rig-a01"));
+    expect(boot.exitCode, boot.stderr).toBe(0);
     const before = h.calls().length;
     // remote.Command replays the bootstrap's stdin to `delete`.
     const first = await h.run(uninstall("rig-a01"), stdinOf("rig-a01"));

@@ -154,7 +154,6 @@ export class HostHarness {
   mirrorUrl = "";
   private sshd: ResultPromise | null = null;
   private http: Server | null = null;
-  private createdMountpoints: string[] = [];
 
   private constructor(dir: string) {
     this.dir = dir;
@@ -246,12 +245,9 @@ export class HostHarness {
       ].join("\n"),
     );
     for (const d of FAKE_ROOT_DIRS) mkdirSync(path.join(this.root, d), { recursive: true });
-    for (const d of FAKE_ROOT_DIRS) {
-      if (!existsSync(d)) {
-        mkdirSync(d, { recursive: true });
-        this.createdMountpoints.push(d);
-      }
-    }
+    // Bind mounts need their mountpoints on the real filesystem (a mount namespace does not
+    // isolate files): created when missing, left empty afterwards.
+    for (const d of FAKE_ROOT_DIRS) mkdirSync(d, { recursive: true });
     mkdirSync("/run/sshd", { recursive: true });
     this.writeFakes();
     const binds = FAKE_ROOT_DIRS.map((d) => `mount --bind ${path.join(this.root, d)} ${d}`).join(" && ");
@@ -367,14 +363,16 @@ export class HostHarness {
     }
   }
 
-  /** Stops sshd and the mirror, removes the fake root and the mountpoints it created. */
+  /** Stops sshd and the mirror and removes the fake root. */
   async stop(): Promise<void> {
     if (this.sshd) {
       this.sshd.kill("SIGTERM");
       await Promise.race([this.sshd, new Promise((r) => setTimeout(r, 3000))]);
     }
     if (this.http) await new Promise<void>((resolve) => this.http!.close(() => resolve()));
-    for (const d of this.createdMountpoints.reverse()) rmSync(d, { recursive: true, force: true });
+    // Mountpoints created for the bind mounts stay (empty): removing one would unmount it in
+    // every namespace (Linux ≥ 3.18), breaking a harness that another test run on this machine
+    // is using at the same time.
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
