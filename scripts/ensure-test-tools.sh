@@ -3,6 +3,7 @@
 #   - shellcheck: lints every rendered host script (render-*.test.ts)
 #   - chromium: renders the HTML report in the browser test (report-browser.test.ts)
 #   - openssh-server: sshd for the host harness (bootstraps run over real SSH on loopback)
+#   - curl: the rendered bootstrap downloads with it, also inside the host harness
 # Missing ones are installed from the distribution's packages when we may (root, or
 # passwordless sudo as on CI runners); otherwise this fails at once with the one command to
 # run, instead of tests failing or skipping one by one later.
@@ -19,6 +20,7 @@ missing=()
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 [ -x "$chromium_bin" ] || missing+=(chromium)
 { command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ]; } || missing+=(openssh-server)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 # Ubuntu's chromium package is a snap wrapper, which does not run in containers or CI images.
