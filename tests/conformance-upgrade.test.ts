@@ -178,3 +178,12 @@ describe("cluster-side scripts", () => {
     expect(r.all).toContain("drain did not finish within 300 s (a PodDisruptionBudget or a stuck pod holds it)");
   });
 });
+
+describe("host bootstrap and the upgrade controller", () => {
+  it("installs k3s only where it is missing and never replaces an installed one (the controller upgrades it)", async () => {
+    const { renderBootstrapScript } = await import("../src/render/index.js");
+    const script = renderBootstrapScript(samplePlan(), "rig-a01");
+    expect(script).toContain('if [ -z "$CURRENT_VERSION" ] || [ ! -f "/etc/systemd/system/${K3S_SERVICE}.service" ]; then');
+    expect(script).not.toContain('[ "$CURRENT_VERSION" != "$K3S_VERSION" ]');
+  });
+});

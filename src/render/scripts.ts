@@ -26,7 +26,8 @@
  * `journalctl` and every `kubectl` call run under `timeout`; every wait loop has a deadline.
  *
  * The bootstrap is idempotent: files are written only when their content differs, k3s is
- * installed only when the pinned version (or its unit) is missing, and the service restarts
+ * installed only when it (or its unit) is missing — never replaced: upgrades roll through the
+ * system-upgrade-controller (render/upgrade.ts) — and the service restarts
  * only when its config, a token or the registry mirror changed (or the binary was replaced).
  */
 import type { FarmPlan, PlannedNode } from "../plan/types.js";
@@ -329,7 +330,11 @@ CURRENT_VERSION=''
 if [ -x "$K3S_BIN" ]; then
   CURRENT_VERSION="$(timeout 30 "$K3S_BIN" --version 2>/dev/null | awk 'NR == 1 { print $3 }' || true)"
 fi
-if [ "$CURRENT_VERSION" != "$K3S_VERSION" ] || [ ! -f "/etc/systemd/system/\${K3S_SERVICE}.service" ]; then
+# Installed only where k3s is missing: an installed k3s is never replaced here. Version changes
+# roll through the system-upgrade-controller (one server at a time, agents in batches), and
+# HostBootstrap gives each host the version it was first installed with, so replacing a binary
+# the controller already upgraded would be a downgrade.
+if [ -z "$CURRENT_VERSION" ] || [ ! -f "/etc/systemd/system/\${K3S_SERVICE}.service" ]; then
   command -v curl >/dev/null 2>&1 || die "curl is required to download k3s: install it (apt-get install curl)"
   log "installing k3s \${K3S_VERSION} as \${K3S_ROLE} (installed: \${CURRENT_VERSION:-none})"
   work="$(mktemp -d /tmp/mine2hpc-k3s.XXXXXX)"
@@ -357,7 +362,7 @@ elif ! timeout 30 systemctl is-active --quiet "$K3S_SERVICE"; then
   log "starting \${K3S_SERVICE} (deadline \${START_TIMEOUT} s)"
   start_k3s start
 else
-  log "k3s \${K3S_VERSION} installed, configuration unchanged"
+  log "k3s \${CURRENT_VERSION} installed, configuration unchanged"
 fi
 `;
 }
