@@ -3,7 +3,7 @@ import { expect, it } from "vitest";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { setupMocks } from "./mocks.js";
 import { SiteError } from "../src/site/problems.js";
 
@@ -47,7 +47,8 @@ it("registers nothing when a machine's lifecycle inputs are bad, naming the inve
     secretKeys: ["mine2hpc:sshPrivateKey"],
   });
   process.chdir(repoRoot);
-  const err = await import("../src/index.js?lifecycle").then(
+  // A fresh copy of the program module: the first test already imported (and failed) it.
+  const err = await import(`${pathToFileURL(join(repoRoot, "src", "index.ts")).href}?lifecycle`).then(
     () => null,
     (e: unknown) => e,
   );
