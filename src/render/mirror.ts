@@ -25,6 +25,7 @@
  */
 import type { FarmPlan } from "../plan/types.js";
 import { CHARTS, IMAGES, NETWORK_OPERATOR_IMAGES, type ChartPin } from "./versions.js";
+import { SUC_IMAGES, SUC_VERSION } from "./upgrade.js";
 
 /** The mirror settings of a plan (`plan.mirror`). */
 export interface SiteMirror {
@@ -274,6 +275,11 @@ export function siteArtifacts(plan: FarmPlan, chartValues: Partial<Record<keyof 
   }
   addImage("mine2hpc curtailment jobs", IMAGES.agent);
   addImage("mine2hpc power agent (bundled runtime on stock Node)", IMAGES.runtime);
+  // Rolling k3s upgrades: the controller, the kubectl image of its cordon/drain Jobs, and the
+  // upgrade image tagged with the Plan's version (SUC writes `+` as `-` in the tag).
+  addImage(`system-upgrade-controller ${SUC_VERSION}`, SUC_IMAGES.controller);
+  addImage(`system-upgrade-controller ${SUC_VERSION} jobs (cordon, drain)`, SUC_IMAGES.kubectl);
+  addImage(`k3s upgrade ${version}`, `${SUC_IMAGES.k3sUpgrade}:${version.replace(/\+/g, "-")}`);
   if (plan.network.fabric !== "none") {
     for (const c of Object.values(NETWORK_OPERATOR_IMAGES)) addImage(`network-operator NicClusterPolicy`, `${c.repository}/${c.image}:${c.version}`);
   }
