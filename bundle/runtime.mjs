@@ -705,9 +705,9 @@ var PowerAgent = class {
       const byUuid = new Map(back.gpus.map((g) => [g.uuid, g]));
       for (const g of gpus) {
         if (g.action !== "set" && g.action !== "set-failed") continue;
-        const read = byUuid.get(g.uuid);
-        g.after = read ? wattsOf(read.limit) : null;
-        g.draw = read ? wattsOf(read.draw) : g.draw;
+        const read5 = byUuid.get(g.uuid);
+        g.after = read5 ? wattsOf(read5.limit) : null;
+        g.draw = read5 ? wattsOf(read5.draw) : g.draw;
         g.inForce = g.after !== null && g.target !== null && Math.abs(g.after - g.target) < 0.5;
         if (!g.inForce && g.action === "set") g.detail = `read back ${g.after ?? "nothing"} W after setting ${g.target} W`;
       }
@@ -1045,12 +1045,1306 @@ function num(v, flag, dflt, min) {
   return n;
 }
 
+// src/runtime/curtail/command.ts
+import { readFile as readFile2 } from "node:fs/promises";
+
+// src/runtime/miners/types.ts
+var DRIVER_NAMES = ["luxos", "braiins", "antminer", "whatsminer", "webhook"];
+var ANTMINER_STATUS_PORT = 4028;
+var DEFAULT_THRESHOLDS = { maxHashrateGhs: 1, maxWatts: 150 };
+function isCurtailed(r, t) {
+  if (r.hashrateGhs === null && r.powerWatts === null) return r.sleeping === true;
+  const hashOk = r.hashrateGhs === null || r.hashrateGhs <= t.maxHashrateGhs;
+  const powerOk = r.powerWatts === null || r.powerWatts <= t.maxWatts;
+  return hashOk && powerOk;
+}
+function isResumed(r, t) {
+  if (r.sleeping === false) return true;
+  if (r.hashrateGhs !== null) return r.hashrateGhs > t.maxHashrateGhs;
+  if (r.powerWatts !== null) return r.powerWatts > t.maxWatts;
+  return false;
+}
+
+// src/runtime/curtail/credentials.ts
+var CREDENTIALS_KEY = "credentials.json";
+var NO_CREDENTIALS = { byDriver: {}, byHost: {} };
+function credentialFor(c, hostname, driver) {
+  return c.byHost[hostname] ?? c.byDriver[driver] ?? c.default;
+}
+function credential(v, path, problems) {
+  const o = v;
+  if (o === null || typeof o !== "object" || Array.isArray(o)) {
+    problems.push(`${path}: expected { user, password }`);
+    return void 0;
+  }
+  for (const k of Object.keys(o)) if (k !== "user" && k !== "password") problems.push(`${path}.${k}: unknown key (only user and password)`);
+  if (typeof o.user !== "string" || o.user === "") problems.push(`${path}.user: expected a non-empty string`);
+  if (typeof o.password !== "string") problems.push(`${path}.password: expected a string`);
+  return typeof o.user === "string" && typeof o.password === "string" ? { user: o.user, password: o.password } : void 0;
+}
+var parseJsonText = (text) => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error("not valid JSON");
+  }
+};
+function parseCredentials(text, where, parse = parseJsonText) {
+  let v;
+  try {
+    v = parse(text);
+  } catch (e) {
+    throw new Error(`${where}: ${e.message}.
+  fix: write it as { default: { user, password }, byDriver: { DRIVER: {…} }, byHost: { HOSTNAME: {…} } }.`);
+  }
+  const problems = [];
+  const out = { byDriver: {}, byHost: {} };
+  const o = v;
+  if (o === null || typeof o !== "object" || Array.isArray(o)) problems.push("top level: expected a mapping with default, byDriver and/or byHost");
+  else {
+    for (const k of Object.keys(o)) if (!["default", "byDriver", "byHost"].includes(k)) problems.push(`${k}: unknown key (default, byDriver, byHost)`);
+    if (o.default !== void 0) {
+      const c = credential(o.default, "default", problems);
+      if (c) out.default = c;
+    }
+    if (o.byDriver !== void 0) {
+      const d = o.byDriver;
+      if (d === null || typeof d !== "object") problems.push("byDriver: expected a mapping of driver → { user, password }");
+      else
+        for (const [k, val] of Object.entries(d)) {
+          if (!DRIVER_NAMES.includes(k)) problems.push(`byDriver.${k}: unknown driver (${DRIVER_NAMES.join(", ")})`);
+          const c = credential(val, `byDriver.${k}`, problems);
+          if (c) out.byDriver[k] = c;
+        }
+    }
+    if (o.byHost !== void 0) {
+      const h = o.byHost;
+      if (h === null || typeof h !== "object") problems.push("byHost: expected a mapping of hostname → { user, password }");
+      else
+        for (const [k, val] of Object.entries(h)) {
+          const c = credential(val, `byHost.${k}`, problems);
+          if (c) out.byHost[k] = c;
+        }
+    }
+  }
+  if (problems.length > 0) throw new Error(`${where}: ${problems.length} problem(s):
+${problems.map((p) => `  - ${p}`).join("\n")}`);
+  return out;
+}
+
+// src/runtime/miners/net.ts
+import http3 from "node:http";
+import https2 from "node:https";
+import net from "node:net";
+var TransportError = class extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "TransportError";
+  }
+};
+var RefusedError = class extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "RefusedError";
+  }
+};
+function limits(o) {
+  return {
+    deadline: o.deadline,
+    connectTimeoutMs: o.connectTimeoutMs ?? 3e3,
+    requestTimeoutMs: o.requestTimeoutMs ?? 5e3,
+    pollIntervalMs: o.pollIntervalMs ?? 1e3,
+    retries: o.retries ?? 2
+  };
+}
+function budget(l, own) {
+  return Math.max(1, Math.min(own, l.deadline - Date.now()));
+}
+var MAX_REPLY_BYTES = 1 << 20;
+function tcpExchange(host, port, payload, l) {
+  const total = budget(l, l.requestTimeoutMs);
+  const connectMs = Math.min(l.connectTimeoutMs, total);
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let size = 0;
+    let settled = false;
+    let connected = false;
+    const socket = net.connect({ host, port });
+    const finish = (err, data) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(connectTimer);
+      clearTimeout(totalTimer);
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(data);
+    };
+    const connectTimer = setTimeout(() => finish(new TransportError(`no TCP connection to ${host}:${port} within ${connectMs} ms`)), connectMs);
+    const totalTimer = setTimeout(
+      () => finish(new TransportError(connected ? `no complete reply from ${host}:${port} within ${total} ms` : `no TCP connection to ${host}:${port} within ${total} ms`)),
+      total
+    );
+    socket.on("connect", () => {
+      connected = true;
+      clearTimeout(connectTimer);
+      socket.write(payload);
+    });
+    socket.on("data", (chunk) => {
+      const nul = chunk.indexOf(0);
+      const part = nul >= 0 ? chunk.subarray(0, nul) : chunk;
+      chunks.push(part);
+      size += part.length;
+      if (size > MAX_REPLY_BYTES) return finish(new TransportError(`reply from ${host}:${port} exceeds ${MAX_REPLY_BYTES} bytes`));
+      if (nul >= 0) finish(null, Buffer.concat(chunks));
+    });
+    socket.on("end", () => finish(null, Buffer.concat(chunks)));
+    socket.on("error", (e) => finish(new TransportError(`${connected ? "connection" : "connect"} to ${host}:${port} failed: ${e.code ?? e.message}`)));
+  });
+}
+function httpRequest(url, o, l) {
+  const total = budget(l, l.requestTimeoutMs);
+  const connectMs = Math.min(l.connectTimeoutMs, total);
+  const where = `${url.protocol}//${url.host}${url.pathname}`;
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let connected = false;
+    const mod = url.protocol === "https:" ? https2 : http3;
+    const req = mod.request(url, {
+      method: o.method,
+      headers: { ...o.headers ?? {}, ...o.body !== void 0 ? { "content-length": String(Buffer.byteLength(o.body)) } : {} },
+      // One connection per request: no keep-alive pool holding sockets to thousands of miners.
+      agent: false
+    });
+    const finish = (err, res) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(connectTimer);
+      clearTimeout(totalTimer);
+      req.destroy();
+      if (err) reject(err);
+      else resolve(res);
+    };
+    const connectTimer = setTimeout(() => finish(new TransportError(`no connection to ${where} within ${connectMs} ms`)), connectMs);
+    const totalTimer = setTimeout(() => finish(new TransportError(`no complete reply from ${where} within ${total} ms`)), total);
+    req.on("socket", (s) => {
+      const onConnect = () => {
+        connected = true;
+        clearTimeout(connectTimer);
+      };
+      if (s.connecting) s.once(url.protocol === "https:" ? "secureConnect" : "connect", onConnect);
+      else onConnect();
+    });
+    req.on("response", (res) => {
+      const chunks = [];
+      let size = 0;
+      res.on("data", (c) => {
+        size += c.length;
+        if (size > MAX_REPLY_BYTES) return finish(new TransportError(`reply from ${where} exceeds ${MAX_REPLY_BYTES} bytes`));
+        chunks.push(c);
+      });
+      res.on("end", () => finish(null, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("aborted", () => finish(new TransportError(`reply from ${where} cut off`)));
+      res.on("error", (e) => finish(new TransportError(`reply from ${where} failed: ${e.code ?? e.message}`)));
+    });
+    req.on("error", (e) => finish(new TransportError(`${connected ? "request" : "connect"} to ${where} failed: ${e.code ?? e.message}`)));
+    if (o.body !== void 0) req.write(o.body);
+    req.end();
+  });
+}
+function pause(ms, deadline) {
+  const wait = Math.max(0, Math.min(ms, deadline - Date.now()));
+  return new Promise((r) => setTimeout(r, wait));
+}
+async function withRetries(fn, l) {
+  let attempts = 0;
+  for (; ; ) {
+    attempts++;
+    try {
+      return { value: await fn(), attempts };
+    } catch (e) {
+      const err = e;
+      err.attempts = attempts;
+      if (!(e instanceof TransportError) || attempts > l.retries || Date.now() >= l.deadline) throw err;
+      await pause(200 * attempts, l.deadline);
+    }
+  }
+}
+
+// src/runtime/miners/cgminer.ts
+function parseReply(raw, what) {
+  const text = raw.toString("utf8").trim();
+  if (text === "") throw new TransportError(`${what}: empty reply (connection closed before any answer)`);
+  try {
+    const v = JSON.parse(text);
+    if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error("not an object");
+    return v;
+  } catch {
+    throw new TransportError(`${what}: reply is not complete JSON (${text.length} bytes; cut off mid-reply?)`);
+  }
+}
+function statusOf(reply) {
+  const s = reply.STATUS;
+  if (Array.isArray(s) && s[0] && typeof s[0] === "object") {
+    const o = s[0];
+    return { status: String(o.STATUS ?? ""), msg: typeof o.Msg === "string" ? o.Msg : JSON.stringify(o.Msg ?? ""), code: typeof o.Code === "number" ? o.Code : null };
+  }
+  if (typeof s === "string") {
+    return { status: s, msg: typeof reply.Msg === "string" ? reply.Msg : JSON.stringify(reply.Msg ?? ""), code: typeof reply.Code === "number" ? reply.Code : null };
+  }
+  return { status: "", msg: "", code: null };
+}
+function expectOk(reply, what) {
+  const st = statusOf(reply);
+  if (st.status === "E" || st.status === "F") throw new RefusedError(`${what} refused by the miner: ${st.msg || "error"}${st.code !== null ? ` (code ${st.code})` : ""}`);
+  if (st.status === "") throw new TransportError(`${what}: reply has no STATUS section`);
+  return reply;
+}
+async function cgminerCommand(host, port, command, parameter, l) {
+  const body = JSON.stringify(parameter === void 0 ? { command } : { command, parameter });
+  return expectOk(parseReply(await tcpExchange(host, port, body, l), command), command);
+}
+function section(reply, name) {
+  const s = reply[name];
+  return Array.isArray(s) && s[0] && typeof s[0] === "object" ? s[0] : void 0;
+}
+function num2(o, key) {
+  const v = o?.[key];
+  if (typeof v === "number" && Number.isFinite(v)) return v;
+  if (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) return Number(v);
+  return null;
+}
+var NO_READING = { hashrateGhs: null, powerWatts: null, sleeping: null };
+var MAX_POLLS = 1e4;
+async function runAction(miner, kind, o, steps) {
+  const l = limits(o);
+  const t = { ...DEFAULT_THRESHOLDS, ...o.thresholds ?? {} };
+  const start = Date.now();
+  const result = (outcome, reason, r, attempts2) => ({
+    hostname: miner.hostname,
+    driver: miner.driver,
+    outcome,
+    reason,
+    ...r,
+    attempts: attempts2,
+    elapsedMs: Date.now() - start
+  });
+  let attempts;
+  try {
+    attempts = (await withRetries(() => steps.act(l), l)).attempts;
+  } catch (e) {
+    const err = e;
+    return result(e instanceof TransportError ? "unreachable" : "failed", err.message, NO_READING, err.attempts ?? 1);
+  }
+  const done = kind === "curtail" ? isCurtailed : isResumed;
+  let last;
+  let lastError = "";
+  for (let poll = 0; poll < MAX_POLLS; poll++) {
+    try {
+      last = await steps.read(l);
+      if (done(last, t)) return result("confirmed", "", last, attempts);
+    } catch (e) {
+      lastError = e.message;
+    }
+    if (Date.now() + l.pollIntervalMs >= l.deadline) break;
+    await pause(l.pollIntervalMs, l.deadline);
+  }
+  const secs = ((Date.now() - start) / 1e3).toFixed(1);
+  if (last === void 0) return result("failed", `${kind} acknowledged, but no read-back answered within ${secs} s: ${lastError}`, NO_READING, attempts);
+  return result("failed", `${kind} acknowledged, but the miner still reads ${describe(last)} after ${secs} s`, last, attempts);
+}
+function describe(r) {
+  const parts = [];
+  if (r.hashrateGhs !== null) parts.push(`${round(r.hashrateGhs)} GH/s`);
+  if (r.powerWatts !== null) parts.push(`${round(r.powerWatts)} W`);
+  if (r.sleeping !== null) parts.push(r.sleeping ? "sleeping" : "not sleeping");
+  return parts.length > 0 ? parts.join(", ") : "nothing";
+}
+function round(n) {
+  return Math.round(n * 10) / 10;
+}
+async function runStatus(miner, o, read5) {
+  const l = limits(o);
+  const start = Date.now();
+  try {
+    const { value, attempts } = await withRetries(() => read5(l), l);
+    return { hostname: miner.hostname, driver: miner.driver, outcome: "confirmed", reason: "", ...value, attempts, elapsedMs: Date.now() - start };
+  } catch (e) {
+    const err = e;
+    return {
+      hostname: miner.hostname,
+      driver: miner.driver,
+      outcome: e instanceof TransportError ? "unreachable" : "failed",
+      reason: err.message,
+      ...NO_READING,
+      attempts: err.attempts ?? 1,
+      elapsedMs: Date.now() - start
+    };
+  }
+}
+
+// src/runtime/miners/digest.ts
+import { createHash, randomBytes } from "node:crypto";
+function parseDigestChallenge(header) {
+  if (header === void 0) return void 0;
+  const m = /^\s*Digest\s+(.*)$/is.exec(header);
+  if (!m) return void 0;
+  const params = {};
+  const re = /([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g;
+  for (let p = re.exec(m[1]); p !== null; p = re.exec(m[1])) {
+    params[p[1].toLowerCase()] = p[2] !== void 0 ? p[2].replace(/\\(.)/g, "$1") : p[3];
+  }
+  if (params.realm === void 0 || params.nonce === void 0) return void 0;
+  return {
+    realm: params.realm,
+    nonce: params.nonce,
+    ...params.qop !== void 0 ? { qop: params.qop } : {},
+    ...params.opaque !== void 0 ? { opaque: params.opaque } : {},
+    ...params.algorithm !== void 0 ? { algorithm: params.algorithm } : {}
+  };
+}
+var md5 = (s) => createHash("md5").update(s, "utf8").digest("hex");
+function digestAuthorization(challenge, o) {
+  if (challenge.algorithm !== void 0 && challenge.algorithm.toUpperCase() !== "MD5") {
+    throw new Error(`digest algorithm ${challenge.algorithm} is not supported (only MD5, which Antminer firmware uses)`);
+  }
+  const ha1 = md5(`${o.username}:${challenge.realm}:${o.password}`);
+  const ha2 = md5(`${o.method}:${o.uri}`);
+  const quoted = (s) => `"${s.replace(/["\\]/g, "\\$&")}"`;
+  const parts = [`username=${quoted(o.username)}`, `realm=${quoted(challenge.realm)}`, `nonce=${quoted(challenge.nonce)}`, `uri=${quoted(o.uri)}`];
+  const qops = (challenge.qop ?? "").split(",").map((q) => q.trim());
+  if (qops.includes("auth")) {
+    const nc = (o.nc ?? 1).toString(16).padStart(8, "0");
+    const cnonce = o.cnonce ?? randomBytes(8).toString("hex");
+    parts.push(`qop=auth`, `nc=${nc}`, `cnonce=${quoted(cnonce)}`, `response=${quoted(md5(`${ha1}:${challenge.nonce}:${nc}:${cnonce}:auth:${ha2}`))}`);
+  } else {
+    parts.push(`response=${quoted(md5(`${ha1}:${challenge.nonce}:${ha2}`))}`);
+  }
+  if (challenge.opaque !== void 0) parts.push(`opaque=${quoted(challenge.opaque)}`);
+  if (challenge.algorithm !== void 0) parts.push(`algorithm=${challenge.algorithm}`);
+  return `Digest ${parts.join(", ")}`;
+}
+
+// src/runtime/miners/antminer.ts
+async function cgi(m, c, name, body, l) {
+  if (c === void 0) throw new RefusedError("no credential for the Antminer web interface; add one (byHost, byDriver.antminer or default) to the credentials file");
+  const uri = `/cgi-bin/${name}.cgi`;
+  const url = new URL(`http://${m.host.includes(":") ? `[${m.host}]` : m.host}:${m.port}${uri}`);
+  const method = body === void 0 ? "GET" : "POST";
+  const payload = body === void 0 ? void 0 : JSON.stringify(body);
+  const send = (authorization) => httpRequest(
+    url,
+    {
+      method,
+      headers: { ...payload !== void 0 ? { "content-type": "application/json" } : {}, ...authorization ? { authorization } : {} },
+      ...payload !== void 0 ? { body: payload } : {}
+    },
+    l
+  );
+  let res = await send();
+  if (res.status === 401) {
+    const challenge = parseDigestChallenge(res.headers["www-authenticate"]);
+    if (challenge === void 0) throw new RefusedError(`${uri}: HTTP 401 without a Digest challenge`);
+    res = await send(digestAuthorization(challenge, { username: c.user, password: c.password, method, uri }));
+    if (res.status === 401) throw new RefusedError(`${uri}: login refused (HTTP 401); check the Antminer web user and password`);
+  }
+  if (res.status >= 500) throw new TransportError(`${uri}: HTTP ${res.status}`);
+  if (res.status !== 200) throw new RefusedError(`${uri}: HTTP ${res.status}`);
+  try {
+    return JSON.parse(res.body);
+  } catch {
+    throw new TransportError(`${uri}: reply is not complete JSON (cut off?)`);
+  }
+}
+function minerConfBody(conf, mode) {
+  const pools = Array.isArray(conf.pools) ? conf.pools.map((p) => ({ url: p.url ?? "", user: p.user ?? "", pass: p.pass ?? "" })) : [];
+  return {
+    "bitmain-fan-ctrl": conf["bitmain-fan-ctrl"] ?? false,
+    "bitmain-fan-pwm": conf["bitmain-fan-pwm"] ?? "100",
+    "freq-level": conf["freq-level"] ?? "100",
+    "miner-mode": mode,
+    pools
+  };
+}
+async function setMode(m, c, mode, l) {
+  const conf = await cgi(m, c, "get_miner_conf", void 0, l);
+  if (conf === null || typeof conf !== "object") throw new TransportError("get_miner_conf.cgi: reply is not a JSON object");
+  const reply = await cgi(m, c, "set_miner_conf", minerConfBody(conf, mode), l);
+  if (reply?.stats !== "success") throw new RefusedError(`set_miner_conf.cgi refused: ${String(reply?.msg ?? JSON.stringify(reply))}${reply?.code ? ` (code ${String(reply.code)})` : ""}`);
+}
+async function read(m, c, l) {
+  const summary = section(await cgminerCommand(m.host, m.statusPort ?? ANTMINER_STATUS_PORT, "summary", void 0, l), "SUMMARY");
+  let sleeping = null;
+  if (c !== void 0) {
+    const conf = await cgi(m, c, "get_miner_conf", void 0, l);
+    const mode = num2(conf ?? void 0, "bitmain-work-mode");
+    sleeping = mode === null ? null : mode === 1;
+  }
+  return { hashrateGhs: num2(summary, "GHS 5s"), powerWatts: null, sleeping };
+}
+var antminerDriver = {
+  name: "antminer",
+  curtail: (m, c, o) => runAction(m, "curtail", o, { act: (l) => setMode(m, c, 1, l), read: (l) => read(m, c, l) }),
+  resume: (m, c, o) => runAction(m, "resume", o, { act: (l) => setMode(m, c, 0, l), read: (l) => read(m, c, l) }),
+  status: (m, c, o) => runStatus(m, o, (l) => read(m, c, l))
+};
+
+// src/runtime/miners/grpc.ts
+import http22 from "node:http2";
+function varint(n) {
+  const out = [];
+  let v = n;
+  while (v > 127) {
+    out.push(v & 127 | 128);
+    v = Math.floor(v / 128);
+  }
+  out.push(v);
+  return Buffer.from(out);
+}
+function encodeStrings(fields) {
+  return Buffer.concat(
+    fields.flatMap(([field, value]) => {
+      const bytes = Buffer.from(value, "utf8");
+      return [varint(field << 3 | 2), varint(bytes.length), bytes];
+    })
+  );
+}
+function decodeMessage(buf) {
+  const fields = /* @__PURE__ */ new Map();
+  let i = 0;
+  const readVarint = () => {
+    let result = 0;
+    let mul = 1;
+    for (let n = 0; n < 10; n++) {
+      if (i >= buf.length) throw new TransportError("protobuf: truncated varint");
+      const b = buf[i++];
+      result += (b & 127) * mul;
+      if ((b & 128) === 0) return result;
+      mul *= 128;
+    }
+    throw new TransportError("protobuf: varint too long");
+  };
+  while (i < buf.length) {
+    const tag = readVarint();
+    const field = Math.floor(tag / 8);
+    const wire = tag & 7;
+    if (wire === 0) fields.set(field, { wire: 0, value: readVarint() });
+    else if (wire === 1 || wire === 5) {
+      const len = wire === 1 ? 8 : 4;
+      if (i + len > buf.length) throw new TransportError("protobuf: truncated fixed field");
+      fields.set(field, { wire, bytes: buf.subarray(i, i + len) });
+      i += len;
+    } else if (wire === 2) {
+      const len = readVarint();
+      if (i + len > buf.length) throw new TransportError("protobuf: truncated length-delimited field");
+      fields.set(field, { wire: 2, bytes: buf.subarray(i, i + len) });
+      i += len;
+    } else throw new TransportError(`protobuf: unsupported wire type ${wire}`);
+  }
+  return fields;
+}
+function subMessage(m, ...path) {
+  let cur = m;
+  for (const f of path) {
+    const v = cur?.get(f);
+    if (!v || v.wire !== 2) return void 0;
+    cur = decodeMessage(v.bytes);
+  }
+  return cur;
+}
+function doubleField(m, field) {
+  const v = m?.get(field);
+  return v && v.wire === 1 ? v.bytes.readDoubleLE(0) : null;
+}
+function varintField(m, field) {
+  const v = m?.get(field);
+  return v && v.wire === 0 ? v.value : null;
+}
+function stringField(m, field) {
+  const v = m?.get(field);
+  return v && v.wire === 2 ? v.bytes.toString("utf8") : null;
+}
+function frame(message) {
+  const head = Buffer.alloc(5);
+  head.writeUInt8(0, 0);
+  head.writeUInt32BE(message.length, 1);
+  return Buffer.concat([head, message]);
+}
+var GRPC_STATUS = { OK: 0, UNAVAILABLE: 14, UNAUTHENTICATED: 16, PERMISSION_DENIED: 7, DEADLINE_EXCEEDED: 4 };
+var GrpcConnection = class {
+  constructor(authority2, l) {
+    this.authority = authority2;
+    this.l = l;
+    this.session = http22.connect(`http://${authority2}`);
+    this.session.on("error", () => void 0);
+    this.ready = new Promise((resolve, reject) => {
+      const ms = Math.max(1, Math.min(l.connectTimeoutMs, l.deadline - Date.now()));
+      const timer = setTimeout(() => reject(new TransportError(`no HTTP/2 connection to ${authority2} within ${ms} ms`)), ms);
+      this.session.once("connect", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.session.once("error", (e) => {
+        clearTimeout(timer);
+        reject(new TransportError(`connect to ${authority2} failed: ${e.code ?? e.message}`));
+      });
+    });
+  }
+  authority;
+  l;
+  session;
+  ready;
+  /**
+   * Calls `path` with `request`; resolves with the first response message (unary calls
+   * have one; for a server stream the rest is not waited for). Non-OK statuses throw.
+   */
+  async call(path, request, headers = {}) {
+    await this.ready;
+    const total = Math.max(1, Math.min(this.l.requestTimeoutMs, this.l.deadline - Date.now()));
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const stream = this.session.request({
+        ":method": "POST",
+        ":path": path,
+        "content-type": "application/grpc",
+        te: "trailers",
+        // grpc-timeout (PROTOCOL-HTTP2.md "Timeout"): the server may stop early too.
+        "grpc-timeout": `${total}m`,
+        ...headers
+      });
+      const finish = (err, msg) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (!stream.closed) stream.close(http22.constants.NGHTTP2_CANCEL);
+        if (err) reject(err);
+        else resolve(msg);
+      };
+      const timer = setTimeout(() => finish(new TransportError(`${path}: no reply within ${total} ms`)), total);
+      let buf = Buffer.alloc(0);
+      let status = null;
+      let message = "";
+      const statusFrom = (h) => {
+        if (h["grpc-status"] !== void 0) {
+          status = Number(h["grpc-status"]);
+          message = decodeURIComponent(String(h["grpc-message"] ?? ""));
+        }
+      };
+      const checkStatus = () => {
+        if (status === null || status === GRPC_STATUS.OK) return null;
+        const text = `${path}: gRPC status ${status}${message ? ` (${message})` : ""}`;
+        return status === GRPC_STATUS.UNAVAILABLE || status === GRPC_STATUS.DEADLINE_EXCEEDED ? new TransportError(text) : new RefusedError(text);
+      };
+      stream.on("response", (h) => {
+        statusFrom(h);
+        const err = checkStatus();
+        if (err) finish(err);
+        else if (h[":status"] !== 200) finish(new TransportError(`${path}: HTTP ${String(h[":status"])}`));
+      });
+      stream.on("data", (chunk) => {
+        buf = Buffer.concat([buf, chunk]);
+        if (buf.length >= 5) {
+          const len = buf.readUInt32BE(1);
+          if (buf.readUInt8(0) !== 0) return finish(new TransportError(`${path}: compressed message not supported`));
+          if (buf.length >= 5 + len) finish(null, buf.subarray(5, 5 + len));
+        }
+      });
+      stream.on("trailers", (h) => {
+        statusFrom(h);
+        const err = checkStatus();
+        if (err) finish(err);
+      });
+      stream.on("end", () => {
+        const err = checkStatus();
+        finish(err ?? new TransportError(`${path}: stream ended without a complete message`));
+      });
+      stream.on("error", (e) => finish(new TransportError(`${path}: ${e.code ?? e.message}`)));
+      stream.end(frame(request));
+    });
+  }
+  /** Closes the connection (outstanding calls fail). */
+  close() {
+    this.session.destroy();
+  }
+};
+async function withGrpc(authority2, l, fn) {
+  const c = new GrpcConnection(authority2, l);
+  try {
+    return await fn(c);
+  } finally {
+    c.close();
+  }
+}
+
+// src/runtime/miners/braiins.ts
+var PKG = "/braiins.bos.v1";
+var MINER_STATUS = { NORMAL: 2, PAUSED: 3, SUSPENDED: 4 };
+var authority = (m) => `${m.host.includes(":") ? `[${m.host}]` : m.host}:${m.port}`;
+async function login(c, cred) {
+  if (cred === void 0) throw new RefusedError("no credential for the Braiins OS API; add one (byHost, byDriver.braiins or default) to the credentials file");
+  const reply = decodeMessage(await c.call(`${PKG}.AuthenticationService/Login`, encodeStrings([[1, cred.user], [2, cred.password]])));
+  const token = stringField(reply, 1);
+  if (!token) throw new RefusedError("Login returned no token");
+  return { authorization: token };
+}
+async function act(m, cred, method, l) {
+  await withGrpc(authority(m), l, async (c) => {
+    const auth = await login(c, cred);
+    await c.call(`${PKG}.ActionsService/${method}`, Buffer.alloc(0), auth);
+  });
+}
+async function read2(m, cred, l) {
+  return withGrpc(authority(m), l, async (c) => {
+    const auth = await login(c, cred);
+    const stats = decodeMessage(await c.call(`${PKG}.MinerService/GetMinerStats`, Buffer.alloc(0), auth));
+    const solver = subMessage(stats, 2);
+    const power = subMessage(stats, 3);
+    if (solver === void 0 && power === void 0) throw new TransportError("GetMinerStats: reply has neither miner_stats nor power_stats");
+    const rate = subMessage(solver, 1, 1);
+    const watt = subMessage(power, 1);
+    const status = varintField(decodeMessage(await c.call(`${PKG}.MinerService/GetMinerStatus`, Buffer.alloc(0), auth)), 1);
+    return {
+      hashrateGhs: solver === void 0 ? null : doubleField(rate, 1) ?? 0,
+      powerWatts: power === void 0 ? null : varintField(watt, 1) ?? 0,
+      sleeping: status === null ? null : status === MINER_STATUS.PAUSED
+    };
+  });
+}
+var braiinsDriver = {
+  name: "braiins",
+  curtail: (m, c, o) => runAction(m, "curtail", o, { act: (l) => act(m, c, "PauseMining", l), read: (l) => read2(m, c, l) }),
+  resume: (m, c, o) => runAction(m, "resume", o, { act: (l) => act(m, c, "ResumeMining", l), read: (l) => read2(m, c, l) }),
+  status: (m, c, o) => runStatus(m, o, (l) => read2(m, c, l))
+};
+
+// src/runtime/miners/luxos.ts
+async function sessionId(m, l) {
+  const active = section(await cgminerCommand(m.host, m.port, "session", void 0, l), "SESSION")?.SessionID;
+  if (typeof active === "string" && active !== "") return active;
+  const created = section(await cgminerCommand(m.host, m.port, "logon", void 0, l), "SESSION")?.SessionID;
+  if (typeof created !== "string" || created === "") throw new RefusedError("logon returned no SessionID (another tool may hold the miner's only session)");
+  return created;
+}
+async function curtailCommand(m, action, l) {
+  const sid = await sessionId(m, l);
+  await cgminerCommand(m.host, m.port, "curtail", `${sid},${action}`, l);
+  await cgminerCommand(m.host, m.port, "logoff", sid, l).catch(() => void 0);
+}
+async function read3(m, l) {
+  const summary = section(await cgminerCommand(m.host, m.port, "summary", void 0, l), "SUMMARY");
+  const power = section(await cgminerCommand(m.host, m.port, "power", void 0, l), "POWER");
+  return { hashrateGhs: num2(summary, "GHS 5s"), powerWatts: num2(power, "Watts"), sleeping: null };
+}
+var luxosDriver = {
+  name: "luxos",
+  curtail(m, _c, o) {
+    return runAction(m, "curtail", o, { act: (l) => curtailCommand(m, "sleep", l), read: (l) => read3(m, l) });
+  },
+  resume(m, _c, o) {
+    return runAction(m, "resume", o, { act: (l) => curtailCommand(m, "wakeup", l), read: (l) => read3(m, l) });
+  },
+  status(m, _c, o) {
+    return runStatus(m, o, (l) => read3(m, l));
+  }
+};
+
+// src/runtime/miners/webhook.ts
+var WEBHOOK_NOTE = "accepted by the fleet webhook; a webhook cannot read back hashrate or power";
+function redactUrl(url) {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return "(unparsable URL)";
+  }
+}
+async function postWebhook(url, feed, action, miners, o) {
+  const l = limits(o);
+  const start = Date.now();
+  const where = redactUrl(url);
+  const body = JSON.stringify({ feed, action, hosts: miners.map((m) => m.hostname) });
+  let outcome = "confirmed";
+  let reason = WEBHOOK_NOTE;
+  let attempts = 1;
+  try {
+    const r = await withRetries(async () => {
+      const res = await httpRequest(new URL(url), { method: "POST", headers: { "content-type": "application/json" }, body }, l);
+      if (res.status >= 500) throw new TransportError(`webhook ${where}: HTTP ${res.status}`);
+      if (res.status < 200 || res.status > 299) throw new RefusedError(`webhook ${where}: HTTP ${res.status}`);
+      return res.status;
+    }, l);
+    attempts = r.attempts;
+    reason = `${WEBHOOK_NOTE} (HTTP ${r.value})`;
+  } catch (e) {
+    const err = e;
+    attempts = err.attempts ?? 1;
+    outcome = e instanceof RefusedError ? "failed" : "unreachable";
+    reason = err.message;
+  }
+  const elapsedMs = Date.now() - start;
+  return miners.map((m) => ({ hostname: m.hostname, driver: "webhook", outcome, reason, hashrateGhs: null, powerWatts: null, sleeping: null, attempts, elapsedMs }));
+}
+function one(m, action, o) {
+  if (m.url === void 0) {
+    return Promise.resolve({ hostname: m.hostname, driver: "webhook", outcome: "failed", reason: "the feed has no asicWebhookUrl", hashrateGhs: null, powerWatts: null, sleeping: null, attempts: 0, elapsedMs: 0 });
+  }
+  return postWebhook(m.url, m.feed, action, [m], o).then((r) => r[0]);
+}
+var webhookDriver = {
+  name: "webhook",
+  curtail: (m, _c, o) => one(m, "asics-off", o),
+  resume: (m, _c, o) => one(m, "asics-on", o),
+  status: (m) => Promise.resolve({ hostname: m.hostname, driver: "webhook", outcome: "failed", reason: "a webhook has no status to read", hashrateGhs: null, powerWatts: null, sleeping: null, attempts: 0, elapsedMs: 0 })
+};
+
+// src/runtime/miners/whatsminer.ts
+import { createCipheriv, createDecipheriv, createHash as createHash3 } from "node:crypto";
+
+// src/runtime/miners/md5crypt.ts
+import { createHash as createHash2 } from "node:crypto";
+var ITOA64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+var MAGIC = "$1$";
+var md52 = (...parts) => {
+  const h = createHash2("md5");
+  for (const p of parts) h.update(p);
+  return h.digest();
+};
+function to64(v, n) {
+  let out = "";
+  for (let i = 0; i < n; i++) {
+    out += ITOA64[v & 63];
+    v >>>= 6;
+  }
+  return out;
+}
+function md5crypt(password, salt) {
+  let s = salt.startsWith(MAGIC) ? salt.slice(MAGIC.length) : salt;
+  const dollar = s.indexOf("$");
+  if (dollar >= 0) s = s.slice(0, dollar);
+  s = s.slice(0, 8);
+  const pw = Buffer.from(password, "utf8");
+  const sb = Buffer.from(s, "utf8");
+  const alt = md52(pw, sb, pw);
+  const ctx = [pw, Buffer.from(MAGIC), sb];
+  for (let pl = pw.length; pl > 0; pl -= 16) ctx.push(alt.subarray(0, Math.min(16, pl)));
+  for (let i = pw.length; i > 0; i >>>= 1) ctx.push(i & 1 ? Buffer.from([0]) : pw.subarray(0, 1));
+  let final = md52(...ctx);
+  for (let i = 0; i < 1e3; i++) {
+    const parts = [i & 1 ? pw : final];
+    if (i % 3) parts.push(sb);
+    if (i % 7) parts.push(pw);
+    parts.push(i & 1 ? final : pw);
+    final = md52(...parts);
+  }
+  const f = final;
+  const b = (i) => f[i];
+  const hash = to64(b(0) << 16 | b(6) << 8 | b(12), 4) + to64(b(1) << 16 | b(7) << 8 | b(13), 4) + to64(b(2) << 16 | b(8) << 8 | b(14), 4) + to64(b(3) << 16 | b(9) << 8 | b(15), 4) + to64(b(4) << 16 | b(10) << 8 | b(5), 4) + to64(b(11), 2);
+  return `${MAGIC}${s}$${hash}`;
+}
+
+// src/runtime/miners/whatsminer.ts
+var hashPart = (crypted) => crypted.split("$")[3] ?? "";
+function whatsminerToken(password, msg) {
+  const key = hashPart(md5crypt(password, msg.salt));
+  const sign = hashPart(md5crypt(key + msg.time, msg.newsalt));
+  return { key, sign };
+}
+var aesKey = (key) => createHash3("sha256").update(key).digest();
+function encryptCommand(token, command) {
+  let json = JSON.stringify({ ...command, token: token.sign });
+  while (Buffer.byteLength(json) % 16 !== 0) json += "\0";
+  const cipher = createCipheriv("aes-256-ecb", aesKey(token.key), null);
+  cipher.setAutoPadding(false);
+  const data = Buffer.concat([cipher.update(Buffer.from(json, "utf8")), cipher.final()]).toString("base64");
+  return JSON.stringify({ enc: 1, data });
+}
+function decryptPayload(key, enc) {
+  const decipher = createDecipheriv("aes-256-ecb", aesKey(key), null);
+  decipher.setAutoPadding(false);
+  const raw = Buffer.concat([decipher.update(Buffer.from(enc, "base64")), decipher.final()]);
+  return raw.toString("utf8").replace(/\0+$/, "");
+}
+async function getToken(m, c, l) {
+  const reply = expectOk(parseReply(await tcpExchange(m.host, m.port, JSON.stringify({ cmd: "get_token" }), l), "get_token"), "get_token");
+  const msg = reply.Msg;
+  if (!msg || typeof msg.time !== "string" || typeof msg.salt !== "string" || typeof msg.newsalt !== "string") {
+    throw new TransportError("get_token: reply has no time/salt/newsalt");
+  }
+  return whatsminerToken(c.password, { time: msg.time, salt: msg.salt, newsalt: msg.newsalt });
+}
+async function writable(m, c, command, l) {
+  if (c === void 0) throw new RefusedError("no credential for the Whatsminer API; add one (byHost, byDriver.whatsminer or default) to the credentials file");
+  const token = await getToken(m, c, l);
+  const outer = parseReply(await tcpExchange(m.host, m.port, encryptCommand(token, command), l), command.cmd);
+  let reply = outer;
+  if (typeof outer.enc === "string") {
+    let text;
+    try {
+      text = decryptPayload(token.key, outer.enc);
+    } catch {
+      throw new RefusedError(`${command.cmd}: reply cannot be decrypted with this password's key`);
+    }
+    reply = parseReply(Buffer.from(text), command.cmd);
+  }
+  const checked = (() => {
+    try {
+      return expectOk(reply, command.cmd);
+    } catch (e) {
+      if (e instanceof RefusedError && /token/i.test(e.message)) throw new RefusedError(`${e.message}; check the Whatsminer admin password`);
+      throw e;
+    }
+  })();
+  return checked;
+}
+async function read4(m, l) {
+  const s = section(await cgminerCommand(m.host, m.port, "summary", void 0, l), "SUMMARY");
+  const mhs = num2(s, "MHS 1m");
+  return { hashrateGhs: mhs === null ? null : mhs / 1e3, powerWatts: num2(s, "Power"), sleeping: null };
+}
+var whatsminerDriver = {
+  name: "whatsminer",
+  curtail: (m, c, o) => runAction(m, "curtail", o, { act: async (l) => void await writable(m, c, { cmd: "power_off", respbefore: "true" }, l), read: (l) => read4(m, l) }),
+  resume: (m, c, o) => runAction(m, "resume", o, { act: async (l) => void await writable(m, c, { cmd: "power_on" }, l), read: (l) => read4(m, l) }),
+  status: (m, _c, o) => runStatus(m, o, (l) => read4(m, l))
+};
+
+// src/runtime/miners/index.ts
+var DRIVERS = {
+  luxos: luxosDriver,
+  braiins: braiinsDriver,
+  antminer: antminerDriver,
+  whatsminer: whatsminerDriver,
+  webhook: webhookDriver
+};
+
+// src/runtime/curtail/miners.ts
+var DEFAULT_CONCURRENCY = 200;
+var DEFAULT_MINER_TIMEOUT_SECONDS = 60;
+async function mapBounded(items, limit, worker) {
+  const out = new Array(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await worker(items[i], i);
+    }
+  });
+  await Promise.all(lanes);
+  return out;
+}
+function manual(m) {
+  return {
+    hostname: m.hostname,
+    driver: "webhook",
+    outcome: "failed",
+    reason: "no automation: the site gives this miner no minerApi and its feed no asicWebhookUrl; the fleet tool must act by hand",
+    hashrateGhs: null,
+    powerWatts: null,
+    sleeping: null,
+    attempts: 0,
+    elapsedMs: 0
+  };
+}
+async function runMiners(miners, op, creds, o) {
+  const start = Date.now();
+  const timeoutMs = (o.timeoutSeconds ?? DEFAULT_MINER_TIMEOUT_SECONDS) * 1e3;
+  const call = (deadline) => ({
+    deadline,
+    ...o.connectTimeoutMs !== void 0 ? { connectTimeoutMs: o.connectTimeoutMs } : {},
+    ...o.requestTimeoutMs !== void 0 ? { requestTimeoutMs: o.requestTimeoutMs } : {},
+    ...o.pollIntervalMs !== void 0 ? { pollIntervalMs: o.pollIntervalMs } : {},
+    ...o.retries !== void 0 ? { retries: o.retries } : {},
+    ...o.thresholds !== void 0 ? { thresholds: o.thresholds } : {}
+  });
+  const toTarget = (m) => ({
+    hostname: m.hostname,
+    driver: m.driver,
+    host: m.host,
+    port: m.port,
+    feed: o.feed,
+    plannedWatts: m.plannedWatts,
+    ...m.statusPort !== void 0 ? { statusPort: m.statusPort } : {}
+  });
+  const results = [];
+  const emit = (r) => {
+    results.push(r);
+    o.onResult?.(r);
+  };
+  const hooked = miners.filter((m) => m.driver === "webhook");
+  const direct = miners.filter((m) => m.driver !== "webhook" && m.driver !== null);
+  miners.filter((m) => m.driver === null).forEach((m) => emit(manual(m)));
+  const webhookRun = (async () => {
+    if (hooked.length === 0) return;
+    if (op === "status") {
+      hooked.forEach((m) => emit({ ...manual(m), reason: "a webhook has no status to read" }));
+      return;
+    }
+    if (o.webhookUrl === null) {
+      hooked.forEach((m) => emit(manual(m)));
+      return;
+    }
+    const rs = await postWebhook(o.webhookUrl, o.feed, op === "curtail" ? "asics-off" : "asics-on", hooked.map(toTarget), call(Date.now() + timeoutMs));
+    rs.forEach(emit);
+  })();
+  await Promise.all([
+    webhookRun,
+    mapBounded(direct, o.concurrency ?? DEFAULT_CONCURRENCY, async (m) => {
+      const driver = DRIVERS[m.driver];
+      const target = toTarget(m);
+      const cred = credentialFor(creds, m.hostname, m.driver);
+      const r = await driver[op](target, cred, call(Date.now() + timeoutMs));
+      emit(r);
+    })
+  ]);
+  results.sort((a, b) => a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0);
+  const planned = new Map(miners.map((m) => [m.hostname, m.plannedWatts]));
+  const counts = { confirmed: 0, failed: 0, unreachable: 0 };
+  let confirmedWatts = 0;
+  for (const r of results) {
+    counts[r.outcome]++;
+    if (r.outcome === "confirmed") confirmedWatts += planned.get(r.hostname) ?? 0;
+  }
+  return { results, counts, plannedWatts: miners.reduce((s, m) => s + m.plannedWatts, 0), confirmedWatts, elapsedMs: Date.now() - start };
+}
+
+// src/runtime/curtail/controller.ts
+var OVERRIDE_LABEL = "mine2hpc.io/gpu-power-cap-override";
+var CAPS_CONDITION = "mine2hpc.io/PowerCapsInForce";
+var CLUSTER_QUEUE_PATH = "/apis/kueue.x-k8s.io/v1beta2/clusterqueues";
+var kw = (w) => `${(w / 1e3).toFixed(1)} kW`;
+async function minersStage(o, stage) {
+  const t = o.targets;
+  const start = Date.now();
+  const op = o.phase === "start" ? "curtail" : "resume";
+  const run = await runMiners(t.miners, op, o.credentials, {
+    ...o.miners ?? {},
+    feed: t.feed,
+    webhookUrl: o.webhookUrl !== void 0 ? o.webhookUrl : t.webhookUrl,
+    onResult: (r) => {
+      const fields = { feed: t.feed, stage: stage.action, miner: r.hostname, driver: r.driver, outcome: r.outcome, reason: r.reason, hashrateGhs: r.hashrateGhs, powerWatts: r.powerWatts, attempts: r.attempts, elapsedMs: r.elapsedMs };
+      if (r.outcome === "confirmed") o.log.info(`miner ${op} confirmed`, fields);
+      else o.log.warn(`miner ${op} ${r.outcome}`, fields);
+    }
+  });
+  const confirmed = Math.round(run.confirmedWatts * t.pue);
+  const planned = stage.shedWatts;
+  const fraction = o.minShedFraction ?? 1;
+  const met = o.phase === "start" ? confirmed >= planned * fraction - 1 : run.counts.confirmed === t.miners.length;
+  const verb = o.phase === "start" ? "shed" : "restored";
+  return {
+    order: stage.order,
+    action: stage.action,
+    plannedWatts: planned,
+    confirmedWatts: confirmed,
+    met,
+    summary: `${stage.action}: ${kw(confirmed)} of ${kw(planned)} confirmed ${verb} (${run.counts.confirmed} confirmed, ${run.counts.failed} failed, ${run.counts.unreachable} unreachable of ${t.miners.length} miners)`,
+    elapsedMs: Date.now() - start,
+    miners: run
+  };
+}
+function capsConfirmed(conditions, watts, since) {
+  const c = (conditions ?? []).find((x) => x.type === CAPS_CONDITION);
+  if (c === void 0) return { ok: false, reason: `no ${CAPS_CONDITION} condition (is the power agent running on the node?)` };
+  const written = Date.parse(c.lastHeartbeatTime ?? c.lastTransitionTime ?? "");
+  if (!(written >= Math.floor(since / 1e3) * 1e3)) return { ok: false, reason: `${CAPS_CONDITION} not updated since the override was set` };
+  if (c.status !== "True") return { ok: false, reason: `${CAPS_CONDITION}=${c.status}: ${c.reason ?? ""} ${c.message ?? ""}`.trim() };
+  const message = c.message ?? "";
+  const all = [...message.matchAll(/(\d+) W/g)].map((m) => Number(m[1]));
+  if (all.length === 0 || all.some((w) => w !== watts)) return { ok: false, reason: `caps in force, but not at ${watts} W: ${message}` };
+  return { ok: true, reason: message };
+}
+async function gpuStage(o, stage) {
+  const t = o.targets;
+  const start = Date.now();
+  const now = o.now ?? Date.now;
+  const base = { order: stage.order, action: stage.action, plannedWatts: stage.shedWatts, elapsedMs: 0 };
+  if (t.gpuNodes.length === 0) return { ...base, confirmedWatts: 0, met: stage.shedWatts <= 1 || o.phase === "end", summary: `${stage.action}: no GPU node on this feed`, nodes: [] };
+  if (o.kube === null) return { ...base, confirmedWatts: 0, met: false, summary: `${stage.action}: not run (no cluster access)`, nodes: [] };
+  const kube = o.kube;
+  const lowering = o.phase === "start";
+  const setAt = now();
+  const state = /* @__PURE__ */ new Map();
+  await mapBounded(t.gpuNodes, 20, async (n) => {
+    try {
+      await kube.patch(`/api/v1/nodes/${encodeURIComponent(n.hostname)}`, { metadata: { labels: { [OVERRIDE_LABEL]: lowering ? String(n.minWatts) : null } } }, "merge");
+      state.set(n.hostname, { confirmed: false, reason: "label set; waiting for the power agent's read-back" });
+      o.log.info(lowering ? "override label set" : "override label removed", { feed: t.feed, node: n.hostname, label: OVERRIDE_LABEL, watts: lowering ? n.minWatts : null });
+    } catch (e) {
+      state.set(n.hostname, { confirmed: false, reason: `label patch failed: ${e.message}` });
+      o.log.warn("override label patch failed", { feed: t.feed, node: n.hostname, error: e.message });
+    }
+  });
+  if (lowering) {
+    const deadline = Date.now() + (o.gpuTimeoutSeconds ?? 90) * 1e3;
+    const pollMs = o.gpuPollMs ?? 2e3;
+    for (let poll = 0; poll < 1e5; poll++) {
+      const pending = t.gpuNodes.filter((n) => state.get(n.hostname)?.reason.startsWith("label set") || state.get(n.hostname)?.reason.startsWith("waiting:"));
+      if (pending.length === 0) break;
+      await mapBounded(pending, 20, async (n) => {
+        try {
+          const node = await kube.get(`/api/v1/nodes/${encodeURIComponent(n.hostname)}`);
+          const c = capsConfirmed(node.status?.conditions, n.minWatts, setAt);
+          state.set(n.hostname, c.ok ? { confirmed: true, reason: c.reason } : { confirmed: false, reason: `waiting: ${c.reason}` });
+        } catch (e) {
+          state.set(n.hostname, { confirmed: false, reason: `waiting: node read failed: ${e.message}` });
+        }
+      });
+      if (Date.now() + pollMs >= deadline) break;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  } else {
+    for (const n of t.gpuNodes) {
+      const s = state.get(n.hostname);
+      if (s.reason.startsWith("label set")) state.set(n.hostname, { confirmed: true, reason: "override removed; the agent restores the planned cap" });
+    }
+  }
+  const nodes = t.gpuNodes.map((n) => ({ hostname: n.hostname, ...state.get(n.hostname) }));
+  for (const n of nodes) if (!n.confirmed) o.log.warn("GPU caps not confirmed", { feed: t.feed, node: n.hostname, reason: n.reason });
+  const confirmed = t.gpuNodes.filter((n) => state.get(n.hostname).confirmed).reduce((s, n) => s + n.shedWatts, 0);
+  const count = nodes.filter((n) => n.confirmed).length;
+  const met = lowering ? confirmed >= stage.shedWatts * (o.minShedFraction ?? 1) - 1 && count === nodes.length : count === nodes.length;
+  return {
+    ...base,
+    confirmedWatts: confirmed,
+    met,
+    summary: `${stage.action}: ${kw(confirmed)} of ${kw(stage.shedWatts)} confirmed ${lowering ? "shed" : "restored"} (${count} of ${nodes.length} nodes ${lowering ? "read back at minimum" : "released"})`,
+    elapsedMs: Date.now() - start,
+    nodes
+  };
+}
+async function queueStage(o, stage) {
+  const t = o.targets;
+  const start = Date.now();
+  const base = { order: stage.order, action: stage.action, plannedWatts: stage.shedWatts };
+  if (t.clusterQueues.length === 0) return { ...base, confirmedWatts: 0, met: stage.shedWatts <= 1 || o.phase === "end", summary: `${stage.action}: no ClusterQueue to hold`, elapsedMs: 0, queues: [] };
+  if (o.kube === null) return { ...base, confirmedWatts: 0, met: false, summary: `${stage.action}: not run (no cluster access)`, elapsedMs: 0, queues: [] };
+  const policy = o.phase === "start" ? "HoldAndDrain" : "None";
+  const queues = [];
+  for (const q of t.clusterQueues) {
+    try {
+      const back = await o.kube.patch(`${CLUSTER_QUEUE_PATH}/${encodeURIComponent(q)}`, { spec: { stopPolicy: policy } }, "merge");
+      const ok = (back?.spec?.stopPolicy ?? "None") === policy;
+      queues.push({ name: q, confirmed: ok, reason: ok ? `stopPolicy=${policy}` : `patched, but reads back stopPolicy=${back?.spec?.stopPolicy ?? "None"}` });
+      o.log.info(`ClusterQueue stopPolicy=${policy}`, { feed: t.feed, clusterQueue: q, confirmed: ok });
+    } catch (e) {
+      queues.push({ name: q, confirmed: false, reason: `patch failed: ${e.message}` });
+      o.log.warn("ClusterQueue patch failed", { feed: t.feed, clusterQueue: q, error: e.message });
+    }
+  }
+  const all = queues.every((q) => q.confirmed);
+  return {
+    ...base,
+    confirmedWatts: all && o.phase === "start" ? stage.shedWatts : 0,
+    met: all,
+    summary: `${stage.action}: ${queues.filter((q) => q.confirmed).length} of ${queues.length} ClusterQueues ${policy === "None" ? "released" : "held and draining"} (drain watts assumed, not metered)`,
+    elapsedMs: Date.now() - start,
+    queues
+  };
+}
+async function runCurtailment(o) {
+  const stages = [...o.targets.stages].sort((a, b) => a.order - b.order);
+  const ordered = o.phase === "start" ? stages : [...stages].reverse();
+  const reports = [];
+  for (const s of ordered) {
+    o.log.info(`stage ${s.action}`, { feed: o.targets.feed, phase: o.phase, order: s.order, plannedWatts: s.shedWatts });
+    const r = s.action === "asics-off" ? await minersStage(o, s) : s.action === "gpu-caps-to-min" ? await gpuStage(o, s) : await queueStage(o, s);
+    (r.met ? o.log.info : o.log.warn)(r.summary, { feed: o.targets.feed, phase: o.phase, stage: s.action, plannedWatts: r.plannedWatts, confirmedWatts: r.confirmedWatts, met: r.met, elapsedMs: r.elapsedMs });
+    reports.push(r);
+  }
+  const ok = reports.every((r) => r.met);
+  const report = {
+    feed: o.targets.feed,
+    phase: o.phase,
+    stages: reports,
+    plannedWatts: reports.reduce((s, r) => s + r.plannedWatts, 0),
+    confirmedWatts: reports.reduce((s, r) => s + r.confirmedWatts, 0),
+    ok,
+    exitCode: ok ? 0 : 1
+  };
+  if (o.kube !== null && o.event !== void 0) await postEvent(o.kube, o, report);
+  return report;
+}
+function summaryEvent(o, r) {
+  const at = new Date((o.now ?? Date.now)()).toISOString().replace(/\.\d{3}Z$/, "Z");
+  const e = o.event;
+  const lines = r.stages.map((s) => s.summary).join("; ");
+  return {
+    apiVersion: "v1",
+    kind: "Event",
+    metadata: { generateName: `mine2hpc-curtail-${r.feed}-`, namespace: e.namespace },
+    involvedObject: e.involved,
+    type: r.ok ? "Normal" : "Warning",
+    reason: r.phase === "start" ? r.ok ? "CurtailmentConfirmed" : "CurtailmentShort" : r.ok ? "CurtailmentRestored" : "CurtailmentRestoreIncomplete",
+    message: `feed ${r.feed} ${r.phase}: ${kw(r.confirmedWatts)} of ${kw(r.plannedWatts)} confirmed; ${lines}`.slice(0, 1024),
+    source: { component: e.component },
+    reportingComponent: e.component,
+    firstTimestamp: at,
+    lastTimestamp: at,
+    count: 1
+  };
+}
+async function postEvent(kube, o, r) {
+  try {
+    await kube.post(`/api/v1/namespaces/${encodeURIComponent(o.event.namespace)}/events`, summaryEvent(o, r));
+  } catch (e) {
+    o.log.warn("cannot post the summary Event", { error: e.message });
+  }
+}
+
+// src/runtime/curtail/targets.ts
+var TARGETS_VERSION = 1;
+function parseFeedTargets(text, where) {
+  let v;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${where}: not JSON (${e.message}).
+  fix: regenerate it with 'pulumi up' (it is rendered from the plan).`);
+  }
+  const problems = [];
+  const o = v;
+  if (o === null || typeof o !== "object") problems.push("top level: expected an object");
+  else {
+    if (o.version !== TARGETS_VERSION) problems.push(`version: expected ${TARGETS_VERSION}, got ${JSON.stringify(o.version)}`);
+    if (typeof o.feed !== "string" || o.feed === "") problems.push("feed: expected a feed name");
+    if (typeof o.pue !== "number" || !(o.pue >= 1)) problems.push("pue: expected a number ≥ 1");
+    if (!Array.isArray(o.stages)) problems.push("stages: expected a list");
+    if (!Array.isArray(o.miners)) problems.push("miners: expected a list");
+    else
+      o.miners.forEach((m, i) => {
+        if (typeof m?.hostname !== "string") problems.push(`miners[${i}].hostname: expected a string`);
+        if (m?.driver !== null && !["luxos", "braiins", "antminer", "whatsminer", "webhook"].includes(m?.driver)) problems.push(`miners[${i}].driver: unknown driver ${JSON.stringify(m?.driver)}`);
+        if (typeof m?.host !== "string" || typeof m?.port !== "number" || typeof m?.plannedWatts !== "number") problems.push(`miners[${i}]: expected host (string), port and plannedWatts (numbers)`);
+      });
+    if (!Array.isArray(o.gpuNodes)) problems.push("gpuNodes: expected a list");
+    if (!Array.isArray(o.clusterQueues)) problems.push("clusterQueues: expected a list");
+  }
+  if (problems.length > 0) throw new Error(`${where}: ${problems.length} problem(s):
+${problems.map((p) => `  - ${p}`).join("\n")}
+  fix: regenerate it with 'pulumi up' (it is rendered from the plan).`);
+  return o;
+}
+
+// src/runtime/curtail/command.ts
+var TARGETS_DIR = "/etc/mine2hpc/curtailment";
+var CREDENTIALS_DIR = "/etc/mine2hpc/miner-credentials";
+var CURTAIL_COMPONENT = "mine2hpc-curtail";
+var targetsKey = (feed) => `${feed}.targets.json`;
+var CurtailUsageError = class extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "CurtailUsageError";
+  }
+};
+function int(v, flag, dflt) {
+  if (v === void 0) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new CurtailUsageError(`--${flag} must be a whole number ≥ 1, got '${v}'`);
+  return n;
+}
+async function readCredentials(file) {
+  let text;
+  try {
+    text = await readFile2(file, "utf8");
+  } catch (e) {
+    if (e.code === "ENOENT") return NO_CREDENTIALS;
+    throw e;
+  }
+  return parseCredentials(text, file);
+}
+async function runCurtailCommand(phase, flags, deps) {
+  if (phase !== "start" && phase !== "end") throw new CurtailUsageError(`expected 'curtail start' or 'curtail end', got '${phase ?? ""}'`);
+  if (!flags.feed) throw new CurtailUsageError("--feed is required (the non-firm feed to curtail)");
+  const targetsFile = flags.targets ?? `${TARGETS_DIR}/${targetsKey(flags.feed)}`;
+  const credsFile = flags.credentials ?? `${CREDENTIALS_DIR}/${CREDENTIALS_KEY}`;
+  let text;
+  try {
+    text = await readFile2(targetsFile, "utf8");
+  } catch (e) {
+    deps.log.error("cannot read the feed's targets", { file: targetsFile, error: e.code ?? e.message });
+    return { code: 1 };
+  }
+  const targets = parseFeedTargets(text, targetsFile);
+  if (targets.feed !== flags.feed) throw new CurtailUsageError(`${targetsFile} is feed ${targets.feed}, not ${flags.feed}`);
+  const credentials = await readCredentials(credsFile);
+  const env = deps.env;
+  const report = await runCurtailment({
+    phase,
+    targets,
+    credentials,
+    kube: deps.kube,
+    log: deps.log,
+    miners: {
+      concurrency: int(flags.concurrency, "concurrency", DEFAULT_CONCURRENCY),
+      timeoutSeconds: int(flags.timeout, "timeout", DEFAULT_MINER_TIMEOUT_SECONDS)
+    },
+    gpuTimeoutSeconds: int(flags["gpu-timeout"], "gpu-timeout", 90),
+    // The operator's ConfigMap (may carry a token) wins over the site file's URL.
+    ...env.ASIC_WEBHOOK_URL ? { webhookUrl: env.ASIC_WEBHOOK_URL } : {},
+    ...env.POD_NAME && env.POD_NAMESPACE ? {
+      event: {
+        namespace: env.POD_NAMESPACE,
+        involved: { apiVersion: "v1", kind: "Pod", name: env.POD_NAME, namespace: env.POD_NAMESPACE, ...env.POD_UID ? { uid: env.POD_UID } : {} },
+        component: CURTAIL_COMPONENT
+      }
+    } : {}
+  });
+  deps.log.info(report.ok ? "curtailment confirmed" : "curtailment short of its target", {
+    feed: report.feed,
+    phase: report.phase,
+    plannedWatts: report.plannedWatts,
+    confirmedWatts: report.confirmedWatts,
+    stages: report.stages.map((s) => s.summary)
+  });
+  return { code: report.exitCode, report };
+}
+
+// src/runtime/curtail/cli.ts
+var CURTAIL_OPTIONS = {
+  feed: { type: "string", valueName: "NAME", description: "Non-firm feed to curtail or restore. Required." },
+  targets: { type: "string", valueName: "FILE", description: `The feed's targets JSON. Default: ${TARGETS_DIR}/FEED.targets.json (the mounted ConfigMap).` },
+  credentials: { type: "string", valueName: "FILE", description: `Miner credentials (JSON). Default: ${CREDENTIALS_DIR}/${CREDENTIALS_KEY} (the mounted Secret); absent = none.` },
+  concurrency: { type: "string", valueName: "N", description: `Miners in flight at once. Default: ${DEFAULT_CONCURRENCY}.` },
+  timeout: { type: "string", valueName: "S", description: `Seconds per miner, retries and read-backs included. Default: ${DEFAULT_MINER_TIMEOUT_SECONDS}.` },
+  "gpu-timeout": { type: "string", valueName: "S", description: "Seconds to wait for the power agents' read-back of the minimum caps. Default: 90." }
+};
+async function runCurtailRuntime(values, positionals, io) {
+  const env = io.env ?? process.env;
+  const log = jsonLogger(io.stdout, { component: CURTAIL_COMPONENT });
+  const phase = positionals[0];
+  if (positionals.length !== 1 || phase !== "start" && phase !== "end") {
+    throw new UsageError(`expected 'curtail start' or 'curtail end' and flags, got 'curtail ${positionals.join(" ")}'.
+  fix: runtime.mjs curtail start --feed FEED`);
+  }
+  if (typeof values.feed !== "string" || values.feed === "") throw new UsageError("--feed is required.\n  fix: runtime.mjs curtail start --feed FEED (a non-firm feed of the site)");
+  let kube = null;
+  try {
+    kube = new KubeClient(inClusterConnection(env));
+  } catch (e) {
+    log.error("no Kubernetes API access: only the miner stage runs", { error: e.message });
+  }
+  try {
+    const { code } = await runCurtailCommand(phase, values, { kube, log, env });
+    return code;
+  } catch (e) {
+    if (e instanceof CurtailUsageError) throw new UsageError(e.message);
+    throw e;
+  } finally {
+    kube?.close();
+  }
+}
+
 // src/runtime/entry.ts
 var RUNTIME_COMMANDS = {
   "power-agent": {
     summary: "Apply and keep this node's GPU power caps (fail-safe first, read back, taint until confirmed).",
     options: POWER_AGENT_OPTIONS,
     run: (values) => runPowerAgentCommand(values, { stdout: process.stdout, stderr: process.stderr })
+  },
+  curtail: {
+    summary: "Run a feed's curtailment stages (start) or restore them (end), each confirmed by read-back; exit 1 when short.",
+    options: CURTAIL_OPTIONS,
+    positionals: true,
+    run: (values, positionals) => runCurtailRuntime(values, positionals, { stdout: process.stdout })
   }
 };
 async function runtimeMain(argv) {
@@ -1064,8 +2358,8 @@ async function runtimeMain(argv) {
   }
   try {
     const options = Object.fromEntries(Object.entries(command.options).map(([k, o]) => [k, { type: o.type }]));
-    const { values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false });
-    return await command.run(values);
+    const { values, positionals } = parseArgs({ args: rest, options, strict: true, allowPositionals: command.positionals === true });
+    return await command.run(values, positionals);
   } catch (err) {
     if (err instanceof UsageError || err.code?.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`error: ${err.message}

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { Ajv } from "ajv";
 import { parse } from "yaml";
 import { Namespace, ServiceAccount, ConfigMap } from "kubernetes-models/v1";
-import { ClusterRole, ClusterRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
+import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
 import { DaemonSet } from "kubernetes-models/apps/v1";
 import { CronJob } from "kubernetes-models/batch/v1";
 import type { FarmPlan } from "../src/plan/types.js";
@@ -175,6 +175,8 @@ describe("core objects validate with kubernetes-models", () => {
     ServiceAccount,
     ConfigMap,
     ClusterRole,
+    Role,
+    RoleBinding,
     ClusterRoleBinding,
     DaemonSet,
     CronJob,

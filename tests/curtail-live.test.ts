@@ -15,6 +15,7 @@ import {
 } from "../src/live/curtail.js";
 import { renderCurtailment } from "../src/render/curtailment.js";
 import { IMAGES } from "../src/render/versions.js";
+import { RUNTIME_BUNDLE } from "../src/render/runtime-bundle.js";
 import { samplePlan } from "./helpers/sample-plan.js";
 
 const AT = new Date(Date.UTC(2026, 0, 5, 7, 8, 9));
@@ -118,21 +119,28 @@ describe("jobFromCronJob", () => {
               "app.kubernetes.io/part-of": "mine2hpc",
               "mine2hpc.io/feed": "grid-flex",
             },
+            annotations: { "mine2hpc.io/runtime-sha256": RUNTIME_BUNDLE.sha256 },
           },
           spec: {
             serviceAccountName: "mine2hpc-curtailment",
             restartPolicy: "Never",
+            securityContext: { fsGroup: 65534 },
+            tolerations: [{ key: "mine2hpc.io/power-unverified", operator: "Exists", effect: "NoSchedule" }],
             containers: [
               {
                 name: "curtail",
-                image: IMAGES.agent,
+                image: IMAGES.runtime,
                 imagePullPolicy: "IfNotPresent",
-                command: ["/bin/bash", "/opt/mine2hpc/curtail.sh", "start", "grid-flex"],
+                command: ["node", "/opt/mine2hpc/runtime.mjs", "curtail"],
+                args: ["start", "--feed", "grid-flex"],
                 env: [
                   {
                     name: "ASIC_WEBHOOK_URL",
                     valueFrom: { configMapKeyRef: { name: "mine2hpc-curtailment-webhook", key: "asic-webhook-url", optional: true } },
                   },
+                  { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+                  { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+                  { name: "POD_UID", valueFrom: { fieldRef: { fieldPath: "metadata.uid" } } },
                 ],
                 securityContext: {
                   runAsNonRoot: true,
@@ -141,11 +149,19 @@ describe("jobFromCronJob", () => {
                   readOnlyRootFilesystem: true,
                   capabilities: { drop: ["ALL"] },
                 },
-                resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "200m", memory: "64Mi" } },
-                volumeMounts: [{ name: "curtailment", mountPath: "/opt/mine2hpc", readOnly: true }],
+                resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "1", memory: "256Mi" } },
+                volumeMounts: [
+                  { name: "runtime", mountPath: "/opt/mine2hpc", readOnly: true },
+                  { name: "targets", mountPath: "/etc/mine2hpc/curtailment", readOnly: true },
+                  { name: "credentials", mountPath: "/etc/mine2hpc/miner-credentials", readOnly: true },
+                ],
               },
             ],
-            volumes: [{ name: "curtailment", configMap: { name: "mine2hpc-curtailment" } }],
+            volumes: [
+              { name: "runtime", configMap: { name: "mine2hpc-curtailment-runtime", defaultMode: 0o444 } },
+              { name: "targets", configMap: { name: "mine2hpc-curtailment" } },
+              { name: "credentials", secret: { secretName: "mine2hpc-miner-credentials", optional: true, defaultMode: 0o440 } },
+            ],
           },
         },
       },

@@ -161,9 +161,10 @@ describe("mine2hpc diff between two commits", () => {
     expect(r.stdout).not.toContain("mine2hpc-offline-placeholder-secret");
     // 48 + the suspended manual start/end CronJobs of ercot-flex (the same on both sides) + 27
     // lifecycle resources (the upgrade controller's 10 objects and 2 Plans, 11 install records,
-    // the CA read, the Kueue and MetalLB webhook checks, the agent token); the rigs
-    // re-bootstrapped for their safe-cap file are changed, not unchanged.
-    expect(d.resources.unchanged).toBe(77);
+    // the CA read, the Kueue and MetalLB webhook checks, the agent token) + the curtailment's
+    // Role, RoleBinding and runtime ConfigMap; the rigs re-bootstrapped for their safe-cap file
+    // are changed, not unchanged.
+    expect(d.resources.unchanged).toBe(80);
     expect(leftovers()).toEqual([]);
   });
 

@@ -103,8 +103,9 @@ async function feedWithSims(faults: ("none" | "keeps-hashing" | "timeout")[]): P
   };
 }
 
-const CREDS = parseCredentials(`default: { user: ${SIM_USER}, password: ${SIM_PASSWORD} }`, "test");
-const FAST = { connectTimeoutMs: 200, requestTimeoutMs: 300, pollIntervalMs: 50, retries: 1, timeoutSeconds: 2 };
+const CREDS = parseCredentials(JSON.stringify({ default: { user: SIM_USER, password: SIM_PASSWORD } }), "test");
+// Generous per-request limits (a loaded test machine), a short per-miner deadline.
+const FAST = { connectTimeoutMs: 2000, requestTimeoutMs: 1500, pollIntervalMs: 50, retries: 1, timeoutSeconds: 4 };
 
 describe("runCurtailment", () => {
   it("start: every stage in plan order, all confirmed → exit 0, a Normal Event", async () => {
@@ -256,7 +257,7 @@ describe("credentials", () => {
   });
 
   it("lists every problem with its key, never a value", () => {
-    const text = "default: { user: root, pass: hunter2 }\nbyDriver: { cgminer: { user: a, password: b } }\nextra: 1\n";
+    const text = JSON.stringify({ default: { user: "root", pass: "hunter2" }, byDriver: { cgminer: { user: "a", password: "b" } }, extra: 1 });
     let msg = "";
     try {
       parseCredentials(text, "creds.yaml");
@@ -316,5 +317,73 @@ describe("mapBounded", () => {
     });
     expect(peak).toBe(7);
     expect(out).toEqual([...Array(50).keys()].map((i) => i * 2));
+  });
+});
+
+describe("in the cluster: runtime.mjs curtail and the credentials Secret", () => {
+  it("runs a phase from the mounted targets and credentials files, and posts the Event on its pod", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const os = await import("node:os");
+    const path = await import("node:path");
+    const { runCurtailCommand } = await import("../src/runtime/curtail/command.js");
+    const { renderMinerCredentialsSecret } = await import("../src/render/curtailment.js");
+    const { targets, sims } = await feedWithSims(["none", "none"]);
+    const dir = mkdtempSync(path.join(os.tmpdir(), "curtail-cmd-"));
+    writeFileSync(path.join(dir, "t.json"), JSON.stringify(targets));
+    const secret = renderMinerCredentialsSecret({ byHost: { "asic-01": { user: SIM_USER, password: SIM_PASSWORD } }, default: { user: SIM_USER, password: SIM_PASSWORD } });
+    expect(secret).toMatchObject({ kind: "Secret", metadata: { name: "mine2hpc-miner-credentials", namespace: "mine2hpc-system" }, type: "Opaque" });
+    const file = (secret.stringData as Record<string, string>)["credentials.json"]!;
+    expect(Object.keys(JSON.parse(file))).toEqual(["default", "byHost"]);
+    writeFileSync(path.join(dir, "c.json"), file);
+    const k = fakeKube({ nodes: ["gpu-01", "gpu-02"], queues: ["curtailable"], clock: Date.now });
+    const { log } = logger();
+    const r = await runCurtailCommand("start", { feed: "ercot-flex", targets: path.join(dir, "t.json"), credentials: path.join(dir, "c.json"), timeout: "10" }, {
+      kube: k.kube,
+      log,
+      env: { POD_NAME: "curtail-ercot-flex-abc", POD_NAMESPACE: "mine2hpc-system", POD_UID: "u-1" },
+    });
+    expect(r.code).toBe(0);
+    expect(sims.map((s) => s.sleeping)).toEqual([true, true]);
+    expect(k.events[0]).toMatchObject({ involvedObject: { kind: "Pod", name: "curtail-ercot-flex-abc", namespace: "mine2hpc-system", uid: "u-1" }, reason: "CurtailmentConfirmed" });
+    await expect(runCurtailCommand("stop", { feed: "ercot-flex" }, { kube: null, log, env: {} })).rejects.toThrow("expected 'curtail start' or 'curtail end', got 'stop'");
+    await expect(runCurtailCommand("start", { feed: "other", targets: path.join(dir, "t.json") }, { kube: null, log, env: {} })).rejects.toThrow(`${path.join(dir, "t.json")} is feed ercot-flex, not other`);
+  });
+
+  it("a credentials file that is not JSON is refused without an excerpt", () => {
+    expect(() => parseCredentials('{"default": {"user": "root", "password": "hunter2"', "/etc/mine2hpc/miner-credentials/credentials.json")).toThrow(
+      "/etc/mine2hpc/miner-credentials/credentials.json: not valid JSON.\n  fix: write it as { default: { user, password }, byDriver: { DRIVER: {…} }, byHost: { HOSTNAME: {…} } }.",
+    );
+  });
+});
+
+describe("bundle/runtime.mjs curtail (the file the Jobs run)", () => {
+  it("curtails simulated miners with no API access (miners first), logs JSON lines, exits by the confirmed shed", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const os = await import("node:os");
+    const path = await import("node:path");
+    const { execFile } = await import("node:child_process");
+    const { targets, sims } = await feedWithSims(["none", "none"]);
+    const dir = mkdtempSync(path.join(os.tmpdir(), "curtail-bundle-"));
+    const minersOnly = { ...targets, stages: targets.stages.map((st) => (st.action === "asics-off" ? st : { ...st, shedWatts: 0 })), gpuNodes: [], clusterQueues: [] };
+    writeFileSync(path.join(dir, "t.json"), JSON.stringify(minersOnly));
+    writeFileSync(path.join(dir, "c.json"), JSON.stringify({ default: { user: SIM_USER, password: SIM_PASSWORD } }));
+    const run = (args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        const env = { PATH: process.env.PATH ?? "" };
+        execFile(process.execPath, [path.join(REPO_ROOT, "bundle", "runtime.mjs"), "curtail", ...args], { env, timeout: 60_000 }, (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+    const r = await run(["start", "--feed", "ercot-flex", "--targets", path.join(dir, "t.json"), "--credentials", path.join(dir, "c.json"), "--timeout", "20"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({ level: "error", msg: "no Kubernetes API access: only the miner stage runs", component: "mine2hpc-curtail" });
+    expect(lines.filter((l) => l.msg === "miner curtail confirmed").map((l) => l.miner).sort()).toEqual(["asic-00", "asic-01"]);
+    expect(lines.at(-1)).toMatchObject({ msg: "curtailment confirmed", plannedWatts: 6600, confirmedWatts: 6600 });
+    expect(r.stdout).not.toContain(SIM_PASSWORD);
+    expect(sims.map((s) => s.sleeping)).toEqual([true, true]);
+    const bad = await run(["stop"]);
+    expect([bad.code, bad.stderr]).toEqual([2, "error: expected 'curtail start' or 'curtail end' and flags, got 'curtail stop'.\n  fix: runtime.mjs curtail start --feed FEED\n"]);
   });
 });

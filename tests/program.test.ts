@@ -83,7 +83,7 @@ describe("FarmCluster on the single-server sample plan", () => {
       "kubernetes:apps/v1:DaemonSet": 1,
       "kubernetes:apps/v1:Deployment": 1, // system-upgrade-controller
       "kubernetes:batch/v1:CronJob": 4, // grid-flex: manual start/end (suspended) + 4cp-afternoon start/end
-      "kubernetes:core/v1:ConfigMap": 4, // device-plugin config, agent script, curtailment script, upgrade controller env
+      "kubernetes:core/v1:ConfigMap": 5, // device-plugin config, agent bundle, curtailment targets, curtailment bundle, upgrade controller env
       "kubernetes:core/v1:Namespace": 4, // gpu-operator, kueue-system, mine2hpc-system (power agent), system-upgrade
       "kubernetes:core/v1:NodePatch": 4,
       "kubernetes:core/v1:ServiceAccount": 3,
@@ -94,8 +94,8 @@ describe("FarmCluster on the single-server sample plan", () => {
       "kubernetes:kueue.x-k8s.io/v1beta2:WorkloadPriorityClass": 3,
       "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": 4, // power agent, curtailment, upgrade controller + its drainer
       "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": 4,
-      "kubernetes:rbac.authorization.k8s.io/v1:Role": 1,
-      "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": 1,
+      "kubernetes:rbac.authorization.k8s.io/v1:Role": 2, // upgrade controller; curtailment (its summary Event)
+      "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": 2,
       "kubernetes:upgrade.cattle.io/v1:Plan": 2, // k3s-server, k3s-agent
       "mine2hpc:index:ClusterAccess": 1,
       "mine2hpc:index:FarmCluster": 1,

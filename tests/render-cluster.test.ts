@@ -1,6 +1,6 @@
 /**
  * Cluster-side renderers: exact values for the sample plans, golden YAML files
- * (UPDATE_GOLDEN=1 rewrites them), and shellcheck on the rendered scripts.
+ * (UPDATE_GOLDEN=1 rewrites them).
  */
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import path from "node:path";
@@ -13,7 +13,6 @@ import { SiteError } from "../src/site/problems.js";
 import {
   renderCiliumValues,
   renderCurtailment,
-  renderCurtailmentScript,
   renderDevicePluginConfig,
   renderGpuOperatorValues,
   renderKueueObjects,
@@ -27,8 +26,9 @@ import { samplePlan, samplePlanHa } from "./helpers/sample-plan.js";
 import { RUNTIME_BUNDLE } from "../src/render/runtime-bundle.js";
 import { capFromLabels } from "../src/runtime/power-agent/agent.js";
 import { expectGolden } from "./helpers/golden.js";
-import { expectShellcheckClean } from "./helpers/shellcheck.js";
 import { renderClusterObjects } from "./helpers/render-all.js";
+import { OVERRIDE_LABEL } from "../src/runtime/curtail/controller.js";
+import { IMAGES } from "../src/render/versions.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const goldenDir = path.join(here, "golden", "cluster");
@@ -245,7 +245,10 @@ describe("curtailment", () => {
       "ServiceAccount/mine2hpc-curtailment",
       "ClusterRole/mine2hpc-curtailment",
       "ClusterRoleBinding/mine2hpc-curtailment",
+      "Role/mine2hpc-curtailment",
+      "RoleBinding/mine2hpc-curtailment",
       "ConfigMap/mine2hpc-curtailment",
+      "ConfigMap/mine2hpc-curtailment-runtime",
       "CronJob/curtail-grid-flex-manual-start",
       "CronJob/curtail-grid-flex-manual-end",
       "CronJob/curtail-grid-flex-4cp-afternoon-start",
@@ -259,12 +262,15 @@ describe("curtailment", () => {
       { apiGroups: ["kueue.x-k8s.io"], resources: ["clusterqueues"], resourceNames: ["curtailable-gpus"], verbs: ["get", "patch"] },
     ]);
     const data = find(objs, "ConfigMap", "mine2hpc-curtailment").data;
-    expect(data["grid-flex.stages"]).toBe("asics-off\ngpu-caps-to-min\ndrain-queue\n");
-    expect(data["grid-flex.asics"]).toBe(`${plan.asics.filter((a) => a.feed === "grid-flex").map((a) => a.hostname).sort().join("\n")}\n`);
+    expect(Object.keys(data)).toEqual(["grid-flex.targets.json"]);
+    const targets = JSON.parse(data["grid-flex.targets.json"]);
+    expect(targets.stages.map((st: { action: string }) => st.action)).toEqual(["asics-off", "gpu-caps-to-min", "drain-queue"]);
+    expect(targets.miners.map((m: { hostname: string }) => m.hostname)).toEqual(plan.asics.filter((a) => a.feed === "grid-flex").map((a) => a.hostname).sort());
     const rigs = plan.nodes.filter((n) => n.feed === "grid-flex" && n.gpu).sort((a, b) => (a.hostname < b.hostname ? -1 : 1));
-    expect(data["grid-flex.min-caps"]).toBe(rigs.map((n) => `${n.hostname} ${n.gpu!.minWatts}\n`).join(""));
-    expect(data["grid-flex.planned-caps"]).toBeUndefined();
-    expect(data["grid-flex.cluster-queues"]).toBe("curtailable-gpus\n");
+    expect(targets.gpuNodes.map((n: { hostname: string; minWatts: number }) => [n.hostname, n.minWatts])).toEqual(rigs.map((n) => [n.hostname, n.gpu!.minWatts]));
+    expect(targets.clusterQueues).toEqual(["curtailable-gpus"]);
+    // Addresses and watts only: no credential field anywhere in the targets.
+    expect(data["grid-flex.targets.json"]).not.toMatch(/password|token|secret/i);
 
     const start = find(objs, "CronJob", "curtail-grid-flex-4cp-afternoon-start").spec;
     expect(start.schedule).toBe("0 15 * 6-9 1-5");
@@ -272,10 +278,21 @@ describe("curtailment", () => {
     expect(start.concurrencyPolicy).toBe("Forbid");
     expect(start.startingDeadlineSeconds).toBe(3600);
     expect(start.jobTemplate.spec.backoffLimit).toBe(3);
-    expect(start.jobTemplate.spec.template.spec.containers[0].command).toEqual(["/bin/bash", "/opt/mine2hpc/curtail.sh", "start", "grid-flex"]);
+    const container = start.jobTemplate.spec.template.spec.containers[0];
+    expect([container.image, container.command, container.args]).toEqual([IMAGES.runtime, ["node", "/opt/mine2hpc/runtime.mjs", "curtail"], ["start", "--feed", "grid-flex"]]);
+    expect(container.volumeMounts).toEqual([
+      { name: "runtime", mountPath: "/opt/mine2hpc", readOnly: true },
+      { name: "targets", mountPath: "/etc/mine2hpc/curtailment", readOnly: true },
+      { name: "credentials", mountPath: "/etc/mine2hpc/miner-credentials", readOnly: true },
+    ]);
+    expect(start.jobTemplate.spec.template.spec.volumes).toEqual([
+      { name: "runtime", configMap: { name: "mine2hpc-curtailment-runtime", defaultMode: 0o444 } },
+      { name: "targets", configMap: { name: "mine2hpc-curtailment" } },
+      { name: "credentials", secret: { secretName: "mine2hpc-miner-credentials", optional: true, defaultMode: 0o440 } },
+    ]);
     const end = find(objs, "CronJob", "curtail-grid-flex-ers-evening-end").spec;
     expect(end.schedule).toBe("30 20 * * *");
-    expect(end.jobTemplate.spec.template.spec.containers[0].command).toEqual(["/bin/bash", "/opt/mine2hpc/curtail.sh", "end", "grid-flex"]);
+    expect(end.jobTemplate.spec.template.spec.containers[0].args).toEqual(["end", "--feed", "grid-flex"]);
   });
 
   it("renders a suspended manual start and end CronJob per feed, before its window CronJobs", () => {
@@ -315,7 +332,7 @@ describe("curtailment", () => {
       // The very job a scheduled window runs: only schedule, suspend and the deadline differ.
       const windowJob = find(objs, "CronJob", `curtail-grid-flex-4cp-afternoon-${phase}`);
       expect(jobTemplate).toEqual(windowJob.spec.jobTemplate);
-      expect(jobTemplate.spec.template.spec.containers[0].command).toEqual(["/bin/bash", "/opt/mine2hpc/curtail.sh", phase, "grid-flex"]);
+      expect(jobTemplate.spec.template.spec.containers[0].args).toEqual([phase, "--feed", "grid-flex"]);
       expect(windowJob.spec.suspend).toBeUndefined();
       expect(windowJob.metadata.annotations).toEqual({ "mine2hpc.io/phase": phase, "mine2hpc.io/window": "4cp-afternoon" });
     }
@@ -330,7 +347,10 @@ describe("curtailment", () => {
       "ServiceAccount/mine2hpc-curtailment",
       "ClusterRole/mine2hpc-curtailment",
       "ClusterRoleBinding/mine2hpc-curtailment",
+      "Role/mine2hpc-curtailment",
+      "RoleBinding/mine2hpc-curtailment",
       "ConfigMap/mine2hpc-curtailment",
+      "ConfigMap/mine2hpc-curtailment-runtime",
       "CronJob/curtail-grid-flex-manual-start",
       "CronJob/curtail-grid-flex-manual-end",
     ]);
@@ -379,13 +399,6 @@ describe("golden files", () => {
   }
 });
 
-describe("shellcheck", () => {
-  const scripts: Record<string, string> = { "curtail.sh": renderCurtailmentScript() };
-  for (const [name, script] of Object.entries(scripts)) {
-    it(`${name} passes shellcheck`, (ctx) => expectShellcheckClean(script, ctx));
-  }
-});
-
 describe("cap override during curtailment", () => {
   it("applies the override label while present, else the planned cap", () => {
     expect(capFromLabels({ "mine2hpc.io/gpu-power-cap": "250" })).toEqual({ watts: 250, source: "label" });
@@ -393,22 +406,17 @@ describe("cap override during curtailment", () => {
     expect(capFromLabels({ "mine2hpc.io/rack": "r1" })).toBeNull();
   });
 
-  it("curtailment lowers and restores only the override label", () => {
-    const script = renderCurtailmentScript();
-    expect(script).toContain('OVERRIDE_LABEL="mine2hpc.io/gpu-power-cap-override"');
-    expect(script).not.toContain('"mine2hpc.io/gpu-power-cap"');
-    expect(script).toContain("gpu-caps-to-min) set_caps lower ;;");
-    expect(script).toContain("    set_caps restore\n");
+  it("curtailment lowers and restores only the override label (tests/miners-controller.test.ts runs it)", () => {
+    expect(OVERRIDE_LABEL).toBe("mine2hpc.io/gpu-power-cap-override");
   });
 });
 
 describe("ASIC webhook from the site", () => {
-  it("ships the feed's webhook URL to the curtailment jobs, and an empty file when none is set", () => {
+  it("ships the feed's webhook URL to the curtailment jobs in the targets, null when none is set", () => {
     const plan = samplePlan();
-    const cm = (p: FarmPlan) => renderCurtailment(p).find((o) => o.kind === "ConfigMap") as unknown as { data: Record<string, string> };
-    expect(cm(plan).data["grid-flex.asic-webhook-url"]).toBe("");
+    const targets = (p: FarmPlan) => JSON.parse((renderCurtailment(p).find((o) => o.kind === "ConfigMap") as unknown as { data: Record<string, string> }).data["grid-flex.targets.json"]!);
+    expect(targets(plan).webhookUrl).toBeNull();
     plan.curtailment[0]!.asicWebhook = "https://fleet.example.internal/api/curtail";
-    expect(cm(plan).data["grid-flex.asic-webhook-url"]).toBe("https://fleet.example.internal/api/curtail\n");
-    expect(renderCurtailmentScript()).toContain('url="${ASIC_WEBHOOK_URL:-$(data_lines asic-webhook-url | head -n 1)}"');
+    expect(targets(plan).webhookUrl).toBe("https://fleet.example.internal/api/curtail");
   });
 });

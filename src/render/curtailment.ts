@@ -2,14 +2,23 @@
  * Curtailment: CronJobs that shed a non-firm feed's load at the start of each scheduled
  * window (e.g. ERCOT 4CP afternoons) in the plan's stage order, and restore it at the end.
  *
- * The jobs only talk to the Kubernetes API: they lower the node cap labels (the power agent
- * applies them), set the tier ClusterQueue's `stopPolicy`, and — since Kubernetes cannot
- * power off ASIC miners — call an optional webhook of the site's fleet tool.
+ * Each job runs the curtailment controller (src/runtime/curtail/) from the runtime bundle
+ * on the pinned stock Node image: `node /opt/mine2hpc/runtime.mjs curtail start|end --feed F`.
+ * It commands every miner through its firmware's API (read back), lowers GPU caps through the
+ * override label (confirmed by the power agents' condition), holds and drains the tier's
+ * ClusterQueues, posts an Event with the confirmed kW and fails (Job retry) when a stage
+ * falls short. Targets come from a ConfigMap (`<feed>.targets.json`: addresses and watts, no
+ * secret); miner credentials from the Secret {@link MINER_CREDENTIALS_SECRET}, mounted as a file.
  */
 import { createHash } from "node:crypto";
-import { LABELS, type FarmPlan, type FeedCurtailment } from "../plan/types.js";
+import { LABELS, POWER_UNVERIFIED_TAINT, type FarmPlan } from "../plan/types.js";
 import { IMAGES, NAMESPACES } from "./versions.js";
 import { compareStrings, objectMeta, type K8sObject } from "./objects.js";
+import { RUNTIME_BUNDLE, RUNTIME_MOUNT_PATH, RUNTIME_SHA_ANNOTATION, runtimeCommand, runtimeConfigMap } from "./runtime-bundle.js";
+// The same module the job parses the targets with, so the file format cannot drift; pure (plan in, JSON data out).
+import { feedTargets } from "../runtime/curtail/targets.js";
+import { CREDENTIALS_DIR, TARGETS_DIR, targetsKey } from "../runtime/curtail/command.js";
+import { CREDENTIALS_KEY } from "../runtime/curtail/credentials.js";
 
 /** Name of the curtailment ServiceAccount, ClusterRole(Binding) and ConfigMap. */
 export const CURTAILMENT_NAME = "mine2hpc-curtailment";
@@ -23,6 +32,12 @@ export const CURTAILMENT_NAME = "mine2hpc-curtailment";
 export const ASIC_WEBHOOK_CONFIGMAP = "mine2hpc-curtailment-webhook";
 /** Key of the webhook URL in {@link ASIC_WEBHOOK_CONFIGMAP}. */
 export const ASIC_WEBHOOK_KEY = "asic-webhook-url";
+
+/** Secret with the miners' API credentials (file {@link CREDENTIALS_KEY}); optional in the pod: LuxOS and webhooks need none. */
+export const MINER_CREDENTIALS_SECRET = "mine2hpc-miner-credentials";
+
+/** ConfigMap holding the runtime bundle for the curtailment jobs (its own: a site may have miners and no GPU node, so no power agent). */
+export const CURTAILMENT_RUNTIME_CONFIGMAP = "mine2hpc-curtailment-runtime";
 
 
 /** CronJob names are limited to 52 characters (the controller appends an 11-character suffix). */
@@ -43,164 +58,33 @@ function cronJobName(feed: string, window: string, phase: "start" | "end", part 
   return `${full.slice(0, CRONJOB_NAME_MAX - tail.length).replace(/-+$/, "")}${tail}`;
 }
 
-/** What the start/end jobs of one feed act on, as ConfigMap text files. */
-interface FeedTargets {
-  stages: string[];
-  asics: string[];
-  minCaps: [string, number][];
-  clusterQueues: string[];
+/** Miner credentials as the Secret holds them: most specific entry wins (src/runtime/curtail/credentials.ts). */
+export interface MinerCredentialsSpec {
+  default?: { user: string; password: string };
+  byDriver?: Record<string, { user: string; password: string }>;
+  byHost?: Record<string, { user: string; password: string }>;
 }
 
-function feedTargets(plan: FarmPlan, c: FeedCurtailment): FeedTargets {
-  const stages = [...c.stages].sort((a, b) => a.order - b.order);
-  const asicSet = new Set<string>();
-  const capPools = new Set<string>();
-  const drainQueues = new Set<string>();
-  const poolQueue = new Map(plan.pools.map((p) => [p.name, p.clusterQueue]));
-  for (const s of stages) {
-    if (s.action === "asics-off") s.targets.forEach((h) => asicSet.add(h));
-    if (s.action === "gpu-caps-to-min") s.targets.forEach((p) => capPools.add(p));
-    if (s.action === "drain-queue") {
-      for (const pool of s.targets) {
-        const q = poolQueue.get(pool);
-        if (q === undefined) throw new Error(`curtailment of feed ${c.feed} drains pool ${pool}, which the plan does not have`);
-        drainQueues.add(q);
-      }
-    }
-  }
-  // Only nodes on this feed: a pool may span feeds, and the other feed is not curtailed.
-  const capped = plan.nodes
-    .filter((n) => n.feed === c.feed && n.pool !== undefined && capPools.has(n.pool) && n.gpu !== undefined)
-    .sort((a, b) => compareStrings(a.hostname, b.hostname));
-  return {
-    stages: stages.map((s) => s.action),
-    asics: [...asicSet].sort(compareStrings),
-    minCaps: capped.map((n) => [n.hostname, n.gpu!.minWatts]),
-    clusterQueues: [...drainQueues].sort(compareStrings),
+/**
+ * The Secret the curtailment jobs mount: {@link MINER_CREDENTIALS_SECRET} with one file,
+ * `credentials.yaml` (JSON, which is YAML), in `stringData`. Called by the Pulumi program
+ * with the stack's secret config; never rendered into goldens, plans or ConfigMaps.
+ */
+export function renderMinerCredentialsSecret(credentials: MinerCredentialsSpec): K8sObject {
+  const sorted = (r: Record<string, { user: string; password: string }> | undefined) =>
+    r === undefined ? undefined : Object.fromEntries(Object.entries(r).sort(([a], [b]) => compareStrings(a, b)).map(([k, v]) => [k, { user: v.user, password: v.password }]));
+  const body = {
+    ...(credentials.default ? { default: { user: credentials.default.user, password: credentials.default.password } } : {}),
+    ...(credentials.byDriver ? { byDriver: sorted(credentials.byDriver) } : {}),
+    ...(credentials.byHost ? { byHost: sorted(credentials.byHost) } : {}),
   };
-}
-
-const lines = (rows: string[]): string => (rows.length === 0 ? "" : `${rows.join("\n")}\n`);
-
-/** The curtailment script, shared by every feed and window (`curtail.sh start|end FEED`). */
-export function renderCurtailmentScript(): string {
-  return `#!/usr/bin/env bash
-# mine2hpc curtailment: sheds a feed's load at the start of a window and restores it at the end.
-#   curtail.sh start FEED   run the feed's stages in plan order
-#   curtail.sh end FEED     restore planned GPU caps, release the ClusterQueues, tell the fleet tool
-# Targets come from DATA_DIR/FEED.{stages,asics,min-caps,cluster-queues,asic-webhook-url}.
-# Caps are lowered through the override label, never the planned-cap label, so a
-# \`pulumi up\` during a window (which owns the planned labels) does not undo the shedding.
-# Every API call is an idempotent merge patch, so a retried Job does no harm.
-set -euo pipefail
-
-MODE="\${1:?usage: curtail.sh start|end FEED}"
-FEED="\${2:?usage: curtail.sh start|end FEED}"
-DATA_DIR="\${DATA_DIR:-/opt/mine2hpc}"
-SA_DIR=/var/run/secrets/kubernetes.io/serviceaccount
-API="https://\${KUBERNETES_SERVICE_HOST}:\${KUBERNETES_SERVICE_PORT}"
-OVERRIDE_LABEL="${LABELS.gpuPowerCapOverride}"
-FAILURES=0
-
-log() {
-  printf '%s curtail feed=%s mode=%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$FEED" "$MODE" "$*"
-}
-
-# Non-empty lines of one of the feed's data files (none when the file is absent).
-data_lines() {
-  local file="$DATA_DIR/$FEED.$1"
-  if [[ -f "$file" ]]; then grep -v '^[[:space:]]*$' "$file" || true; fi
-}
-
-api_patch() {
-  local path="$1" body="$2" token
-  token="$(cat "$SA_DIR/token")"
-  curl -fsS --max-time 20 --retry 3 --retry-delay 2 --cacert "$SA_DIR/ca.crt" \\
-    -X PATCH -H "Authorization: Bearer \${token}" -H "Content-Type: application/merge-patch+json" \\
-    --data "$body" "$API$path" >/dev/null
-}
-
-notify_fleet() {
-  local action="$1" hosts=() host json url
-  mapfile -t hosts < <(data_lines asics)
-  if ((\${#hosts[@]} == 0)); then
-    log "no ASIC miners on this feed"
-    return 0
-  fi
-  # The operator's ConfigMap overrides the site file's URL (e.g. one that carries a token).
-  url="\${ASIC_WEBHOOK_URL:-$(data_lines asic-webhook-url | head -n 1)}"
-  if [[ -z "$url" ]]; then
-    log "Kubernetes cannot power ASIC miners; the fleet tool must do \${action} for: \${hosts[*]}"
-    return 0
-  fi
-  json=""
-  for host in "\${hosts[@]}"; do json+="\${json:+,}\\"\${host}\\""; done
-  if curl -fsS --max-time 30 --retry 3 -X POST -H "Content-Type: application/json" \\
-    --data "{\\"feed\\":\\"\${FEED}\\",\\"action\\":\\"\${action}\\",\\"hosts\\":[\${json}]}" \\
-    "$url" >/dev/null; then
-    log "fleet webhook accepted \${action} for \${#hosts[@]} miners"
-  else
-    log "fleet webhook failed for \${action}; the fleet tool must act by hand: \${hosts[*]}"
-    FAILURES=$((FAILURES + 1))
-  fi
-}
-
-# Sets (start) or removes (end) every listed node's cap override label; the power agent
-# on the node applies the override while it is present and the planned cap otherwise.
-set_caps() {
-  local action="$1" host watts value
-  while read -r host watts; do
-    if [[ "$action" == lower ]]; then value="\\"\${watts}\\""; else value=null; fi
-    if api_patch "/api/v1/nodes/\${host}" "{\\"metadata\\":{\\"labels\\":{\\"\${OVERRIDE_LABEL}\\":\${value}}}}"; then
-      log "node \${host}: \${OVERRIDE_LABEL}=\${value}"
-    else
-      log "node \${host}: patch failed"
-      FAILURES=$((FAILURES + 1))
-    fi
-  done < <(data_lines min-caps)
-}
-
-set_stop_policy() {
-  local policy="$1" queue
-  while read -r queue; do
-    if api_patch "/apis/kueue.x-k8s.io/v1beta2/clusterqueues/\${queue}" "{\\"spec\\":{\\"stopPolicy\\":\\"\${policy}\\"}}"; then
-      log "ClusterQueue \${queue}: stopPolicy=\${policy}"
-    else
-      log "ClusterQueue \${queue}: patch failed"
-      FAILURES=$((FAILURES + 1))
-    fi
-  done < <(data_lines cluster-queues)
-}
-
-case "$MODE" in
-  start)
-    while read -r stage; do
-      log "stage \${stage}"
-      case "$stage" in
-        asics-off) notify_fleet asics-off ;;
-        gpu-caps-to-min) set_caps lower ;;
-        drain-queue) set_stop_policy HoldAndDrain ;;
-        *) log "unknown stage \${stage}"; FAILURES=$((FAILURES + 1)) ;;
-      esac
-    done < <(data_lines stages)
-    ;;
-  end)
-    set_caps restore
-    set_stop_policy None
-    notify_fleet asics-on
-    ;;
-  *)
-    echo "usage: curtail.sh start|end FEED" >&2
-    exit 2
-    ;;
-esac
-
-if ((FAILURES > 0)); then
-  log "\${FAILURES} step(s) failed; the Job will retry"
-  exit 1
-fi
-log "done"
-`;
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: objectMeta(MINER_CREDENTIALS_SECRET, { namespace: NAMESPACES.mine2hpc, labels: { "app.kubernetes.io/name": CURTAILMENT_NAME, "app.kubernetes.io/component": "curtailment" } }),
+    type: "Opaque",
+    stringData: { [CREDENTIALS_KEY]: `${JSON.stringify(body, null, 2)}\n` },
+  };
 }
 
 /**
@@ -219,18 +103,14 @@ export function renderCurtailment(plan: FarmPlan): K8sObject[] {
   const ns = NAMESPACES.mine2hpc;
   const appLabels = { "app.kubernetes.io/name": CURTAILMENT_NAME, "app.kubernetes.io/component": "curtailment" };
 
-  const data: Record<string, string> = { "curtail.sh": renderCurtailmentScript() };
+  const data: Record<string, string> = {};
   const nodes = new Set<string>();
   const queues = new Set<string>();
   const cronJobs: K8sObject[] = [];
   for (const c of [...feeds].sort((a, b) => compareStrings(a.feed, b.feed))) {
-    const t = feedTargets(plan, c);
-    data[`${c.feed}.stages`] = lines(t.stages);
-    data[`${c.feed}.asics`] = lines(t.asics);
-    data[`${c.feed}.min-caps`] = lines(t.minCaps.map(([h, w]) => `${h} ${w}`));
-    data[`${c.feed}.cluster-queues`] = lines(t.clusterQueues);
-    data[`${c.feed}.asic-webhook-url`] = lines(c.asicWebhook === null ? [] : [c.asicWebhook]);
-    t.minCaps.forEach(([h]) => nodes.add(h));
+    const t = feedTargets(plan, c.feed)!;
+    data[targetsKey(c.feed)] = `${JSON.stringify(t, null, 2)}\n`;
+    t.gpuNodes.forEach((n) => nodes.add(n.hostname));
     t.clusterQueues.forEach((q) => queues.add(q));
 
     for (const phase of ["start", "end"] as const) {
@@ -295,7 +175,17 @@ export function renderCurtailment(plan: FarmPlan): K8sObject[] {
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: CURTAILMENT_NAME },
       subjects: [{ kind: "ServiceAccount", name: CURTAILMENT_NAME, namespace: ns }],
     },
+    // The summary Event on the job's own pod: create in this namespace only.
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: meta(true), rules: [{ apiGroups: [""], resources: ["events"], verbs: ["create"] }] },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: meta(true),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: CURTAILMENT_NAME },
+      subjects: [{ kind: "ServiceAccount", name: CURTAILMENT_NAME, namespace: ns }],
+    },
     { apiVersion: "v1", kind: "ConfigMap", metadata: meta(true), data },
+    runtimeConfigMap(CURTAILMENT_RUNTIME_CONFIGMAP, ns, appLabels),
     ...cronJobs,
   ];
 }
@@ -337,22 +227,32 @@ function cronJob(
           activeDeadlineSeconds: 900,
           ttlSecondsAfterFinished: 7 * 24 * 3600,
           template: {
-            metadata: { labels: podLabels },
+            // The bundle's sha256: a Job started after a bundle change visibly runs the new code.
+            metadata: { labels: podLabels, annotations: { [RUNTIME_SHA_ANNOTATION]: RUNTIME_BUNDLE.sha256 } },
             spec: {
               serviceAccountName: CURTAILMENT_NAME,
               restartPolicy: "Never",
+              // The credentials file is root-owned, mode 0440: group 65534 lets the non-root process read it.
+              securityContext: { fsGroup: 65534 },
               // No power-tier toleration: the job runs on firm nodes, not on the ones it drains.
+              // It uses no GPU, so a node whose caps are not yet verified may run it.
+              tolerations: [{ key: POWER_UNVERIFIED_TAINT.key, operator: "Exists", effect: POWER_UNVERIFIED_TAINT.effect }],
               containers: [
                 {
                   name: "curtail",
-                  image: IMAGES.agent,
+                  image: IMAGES.runtime,
                   imagePullPolicy: "IfNotPresent",
-                  command: ["/bin/bash", "/opt/mine2hpc/curtail.sh", o.phase, o.feed],
+                  command: runtimeCommand("curtail"),
+                  args: [o.phase, "--feed", o.feed],
                   env: [
                     {
                       name: "ASIC_WEBHOOK_URL",
                       valueFrom: { configMapKeyRef: { name: ASIC_WEBHOOK_CONFIGMAP, key: ASIC_WEBHOOK_KEY, optional: true } },
                     },
+                    // The summary Event is about this pod (downward API).
+                    { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+                    { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+                    { name: "POD_UID", valueFrom: { fieldRef: { fieldPath: "metadata.uid" } } },
                   ],
                   securityContext: {
                     runAsNonRoot: true,
@@ -361,11 +261,21 @@ function cronJob(
                     readOnlyRootFilesystem: true,
                     capabilities: { drop: ["ALL"] },
                   },
-                  resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "200m", memory: "64Mi" } },
-                  volumeMounts: [{ name: "curtailment", mountPath: "/opt/mine2hpc", readOnly: true }],
+                  // Thousands of miner connections (200 in flight) fit in this; measured by bench/miners.ts.
+                  resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "1", memory: "256Mi" } },
+                  volumeMounts: [
+                    { name: "runtime", mountPath: RUNTIME_MOUNT_PATH, readOnly: true },
+                    { name: "targets", mountPath: TARGETS_DIR, readOnly: true },
+                    { name: "credentials", mountPath: CREDENTIALS_DIR, readOnly: true },
+                  ],
                 },
               ],
-              volumes: [{ name: "curtailment", configMap: { name: CURTAILMENT_NAME } }],
+              volumes: [
+                { name: "runtime", configMap: { name: CURTAILMENT_RUNTIME_CONFIGMAP, defaultMode: 0o444 } },
+                { name: "targets", configMap: { name: CURTAILMENT_NAME } },
+                // Optional: a site whose miners are LuxOS or behind a webhook needs no credentials.
+                { name: "credentials", secret: { secretName: MINER_CREDENTIALS_SECRET, optional: true, defaultMode: 0o440 } },
+              ],
             },
           },
         },

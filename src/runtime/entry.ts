@@ -6,12 +6,15 @@
  */
 import { parseArgs } from "node:util";
 import { POWER_AGENT_OPTIONS, UsageError, runPowerAgentCommand, type RuntimeOption } from "./power-agent/cli.js";
+import { CURTAIL_OPTIONS, runCurtailRuntime } from "./curtail/cli.js";
 
 /** A runtime command: its flags and what runs them. */
 export interface RuntimeCommand {
   summary: string;
   options: Record<string, RuntimeOption>;
-  run(values: Record<string, unknown>): Promise<number>;
+  /** Whether the command takes positional arguments (e.g. `curtail start`). */
+  positionals?: boolean;
+  run(values: Record<string, unknown>, positionals: string[]): Promise<number>;
 }
 
 /** The bundle's commands, by name. */
@@ -20,6 +23,12 @@ export const RUNTIME_COMMANDS: Record<string, RuntimeCommand> = {
     summary: "Apply and keep this node's GPU power caps (fail-safe first, read back, taint until confirmed).",
     options: POWER_AGENT_OPTIONS,
     run: (values) => runPowerAgentCommand(values, { stdout: process.stdout, stderr: process.stderr }),
+  },
+  curtail: {
+    summary: "Run a feed's curtailment stages (start) or restore them (end), each confirmed by read-back; exit 1 when short.",
+    options: CURTAIL_OPTIONS,
+    positionals: true,
+    run: (values, positionals) => runCurtailRuntime(values, positionals, { stdout: process.stdout }),
   },
 };
 
@@ -33,8 +42,8 @@ export async function runtimeMain(argv: string[]): Promise<number> {
   }
   try {
     const options = Object.fromEntries(Object.entries(command.options).map(([k, o]) => [k, { type: o.type }]));
-    const { values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false });
-    return await command.run(values);
+    const { values, positionals } = parseArgs({ args: rest, options, strict: true, allowPositionals: command.positionals === true });
+    return await command.run(values, positionals);
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`error: ${(err as Error).message}\n`);

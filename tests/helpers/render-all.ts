@@ -24,7 +24,7 @@ export function renderClusterObjects(plan: FarmPlan): Record<string, unknown> {
     "kueue-values": renderKueueValues(plan),
     kueue: renderKueueObjects(plan),
     "power-agent": renderPowerAgent(plan).map(withBundleDigest),
-    curtailment: renderCurtailment(plan),
+    curtailment: renderCurtailment(plan).map(withBundleDigest),
   };
 }
 

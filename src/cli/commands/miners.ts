@@ -16,7 +16,8 @@ import { CliError, SITE_OPTIONS } from "../command.js";
 import { loadAndPlan, siteSourceFromArgs } from "../site-args.js";
 import { kw, textTable } from "../format/table.js";
 import type { FarmPlan } from "../../plan/types.js";
-import { NO_CREDENTIALS, parseCredentials, type MinerCredentials } from "../../runtime/curtail/credentials.js";
+import { parse as parseYaml } from "yaml";
+import { NO_CREDENTIALS, parseCredentials, type MinerCredentials, type TextParser } from "../../runtime/curtail/credentials.js";
 import { DEFAULT_CONCURRENCY, DEFAULT_MINER_TIMEOUT_SECONDS, runMiners, type MinerOp, type MinerRun } from "../../runtime/curtail/miners.js";
 import { feedTargets, minerTargetOf, parseFeedTargets, type MinerTargetSpec } from "../../runtime/curtail/targets.js";
 import { redactUrl } from "../../runtime/miners/webhook.js";
@@ -81,6 +82,16 @@ function positiveInt(v: string | undefined, flag: string, dflt: number): number 
   return n;
 }
 
+/** YAML (JSON included); a syntax error reports its line only, never the excerpt (it would show a value). */
+const yamlText: TextParser = (text) => {
+  try {
+    return parseYaml(text, { prettyErrors: false }) as unknown;
+  } catch (e) {
+    const line = (e as { linePos?: { line: number }[] }).linePos?.[0]?.line;
+    throw new Error(`not valid YAML/JSON${line !== undefined ? ` (line ${line})` : ""}`);
+  }
+};
+
 function loadCredentials(ctx: CommandContext): MinerCredentials {
   const file = ctx.values.credentials as string | undefined;
   try {
@@ -92,10 +103,10 @@ function loadCredentials(ctx: CommandContext): MinerCredentials {
       } catch (e) {
         throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).\n  fix: pass the path of the credentials file.`);
       }
-      return parseCredentials(text, file);
+      return parseCredentials(text, file, yamlText);
     }
     const env = process.env[CREDENTIALS_ENV];
-    if (env !== undefined && env.trim() !== "") return parseCredentials(env, CREDENTIALS_ENV);
+    if (env !== undefined && env.trim() !== "") return parseCredentials(env, CREDENTIALS_ENV, yamlText);
     return NO_CREDENTIALS;
   } catch (e) {
     throw new CliError((e as Error).message);

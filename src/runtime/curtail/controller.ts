@@ -173,7 +173,8 @@ async function gpuStage(o: CurtailmentOptions, stage: StageTarget): Promise<Stag
   const start = Date.now();
   const now = o.now ?? Date.now;
   const base = { order: stage.order, action: stage.action, plannedWatts: stage.shedWatts, elapsedMs: 0 };
-  if (t.gpuNodes.length === 0) return { ...base, confirmedWatts: 0, met: true, summary: `${stage.action}: no GPU node on this feed`, nodes: [] };
+  // Nothing to act on: met only when the plan expects nothing from the stage either.
+  if (t.gpuNodes.length === 0) return { ...base, confirmedWatts: 0, met: stage.shedWatts <= 1 || o.phase === "end", summary: `${stage.action}: no GPU node on this feed`, nodes: [] };
   if (o.kube === null) return { ...base, confirmedWatts: 0, met: false, summary: `${stage.action}: not run (no cluster access)`, nodes: [] };
   const kube = o.kube;
   const lowering = o.phase === "start";
@@ -234,7 +235,7 @@ async function queueStage(o: CurtailmentOptions, stage: StageTarget): Promise<St
   const t = o.targets;
   const start = Date.now();
   const base = { order: stage.order, action: stage.action, plannedWatts: stage.shedWatts };
-  if (t.clusterQueues.length === 0) return { ...base, confirmedWatts: 0, met: true, summary: `${stage.action}: no ClusterQueue to hold`, elapsedMs: 0, queues: [] };
+  if (t.clusterQueues.length === 0) return { ...base, confirmedWatts: 0, met: stage.shedWatts <= 1 || o.phase === "end", summary: `${stage.action}: no ClusterQueue to hold`, elapsedMs: 0, queues: [] };
   if (o.kube === null) return { ...base, confirmedWatts: 0, met: false, summary: `${stage.action}: not run (no cluster access)`, elapsedMs: 0, queues: [] };
   const policy = o.phase === "start" ? "HoldAndDrain" : "None";
   const queues: { name: string; confirmed: boolean; reason: string }[] = [];

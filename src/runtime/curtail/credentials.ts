@@ -1,7 +1,7 @@
 /**
- * Miner API credentials: one file (JSON or YAML), from the `mine2hpc-miner-credentials`
- * Secret in the cluster or `--credentials FILE` / `MINE2HPC_MINER_CREDENTIALS` (the file's
- * text) on an operator's machine:
+ * Miner API credentials: one file, from the `mine2hpc-miner-credentials` Secret in the
+ * cluster (JSON, key {@link CREDENTIALS_KEY}) or `--credentials FILE` /
+ * `MINE2HPC_MINER_CREDENTIALS` (the file's text, YAML or JSON) on an operator's machine:
  *
  * ```yaml
  * default: { user: root, password: "…" }          # any miner
@@ -12,7 +12,6 @@
  * The most specific entry wins: byHost, then byDriver, then default. Error messages name
  * the file and the key, never a value.
  */
-import { parse as parseYaml } from "yaml";
 import type { DriverName, MinerCredential } from "../miners/types.js";
 import { DRIVER_NAMES } from "../miners/types.js";
 
@@ -23,8 +22,8 @@ export interface MinerCredentials {
   byHost: Record<string, MinerCredential>;
 }
 
-/** Key of the file in the Secret, and the file name the jobs mount. */
-export const CREDENTIALS_KEY = "credentials.yaml";
+/** Key of the file in the Secret, and the file name the jobs mount (JSON: the runtime bundle carries no YAML parser). */
+export const CREDENTIALS_KEY = "credentials.json";
 
 /** No credentials at all (LuxOS and webhooks need none). */
 export const NO_CREDENTIALS: MinerCredentials = { byDriver: {}, byHost: {} };
@@ -46,18 +45,28 @@ function credential(v: unknown, path: string, problems: string[]): MinerCredenti
   return typeof o.user === "string" && typeof o.password === "string" ? { user: o.user, password: o.password } : undefined;
 }
 
+/** Turns text into a value; throws with the line of the error (never an excerpt: it would show a value). */
+export type TextParser = (text: string) => unknown;
+
+/** JSON, the Secret's format: a syntax error reports its position only. */
+export const parseJsonText: TextParser = (text) => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new Error("not valid JSON");
+  }
+};
+
 /**
- * Parses the credentials text; all problems together, each with where and how to fix,
- * and never a value from the file (a YAML parse error's excerpt would show one, so only
- * its line is reported).
+ * Parses the credentials text with `parse` (JSON by default; the CLI passes a YAML parser);
+ * all problems together, each with where and how to fix, and never a value from the file.
  */
-export function parseCredentials(text: string, where: string): MinerCredentials {
+export function parseCredentials(text: string, where: string, parse: TextParser = parseJsonText): MinerCredentials {
   let v: unknown;
   try {
-    v = parseYaml(text, { prettyErrors: false });
+    v = parse(text);
   } catch (e) {
-    const line = (e as { linePos?: { line: number }[] }).linePos?.[0]?.line;
-    throw new Error(`${where}${line !== undefined ? `:${line}` : ""}: not valid YAML/JSON.\n  fix: write it as { default: { user, password }, byDriver: { DRIVER: {…} }, byHost: { HOSTNAME: {…} } }.`);
+    throw new Error(`${where}: ${(e as Error).message}.\n  fix: write it as { default: { user, password }, byDriver: { DRIVER: {…} }, byHost: { HOSTNAME: {…} } }.`);
   }
   const problems: string[] = [];
   const out: MinerCredentials = { byDriver: {}, byHost: {} };
