@@ -197,8 +197,10 @@ describe("with a mirror set, nothing points outside it", () => {
       for (const m of manifests) {
         const doc = m as Record<string, unknown>;
         for (const s of strings(doc)) {
-          // The in-cluster API: the curtailment script's, and the runtime bundle's (src/runtime/kube.ts inClusterConnection).
-          for (const url of s.match(/\b(?:https?|oci):\/\/[^\s'"`)]+/g) ?? []) if (url !== "https://${KUBERNETES_SERVICE_HOST}:${KUBERNETES_SERVICE_PORT}" && url !== "https://${h}:${port}") outside.push(url);
+          // A URL whose host is a template (`http://${…}`) is computed at run time from the site's own
+          // addresses: the in-cluster API (src/runtime/kube.ts inClusterConnection) and the miners'
+          // APIs on the site LAN (src/runtime/miners: Antminer CGI, Braiins gRPC). Fixed URLs must be mirrored.
+          for (const url of s.match(/\b(?:https?|oci):\/\/[^\s'"`)]+/g) ?? []) if (!/^https?:\/\/\$\{/.test(url)) outside.push(url);
         }
         JSON.stringify(doc, (key, value) => {
           if (key === "image" && typeof value === "string") images.add(value);
