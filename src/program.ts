@@ -47,7 +47,7 @@ export interface RunOptions {
 /**
  * Runs the mine2hpc program for the current stack and returns its outputs.
  *
- * @param config Where the `site`, `inventory`, `sshPrivateKey`, `k3sToken` and `k3sAgentToken` keys are read.
+ * @param config Where the `site`, `inventory`, `sshPrivateKey`, `k3sToken`, `k3sAgentToken` and `minerCredentials` keys are read.
  *   @default new pulumi.Config("mine2hpc")
  * @throws SiteError for an invalid or unplannable site, before any resource is registered.
  */
@@ -76,6 +76,8 @@ export function run(config: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE),
     ? config.requireSecret("k3sAgentToken")
     : new random.RandomPassword(`${plan.site.name}-k3s-agent-token`, { length: 48, special: false }).result;
 
-  const farm = new FarmCluster(plan.site.name, { plan, sshPrivateKey, k3sToken, k3sAgentToken });
+  // Miner API credentials for the curtailment jobs: a secret, written only into a Kubernetes Secret.
+  const minerCredentials = config.getSecret("minerCredentials");
+  const farm = new FarmCluster(plan.site.name, { plan, sshPrivateKey, k3sToken, k3sAgentToken, ...(minerCredentials !== undefined ? { minerCredentials } : {}) });
   return { apiEndpoint: farm.apiEndpoint, kubeconfig: farm.kubeconfig, pools: farm.pools, circuitLoads: farm.circuitLoads };
 }

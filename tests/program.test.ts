@@ -11,6 +11,8 @@ import { LABELS, type FarmPlan } from "../src/plan/types.js";
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nTESTKEYPLAINTEXT\n-----END OPENSSH PRIVATE KEY-----\n";
 const TOKEN = "TESTK3STOKENPLAINTEXT0123456789";
 const AGENT_TOKEN = "TESTK3SAGENTTOKENPLAINTEXT98765";
+/** Miner credentials as an operator writes them into `pulumi config set --secret mine2hpc:minerCredentials` (YAML). */
+const MINER_CREDENTIALS = "default: { user: root, password: MINERPASSWORDPLAINTEXT }\nbyDriver:\n  whatsminer: { user: admin, password: WHATSMINERPASSWORDPLAINTEXT }\n";
 
 let rec: MockRecorder;
 let mod: typeof import("../src/components/index.js");
@@ -42,6 +44,7 @@ beforeAll(async () => {
     plans[name] = plan;
     farms[name] = new mod.FarmCluster(name, { plan, sshPrivateKey: KEY, k3sToken: TOKEN, k3sAgentToken: AGENT_TOKEN });
   }
+  farms["creds"] = new mod.FarmCluster("creds", { plan: samplePlan(), sshPrivateKey: KEY, k3sToken: TOKEN, k3sAgentToken: AGENT_TOKEN, minerCredentials: MINER_CREDENTIALS });
   await rec.settle();
   for (const [name, farm] of Object.entries(farms)) {
     hashes[name] = Object.fromEntries(await Promise.all(Object.entries(farm.hosts.configHashes).map(async ([h, o]) => [h, await valueOf(o)] as const)));
@@ -304,5 +307,34 @@ describe("remoteScriptCommand", () => {
       chart: "metallb",
       repositoryOpts: { repo: "https://metallb.github.io/metallb" },
     });
+  });
+});
+
+describe("miner credentials", () => {
+  it("become the curtailment jobs' Secret, secret end to end, after the namespace", () => {
+    const creds = under("creds");
+    const secrets = creds.filter((r) => r.type === "kubernetes:core/v1:Secret");
+    expect(secrets.map((r) => r.name)).toEqual(["creds-secret-mine2hpc-system-mine2hpc-miner-credentials"]);
+    const secret = secrets[0]!;
+    expect(isSecretWrapper(secret.inputs.stringData)).toBe(true);
+    expect(JSON.parse((unwrap(secret.inputs.stringData) as Record<string, string>)["credentials.json"]!)).toEqual({
+      default: { user: "root", password: "MINERPASSWORDPLAINTEXT" },
+      byDriver: { whatsminer: { user: "admin", password: "WHATSMINERPASSWORDPLAINTEXT" } },
+      byHost: {},
+    });
+    const ns = creds.find((r) => r.type === "kubernetes:core/v1:Namespace" && r.name === "creds-namespace-mine2hpc-system")!;
+    expect(secret.dependencies).toContain(ns.urn);
+    // Nowhere else, and never in clear.
+    const clear = JSON.stringify(creds.filter((r) => r !== secret).map((r) => r.inputs));
+    expect(clear).not.toContain("MINERPASSWORDPLAINTEXT");
+    expect(under("single").some((r) => r.type === "kubernetes:core/v1:Secret")).toBe(false);
+  });
+
+  it("puts every curtailment object after the namespace it lives in", () => {
+    const single = under("single");
+    const ns = single.find((r) => r.type === "kubernetes:core/v1:Namespace" && r.name === "single-namespace-mine2hpc-system")!;
+    const inNs = single.filter((r) => r.type === "kubernetes:batch/v1:CronJob");
+    expect(inNs.length).toBeGreaterThan(0);
+    expect(inNs.every((r) => r.dependencies.includes(ns.urn))).toBe(true);
   });
 });

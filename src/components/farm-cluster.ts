@@ -8,7 +8,7 @@ import type { FarmPlan } from "../plan/types.js";
 import { ClusterAccess } from "./cluster-access.js";
 import { HostBootstrap } from "./host-bootstrap.js";
 import { KubePlatform, type KubePlatformArgs } from "./kube-platform.js";
-import { PowerPools } from "./power-pools.js";
+import { PowerPools, type PowerPoolsArgs } from "./power-pools.js";
 
 /** Arguments of {@link FarmCluster}. */
 export interface FarmClusterArgs {
@@ -25,6 +25,11 @@ export interface FarmClusterArgs {
    * @default the pinned `CHARTS` of `render/versions.ts`
    */
   charts?: KubePlatformArgs["charts"];
+  /**
+   * Miner API credentials for the curtailment jobs (YAML or JSON text); a Pulumi secret.
+   * @default none (see {@link PowerPoolsArgs.minerCredentials})
+   */
+  minerCredentials?: pulumi.Input<string>;
 }
 
 /** Plain summary of one pool, as exported by the stack. */
@@ -97,6 +102,7 @@ export class FarmCluster extends pulumi.ComponentResource {
         kueueRelease,
         kueueReady: this.platform.webhooksReady.kueue,
         sshPrivateKey: args.sshPrivateKey,
+        ...(args.minerCredentials !== undefined ? { minerCredentials: args.minerCredentials } : {}),
       },
       { parent: this },
     );

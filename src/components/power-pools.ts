@@ -5,12 +5,16 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
+import { parseDocument } from "yaml";
 import type { FarmPlan } from "../plan/types.js";
 import * as command from "@pulumi/command";
 import { renderCurtailment, renderKueueObjects, renderPowerAgent } from "../render/index.js";
 import { renderCordonDrainScript } from "../render/upgrade.js";
 import { commandTimeouts, SERVER_SIDE_DEADLINE_SECONDS, sshConnection } from "./host-bootstrap.js";
-import { createObjects } from "./k8s-objects.js";
+import { createObjects, objectResourceName } from "./k8s-objects.js";
+import { MINER_CREDENTIALS_SECRET, renderMinerCredentialsSecret } from "../render/curtailment.js";
+import { NAMESPACES } from "../render/versions.js";
+import { parseCredentials } from "../runtime/curtail/credentials.js";
 import { controlServerOf, hostKeyOf, stateOf } from "./lifecycle.js";
 import { remoteScriptCommand } from "./remote-script.js";
 
@@ -28,6 +32,13 @@ export interface PowerPoolsArgs {
   kueueReady?: pulumi.Resource;
   /** SSH key for the drains of cordoned machines, run on the first server. Without it, cordoned machines are only cordoned. */
   sshPrivateKey?: pulumi.Input<string>;
+  /**
+   * Miner API credentials (stack secret `mine2hpc:minerCredentials`: YAML or JSON
+   * `{default, byDriver, byHost}` of `{user, password}`), written to the Kubernetes Secret the
+   * curtailment jobs mount. Stays a secret end to end; checked before the Secret is written.
+   * @default none: the jobs run without credentials (LuxOS and webhooks need none)
+   */
+  minerCredentials?: pulumi.Input<string>;
 }
 
 /** NodePatches, Kueue objects, power agent and curtailment objects. */
@@ -113,8 +124,35 @@ export function createPowerPools(name: string, parent: pulumi.Resource, args: Po
   // No dependsOn on the NodePatches for the agent and the CronJobs: the agent re-reads its
   // node's cap label every period and the CronJobs act only when a window opens, so neither
   // needs the labels at creation time (and thousands of per-node edges would slow every update).
-  const agent = createObjects(name, renderPowerAgent(plan), opts);
-  const curtail = createObjects(name, renderCurtailment(plan), opts);
+  // One batch: the curtailment objects live in the agent's namespace and must wait for it.
+  const agentAndCurtail = createObjects(name, [...renderPowerAgent(plan), ...renderCurtailment(plan)], opts);
+  const namespace = agentAndCurtail[0]!;
+  let secrets = 0;
+  if (args.minerCredentials !== undefined) {
+    // Parsed inside the secret Output: a malformed file fails `up` naming the key and the
+    // problem, never a value; the text reaches only the Secret's stringData.
+    const secret = pulumi.secret(
+      pulumi.output(args.minerCredentials).apply((text) => renderMinerCredentialsSecret(parseCredentials(text, "stack config mine2hpc:minerCredentials", parseYamlText))),
+    );
+    new k8s.core.v1.Secret(
+      objectResourceName(name, { apiVersion: "v1", kind: "Secret", metadata: { name: MINER_CREDENTIALS_SECRET, namespace: NAMESPACES.mine2hpc } }),
+      {
+        metadata: secret.apply((o) => o.metadata),
+        type: "Opaque",
+        stringData: secret.apply((o) => (o as unknown as { stringData: Record<string, string> }).stringData),
+      },
+      // The namespace first; the password never leaves the secret outputs.
+      pulumi.mergeOptions(opts, { dependsOn: [namespace], additionalSecretOutputs: ["data", "stringData"] }),
+    );
+    secrets = 1;
+  }
 
-  return { nodePatches, drains, objectCount: kueue.length + agent.length + curtail.length };
+  return { nodePatches, drains, objectCount: kueue.length + agentAndCurtail.length + secrets };
+}
+
+/** YAML (JSON is YAML) for the credentials text; a syntax error names its line only, never a value. */
+function parseYamlText(text: string): unknown {
+  const doc = parseDocument(text, { prettyErrors: false, logLevel: "error" });
+  if (doc.errors.length > 0) throw new Error(`not valid YAML or JSON (line ${doc.errors[0]!.linePos?.[0]?.line ?? "?"})`);
+  return doc.toJS() as unknown;
 }
