@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { setupMocks, isSecretWrapper, unwrap, valueOf, type MockRecorder, type Registration } from "./mocks.js";
 import { samplePlan } from "./helpers/sample-plan.js";
 import type { FarmPlan } from "../src/plan/types.js";
+import { CHARTS } from "../src/render/versions.js";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nLIFECYCLEKEY\n-----END OPENSSH PRIVATE KEY-----\n";
 const TOKEN = "LIFECYCLESERVERTOKEN0123456789";
@@ -51,6 +52,9 @@ beforeAll(async () => {
     const n = p.nodes.find((x) => x.hostname === "rig-a01")!;
     n.ip = "10.20.9.11";
     n.sshUser = "ops";
+  });
+  plans.mirror = variant((p) => {
+    p.mirror = { artifacts: "https://mirror.site/k3s", registry: "mirror.site:5000", charts: "oci://mirror.site:5000/charts" };
   });
   for (const [name, plan] of Object.entries(plans)) {
     farms[name] = new mod.FarmCluster(name, { plan, sshPrivateKey: KEY, k3sToken: TOKEN, k3sAgentToken: AGENT_TOKEN });
@@ -237,5 +241,23 @@ describe("bad program inputs", () => {
     expect(cmd).toBe(
       `set -e; if [ "$(id -u)" = 0 ]; then M2H_SUDO=""; else M2H_SUDO="sudo -n"; fi; $M2H_SUDO timeout -k 30 42 bash -c "$(printf '%s' '${Buffer.from("true\n").toString("base64")}' | base64 -d)" mine2hpc-test || { M2H_RC=$?; if [ "$M2H_RC" -eq 124 ] || [ "$M2H_RC" -eq 137 ]; then echo "mine2hpc: mine2hpc-test did not finish within 42 s and was stopped" >&2; fi; exit "$M2H_RC"; }`,
     );
+  });
+});
+
+describe("air-gapped site", () => {
+  it("installs every Helm chart from the site's chart mirror, same name and version", () => {
+    const releases = under("mirror").filter((r) => r.type === "kubernetes:helm.sh/v3:Release");
+    const got = releases.map((r) => ({ chart: r.inputs.chart, repositoryOpts: r.inputs.repositoryOpts, version: r.inputs.version })).sort((a, b) => String(a.chart).localeCompare(String(b.chart)));
+    const plan = plans.mirror!;
+    expect(got).toEqual(
+      [
+        { chart: "oci://mirror.site:5000/charts/gpu-operator", repositoryOpts: undefined, version: plan.gpuOperator.chartVersion },
+        { chart: "oci://mirror.site:5000/charts/kueue", repositoryOpts: undefined, version: CHARTS.kueue.version },
+        ...(plan.network.loadBalancerPool !== null ? [{ chart: "oci://mirror.site:5000/charts/metallb", repositoryOpts: undefined, version: CHARTS.metallb.version }] : []),
+      ].sort((a, b) => a.chart.localeCompare(b.chart)),
+    );
+    // Without a mirror the pinned upstream repositories stay.
+    const upstream = under("base").find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.inputs.name === "gpu-operator")!;
+    expect(upstream.inputs.repositoryOpts).toEqual({ repo: CHARTS.gpuOperator.repo });
   });
 });

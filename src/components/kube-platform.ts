@@ -9,6 +9,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type { FarmPlan } from "../plan/types.js";
 import {
   CHARTS,
+  mirroredChart,
   NAMESPACES,
   renderCiliumValues,
   renderDevicePluginConfig,
@@ -104,11 +105,15 @@ const PRIVILEGED_NAMESPACE_LABELS = {
   "pod-security.kubernetes.io/enforce": "privileged",
 };
 
-/** The chart a release uses: override, then plan (GPU operator version), then the pinned default. */
+/**
+ * The chart a release uses: override, then the site's chart mirror (`plan.mirror.charts`: same
+ * name and version, so an air-gapped site never reaches the upstream repository), then plan
+ * (GPU operator version), then the pinned default.
+ */
 export function resolveChart(key: ChartKey, plan: FarmPlan, overrides: KubePlatformArgs["charts"]): ChartRef {
   const pinned: ChartRef = { ...CHARTS[key] };
   if (key === "gpuOperator") pinned.version = plan.gpuOperator.chartVersion;
-  return { ...pinned, ...(overrides?.[key] ?? {}) };
+  return { ...mirroredChart(pinned, plan), ...(overrides?.[key] ?? {}) };
 }
 
 /**
