@@ -14,7 +14,7 @@ import { remoteScriptCommand } from "../src/components/remote-script.js";
 import { bootstrapDeadlineSeconds, UNINSTALL_DEADLINE_SECONDS } from "../src/components/host-bootstrap.js";
 import type { FarmPlan } from "../src/plan/types.js";
 import { renderBootstrapScript, renderHostStdin, renderUninstallScript } from "../src/render/index.js";
-import { HostHarness, harnessUnavailable, processesHolding } from "./helpers/host-harness.js";
+import { FAKE_K3S, HostHarness, harnessUnavailable, processesHolding } from "./helpers/host-harness.js";
 import { samplePlan } from "./helpers/sample-plan.js";
 import { REPO_ROOT, runCli } from "./helpers/cli.js";
 
@@ -128,6 +128,24 @@ describe.skipIf(missing !== null)("host scripts over real SSH", () => {
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toBe("mine2hpc[rig-a01]: error: refusing a server token: an agent joins with the agent token only (the server token is full admin)");
     expect(h.read("/etc/rancher/k3s/token")).toBeNull();
+  });
+
+  it("never downgrades a k3s the system-upgrade-controller upgraded: a bootstrap re-run keeps it and installs nothing", async () => {
+    // The host was installed with v1.33.5+k3s1 (the version its install record holds), then the
+    // upgrade controller replaced the binary with v1.34.2+k3s1. Any later bootstrap run (a config
+    // change, a token) renders K3S_VERSION=v1.33.5+k3s1 and must not reinstall that.
+    const first = await h.run(bootstrap("rig-a01"), stdinOf("rig-a01"));
+    expect(first.exitCode).toBe(0);
+    const upgraded = FAKE_K3S("v1.34.2+k3s1", h.state);
+    writeFileSync(path.join(h.root, "usr/local/bin/k3s"), upgraded, { mode: 0o755 });
+    const callsBefore = h.calls().length;
+    const rerun = await h.run(bootstrap("rig-a01"), stdinOf("rig-a01"));
+    expect(rerun.stderr).toBe("");
+    expect(rerun.exitCode).toBe(0);
+    expect(rerun.stdout).toContain("mine2hpc[rig-a01]: k3s v1.34.2+k3s1 installed, configuration unchanged\n");
+    const calls = h.calls().slice(callsBefore);
+    expect(calls.filter((c) => /^systemctl (start|restart)|^installer/.test(c))).toEqual([]);
+    expect(h.read("/usr/local/bin/k3s")).toBe(upgraded);
   });
 
   it("fails a start that hangs within the deadline plus a few seconds, with the journal tail and one hint", async () => {
