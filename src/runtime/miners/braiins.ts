@@ -67,7 +67,8 @@ async function read(m: MinerTarget, cred: MinerCredential | undefined, l: Limits
     return {
       hashrateGhs: solver === undefined ? null : (doubleField(rate, 1) ?? 0),
       powerWatts: power === undefined ? null : (varintField(watt, 1) ?? 0),
-      sleeping: status === null ? null : status === MINER_STATUS.PAUSED,
+      // Only NORMAL says "not paused"; NOT_STARTED, SUSPENDED, RESTRICTED say neither.
+      sleeping: status === MINER_STATUS.PAUSED ? true : status === MINER_STATUS.NORMAL ? false : null,
     };
   });
 }

@@ -127,8 +127,14 @@ export interface MinerDriver {
   status(miner: MinerTarget, credential: MinerCredential | undefined, options: CallOptions): Promise<MinerResult>;
 }
 
-/** Whether a reading counts as curtailed under `t`. */
+/**
+ * Whether a reading counts as curtailed under `t`. A firmware that says it is not
+ * sleeping/paused is not curtailed whatever its hashrate reads: a miner that restarts its
+ * mining process after the command (stock Antminer firmware restarts bmminer on
+ * `set_miner_conf.cgi`) or lost its pool reads 0 GH/s for a while and then hashes again.
+ */
 export function isCurtailed(r: Reading, t: Thresholds): boolean {
+  if (r.sleeping === false) return false;
   if (r.hashrateGhs === null && r.powerWatts === null) return r.sleeping === true;
   const hashOk = r.hashrateGhs === null || r.hashrateGhs <= t.maxHashrateGhs;
   const powerOk = r.powerWatts === null || r.powerWatts <= t.maxWatts;

@@ -14,8 +14,13 @@
  *   A bad token is answered in clear: `{"STATUS":"E","Code":135,"Msg":"check token err"}`.
  * - `power_off` takes `"respbefore":"true"` (answer before powering off; btminer.py
  *   `power_off(respbefore=True)`); `power_on` takes nothing.
- * - read-back: `{"command":"summary"}` → `SUMMARY[0]["MHS 1m"]` (MH/s) and `SUMMARY[0]["Power"]`
- *   (W) (pyasic pyasic/miners/backends/btminer.py `_get_hashrate`, `_get_wattage`).
+ * - read-back: `{"command":"summary"}` → `SUMMARY[0]["MHS 5s"]` (MH/s; `"MHS 1m"` when absent)
+ *   and `SUMMARY[0]["Power"]` (W) (pyasic pyasic/miners/backends/btminer.py `_get_hashrate`
+ *   reads `MHS 1m`, `_get_wattage` reads `Power`; an M30S+ summary carries `"MHS 5s"`,
+ *   `"MHS 1m"`, `"MHS 5m"`, `"Power"` side by side). The 5-second average, because a
+ *   1-minute average still reads most of the hashrate for up to a minute after `power_off`,
+ *   i.e. past the default per-miner deadline (60 s): a miner that did power off would be
+ *   reported as still hashing.
  */
 import { createCipheriv, createDecipheriv, createHash } from "node:crypto";
 import { cgminerCommand, expectOk, num, parseReply, runAction, runStatus, section, type ApiReply } from "./cgminer.js";
@@ -96,10 +101,15 @@ async function writable(m: MinerTarget, c: MinerCredential | undefined, command:
   return checked;
 }
 
-async function read(m: MinerTarget, l: Limits): Promise<Reading> {
-  const s = section(await cgminerCommand(m.host, m.port, "summary", undefined, l), "SUMMARY");
-  const mhs = num(s, "MHS 1m");
+/** Hashrate (GH/s) and power (W) of a `summary` reply; see the module comment for the fields. */
+export function summaryReading(reply: ApiReply): Reading {
+  const s = section(reply, "SUMMARY");
+  const mhs = num(s, "MHS 5s") ?? num(s, "MHS 1m");
   return { hashrateGhs: mhs === null ? null : mhs / 1000, powerWatts: num(s, "Power"), sleeping: null };
+}
+
+async function read(m: MinerTarget, l: Limits): Promise<Reading> {
+  return summaryReading(await cgminerCommand(m.host, m.port, "summary", undefined, l));
 }
 
 /** The Whatsminer API v2 driver. */
