@@ -476,6 +476,8 @@ var PowerAgent = class {
   /** Condition last written (null: write at the next pass), and the last outcome published (for one Event per transition). */
   conditionSent = null;
   lastPublished = null;
+  /** Status of the condition and when it last changed (kept across heartbeats, as Kubernetes conditions do). */
+  transition = null;
   lastPass = null;
   lastSuccess = null;
   lastTick = 0;
@@ -735,7 +737,8 @@ var PowerAgent = class {
       if (r.capsInForce) await this.setTaint(false);
       else await this.setTaint(true);
       const key = `${r.capsInForce}/${r.reason}/${r.message}`;
-      if (key !== this.conditionSent) {
+      const heartbeat = this.labelCap?.source === "override-label";
+      if (key !== this.conditionSent || heartbeat) {
         await this.patchCondition(r);
         if (!r.capsInForce && !this.lastPublished?.startsWith("false/")) await this.postEvent(r);
         this.conditionSent = key;
@@ -786,13 +789,15 @@ var PowerAgent = class {
   /** PATCH nodes/NAME/status, strategic merge: node conditions merge by `type`, so kubelet's stay. */
   async patchCondition(r) {
     const at = new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, "Z");
+    const status = r.capsInForce ? "True" : "False";
+    if (this.transition?.status !== status) this.transition = { status, at };
     const condition = {
       type: CAPS_CONDITION_TYPE,
-      status: r.capsInForce ? "True" : "False",
+      status,
       reason: r.reason,
       message: r.message.slice(0, 1e3),
       lastHeartbeatTime: at,
-      lastTransitionTime: at
+      lastTransitionTime: this.transition.at
     };
     await this.o.client.patch(`/api/v1/nodes/${encodeURIComponent(this.o.node)}/status`, { status: { conditions: [condition] } }, "strategic", { signal: this.o.signal });
   }
@@ -1053,6 +1058,7 @@ var DRIVER_NAMES = ["luxos", "braiins", "antminer", "whatsminer", "webhook"];
 var ANTMINER_STATUS_PORT = 4028;
 var DEFAULT_THRESHOLDS = { maxHashrateGhs: 1, maxWatts: 150 };
 function isCurtailed(r, t) {
+  if (r.sleeping === false) return false;
   if (r.hashrateGhs === null && r.powerWatts === null) return r.sleeping === true;
   const hashOk = r.hashrateGhs === null || r.hashrateGhs <= t.maxHashrateGhs;
   const powerOk = r.powerWatts === null || r.powerWatts <= t.maxWatts;
@@ -1705,7 +1711,8 @@ async function read2(m, cred, l) {
     return {
       hashrateGhs: solver === void 0 ? null : doubleField(rate, 1) ?? 0,
       powerWatts: power === void 0 ? null : varintField(watt, 1) ?? 0,
-      sleeping: status === null ? null : status === MINER_STATUS.PAUSED
+      // Only NORMAL says "not paused"; NOT_STARTED, SUSPENDED, RESTRICTED say neither.
+      sleeping: status === MINER_STATUS.PAUSED ? true : status === MINER_STATUS.NORMAL ? false : null
     };
   });
 }
@@ -1895,10 +1902,13 @@ async function writable(m, c, command, l) {
   })();
   return checked;
 }
-async function read4(m, l) {
-  const s = section(await cgminerCommand(m.host, m.port, "summary", void 0, l), "SUMMARY");
-  const mhs = num2(s, "MHS 1m");
+function summaryReading(reply) {
+  const s = section(reply, "SUMMARY");
+  const mhs = num2(s, "MHS 5s") ?? num2(s, "MHS 1m");
   return { hashrateGhs: mhs === null ? null : mhs / 1e3, powerWatts: num2(s, "Power"), sleeping: null };
+}
+async function read4(m, l) {
+  return summaryReading(await cgminerCommand(m.host, m.port, "summary", void 0, l));
 }
 var whatsminerDriver = {
   name: "whatsminer",

@@ -193,6 +193,31 @@ describe("drift and outages", () => {
     expect(world.kube.requestsMatching("GET", "/api/v1/nodes")[1]!.query).toMatchObject({ fieldSelector: "metadata.name=gpu-01", watch: "1", allowWatchBookmarks: "true" });
   });
 
+  it("writes the condition every pass while an override is in force (a retried curtailment waits for a fresh one), and only on change otherwise", async () => {
+    world = new AgentWorld();
+    await world.startApi({ [CAP]: "500" });
+    world.startAgent({ interval: "0.2" });
+    await waitFor(() => world!.condition()?.status === "True", "condition True");
+    const firstTrue = (world.condition() as { lastTransitionTime?: string }).lastTransitionTime;
+    const statusPatches = () => world!.kube.requestsMatching("PATCH", `/api/v1/nodes/${world!.nodeName}/status`).length;
+    const queries = () => world!.calls().filter((c) => isQuery(c.argv)).length;
+    world.kube.label(world.nodeName, { [OVERRIDE]: "250" });
+    await waitFor(() => world!.condition()?.message === "every GPU's limit read back at its target (250 W on 2 GPUs)", "condition at 250 W");
+    const during = statusPatches();
+    // The same label set again changes nothing the agent sees; the heartbeat is what a retried job reads.
+    await waitFor(() => statusPatches() >= during + 3, "three more condition writes while the override is in force");
+    // Still True since the first confirmation: the transition time stays, only the heartbeat moves.
+    expect((world.condition() as { lastTransitionTime?: string }).lastTransitionTime).toBe(firstTrue);
+    expect(world.condition()).toMatchObject({ status: "True", reason: "CapsInForce" });
+    world.kube.label(world.nodeName, { [OVERRIDE]: null });
+    await waitFor(() => world!.condition()?.message === "every GPU's limit read back at its target (500 W on 2 GPUs)", "condition back at 500 W");
+    await waitFor(() => world!.state().gpus.every((g) => g.limit === 500), "planned cap restored");
+    const atRest = statusPatches();
+    const q = queries();
+    await waitFor(() => queries() >= q + 6, "three more passes at rest");
+    expect(statusPatches()).toBe(atRest);
+  });
+
   it("relists after 410 Gone and keeps following labels", async () => {
     world = new AgentWorld();
     await world.startApi({ [CAP]: "500" });

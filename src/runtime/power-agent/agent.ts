@@ -14,7 +14,8 @@
  *    equals its target. Only then is the `mine2hpc.io/power-unverified:NoSchedule` taint removed;
  *    it is put back when a limit cannot be corrected, the driver does not answer, or a GPU's
  *    limit cannot be set at all. The node condition `mine2hpc.io/PowerCapsInForce` and an Event
- *    say why.
+ *    say why. The condition is written when its outcome changes, after every label change, and
+ *    every pass while a curtailment override is in force (the curtailment job's confirmation).
  * 4. An unreachable API changes nothing on the GPUs: the last target read (or the safe cap) is
  *    re-applied and read back every interval.
  * 5. On SIGTERM the agent stops without touching the limits: restoring defaults when a pod is
@@ -144,6 +145,8 @@ export class PowerAgent {
   /** Condition last written (null: write at the next pass), and the last outcome published (for one Event per transition). */
   private conditionSent: string | null = null;
   private lastPublished: string | null = null;
+  /** Status of the condition and when it last changed (kept across heartbeats, as Kubernetes conditions do). */
+  private transition: { status: string; at: string } | null = null;
   private lastPass: PassResult | null = null;
   private lastSuccess: number | null = null;
   private lastTick = 0;
@@ -427,7 +430,12 @@ export class PowerAgent {
       if (r.capsInForce) await this.setTaint(false);
       else await this.setTaint(true);
       const key = `${r.capsInForce}/${r.reason}/${r.message}`;
-      if (key !== this.conditionSent) {
+      // While a curtailment override is in force the condition is written every pass (a
+      // heartbeat): a curtailment job that runs again (Job retry, a second dispatch) sets the
+      // same label, which changes nothing this agent can see, and it waits for a condition
+      // written after its request (src/runtime/curtail/controller.ts capsConfirmed).
+      const heartbeat = this.labelCap?.source === "override-label";
+      if (key !== this.conditionSent || heartbeat) {
         await this.patchCondition(r);
         if (!r.capsInForce && !this.lastPublished?.startsWith("false/")) await this.postEvent(r);
         this.conditionSent = key;
@@ -485,13 +493,15 @@ export class PowerAgent {
   /** PATCH nodes/NAME/status, strategic merge: node conditions merge by `type`, so kubelet's stay. */
   private async patchCondition(r: PassResult): Promise<void> {
     const at = new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, "Z");
+    const status = r.capsInForce ? "True" : "False";
+    if (this.transition?.status !== status) this.transition = { status, at };
     const condition = {
       type: CAPS_CONDITION_TYPE,
-      status: r.capsInForce ? "True" : "False",
+      status,
       reason: r.reason,
       message: r.message.slice(0, 1000),
       lastHeartbeatTime: at,
-      lastTransitionTime: at,
+      lastTransitionTime: this.transition.at,
     };
     await this.o.client.patch(`/api/v1/nodes/${encodeURIComponent(this.o.node)}/status`, { status: { conditions: [condition] } }, "strategic", { signal: this.o.signal });
   }
