@@ -674,7 +674,9 @@ var PowerAgent = class {
         gpus.push({ ...base, target: null, action: "not-settable", inForce: false, detail: `limit ${show(gpu.limit)}, range ${show(gpu.minLimit)}..${show(gpu.maxLimit)}` });
         continue;
       }
-      const target = clampCap(desired ?? range.min, range);
+      const aim = desired ?? range.min;
+      const labelRead = source === "label" || source === "override-label";
+      const target = clampCap(!labelRead && before !== null ? Math.min(aim, before) : aim, range);
       await this.persistence(gpu);
       if (before !== null && Math.abs(before - target) < 0.5) {
         gpus.push({ ...base, target, action: "kept", inForce: true });

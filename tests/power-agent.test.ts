@@ -153,6 +153,25 @@ describe("drift and outages", () => {
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
   });
 
+  it("never raises a limit before it has read a label: an API down since the start keeps a curtailment in force", async () => {
+    // GPU 0 at 250 W (a curtailment override was in force when the agent restarted), GPU 1 at its 700 W default.
+    world = new AgentWorld({ safeCap: 450, gpus: [h200(0, { limit: 250 }), h200(1)] });
+    await world.startApi({ [CAP]: "500", [OVERRIDE]: "250" });
+    world.kube.setDown(true);
+    world.startAgent({ interval: "0.2" });
+    await waitFor(() => world!.calls().filter((c) => isQuery(c.argv)).length >= 6, "passes while the API is down");
+    // Only GPU 1 was lowered, to the safe cap; GPU 0 stayed at 250 W in every pass.
+    expect(world.plCalls().map((c) => [c.uuid, c.watts])).toEqual([[G1, 450]]);
+    expect(world.state().gpus.map((g) => g.limit)).toEqual([250, 450]);
+    // The API back: the override label is the target, and nothing moves.
+    world.kube.setDown(false);
+    await waitFor(() => !world!.hasTaint() && world!.condition()?.message === "every GPU's limit read back at its target (250 W on 2 GPUs)", "override read back", 45_000); // the watch reconnects after its backoff (up to 30 s)
+    expect(world.plCalls().map((c) => [c.uuid, c.watts])).toEqual([
+      [G1, 450],
+      [G1, 250],
+    ]);
+  });
+
   it("keeps and re-applies the last target while the API is unreachable", async () => {
     world = new AgentWorld({ safeCap: 450 });
     await world.startApi({ [CAP]: "500" });

@@ -16,8 +16,9 @@
  *    limit cannot be set at all. The node condition `mine2hpc.io/PowerCapsInForce` and an Event
  *    say why. The condition is written when its outcome changes, after every label change, and
  *    every pass while a curtailment override is in force (the curtailment job's confirmation).
- * 4. An unreachable API changes nothing on the GPUs: the last target read (or the safe cap) is
- *    re-applied and read back every interval.
+ * 4. An unreachable API changes nothing on the GPUs: the last target read is re-applied and
+ *    read back every interval; before any was read, the safe cap only lowers limits above it
+ *    (a limit below it may be a curtailment in force).
  * 5. On SIGTERM the agent stops without touching the limits: restoring defaults when a pod is
  *    replaced would put full TDP on a planned circuit.
  */
@@ -362,7 +363,12 @@ export class PowerAgent {
         gpus.push({ ...base, target: null, action: "not-settable", inForce: false, detail: `limit ${show(gpu.limit)}, range ${show(gpu.minLimit)}..${show(gpu.maxLimit)}` });
         continue;
       }
-      const target = clampCap(desired ?? range.min, range);
+      // Until a label has been read (API unreachable since the start, or no valid label) the
+      // safe level only lowers, as in failSafe: a lower limit may be a curtailment in force
+      // that this agent cannot see, and raising it would undo the curtailment.
+      const aim = desired ?? range.min;
+      const labelRead = source === "label" || source === "override-label";
+      const target = clampCap(!labelRead && before !== null ? Math.min(aim, before) : aim, range);
       await this.persistence(gpu);
       if (before !== null && Math.abs(before - target) < 0.5) {
         gpus.push({ ...base, target, action: "kept", inForce: true });
