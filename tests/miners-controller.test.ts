@@ -291,6 +291,23 @@ describe("targets", () => {
     expect(feedTargets(plan, "no-such-feed")).toBeUndefined();
   });
 
+  it("leaves offline miners and GPU nodes out of the targets and of the stage figures the job checks", () => {
+    const { plan } = loadAndPlan(siteSourceFromArgs({ values: {}, cwd: REPO_ROOT }), REPO_ROOT);
+    const before = feedTargets(plan, "ercot-flex")!;
+    const offlineAsic = plan.asics.find((a) => a.hostname === before.miners[0]!.hostname)!;
+    const offlineNode = plan.nodes.find((n) => n.hostname === before.gpuNodes[0]!.hostname)!;
+    offlineAsic.state = "offline";
+    offlineNode.state = "offline";
+    const after = feedTargets(plan, "ercot-flex")!;
+    expect(after.miners.map((m) => m.hostname)).toEqual(before.miners.slice(1).map((m) => m.hostname));
+    expect(after.gpuNodes.map((n) => n.hostname)).toEqual(before.gpuNodes.slice(1).map((n) => n.hostname));
+    expect(after.stages.map((s) => s.shedWatts)).toEqual([
+      before.stages[0]!.shedWatts - Math.round(offlineAsic.drawWatts * plan.site.pue),
+      before.stages[1]!.shedWatts - before.gpuNodes[0]!.shedWatts,
+      before.stages[2]!.shedWatts,
+    ]);
+  });
+
   it("a bad targets file lists its problems", () => {
     expect(() => parseFeedTargets('{"version":2,"feed":"","pue":0.5,"stages":[],"miners":[{"hostname":"a","driver":"x","host":"h","port":1,"plannedWatts":1}],"gpuNodes":[],"clusterQueues":[]}', "t.json")).toThrow(
       [

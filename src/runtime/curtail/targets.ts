@@ -76,9 +76,14 @@ export function feedTargets(plan: FarmPlan, feedName: string): FeedTargets | und
   const drainPools = new Set(stages.filter((s) => s.action === "drain-queue").flatMap((s) => s.targets));
   const poolQueue = new Map(plan.pools.map((p) => [p.name, p.clusterQueue]));
   const pue = plan.site.pue;
+  // Offline machines are planned as load (they can come back on) but nothing can command or
+  // confirm them: they are left out of the targets, and their planned watts out of the stage
+  // targets the controller checks, so one offline machine does not fail every window.
+  let offlineAsicWatts = 0;
+  let offlineGpuWatts = 0;
   const miners = plan.asics
-    // An offline miner is not commanded (PlannedAsic.state).
-    .filter((a) => asicHosts.has(a.hostname) && a.state !== "offline")
+    .filter((a) => asicHosts.has(a.hostname))
+    .filter((a) => (a.state === "offline" ? ((offlineAsicWatts += a.drawWatts * pue), false) : true))
     .map((a) => minerTargetOf(a))
     .sort((a, b) => cmp(a.hostname, b.hostname));
   // Only nodes on this feed: a pool may span feeds, and the other feed is not curtailed.
@@ -88,14 +93,19 @@ export function feedTargets(plan: FarmPlan, feedName: string): FeedTargets | und
       hostname: n.hostname,
       minWatts: n.gpu!.minWatts,
       shedWatts: Math.round(((n.gpu!.count * (n.gpu!.capWatts - n.gpu!.minWatts)) / n.psuEfficiency) * pue),
+      offline: n.state === "offline",
     }))
+    .filter((n) => (n.offline ? ((offlineGpuWatts += n.shedWatts), false) : true))
+    .map(({ offline: _offline, ...n }) => n)
     .sort((a, b) => cmp(a.hostname, b.hostname));
+  const reachable = (s: (typeof stages)[number]): number =>
+    s.action === "asics-off" ? Math.max(0, s.shedWatts - Math.round(offlineAsicWatts)) : s.action === "gpu-caps-to-min" ? Math.max(0, s.shedWatts - offlineGpuWatts) : s.shedWatts;
   const clusterQueues = [...new Set([...drainPools].map((p) => poolQueue.get(p)).filter((q): q is string => q !== undefined))].sort(cmp);
   return {
     version: TARGETS_VERSION,
     feed: c.feed,
     pue,
-    stages: stages.map((s) => ({ order: s.order, action: s.action, shedWatts: s.shedWatts })),
+    stages: stages.map((s) => ({ order: s.order, action: s.action, shedWatts: reachable(s) })),
     miners,
     webhookUrl: c.asicWebhook,
     gpuNodes,
