@@ -3,25 +3,13 @@
  * machine state, generation, pinned SSH host keys, miner APIs, rollout, start deadline and
  * the air-gap mirror — as the schema, the validator and the plan see them.
  */
-import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { loadAndValidate, SiteError, type Problem } from "../src/site/index.js";
+import { loadAndValidate, type Problem } from "../src/site/index.js";
 import { agentBatchSize, planFarm, resolveMinerApi, unpinnedHostKeyWarning } from "../src/plan/plan.js";
 import { parseInventory } from "../src/site/inventory.js";
+import { problemsOf, siteFixture } from "./helpers/site-problems.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const fixture = (name: string): string => relative(process.cwd(), join(here, "fixtures", "sites", name));
-
-function problemsOf(fn: () => unknown): readonly Problem[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof SiteError) return err.problems;
-    throw err;
-  }
-  throw new Error("expected a SiteError");
-}
+const fixture = siteFixture;
 
 describe("lifecycle inputs in the plan", () => {
   const plan = planFarm(loadAndValidate(fixture("lifecycle.yaml")).spec);

@@ -1,24 +1,15 @@
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadSite, loadStack, parseCsv, parseInventory, SecretValue, SiteError, siteJsonSchema, SITE_SCHEMA_PATH, type Problem } from "../src/site/index.js";
+import { loadSite, loadStack, parseCsv, parseInventory, SecretValue, siteJsonSchema, SITE_SCHEMA_PATH } from "../src/site/index.js";
+import { problemsOf, siteFixture } from "./helpers/site-problems.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, "..");
 // Relative to the working directory, as a person would pass it on the command line.
-const fixture = (name: string): string => relative(process.cwd(), join(here, "fixtures", "sites", name));
-
-function problemsOf(fn: () => unknown): readonly Problem[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof SiteError) return err.problems;
-    throw err;
-  }
-  throw new Error("expected a SiteError");
-}
+const fixture = siteFixture;
 
 describe("loadSite", () => {
   it("loads a valid site and appends inventory rows after inline machines", () => {

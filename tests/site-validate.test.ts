@@ -1,20 +1,8 @@
-import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { isValidTimeZone, loadAndValidate, loadSite, SiteError, validateSite, type Problem } from "../src/site/index.js";
+import { isValidTimeZone, loadAndValidate, loadSite, validateSite, type Problem } from "../src/site/index.js";
+import { problemsOf, siteFixture } from "./helpers/site-problems.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const fixture = (name: string): string => relative(process.cwd(), join(here, "fixtures", "sites", name));
-
-function problemsOf(fn: () => unknown): readonly Problem[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof SiteError) return err.problems;
-    throw err;
-  }
-  throw new Error("expected a SiteError");
-}
+const fixture = siteFixture;
 
 describe("validateSite", () => {
   it("accepts a sound site, including an 8-GPU rig on x1 risers", () => {
