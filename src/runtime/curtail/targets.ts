@@ -79,24 +79,19 @@ export function feedTargets(plan: FarmPlan, feedName: string): FeedTargets | und
   // Offline machines are planned as load (they can come back on) but nothing can command or
   // confirm them: they are left out of the targets, and their planned watts out of the stage
   // targets the controller checks, so one offline machine does not fail every window.
-  let offlineAsicWatts = 0;
-  let offlineGpuWatts = 0;
-  const miners = plan.asics
-    .filter((a) => asicHosts.has(a.hostname))
-    .filter((a) => (a.state === "offline" ? ((offlineAsicWatts += a.drawWatts * pue), false) : true))
+  const stageAsics = plan.asics.filter((a) => asicHosts.has(a.hostname));
+  const offlineAsicWatts = stageAsics.filter((a) => a.state === "offline").reduce((sum, a) => sum + a.drawWatts * pue, 0);
+  const miners = stageAsics
+    .filter((a) => a.state !== "offline")
     .map((a) => minerTargetOf(a))
     .sort((a, b) => cmp(a.hostname, b.hostname));
   // Only nodes on this feed: a pool may span feeds, and the other feed is not curtailed.
-  const gpuNodes = plan.nodes
-    .filter((n) => n.feed === c.feed && n.pool !== undefined && capPools.has(n.pool) && n.gpu !== undefined)
-    .map((n) => ({
-      hostname: n.hostname,
-      minWatts: n.gpu!.minWatts,
-      shedWatts: Math.round(((n.gpu!.count * (n.gpu!.capWatts - n.gpu!.minWatts)) / n.psuEfficiency) * pue),
-      offline: n.state === "offline",
-    }))
-    .filter((n) => (n.offline ? ((offlineGpuWatts += n.shedWatts), false) : true))
-    .map(({ offline: _offline, ...n }) => n)
+  const feedGpuNodes = plan.nodes.filter((n) => n.feed === c.feed && n.pool !== undefined && capPools.has(n.pool) && n.gpu !== undefined);
+  const nodeShedWatts = (n: (typeof feedGpuNodes)[number]): number => Math.round(((n.gpu!.count * (n.gpu!.capWatts - n.gpu!.minWatts)) / n.psuEfficiency) * pue);
+  const offlineGpuWatts = feedGpuNodes.filter((n) => n.state === "offline").reduce((sum, n) => sum + nodeShedWatts(n), 0);
+  const gpuNodes = feedGpuNodes
+    .filter((n) => n.state !== "offline")
+    .map((n) => ({ hostname: n.hostname, minWatts: n.gpu!.minWatts, shedWatts: nodeShedWatts(n) }))
     .sort((a, b) => cmp(a.hostname, b.hostname));
   const reachable = (s: (typeof stages)[number]): number =>
     s.action === "asics-off" ? Math.max(0, s.shedWatts - Math.round(offlineAsicWatts)) : s.action === "gpu-caps-to-min" ? Math.max(0, s.shedWatts - offlineGpuWatts) : s.shedWatts;
