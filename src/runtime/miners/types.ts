@@ -18,7 +18,7 @@ export const DRIVER_NAMES: readonly DriverName[] = ["luxos", "braiins", "antmine
 /**
  * Port of the stock Antminer's bmminer (cgminer) API, which the driver reads status from;
  * the target's `port` is its web (CGI) port, as the plan's `minerApi` gives it
- * (src/plan/plan.ts MINER_API_PORTS: antminer 80). cgminer API-README: `--api-port` default 4028.
+ * (src/plan/stages/nodes.ts MINER_API_PORTS: antminer 80). cgminer API-README: `--api-port` default 4028.
  */
 export const ANTMINER_STATUS_PORT = 4028;
 
@@ -30,7 +30,7 @@ export interface MinerTarget {
   /** Address of the miner's API (IP or DNS name); for `webhook` the URL's host, for messages. */
   host: string;
   /**
-   * Port of the miner's API (the plan's `minerApi.port`, src/plan/plan.ts MINER_API_PORTS):
+   * Port of the miner's API (the plan's `minerApi.port`, src/plan/stages/nodes.ts MINER_API_PORTS):
    * LuxOS/Whatsminer 4028, Braiins 50051, Antminer the web interface's port (80).
    */
   port: number;
