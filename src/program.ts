@@ -12,11 +12,17 @@
  * project has its own name, and `new pulumi.Config()` would read `<project>:site` there. Keys set
  * with their namespace (`pulumi config set mine2hpc:site …`) are read by name in any project
  * (https://www.pulumi.com/docs/iac/concepts/config/: "Configuration keys … namespace:key").
+ *
+ * Partitioned stacks: a stack whose config sets `mine2hpc:partition` holds that partition's
+ * machines only, and reads the cluster's kubeconfig and join secrets from the stack
+ * `mine2hpc:clusterStack` through a StackReference; every other stack of the site is its cluster
+ * stack (the whole site when the site has no partitions).
  */
 import { resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { FarmCluster, type CircuitSummary, type PoolSummary } from "./components/farm-cluster.js";
+import { FarmCluster, FarmPartition, summarizePlan, type CircuitSummary, type ClusterJoin, type PoolSummary } from "./components/farm-cluster.js";
+import type { FarmPlan } from "./plan/types.js";
 import { planFarm } from "./plan/index.js";
 import { loadAndValidate } from "./site/load.js";
 
@@ -27,12 +33,35 @@ export const CONFIG_NAMESPACE = "mine2hpc";
 export interface FarmOutputs {
   /** Address clients use for the Kubernetes API. */
   apiEndpoint: pulumi.Output<string>;
-  /** Admin kubeconfig (secret): `pulumi stack output --show-secrets kubeconfig > kubeconfig`. */
-  kubeconfig: pulumi.Output<string>;
+  /**
+   * Admin kubeconfig (secret): `pulumi stack output --show-secrets kubeconfig > kubeconfig`.
+   * Cluster stacks only: a partition stack does not copy the credential into its own outputs.
+   */
+  kubeconfig?: pulumi.Output<string>;
   /** Pools: name, nodes, GPUs, cap range in W. */
   pools: pulumi.Output<PoolSummary[]>;
   /** Circuit loads: id, load and usable power in W, load %. */
   circuitLoads: pulumi.Output<CircuitSummary[]>;
+  /** What partition stacks read (secret; see {@link ClusterJoin}): the cluster stack of a partitioned site only. */
+  clusterJoin?: pulumi.Output<ClusterJoin>;
+  /** The partition this stack holds and its machines: partition stacks only. */
+  partition?: pulumi.Output<{ name: string; machines: string[] }>;
+}
+
+/** Config key naming the partition a stack holds (absent: the cluster stack). */
+export const PARTITION_KEY = "partition";
+/** Config key naming the cluster stack a partition stack reads (`org/project/stack`, or a stack of this project). */
+export const CLUSTER_STACK_KEY = "clusterStack";
+
+/**
+ * The StackReference name of the cluster stack: as given when fully qualified
+ * (`org/project/stack`), else a stack of this project and organization (a self-managed backend's
+ * organization is `organization`: https://www.pulumi.com/docs/iac/concepts/stacks/#stackreferences).
+ */
+export function clusterStackName(configured: string): string {
+  if (configured.split("/").length === 3) return configured;
+  if (configured.includes("/")) throw new Error(`mine2hpc:clusterStack '${configured}' must be a stack name or org/project/stack`);
+  return `${pulumi.getOrganization()}/${pulumi.getProject()}/${configured}`;
 }
 
 /** Options of {@link run}. */
@@ -61,6 +90,8 @@ export function run(config: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE),
   // The stack's inventory path must stay inside the project: a pull request can change it.
   const site = loadAndValidate(siteFile, inventory ? { inventory: resolve(projectRoot, inventory), inventoryRoot: projectRoot } : {});
   const plan = planFarm(site.spec);
+  const partition = config.get(PARTITION_KEY);
+  if (partition !== undefined) return runPartition(config, plan, partition, sshPrivateKey);
 
   // Presence only (the value stays inside the secret Output): a missing token is generated once
   // and kept in state, so every later `up` joins nodes with the same one.
@@ -79,5 +110,31 @@ export function run(config: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE),
   // Miner API credentials for the curtailment jobs: a secret, written only into a Kubernetes Secret.
   const minerCredentials = config.getSecret("minerCredentials");
   const farm = new FarmCluster(plan.site.name, { plan, sshPrivateKey, k3sToken, k3sAgentToken, ...(minerCredentials !== undefined ? { minerCredentials } : {}) });
-  return { apiEndpoint: farm.apiEndpoint, kubeconfig: farm.kubeconfig, pools: farm.pools, circuitLoads: farm.circuitLoads };
+  return {
+    apiEndpoint: farm.apiEndpoint,
+    kubeconfig: farm.kubeconfig,
+    pools: farm.pools,
+    circuitLoads: farm.circuitLoads,
+    // Only partitioned sites export the join secrets: nothing else reads them.
+    ...(plan.partitions !== undefined ? { clusterJoin: farm.clusterJoin } : {}),
+  };
+}
+
+/** A partition stack: its machines only, joined to the cluster stack's cluster through a StackReference. */
+function runPartition(config: pulumi.Config, plan: FarmPlan, partition: string, sshPrivateKey: pulumi.Output<string>): FarmOutputs {
+  const cluster = new pulumi.StackReference(`${plan.site.name}-cluster`, { name: clusterStackName(config.require(CLUSTER_STACK_KEY)) });
+  const farm = new FarmPartition(plan.site.name, {
+    plan,
+    partition,
+    sshPrivateKey,
+    // requireOutput keeps the secret flag of the referenced outputs (the SDK's secretOutputNames).
+    cluster: { kubeconfig: cluster.requireOutput("kubeconfig"), join: cluster.requireOutput("clusterJoin") as pulumi.Output<ClusterJoin> },
+  });
+  const summary = summarizePlan(plan);
+  return {
+    apiEndpoint: farm.apiEndpoint,
+    pools: pulumi.output(summary.pools),
+    circuitLoads: pulumi.output(summary.circuitLoads),
+    partition: pulumi.output({ name: partition, machines: farm.machines }),
+  };
 }

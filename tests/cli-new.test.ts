@@ -64,7 +64,8 @@ describe("mine2hpc new", () => {
     expect(read("tx-west-1/index.ts").split("\n")).toEqual([
       "// The mine2hpc program: stack config (mine2hpc:*) → site → plan → FarmCluster; `pulumi up` runs it.",
       'import { run } from "mine2hpc";',
-      "export const { apiEndpoint, kubeconfig, pools, circuitLoads } = run();",
+      "// Each key of the default export is a stack output (a cluster stack and a partition stack differ).",
+      "export default run();",
       "",
     ]);
     expect(read("tx-west-1/.gitignore")).toContain("node_modules/\n");

@@ -13,7 +13,7 @@ const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 const TOKEN = "CONFIGK3STOKENPLAINTEXT42";
 const AGENT_TOKEN = "CONFIGK3SAGENTTOKENPLAINTEXT7";
 let rec: MockRecorder;
-let program: Record<string, pulumi.Output<unknown>>;
+let program: Record<string, pulumi.Output<unknown> | undefined>;
 
 beforeAll(async () => {
   rec = await setupMocks({
@@ -27,7 +27,7 @@ beforeAll(async () => {
     secretKeys: ["mine2hpc:sshPrivateKey", "mine2hpc:k3sToken", "mine2hpc:k3sAgentToken"],
   });
   process.chdir(repoRoot);
-  program = await import("../src/index.js");
+  program = (await import("../src/index.js")).default as unknown as typeof program;
   await rec.settle();
 });
 
@@ -79,6 +79,7 @@ describe("src/index.ts on the demo stack", () => {
 
   it("exports the endpoint, a secret kubeconfig, pools and circuit loads", async () => {
     const p = plan();
+    // No clusterJoin or partition on an unpartitioned site.
     expect(Object.keys(program).sort()).toEqual(["apiEndpoint", "circuitLoads", "kubeconfig", "pools"]);
     expect(await valueOf(program.apiEndpoint!)).toBe(p.kubernetes.apiEndpoint);
     expect(await pulumi.isSecret(program.kubeconfig!)).toBe(true);

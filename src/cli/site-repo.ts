@@ -87,7 +87,8 @@ export function sitePulumiYaml(name: string): string {
 export const SITE_INDEX_TS = [
   "// The mine2hpc program: stack config (mine2hpc:*) → site → plan → FarmCluster; `pulumi up` runs it.",
   'import { run } from "mine2hpc";',
-  "export const { apiEndpoint, kubeconfig, pools, circuitLoads } = run();",
+  "// Each key of the default export is a stack output (a cluster stack and a partition stack differ).",
+  "export default run();",
   "",
 ].join("\n");
 

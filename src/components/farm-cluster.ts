@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { FarmPlan } from "../plan/types.js";
+import { stackHosts } from "../plan/partitions.js";
 import { ClusterAccess } from "./cluster-access.js";
 import { HostBootstrap } from "./host-bootstrap.js";
 import { KubePlatform, type KubePlatformArgs } from "./kube-platform.js";
@@ -57,7 +58,25 @@ export function summarizePlan(plan: FarmPlan): { pools: PoolSummary[]; circuitLo
   };
 }
 
-/** The whole site. */
+/**
+ * What a partition stack needs from the cluster stack, exported by the cluster stack of a
+ * partitioned site as one secret output (`clusterJoin`) and read through a StackReference.
+ */
+export interface ClusterJoin {
+  /** The site's name: a partition stack refuses a cluster of another site. */
+  site: string;
+  /** The API endpoint agents join (`plan.kubernetes.apiEndpoint` where the cluster stack ran). */
+  apiEndpoint: string;
+  /** Cluster CA hash (64 hex digits) that pins the CA in the agents' secure join token. */
+  caHash: string;
+  /** k3s agent token (bare secret). Never the server token: that one stays in the cluster stack. */
+  agentToken: string;
+}
+
+/**
+ * The site's cluster: every machine of an unpartitioned site, or on a partitioned one the
+ * cluster stack's part (servers, platform, cluster-wide objects of the pools; `stackHosts(plan, null)`).
+ */
 export class FarmCluster extends pulumi.ComponentResource {
   /** Address clients use for the Kubernetes API. */
   readonly apiEndpoint: pulumi.Output<string>;
@@ -72,13 +91,17 @@ export class FarmCluster extends pulumi.ComponentResource {
   readonly access: ClusterAccess;
   readonly platform: KubePlatform;
   readonly powerPools: PowerPools;
+  /** What partition stacks join with (secret); exported as `clusterJoin` by a partitioned site's cluster stack. */
+  readonly clusterJoin: pulumi.Output<ClusterJoin>;
 
   constructor(name: string, args: FarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mine2hpc:index:FarmCluster", name, {}, opts);
     const { plan } = args;
+    // Unpartitioned: every machine; partitioned: the servers (each partition's stack holds its agents).
+    const hosts = stackHosts(plan, null);
     this.hosts = new HostBootstrap(
       name,
-      { plan, sshPrivateKey: args.sshPrivateKey, serverToken: args.k3sToken, agentToken: args.k3sAgentToken },
+      { plan, sshPrivateKey: args.sshPrivateKey, serverToken: args.k3sToken, agentToken: args.k3sAgentToken, hosts },
       { parent: this },
     );
     const firstServer = this.hosts.commands[this.hosts.controlServer];
@@ -102,9 +125,15 @@ export class FarmCluster extends pulumi.ComponentResource {
         kueueRelease,
         kueueReady: this.platform.webhooksReady.kueue,
         sshPrivateKey: args.sshPrivateKey,
+        hosts,
         ...(args.minerCredentials !== undefined ? { minerCredentials: args.minerCredentials } : {}),
       },
       { parent: this },
+    );
+    this.clusterJoin = pulumi.secret(
+      pulumi
+        .all([this.hosts.caHash, args.k3sAgentToken])
+        .apply(([caHash, agentToken]) => ({ site: plan.site.name, apiEndpoint: plan.kubernetes.apiEndpoint, caHash, agentToken })),
     );
 
     const summary = summarizePlan(plan);
@@ -118,5 +147,85 @@ export class FarmCluster extends pulumi.ComponentResource {
       pools: this.pools,
       circuitLoads: this.circuitLoads,
     });
+  }
+}
+
+/** Arguments of {@link FarmPartition}. */
+export interface FarmPartitionArgs {
+  /** The whole site's plan (power is shared); the stack registers only `partition`'s machines. */
+  plan: FarmPlan;
+  /** The partition this stack holds (one of `plan.partitions.names`). */
+  partition: string;
+  /** SSH private key for the partition's machines; a Pulumi secret from this stack's config. */
+  sshPrivateKey: pulumi.Input<string>;
+  /**
+   * The cluster stack's outputs, through a StackReference (`getOutput`/`requireOutput` keep them
+   * secret): its admin kubeconfig (for the NodePatches) and its {@link ClusterJoin}.
+   */
+  cluster: { kubeconfig: pulumi.Input<string>; join: pulumi.Input<ClusterJoin> };
+}
+
+/**
+ * One partition of a partitioned site: its gpu and cpu machines' bootstraps, install records,
+ * NodePatches and drains or removals, and nothing cluster-wide. Agents join the cluster the
+ * cluster stack built, with the CA hash and agent token it exports.
+ *
+ * Registered under FarmCluster's type token on purpose: a machine's resources then have the same
+ * URN (`…FarmCluster$HostBootstrap$command:remote:Command::<site>-<host>`) in a whole-site stack
+ * and in any partition stack, so `pulumi state move` carries them between stacks without a diff.
+ */
+export class FarmPartition extends pulumi.ComponentResource {
+  /** Address clients use for the Kubernetes API. */
+  readonly apiEndpoint: pulumi.Output<string>;
+  /** The partition's machines by hostname, sorted (planned and retired). */
+  readonly machines: string[];
+  readonly hosts: HostBootstrap;
+  readonly access: ClusterAccess;
+  readonly powerPools: PowerPools;
+
+  constructor(name: string, args: FarmPartitionArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mine2hpc:index:FarmCluster", name, {}, opts);
+    const { plan, partition } = args;
+    const names = plan.partitions?.names ?? [];
+    if (!names.includes(partition)) {
+      throw new Error(
+        plan.partitions === undefined
+          ? `site '${plan.site.name}' has no partitions, but this stack is for partition '${partition}': remove mine2hpc:partition from the stack, or partition the site (partitions: {by: feed})`
+          : `site '${plan.site.name}' has no partition '${partition}' (it has ${names.join(", ")}): fix mine2hpc:partition in the stack's config`,
+      );
+    }
+    const hosts = stackHosts(plan, partition);
+    this.machines = [...hosts].sort();
+    // Every join waits on this check: a cluster stack of another site (or of the same site at
+    // another API address) fails the partition's `up` before any host is reached.
+    const join = pulumi.output(args.cluster.join).apply((j) => {
+      if (j.site !== plan.site.name || j.apiEndpoint !== plan.kubernetes.apiEndpoint) {
+        throw new Error(
+          `partition '${partition}': the cluster stack serves site '${j.site}' at ${j.apiEndpoint}, this stack's site is '${plan.site.name}' at ${plan.kubernetes.apiEndpoint}; ` +
+            "point mine2hpc:clusterStack at the cluster stack of this site, and run it (pulumi up) from the same site file first",
+        );
+      }
+      return j;
+    });
+    this.hosts = new HostBootstrap(
+      name,
+      {
+        plan,
+        sshPrivateKey: args.sshPrivateKey,
+        agentToken: pulumi.secret(join.apply((j) => j.agentToken)),
+        hosts,
+        join: { caHash: join.apply((j) => j.caHash) },
+        forgetOnRemoval: true,
+      },
+      { parent: this },
+    );
+    this.access = new ClusterAccess(name, { plan, sshPrivateKey: args.sshPrivateKey, kubeconfig: args.cluster.kubeconfig }, { parent: this });
+    this.powerPools = new PowerPools(
+      name,
+      { plan, provider: this.access.provider, nodeBootstraps: this.hosts.commands, sshPrivateKey: args.sshPrivateKey, hosts, clusterObjects: false },
+      { parent: this },
+    );
+    this.apiEndpoint = pulumi.output(plan.kubernetes.apiEndpoint);
+    this.registerOutputs({ apiEndpoint: this.apiEndpoint, machines: this.machines });
   }
 }

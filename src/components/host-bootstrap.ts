@@ -38,6 +38,7 @@ import {
   hostConfigHash,
   parseCaHash,
   renderBootstrapScript,
+  renderAgentStdin,
   renderHostStdin,
   renderServerSideRemovalScript,
   renderUninstallScript,
@@ -52,10 +53,32 @@ export interface HostBootstrapArgs {
   plan: FarmPlan;
   /** SSH private key (PEM/OpenSSH text) for every node; a Pulumi secret from stack config. */
   sshPrivateKey: pulumi.Input<string>;
-  /** k3s server token (bare secret); only servers ever receive it, on STDIN. A Pulumi secret. */
-  serverToken: pulumi.Input<string>;
+  /**
+   * k3s server token (bare secret); only servers ever receive it, on STDIN. A Pulumi secret.
+   * Required when the stack holds a server; a partition stack holds none and never sees it.
+   */
+  serverToken?: pulumi.Input<string>;
   /** k3s agent token (bare secret, k3s `agent-token`): what agents join with, on STDIN. A Pulumi secret. */
   agentToken: pulumi.Input<string>;
+  /**
+   * Hostnames (planned and retired) whose resources this stack registers (`stackHosts`).
+   * @default every Kubernetes machine of the plan (one stack for the site)
+   */
+  hosts?: ReadonlySet<string>;
+  /**
+   * What joining agents need from a cluster this stack does not hold (a partition stack: the
+   * first server is the cluster stack's): the cluster CA hash, read from that stack's outputs.
+   * @default none: the control server is in this stack and its CA is read here
+   */
+  join?: { caHash: pulumi.Input<string> };
+  /**
+   * A machine that leaves this stack (moved to another partition, or deleted from the site) is
+   * dropped from state without its uninstall: in a partition stack a moved machine is the other
+   * stack's host, and `pulumi up` here must not touch it. Retire a machine (`state: retired`)
+   * to uninstall it.
+   * @default false: removing an agent from the site uninstalls k3s there
+   */
+  forgetOnRemoval?: boolean;
 }
 
 /** The order and treatment HostBootstrap imposes on one machine, as plain data (tests, preview). */
@@ -162,7 +185,10 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
   const { plan } = args;
   // Secret even when a caller passes a plain string: keys and tokens must never reach state in clear.
   const privateKey = pulumi.secret(args.sshPrivateKey);
-  const secrets = pulumi.secret(pulumi.all([args.serverToken, args.agentToken]).apply(([serverToken, agentToken]) => ({ serverToken, agentToken })));
+  const holds = (hostname: string): boolean => args.hosts === undefined || args.hosts.has(hostname);
+  const secrets = pulumi.secret(
+    pulumi.all([args.serverToken ?? null, args.agentToken]).apply(([serverToken, agentToken]) => ({ serverToken, agentToken })),
+  );
   const commands: Record<string, command.remote.Command> = {};
   const configHashes: Record<string, pulumi.Output<string>> = {};
   const order: BootstrapOrder[] = [];
@@ -176,9 +202,16 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
     throw new Error(`plan of site '${plan.site.name}' has no k3s server; planFarm must name at least one control-plane node`);
   }
   const control = controlServerOf(plan);
-  const ordered: PlannedNode[] = [first, ...serverNodes.filter((n) => n !== first), ...agentNodes];
+  if (args.serverToken === undefined && serverNodes.some((n) => holds(n.hostname))) {
+    throw new Error(`site '${plan.site.name}': this stack holds k3s servers but was given no server token`);
+  }
+  if (!holds(control.hostname) && args.join === undefined) {
+    throw new Error(`site '${plan.site.name}': the control server ${control.hostname} is in another stack; pass that cluster's CA hash (join.caHash)`);
+  }
+  const ordered: PlannedNode[] = [first, ...serverNodes.filter((n) => n !== first), ...agentNodes].filter((n) => holds(n.hostname));
   const runDeadline = bootstrapDeadlineSeconds(plan);
-  let caHash: pulumi.Output<string> | undefined;
+  // A partition stack joins its agents to a cluster whose CA another stack read.
+  let caHash: pulumi.Output<string> | undefined = args.join !== undefined ? pulumi.output(args.join.caHash) : undefined;
   let caRead: command.remote.Command | undefined;
   let previousServer: PlannedNode | undefined;
 
@@ -190,7 +223,8 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
     // back every agent.
     const after = isServer ? (previousServer ? [previousServer.hostname] : []) : [control.hostname];
     if (isServer) previousServer = node;
-    const deps = [...after.map((h) => commands[h]!), ...(caRead !== undefined ? [caRead] : [])];
+    // Only what this stack holds: a partition's agents wait on the cluster stack's outputs instead.
+    const deps = [...after.flatMap((h) => (commands[h] !== undefined ? [commands[h]] : [])), ...(caRead !== undefined ? [caRead] : [])];
 
     // The k3s version this host installs when k3s is missing, recorded when the host is first
     // bootstrapped (a RandomShuffle of one element whose input changes are ignored): a version
@@ -222,7 +256,9 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
     const stdin = pulumi.secret(
       pulumi
         .all([secrets, node === first ? pulumi.output<string | null>(null) : caHashOutput(caHash, node)])
-        .apply(([s, ca]) => renderHostStdin(plan, node.hostname, s, ca)),
+        .apply(([s, ca]) =>
+          s.serverToken === null ? renderAgentStdin(plan, node.hostname, s.agentToken, ca ?? "") : renderHostStdin(plan, node.hostname, { serverToken: s.serverToken, agentToken: s.agentToken }, ca),
+        ),
     );
     const cmd = new command.remote.Command(
       `${name}-${node.hostname}`,
@@ -249,6 +285,8 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
         dependsOn: deps,
         // Deleting a control-plane bootstrap uninstalls k3s there, taking a datastore member with it.
         protect: isServer,
+        // A partition stack never uninstalls a machine that left it: it may be another partition's now.
+        ...(args.forgetOnRemoval === true && !isServer ? { retainOnDelete: true } : {}),
         customTimeouts: commandTimeouts(runDeadline, UNINSTALL_DEADLINE_SECONDS),
       },
     );
@@ -275,7 +313,7 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
   for (const node of ordered) if (node.k3sRole === "server") servers.push(commands[node.hostname]!);
 
   // Retired machines: removed from the cluster on the control server, then uninstalled on the machine.
-  for (const r of retiredNodesOf(plan)) {
+  for (const r of retiredNodesOf(plan).filter((m) => holds(m.hostname))) {
     commands[r.hostname] = placeholder(name, parent, r, privateKey, { protect: false, dependsOn: [] });
     const removal = new command.remote.Command(
       `${name}-remove-${r.hostname}`,
@@ -285,7 +323,7 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
         logging: "stdoutAndStderr",
         addPreviousOutputInEnv: false,
       },
-      { parent, dependsOn: [commands[control.hostname]!], customTimeouts: commandTimeouts(SERVER_SIDE_DEADLINE_SECONDS) },
+      { parent, dependsOn: commands[control.hostname] !== undefined ? [commands[control.hostname]!] : [], customTimeouts: commandTimeouts(SERVER_SIDE_DEADLINE_SECONDS) },
     );
     removals[r.hostname] = removal;
     new command.remote.Command(

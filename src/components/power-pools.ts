@@ -26,8 +26,8 @@ export interface PowerPoolsArgs {
   provider: k8s.Provider;
   /** The node bootstraps by hostname: a node can be patched only once it has registered. */
   nodeBootstraps: Readonly<Record<string, pulumi.Resource>>;
-  /** The Kueue release: its CRDs and webhook must exist before flavors and queues. */
-  kueueRelease: pulumi.Resource;
+  /** The Kueue release: its CRDs and webhook must exist before flavors and queues. Required with `clusterObjects`. */
+  kueueRelease?: pulumi.Resource;
   /** The check that Kueue's webhooks serve (KubePlatform `webhooksReady.kueue`). @default the release only */
   kueueReady?: pulumi.Resource;
   /** SSH key for the drains of cordoned machines, run on the first server. Without it, cordoned machines are only cordoned. */
@@ -39,6 +39,18 @@ export interface PowerPoolsArgs {
    * @default none: the jobs run without credentials (LuxOS and webhooks need none)
    */
   minerCredentials?: pulumi.Input<string>;
+  /**
+   * Hostnames whose NodePatch (and drain) this stack registers (`stackHosts`).
+   * @default every planned node (one stack for the site)
+   */
+  hosts?: ReadonlySet<string>;
+  /**
+   * Whether the cluster-wide objects (Kueue flavors and queues, power agent, curtailment jobs,
+   * miner credentials) are registered here: false in a partition stack, whose machines they
+   * reach through labels the cluster stack's objects select on.
+   * @default true
+   */
+  clusterObjects?: boolean;
 }
 
 /** NodePatches, Kueue objects, power agent and curtailment objects. */
@@ -69,6 +81,7 @@ export function createPowerPools(name: string, parent: pulumi.Resource, args: Po
   const control = controlServerOf(plan);
 
   for (const node of plan.nodes) {
+    if (args.hosts !== undefined && !args.hosts.has(node.hostname)) continue;
     const state = stateOf(node);
     // An offline machine gets no NodePatch: one that never registered would be created by the
     // server-side apply (pulumi-kubernetes await.go `Creation` always PATCHes with apply, an
@@ -115,6 +128,8 @@ export function createPowerPools(name: string, parent: pulumi.Resource, args: Po
     }
   }
 
+  if (args.clusterObjects === false) return { nodePatches, drains, objectCount: 0 };
+  if (args.kueueRelease === undefined) throw new Error("PowerPools: the cluster-wide objects need the Kueue release (kueueRelease)");
   // Flavors, queues and priority classes are Kueue CRDs: the chart must be installed first.
   const kueue = createObjects(
     name,

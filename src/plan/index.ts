@@ -23,3 +23,4 @@ export {
   DEFAULT_CPU_NODE_BASE_WATTS,
 } from "./power.js";
 export * from "./types.js";
+export { withPartitions, stackHosts, partitionOfHost, type StackPart } from "./partitions.js";

@@ -13,6 +13,7 @@
  * 5. `planLoads`: circuit and feed loads at the caps.
  * 6. `planCurtailment`: what each non-firm feed sheds, in which stages.
  * 7. `planWarnings`: what a person should check before the first run.
+ * 8. `withPartitions`: which stack holds each agent, on a partitioned site (no power decision).
  *
  * Three-phase circuits are taken as wye PDUs with line-to-neutral outlets: each PSU cord
  * loads one phase, and each phase may carry V / √3 × A × derating (`phases.ts`).
@@ -31,6 +32,7 @@ import { groupPools, plannedPools, queuePlan } from "./stages/pools.js";
 import { memoCatalog, resolveMachines } from "./stages/resolve.js";
 import type { PlanCatalog } from "./stages/resolve.js";
 import { planWarnings } from "./stages/warnings.js";
+import { withPartitions } from "./partitions.js";
 import type { FarmPlan } from "./types.js";
 
 export type { PlanCatalog } from "./stages/resolve.js";
@@ -68,7 +70,7 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
   let totalTflops = 0;
   gpuNodes.forEach((r) => (totalTflops += nodeThroughputTflops({ gpuCount: r.gpuCount, gpu: r.gpu! }, power.capOf.get(r.index)!)));
   const pue = site.power.pue;
-  return {
+  return withPartitions(site, {
     version: 1,
     site: { name: site.metadata.name, timezone: site.metadata.timezone, gridRegion: site.metadata.gridRegion, pue },
     network: {
@@ -119,7 +121,7 @@ export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
       throughputTflops: round1(totalTflops),
     },
     warnings,
-  };
+  });
 }
 
 /** Agents upgraded at once: a count as is, a percentage of `agents` rounded down; at least 1. */

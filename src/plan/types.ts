@@ -100,6 +100,11 @@ export interface PlannedNode {
   generation: number;
   /** Pinned SSH host key `<type> <base64>`; absent when the site has none (a warning). */
   sshHostKey?: string;
+  /**
+   * Partition (Pulumi stack) holding this machine, on a partitioned site (site `partitions` or
+   * `machines[].partition`); agents only: servers are always in the cluster stack.
+   */
+  partition?: string;
   /** Pool name (GPU nodes only). */
   pool?: string;
   gpu?: NodeGpu;
@@ -162,6 +167,8 @@ export interface RetiredMachine {
   /** `asic` miners are only dropped from the plan; nodes are removed from the cluster. */
   k3sRole: "server" | "agent" | "asic";
   sshHostKey?: string;
+  /** Partition whose stack removes it (retired agents of a partitioned site). */
+  partition?: string;
 }
 
 /** A GPU node pool: nodes of one GPU class, interconnect and power tier. */
@@ -334,4 +341,9 @@ export interface FarmPlan {
   };
   /** Things a person should know that are not errors, sorted. */
   warnings: string[];
+  /**
+   * Partitioned stacks (absent: one stack holds the site): what decided the partitions and
+   * their names, sorted. Each agent's partition is on its node ({@link PlannedNode.partition}).
+   */
+  partitions?: { by: "machine" | "feed" | "circuit" | "rack"; names: string[] };
 }

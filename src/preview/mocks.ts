@@ -77,6 +77,8 @@ export interface MockSetup {
   project?: string;
   /** @default "test" */
   stack?: string;
+  /** Organization (`pulumi.getOrganization()`; a self-managed backend's is `organization`). @default "organization" */
+  organization?: string;
   /** Stack config, full keys (`mine2hpc:site`). */
   config?: Record<string, string>;
   /** Keys of `config` that are secrets (as `pulumi config set --secret` marks them). */
@@ -87,6 +89,13 @@ export interface MockSetup {
    * @default the first `resultCount` inputs, as a first creation gives them
    */
   shuffleResults?: (name: string, inputs: string[]) => string[] | undefined;
+  /**
+   * Outputs of the stacks the program references (`pulumi.StackReference`), by the referenced
+   * stack's name as the program gives it (`org/project/stack`), with the names of the secret ones.
+   * A reference to a stack missing here fails loudly, like an unmocked call.
+   * @default none
+   */
+  stackReferences?: Record<string, { outputs: Record<string, unknown>; secretOutputNames?: string[] }>;
 }
 
 /** The recorder returned by {@link setupMocks}. */
@@ -99,6 +108,14 @@ export interface MockRecorder {
   /** `type -> count`, sorted by type. */
   counts(): Record<string, number>;
 }
+
+type ReadReq = {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getProperties(): unknown;
+  getDependenciesList(): string[];
+};
 
 type Req = {
   getType(): string;
@@ -138,6 +155,13 @@ export async function setupMocks(setup: MockSetup = {}): Promise<MockRecorder> {
           const seed = `${MOCK_GENERATED_TOKEN}${args.name.toUpperCase().replace(/[^A-Z0-9]/g, "")}`;
           const length = Number(args.inputs.length ?? 48);
           state.result = args.name.endsWith("-agent-token") ? seed.slice(seed.length - length) : MOCK_GENERATED_TOKEN.slice(0, length);
+        } else if (args.type === "pulumi:pulumi:StackReference") {
+          // What the engine answers for a stack reference (a read of the referenced stack):
+          // its outputs and which of them are secret (sdk/nodejs/stackReference.ts `isSecretOutputName`).
+          const name = String(args.inputs.name);
+          const ref = setup.stackReferences?.[name];
+          if (ref === undefined) throw new Error(`unmocked stack reference '${name}': the program reads a stack the mocks were not given`);
+          return { id: name, state: { name, outputs: ref.outputs, secretOutputNames: ref.secretOutputNames ?? [] } };
         } else if (args.type === "random:index/randomShuffle:RandomShuffle") {
           const items = (args.inputs.inputs as string[] | undefined) ?? [];
           state.results = setup.shuffleResults?.(args.name, items) ?? items.slice(0, Number(args.inputs.resultCount ?? items.length));
@@ -151,12 +175,39 @@ export async function setupMocks(setup: MockSetup = {}): Promise<MockRecorder> {
     project,
     stack,
     false,
+    setup.organization ?? "organization",
   );
   pulumi.runtime.setAllConfig(setup.config ?? {}, setup.secretKeys ?? []);
 
   // The mock monitor drops the parent, dependencies and options: read them off the request.
   const monitor = pulumi.runtime.getMonitor() as unknown as {
     registerResource(req: Req, cb: (err: unknown, res: { getUrn(): string } | undefined) => void): Promise<void>;
+  };
+  // A StackReference is a read (ReadResource), not a registration: recorded the same way, so a
+  // preview shows it and tests can count it.
+  const monitorRead = monitor as unknown as {
+    readResource(req: ReadReq, cb: (err: unknown, res: { getUrn(): string } | undefined) => void): Promise<void>;
+  };
+  const originalRead = monitorRead.readResource.bind(monitorRead);
+  monitorRead.readResource = (req, cb) => {
+    const entry = {
+      type: req.getType(),
+      name: req.getName(),
+      parent: req.getParent(),
+      inputs: pulumi.runtime.deserializeProperties(req.getProperties() as never) as Record<string, unknown>,
+      dependencies: [...req.getDependenciesList()].sort(),
+      protect: false,
+      deleteBeforeReplace: false,
+      ignoreChanges: [],
+      retainOnDelete: false,
+      customTimeouts: { create: "", update: "", delete: "" },
+      custom: true,
+    };
+    pending.push(entry);
+    return originalRead(req, (err, res) => {
+      if (!err && res) registrations.push({ ...entry, urn: res.getUrn() });
+      cb(err, res);
+    });
   };
   const original = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, cb) => {

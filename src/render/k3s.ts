@@ -348,5 +348,16 @@ export function renderHostStdin(plan: FarmPlan, hostname: string, secrets: JoinS
     throw new Error(`node "${hostname}" joins the cluster: its token needs the cluster CA hash of the first server (read with CA_HASH_SCRIPT once that server's bootstrap finished).`);
   }
   if (node.k3sRole === "server") return `${secureJoinToken(caHash, "server", secrets.serverToken)}\n${secrets.agentToken}\n`;
-  return `${secureJoinToken(caHash, "agent", secrets.agentToken)}\n`;
+  return renderAgentStdin(plan, hostname, secrets.agentToken, caHash);
+}
+
+/**
+ * STDIN of an agent's bootstrap where only the agent token is at hand (a partition stack reads
+ * it, and the CA hash, from the cluster stack; the server token never leaves that stack): one
+ * line, the secure agent token. Throws for a server or a malformed token.
+ */
+export function renderAgentStdin(plan: FarmPlan, hostname: string, agentToken: string, caHash: string): string {
+  const node = findK3sNode(plan, hostname);
+  if (node.k3sRole !== "agent") throw new Error(`node "${hostname}" is a k3s server: it joins with the server token, which only the cluster stack holds.`);
+  return `${secureJoinToken(caHash, "agent", agentToken)}\n`;
 }

@@ -10,4 +10,5 @@ export * from "./inventory.js";
 export * from "./load.js";
 export * from "./validate.js";
 export * from "./stack.js";
+export * from "./partitions.js";
 export { siteJsonSchema, SITE_SCHEMA_PATH } from "./emit-schema.js";

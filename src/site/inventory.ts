@@ -6,7 +6,7 @@
  * - The first record that is not a comment is the header. Columns are the Machine fields of
  *   `schema.ts`, in any order: hostname, ip, mac, rack, circuit, role, gpuModel, gpuCount,
  *   pcieLink, asicModel, psuEfficiency, baseWatts, sshUser, powerCords, state, generation, sshHostKey,
- *   minerApi, firmware. hostname, ip, rack, circuit and
+ *   minerApi, firmware, partition. hostname, ip, rack, circuit and
  *   role are required columns. Header names match ignoring case, spaces, `_` and `-`
  *   (`GPU Model` and `gpu_model` are `gpuModel`); any other column is an error that names it.
  * - An empty cell means the field is absent (the site's defaults apply).
@@ -50,6 +50,7 @@ export const INVENTORY_COLUMNS = [
   "sshHostKey",
   "minerApi",
   "firmware",
+  "partition",
 ] as const;
 
 /** One inventory column name. */

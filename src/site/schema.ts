@@ -169,6 +169,11 @@ export const Machine = z
         "ASIC miners only: the miner's API as a URL, luxos://10.2.0.15:4028, braiins://host[:50051], antminer://host[:80], whatsminer://host[:4028]. No credentials in it: they come from a Pulumi secret. @default firmware (or defaults.minerFirmware) at the machine's IP and the firmware's port",
       ),
     firmware: MinerFirmware.optional().describe("ASIC miners only: firmware, which picks the curtailment driver. @default defaults.minerFirmware"),
+    partition: dnsLabel
+      .optional()
+      .describe(
+        "gpu and cpu machines only: the partition (its own Pulumi stack) that holds this machine's bootstrap and node patch. Overrides the site's partitions rule for this machine. Servers always stay in the cluster stack. @default from partitions.by, or none (one stack for the site)",
+      ),
   })
   .strict();
 export type Machine = z.infer<typeof Machine>;
@@ -281,6 +286,27 @@ export const Mirror = z
   .describe("Air-gapped site: where hosts and the cluster take every artifact, image and chart. 'mine2hpc mirror list' prints what to mirror.");
 export type Mirror = z.infer<typeof Mirror>;
 
+/** How a site splits its Kubernetes agents into partitions, one Pulumi stack each. */
+export const Partitions = z
+  .object({
+    by: z
+      .enum(["machine", "feed", "circuit", "rack"])
+      .describe(
+        "What decides a machine's partition: machine (each gpu/cpu machine's own partition field), or the machine's feed, circuit or rack (a machine's partition field still overrides it).",
+      ),
+    groups: z
+      .record(dnsLabel, z.array(z.string().min(1)).min(1))
+      .optional()
+      .describe(
+        "Partition name → the feeds, circuits or racks (as 'by' says) it holds, e.g. {hall-a: [feed-a, feed-b]}. Every value a gpu/cpu machine has must be listed once. @default each feed, circuit or rack is its own partition (and must then be a DNS label)",
+      ),
+  })
+  .strict()
+  .describe(
+    "Partitioned stacks: the cluster stack holds the servers and everything cluster-wide; one stack per partition holds that partition's gpu/cpu machines. The plan is still computed for the whole site. @default none: one stack holds the site",
+  );
+export type Partitions = z.infer<typeof Partitions>;
+
 export const Site = z
   .object({
     $schema: z.string().optional(),
@@ -312,6 +338,7 @@ export const Site = z
     defaults: Defaults.default({ sshUser: "ubuntu", psuEfficiency: 0.92 }),
     mirror: Mirror.optional(),
     inventory: z.string().optional().describe("Path of a CSV inventory, relative to this file; its rows are appended to machines."),
+    partitions: Partitions.optional(),
     machines: z.array(Machine).default([]),
   })
   .strict();

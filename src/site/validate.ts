@@ -9,6 +9,7 @@
  */
 import { quoted } from "./input.js";
 import { TZ_NAMES } from "./tz-names.js";
+import { resolvePartitions } from "./partitions.js";
 import { ASICS, findAsic, findGpu, GPUS, nearestName } from "./catalog.js";
 import { formatRange, parseAddressPool, parseCidr, parseIpv4, rangeContains, rangesOverlap, rangeWithin, type Ipv4Range } from "./net.js";
 import type { Problem } from "./problems.js";
@@ -44,6 +45,7 @@ export function validateSite(spec: SiteSpec, opts: ValidateOptions = {}): Proble
   checkMachines(spec, skip, circuitIds, nodeSubnet, problems);
   checkLifecycle(spec, skip, opts.strict === true, problems);
   checkMirror(spec, problems);
+  resolvePartitions(spec, problems, skip);
   if (skip.size === 0) checkControlPlane(spec, problems);
   return problems;
 }
