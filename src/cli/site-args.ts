@@ -28,6 +28,8 @@ export interface SiteSource {
   inventory?: string;
   stack?: string;
   repoRoot: string;
+  /** The partition the stack holds (`mine2hpc:partition`) and where its file says so. */
+  partition?: { name: string; file: string; line: number };
 }
 
 /** The stack commands use when neither --stack nor --site is given (as `npm start`, `preview` and `diff` do). */
@@ -57,7 +59,8 @@ export function siteSourceFromArgs(ctx: Pick<CommandContext, "values" | "cwd">, 
   const name = stack ?? defaultStackName ?? defaultStack(repoRoot);
   const s = loadStack(name, repoRoot);
   const inv = inventory ?? s.inventory;
-  return { siteFile: s.siteFile, stack: name, repoRoot, ...(inv ? { inventory: inv } : {}) };
+  const partition = s.partition ? { partition: { ...s.partition, file: path.join(repoRoot, "stacks", `Pulumi.${name}.yaml`) } } : {};
+  return { siteFile: s.siteFile, stack: name, repoRoot, ...(inv ? { inventory: inv } : {}), ...partition };
 }
 
 /**
@@ -68,12 +71,32 @@ export function loadAndPlan(source: SiteSource, cwd: string = process.cwd(), opt
   let loaded: LoadedSite | undefined;
   try {
     loaded = loadAndValidate(source.siteFile, { ...(source.inventory ? { inventory: source.inventory } : {}), ...(opts.strict ? { strict: true } : {}) });
-    return { loaded, plan: planFarm(loaded.spec) };
+    const plan = planFarm(loaded.spec);
+    checkStackPartition(source, plan);
+    return { loaded, plan };
   } catch (err) {
     if (!(err instanceof SiteError)) throw err;
     const located = err.problems.map((p) => (p.source || !p.path || !loaded ? p : { ...p, ...withSource(loaded, p.path) }));
     throw new SiteError(located.map((p) => (p.source ? { ...p, source: { ...p.source, file: displayPath(p.source.file, cwd) } } : p)));
   }
+}
+
+/** A partition stack must name a partition of its site (the program refuses it otherwise, at `pulumi up`). */
+function checkStackPartition(source: SiteSource, plan: FarmPlan): void {
+  const p = source.partition;
+  if (p === undefined) return;
+  const names = plan.partitions?.names ?? [];
+  if (names.includes(p.name)) return;
+  throw new SiteError([
+    {
+      message:
+        plan.partitions === undefined
+          ? `stack ${source.stack} holds partition '${p.name}', but site ${plan.site.name} has no partitions`
+          : `stack ${source.stack} holds partition '${p.name}', which site ${plan.site.name} does not have (it has ${names.join(", ")})`,
+      fix: plan.partitions === undefined ? "partition the site (partitions: {by: feed}, or partition on each gpu/cpu machine), or remove mine2hpc:partition from the stack" : `set mine2hpc:partition to one of ${names.join(", ")}`,
+      source: { file: p.file, line: p.line },
+    },
+  ]);
 }
 
 function withSource(loaded: LoadedSite, p: ReadonlyArray<string | number>) {

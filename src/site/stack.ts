@@ -43,7 +43,19 @@ export interface StackConfig {
   inventory?: string;
   /** Every config key of the stack file as written (`mine2hpc:site`, `kubernetes:context`, …); secure values are `SecretValue`s. */
   config: Record<string, unknown>;
+  /**
+   * The partition this stack holds (`mine2hpc:partition`) and the line of the stack file that
+   * says so; absent for a cluster stack (or the whole site).
+   */
+  partition?: { name: string; line: number };
+  /** The cluster stack a partition stack reads (`mine2hpc:clusterStack`), as written. */
+  clusterStack?: string;
 }
+
+/** Partition names as the site allows them (DNS labels). */
+const PARTITION_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** A stack of this project (`name`) or a fully qualified one (`org/project/name`). */
+const STACK_REF = /^([A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/)?[A-Za-z0-9_.-]+$/;
 
 /** Stack names as Pulumi allows them; also keeps a name from reaching outside `stacks/`. */
 const STACK_NAME = /^[A-Za-z0-9_.-]+$/;
@@ -138,6 +150,30 @@ export function loadStack(stackName: string, repoRoot: string): StackConfig {
       source: { file, line: lineOf(key) },
     });
   }
+  const partition = config["mine2hpc:partition"];
+  const clusterStack = config["mine2hpc:clusterStack"];
+  if (partition !== undefined && partition !== null) {
+    if (typeof partition !== "string" || !PARTITION_NAME.test(partition)) {
+      problems.push({
+        message: "mine2hpc:partition must name one of the site's partitions (a DNS label)",
+        fix: `run 'pulumi config set mine2hpc:partition <partition> --stack ${stackName}' with a name from the site's partitions ('mine2hpc plan' lists them)`,
+        source: { file, line: lineOf("mine2hpc:partition") },
+      });
+    }
+    if (typeof clusterStack !== "string" || !STACK_REF.test(clusterStack)) {
+      problems.push({
+        message: `partition stack ${stackName} names no cluster stack (mine2hpc:clusterStack), or not as a stack name`,
+        fix: `run 'pulumi config set mine2hpc:clusterStack <cluster stack> --stack ${stackName}': the stack of this project that holds the servers (e.g. the site's name), or org/project/stack`,
+        source: { file, line: lineOf(clusterStack === undefined ? "mine2hpc:partition" : "mine2hpc:clusterStack") },
+      });
+    }
+  } else if (clusterStack !== undefined && clusterStack !== null) {
+    problems.push({
+      message: "mine2hpc:clusterStack is set but mine2hpc:partition is not: only a partition stack reads a cluster stack",
+      fix: `add 'mine2hpc:partition: <partition>' to ${rel}, or remove mine2hpc:clusterStack`,
+      source: { file, line: lineOf("mine2hpc:clusterStack") },
+    });
+  }
   if (problems.length > 0) throw new SiteError(problems);
 
   return {
@@ -145,6 +181,8 @@ export function loadStack(stackName: string, repoRoot: string): StackConfig {
     siteFile: join(repoRoot, site as string),
     ...(typeof inventory === "string" && inventory !== "" ? { inventory: join(repoRoot, inventory) } : {}),
     config,
+    ...(typeof partition === "string" ? { partition: { name: partition, line: lineOf("mine2hpc:partition") } } : {}),
+    ...(typeof clusterStack === "string" ? { clusterStack } : {}),
   };
 }
 
