@@ -20,6 +20,7 @@ import { findAsic, findGpu, relativeThroughput } from "../src/site/catalog.js";
 import type { GpuSpec } from "../src/site/catalog.js";
 import type { SiteSpec } from "../src/site/schema.js";
 import { PROGRAM_TARGETS, formatProgramBench, runProgramBench } from "./program.js";
+import { STATE_TARGET_BYTES_PER_MACHINE, formatStateBench, runStateBench } from "./state.js";
 import { allocProblem, bestWiring, exactAllocate, exactInput, legacyAllocate } from "./alloc.js";
 import { loadSite } from "../src/site/load.js";
 import { TEST_CATALOG, arbPhasedSite } from "../tests/arbitraries.js";
@@ -349,6 +350,8 @@ async function main(): Promise<void> {
 
   const exactness = await exactnessReport(constrained);
   const program = runProgramBench();
+  // State bytes per resource type and the bytes a first `up` writes (bench/state.ts), each size in its own process.
+  const state = runStateBench();
 
   // Miner curtailment (bench/miners.ts): its own process, which runs the simulators in one child.
   const minersChild = spawnSync(process.execPath, [...process.execArgv, join(dirname(self), "miners.ts")], { encoding: "utf8", maxBuffer: 1 << 20, timeout: 600_000 });
@@ -363,7 +366,7 @@ async function main(): Promise<void> {
   const out = {
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
-    targets: { ms50k: 2000, peakRssMiB: 1024, allocTimeRatio50k: 1.5, growthExponent: "≤ n log n", lpRatio: 0.999, program: PROGRAM_TARGETS },
+    targets: { ms50k: 2000, peakRssMiB: 1024, allocTimeRatio50k: 1.5, growthExponent: "≤ n log n", lpRatio: 0.999, program: PROGRAM_TARGETS, stateBytesPerMachine: STATE_TARGET_BYTES_PER_MACHINE },
     sizes,
     growth: {
       planFarm: fittedExponent(sizes.map((x) => ({ n: x.machines, ms: x.medianMs }))),
@@ -372,6 +375,7 @@ async function main(): Promise<void> {
     },
     quality,
     program,
+    state,
     miners,
     powerAgent,
   };
@@ -395,6 +399,8 @@ async function main(): Promise<void> {
   console.log(`  uniform cap ${quality.uniformCapWatts} W:     ${quality.uniformTflops} TFLOPS   → plan × ${quality.planVsUniform}`);
   console.log("");
   for (const line of formatProgramBench(program)) console.log(line);
+  console.log("");
+  for (const line of formatStateBench(state)) console.log(line);
   console.log("");
   for (const line of formatMinersBench(miners)) console.log(line);
   for (const line of formatPowerAgentBench(powerAgent)) console.log(line);
