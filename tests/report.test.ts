@@ -8,12 +8,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { afterAll, describe, expect, it } from "vitest";
-import reportCommand from "../src/cli/commands/report.js";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import reportCommand, { siteCommit } from "../src/cli/commands/report.js";
 import { CliError, type CommandContext } from "../src/cli/command.js";
 import { loadAndPlan } from "../src/cli/site-args.js";
 import type { CircuitLoad, FarmPlan, FeedLoad } from "../src/plan/types.js";
-import { escapeHtml, loadLevel, niceStep, renderHtmlReport, timelineAxis, FEED_OPEN_CIRCUIT_LIMIT } from "../src/report/index.js";
+import { escapeHtml, loadLevel, niceStep, renderHtmlReport, siteFacts, timelineAxis, FEED_OPEN_CIRCUIT_LIMIT } from "../src/report/index.js";
 import { int, kw, truncate } from "../src/report/format.js";
 import { samplePlan } from "./helpers/sample-plan.js";
 import { expectGolden } from "./helpers/golden.js";
@@ -131,7 +131,8 @@ describe("the sample plan's report", () => {
     expect(circuitGroup(out, "pdu-b1")).toContain(`class="circuit-bar load-over"`);
     expect(circuitGroup(out, "pdu-b1")).toContain(`<rect class="load" x="240" y="46" width="440" height="14"/>`);
     expect(circuitGroup(out, "pdu-h1")).toContain(`class="circuit-bar load-warn"`);
-    expect(out).toContain(`<td class="n lvl-over">120.0 %</td><td class="n neg">-7,245 W</td>`);
+    // No phase figures in the hand-built plan: the heaviest-phase column says so.
+    expect(out).toContain(`<td class="n lvl-over">120.0 %</td><td class="n">—</td><td class="n neg">-7,245 W</td>`);
   });
 
   it("lists one row per pool with GPU count, cap range, tier and throughput", () => {
@@ -152,7 +153,12 @@ describe("the sample plan's report", () => {
     expect(count(html, `<tr class="circuit-row"`)).toBe(3);
     expect(html).toContain(
       `<tr class="feed-row" data-feed="grid-flex"><td>grid-flex</td><td><span class="tier tier-curtailable">curtailable</span></td>` +
-        `<td class="n">40.0 kW</td><td class="n">10.6 kW</td><td class="n">12.2 kW</td><td class="n lvl-ok">30.4 %</td><td class="n">27.8 kW</td></tr>`,
+        `<td class="n">40.0 kW</td><td class="n">10.6 kW</td><td class="n">12.2 kW</td><td class="n lvl-ok">30.4 %</td><td class="n">27.8 kW</td>` +
+        // The hand-built rigs sit at 250 W of 350 W with room on every limit: no planner would
+        // leave them there, and the report says so instead of inventing a reason.
+        // 36,228 W usable × 1.15 = 41.7 kW > 40 kW: the circuit could take more than the feed has left.
+        `<td class="why">no circuit can draw more: 1 circuit not explained by the plan&#39;s figures (pdu-b1); together they leave 25.6 kW of IT load (29.5 kW facility) unused, ` +
+        `more than the feed has left, since they are rated above it</td></tr>`,
     );
     expect(html).toContain(`<tr class="circuit-row" data-circuit="pdu-h1"><td>pdu-h1</td><td class="n">36,228 W</td><td class="n">7,872 W</td>`);
     expect(html).toContain(`Site total: <strong>${kw(plan.totals.strandedWatts)} kW</strong>`);
@@ -308,6 +314,7 @@ const DEMO_SITE = "stacks/demo/site.yaml";
 describe("mine2hpc report", () => {
   const tmp = mkdtempSync(path.join(tmpdir(), "mine2hpc-report-"));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  afterEach(() => vi.unstubAllEnvs());
 
   function ctx(values: CommandContext["values"]) {
     const stdout = sink();
@@ -327,12 +334,20 @@ describe("mine2hpc report", () => {
 
   it("writes the report of the demo stack, creating parent folders, and prints the path", async () => {
     const file = path.join(tmp, "a", "b", "report.html");
+    vi.stubEnv("SOURCE_DATE_EPOCH", "1700000000");
     const { ctx: c, stdout } = ctx({ stack: "demo", html: file });
     expect(await reportCommand.run(c)).toBe(0);
     expect(stdout.text()).toBe(`${file}\n`);
-    const { plan } = loadAndPlan({ siteFile: path.join(repoRoot, DEMO_SITE), repoRoot });
+    const siteFile = path.join(repoRoot, DEMO_SITE);
+    const { loaded, plan } = loadAndPlan({ siteFile, repoRoot });
     const html = readFileSync(file, "utf8");
-    expect(html).toBe(renderHtmlReport(plan));
+    // 1700000000 s after the epoch is 2023-11-14 22:13:20 UTC (date -u -d @1700000000).
+    const provenance = { stack: "demo", commit: siteCommit(siteFile), generatedAt: "2023-11-14T22:13:20Z" };
+    expect(html).toBe(renderHtmlReport(plan, { ...siteFacts(loaded.spec), provenance }));
+    expect(html).toContain(`<div><dt>Generated</dt><dd data-fact="generated">2023-11-14T22:13:20Z</dd></div>`);
+    // Same site, commit and time: the same bytes.
+    expect(await reportCommand.run(ctx({ stack: "demo", html: file }).ctx)).toBe(0);
+    expect(readFileSync(file, "utf8")).toBe(html);
     expect(count(html, `<g class="circuit-bar `)).toBe(plan.circuits.length);
     expect(html).toContain(`<h1>${escapeHtml(plan.site.name)}</h1>`);
   });

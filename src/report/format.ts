@@ -70,3 +70,18 @@ export function truncate(text: string, maxChars: number): string {
 export function coord(n: number): string {
   return String(Math.round(n * 10) / 10);
 }
+
+/** Amperes with one decimal: 51.234 → "51.2". */
+export function amps(a: number): string {
+  return (Math.round(a * 10) / 10).toFixed(1);
+}
+
+/** A count and its noun: `1 circuit`, `12 circuits`. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${int(n)} ${n === 1 ? one : many}`;
+}
+
+/** The badge of a power tier (escaped). */
+export function tierBadge(tier: string): string {
+  return `<span class="tier tier-${escapeHtml(tier)}">${escapeHtml(tier)}</span>`;
+}

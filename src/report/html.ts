@@ -9,9 +9,15 @@
  * renders in linear time.
  */
 import type { CircuitLoad, FarmPlan, FeedCurtailment, FeedLoad, PlannedPool } from "../plan/types.js";
-import { escapeHtml as e, int, kw, LOAD_AMBER_PERCENT, LOAD_RED_PERCENT, loadLevel, pct } from "./format.js";
+import { amps, escapeHtml as e, int, kw, LOAD_AMBER_PERCENT, LOAD_RED_PERCENT, loadLevel, pct, plural, tierBadge } from "./format.js";
 import { REPORT_CSS } from "./style.js";
+import type { ReportContext, ReportProvenance } from "./context.js";
+import { usableAmps } from "./context.js";
+import type { PhaseCell } from "./phases.js";
+import { circuitPhases } from "./phases.js";
+import { describeCircuit, describeFeed, explainStranded } from "./stranded.js";
 import { curtailmentTimelineSvg, feedTreeSvg, STAGE_LABELS } from "./svg.js";
+import { wiringSection } from "./wiring.js";
 
 /**
  * A feed with more circuits than this starts collapsed: its tree would be metres long and
@@ -21,14 +27,6 @@ export const FEED_OPEN_CIRCUIT_LIMIT = 60;
 
 /** Stage targets listed by name before the rest is counted ("+120 more"). */
 export const TARGETS_SHOWN = 8;
-
-function tierBadge(tier: string): string {
-  return `<span class="tier tier-${e(tier)}">${e(tier)}</span>`;
-}
-
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${int(n)} ${n === 1 ? one : many}`;
-}
 
 /** Circuits grouped by feed in one pass (site order kept within a feed). */
 function circuitsByFeed(plan: FarmPlan): Map<string, CircuitLoad[]> {
@@ -75,8 +73,8 @@ function header(plan: FarmPlan): string {
     `<div class="totals">`,
     ...totals.map(([num, what]) => `<div class="total"><span class="num">${e(num)}</span><span class="what">${e(what)}</span></div>`),
     `</div>`,
-    `<nav class="toc" aria-label="Sections"><a href="#power">Power tree</a><a href="#pools">Pools</a><a href="#stranded">Stranded power</a>` +
-      `<a href="#curtailment">Curtailment</a><a href="#warnings">Warnings (${plan.warnings.length})</a></nav>`,
+    `<nav class="toc" aria-label="Sections"><a href="#power">Power tree</a><a href="#phases">Phase loads</a><a href="#pools">Pools</a><a href="#stranded">Stranded power</a>` +
+      `<a href="#curtailment">Curtailment</a><a href="#warnings">Warnings (${plan.warnings.length})</a><a href="#wiring">Wiring sheet</a></nav>`,
   ].join("\n");
 }
 
@@ -87,30 +85,94 @@ function feedSummary(f: FeedLoad, circuitCount: number): string {
   );
 }
 
-function powerSection(plan: FarmPlan, byFeed: Map<string, CircuitLoad[]>): string {
+function powerSection(plan: FarmPlan, byFeed: Map<string, CircuitLoad[]>, ctx: ReportContext): string {
   const out: string[] = [
     `<section id="power">`,
     `<h2>Power tree: feeds and circuits</h2>`,
     `<p class="note">Each bar is a circuit's wall draw at the planned GPU caps against its usable budget ` +
       `(V × A × √3 for three-phase × derating); a feed's bar is its facility load (IT × PUE ${e(String(plan.site.pue))}) against its capacity.</p>`,
     `<div class="legend"><span><i class="sw ok"></i>below ${LOAD_AMBER_PERCENT} %</span><span><i class="sw warn"></i>${LOAD_AMBER_PERCENT}–${LOAD_RED_PERCENT} %</span>` +
-      `<span><i class="sw over"></i>above ${LOAD_RED_PERCENT} %</span><span><i class="sw asic"></i>ASIC miners (shed first)</span></div>`,
+      `<span><i class="sw over"></i>above ${LOAD_RED_PERCENT} %</span><span><i class="sw asic"></i>ASIC miners (shed first)</span>` +
+      `<span><i class="sw phases"></i>three-phase: L1, L2, L3 against one phase's budget, each in the colour of its own load</span></div>`,
   ];
   if (plan.feeds.length === 0) out.push(`<p class="empty">The site has no feeds.</p>`);
   plan.feeds.forEach((f, i) => {
     const circuits = byFeed.get(f.name) ?? [];
     const open = circuits.length <= FEED_OPEN_CIRCUIT_LIMIT ? " open" : "";
-    out.push(`<details class="feed"${open} data-feed="${e(f.name)}">`, feedSummary(f, circuits.length), feedTreeSvg(f, circuits, `tree-${i}`), `</details>`);
+    out.push(`<details class="feed"${open} data-feed="${e(f.name)}">`, feedSummary(f, circuits.length), feedTreeSvg(f, circuits, `tree-${i}`, ctx.ratings), `</details>`);
   });
   // Circuits whose feed is not in plan.feeds (a plan that is not self-consistent) still get drawn.
   let orphan = 0;
   for (const [feed, circuits] of byFeed) {
     if (plan.feeds.some((f) => f.name === feed)) continue;
     const f: FeedLoad = { name: feed, tier: "firm", capacityWatts: 0, itWatts: 0, facilityWatts: 0, loadPercent: 0, strandedWatts: 0, circuits: [] };
-    out.push(`<details class="feed" open data-feed="${e(feed)}">`, feedSummary(f, circuits.length), feedTreeSvg(f, circuits, `tree-x${orphan++}`), `</details>`);
+    out.push(`<details class="feed" open data-feed="${e(feed)}">`, feedSummary(f, circuits.length), feedTreeSvg(f, circuits, `tree-x${orphan++}`, ctx.ratings), `</details>`);
   }
   out.push(`</section>`);
   return out.join("\n");
+}
+
+function phaseCell(p: PhaseCell, heaviest: boolean): string {
+  const figures = `${p.amps === null ? "" : `${amps(p.amps)} A · `}${pct(p.percent)} %`;
+  return `<td class="n lvl-${p.level}${heaviest ? " heaviest" : ""}" data-phase="${p.name}">${int(p.watts)} W<span class="fig">${figures}</span></td>`;
+}
+
+/**
+ * Every three-phase circuit's L1, L2 and L3 against one phase's budget: a circuit that
+ * looks half full can have one phase near its breaker, since each PSU cord loads one phase.
+ */
+function phasesSection(plan: FarmPlan, byFeed: Map<string, CircuitLoad[]>, ctx: ReportContext): string {
+  const out: string[] = [`<section id="phases">`, `<h2>Phase loads</h2>`];
+  const threePhase = plan.circuits.filter((c) => c.phaseWatts !== null);
+  if (threePhase.length === 0) {
+    out.push(`<p class="empty">No three-phase circuits: every circuit is single-phase.</p>`, `</section>`);
+    return out.join("\n");
+  }
+  out.push(
+    `<p class="note">Each PSU cord loads one phase of a three-phase (wye) PDU, and each phase's breaker pole trips on its own current, so every phase has its own budget: ` +
+      `V ÷ √3 × A × derating. Watts per phase are the planner's, with the cords wired as in the wiring sheet; amps are watts ÷ the line-to-neutral voltage (V ÷ √3). ` +
+      `Each phase is coloured by its own load; the heaviest phase is outlined.</p>`,
+  );
+  for (const [feed, circuits] of byFeed) {
+    const own = circuits.filter((c) => c.phaseWatts !== null);
+    if (own.length === 0) continue;
+    const open = own.length <= FEED_OPEN_CIRCUIT_LIMIT ? " open" : "";
+    out.push(
+      `<details class="feed"${open} data-feed="${e(feed)}"><summary>Three-phase circuits on ${e(feed)}<span class="sub">${plural(own.length, "circuit")}</span></summary>`,
+      `<table class="phases">`,
+      `<thead><tr><th>Circuit</th><th class="n">Per phase</th><th class="n">L1</th><th class="n">L2</th><th class="n">L3</th><th class="n">Heaviest</th><th class="n">Circuit</th></tr></thead>`,
+      `<tbody>`,
+    );
+    for (const c of own) {
+      const rating = ctx.ratings?.get(c.id);
+      const ph = circuitPhases(c, rating)!;
+      const heavy = ph.phases[ph.heaviest]!;
+      const budget = rating && rating.phases === 3 ? `${int(ph.budgetWatts)} W<span class="fig">${amps(usableAmps(rating))} A</span>` : `${int(ph.budgetWatts)} W`;
+      out.push(
+        `<tr class="phase-row" data-circuit="${e(c.id)}" data-heaviest-phase="${heavy.name}"><td>${e(c.id)}</td><td class="n">${budget}</td>` +
+          ph.phases.map((p, i) => phaseCell(p, i === ph.heaviest)).join("") +
+          `<td class="n lvl-${heavy.level}">${heavy.name} ${pct(heavy.percent)} %</td>${loadCell(c.loadPercent)}</tr>`,
+      );
+    }
+    out.push(`</tbody>`, `</table>`, `</details>`);
+  }
+  out.push(`</section>`);
+  return out.join("\n");
+}
+
+function footer(plan: FarmPlan, prov: ReportProvenance | undefined): string {
+  const facts: [string, string][] = [
+    ["Site", plan.site.name],
+    ["Stack", prov ? (prov.stack ?? "none (site file)") : "not given"],
+    ["Commit", prov ? prov.commit : "not given"],
+    ["Generated", prov ? prov.generatedAt : "not given"],
+  ];
+  return [
+    `<footer>`,
+    `<dl class="provenance">${facts.map(([k, v]) => `<div><dt>${e(k)}</dt><dd data-fact="${e(k.toLowerCase())}">${e(v)}</dd></div>`).join("")}</dl>`,
+    `<p>Generated by <code>mine2hpc report</code> from the site's plan (format v${plan.version}). The same site, commit and time give the same bytes.</p>`,
+    `</footer>`,
+  ].join("\n");
 }
 
 function capRange(p: PlannedPool): string {
@@ -151,20 +213,29 @@ function loadCell(percent: number): string {
 }
 
 function strandedSection(plan: FarmPlan, byFeed: Map<string, CircuitLoad[]>): string {
+  const why = explainStranded(plan);
+  const feedWhy = new Map(why.feeds.map((f) => [f.feed, f]));
+  const circuitWhy = new Map(why.circuits.map((c) => [c.circuit, c]));
+  const gpuNodesOn = new Map<string, number>();
+  for (const n of plan.nodes) if (n.gpu) gpuNodesOn.set(n.circuit, (gpuNodesOn.get(n.circuit) ?? 0) + 1);
   const out: string[] = [
     `<section id="stranded">`,
     `<h2>Stranded power</h2>`,
     `<p class="note">Budget the plan leaves unused: a feed's capacity minus its facility load, a circuit's usable watts minus its draw. ` +
-      `Site total: <strong>${kw(plan.totals.strandedWatts)} kW</strong>. A negative figure is an overload.</p>`,
+      `Site total: <strong>${kw(plan.totals.strandedWatts)} kW</strong>. A negative figure is an overload. ` +
+      `<em>Why</em> names the limits that stop each machine from drawing more, from the plan's figures: a GPU node stops at its max power limit or where ` +
+      `one more watt of cap (GPU count ÷ PSU efficiency at the wall) does not fit its feed, a phase its cords load, or its circuit; ASIC miners and CPU nodes draw a fixed load.</p>`,
     `<table class="feeds">`,
-    `<thead><tr><th>Feed</th><th>Tier</th><th class="n">Capacity</th><th class="n">IT load</th><th class="n">Facility load</th><th class="n">Load</th><th class="n">Stranded</th></tr></thead>`,
+    `<thead><tr><th>Feed</th><th>Tier</th><th class="n">Capacity</th><th class="n">IT load</th><th class="n">Facility load</th><th class="n">Load</th><th class="n">Stranded</th><th>Why</th></tr></thead>`,
     `<tbody>`,
   ];
   for (const f of plan.feeds) {
+    const fw = feedWhy.get(f.name);
+    const text = fw ? describeFeed(fw, plan.site.pue) : f.strandedWatts < 0 ? "overloaded" : "nothing unused";
     out.push(
       `<tr class="feed-row" data-feed="${e(f.name)}"><td>${e(f.name)}</td><td>${tierBadge(f.tier)}</td><td class="n">${kw(f.capacityWatts)} kW</td>` +
         `<td class="n">${kw(f.itWatts)} kW</td><td class="n">${kw(f.facilityWatts)} kW</td>${loadCell(f.loadPercent)}` +
-        `<td class="n${f.strandedWatts < 0 ? " neg" : ""}">${kw(f.strandedWatts)} kW</td></tr>`,
+        `<td class="n${f.strandedWatts < 0 ? " neg" : ""}">${kw(f.strandedWatts)} kW</td><td class="why">${e(text)}</td></tr>`,
     );
   }
   out.push(`</tbody>`, `</table>`);
@@ -175,13 +246,18 @@ function strandedSection(plan: FarmPlan, byFeed: Map<string, CircuitLoad[]>): st
     out.push(
       `<details class="feed"${open} data-feed="${e(feed)}"><summary>Circuits on ${e(feed)}<span class="sub">${plural(circuits.length, "circuit")}, ${kw(stranded)} kW stranded</span></summary>`,
       `<table class="circuits">`,
-      `<thead><tr><th>Circuit</th><th class="n">Usable</th><th class="n">Load</th><th class="n">of which ASIC</th><th class="n">Load</th><th class="n">Stranded</th><th class="n">Machines</th></tr></thead>`,
+      `<thead><tr><th>Circuit</th><th class="n">Usable</th><th class="n">Load</th><th class="n">of which ASIC</th><th class="n">Load</th><th class="n">Heaviest phase</th><th class="n">Stranded</th><th class="n">Machines</th><th>Why</th></tr></thead>`,
       `<tbody>`,
     );
     for (const c of circuits) {
+      const cw = circuitWhy.get(c.id);
+      const text = cw ? describeCircuit(cw, gpuNodesOn.get(c.id) ?? 0) : c.strandedWatts < 0 ? "overloaded" : "nothing unused";
+      const phases = circuitPhases(c);
+      const heavy = phases ? phases.phases[phases.heaviest]! : null;
+      const heavyCell = heavy ? `<td class="n lvl-${heavy.level}">${heavy.name} ${pct(heavy.percent)} %</td>` : `<td class="n">—</td>`;
       out.push(
         `<tr class="circuit-row" data-circuit="${e(c.id)}"><td>${e(c.id)}</td><td class="n">${int(c.usableWatts)} W</td><td class="n">${int(c.loadWatts)} W</td>` +
-          `<td class="n">${int(c.asicWatts)} W</td>${loadCell(c.loadPercent)}${wattsCell(c.strandedWatts)}<td class="n">${int(c.machines.length)}</td></tr>`,
+          `<td class="n">${int(c.asicWatts)} W</td>${loadCell(c.loadPercent)}${heavyCell}${wattsCell(c.strandedWatts)}<td class="n">${int(c.machines.length)}</td><td class="why">${e(text)}</td></tr>`,
       );
     }
     out.push(`</tbody>`, `</table>`, `</details>`);
@@ -265,7 +341,7 @@ function warningsSection(plan: FarmPlan): string {
  * the feed → circuit tree with load bars, the pools, stranded power, the curtailment
  * timeline of every non-firm feed, and the warnings.
  */
-export function renderHtmlReport(plan: FarmPlan): string {
+export function renderHtmlReport(plan: FarmPlan, ctx: ReportContext = {}): string {
   const byFeed = circuitsByFeed(plan);
   return [
     `<!DOCTYPE html>`,
@@ -282,13 +358,15 @@ export function renderHtmlReport(plan: FarmPlan): string {
     `<body>`,
     header(plan),
     `<main>`,
-    powerSection(plan, byFeed),
+    powerSection(plan, byFeed, ctx),
+    phasesSection(plan, byFeed, ctx),
     poolsSection(plan),
     strandedSection(plan, byFeed),
     curtailmentSection(plan),
     warningsSection(plan),
+    wiringSection(plan, byFeed, ctx),
     `</main>`,
-    `<footer>Generated by <code>mine2hpc report</code> from the site's plan (format v${plan.version}). The same site gives the same report.</footer>`,
+    footer(plan, ctx.provenance),
     `</body>`,
     `</html>`,
     ``,

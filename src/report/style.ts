@@ -37,6 +37,7 @@ details.feed > summary .sub { font-weight: 400; color: var(--muted); margin-left
 .sw.ok { background: var(--ok); } .sw.warn { background: var(--warn); } .sw.over { background: var(--over); }
 .sw.asic { background: var(--ok); border-bottom: 4px solid #7c818b; } .sw.on-time { background: var(--on-time); } .sw.late { background: var(--late); }
 .sw.marker { width: 2px; height: 14px; background: var(--ink); }
+.sw.phases { background: linear-gradient(var(--ok) 0 28%, transparent 28% 36%, var(--warn) 36% 64%, transparent 64% 72%, var(--ok) 72%); }
 svg { display: block; max-width: 100%; height: auto; font-size: 12px; }
 svg text { fill: var(--ink); }
 svg .label { font-weight: 500; }
@@ -47,6 +48,11 @@ svg .trunk, svg .branch { stroke: #9aa3b2; stroke-width: 1.5; fill: none; }
 svg .node { fill: var(--accent); }
 svg .load-ok .load { fill: var(--ok); } svg .load-warn .load { fill: var(--warn); } svg .load-over .load { fill: var(--over); }
 svg .asic { fill: var(--ink); fill-opacity: .5; }
+svg .phase-track { fill: #f1f3f6; }
+svg .p-ok .phase-load { fill: var(--ok); } svg .p-warn .phase-load { fill: var(--warn); } svg .p-over .phase-load { fill: var(--over); }
+svg .phase-name { font-size: 9px; fill: var(--muted); }
+svg .heaviest .phase-name { font-weight: 700; fill: var(--ink); }
+svg text.lvl-warn { fill: #8a5a00; } svg text.lvl-over { fill: var(--over); }
 svg .grid { stroke: #eceff4; }
 svg .axis-line { stroke: #9aa3b2; }
 svg .axis-title { fill: var(--muted); }
@@ -58,13 +64,47 @@ th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line
 thead th { white-space: nowrap; background: var(--panel); font-size: 12px; text-transform: uppercase; letter-spacing: .03em; color: var(--muted); }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.neg { color: var(--over); font-weight: 600; }
-td.lvl-warn { color: #8a5a00; font-weight: 600; } td.lvl-over { color: var(--over); font-weight: 600; }
+.lvl-warn { color: #8a5a00; font-weight: 600; } .lvl-over { color: var(--over); font-weight: 600; }
+td .fig { display: block; font-size: 12px; color: var(--muted); font-weight: 400; }
+td.heaviest { box-shadow: inset 0 0 0 2px currentColor; }
+td.lvl-ok.heaviest { color: var(--ink); }
+td.why { font-size: 13px; min-width: 260px; }
 .targets { color: var(--muted); font-size: 13px; }
 table.stages code, table.pools code, .nw { white-space: nowrap; }
 ul.warnings li { margin: 4px 0; }
 ul.warnings { padding-left: 20px; }
 .late-text { color: var(--late); font-weight: 600; }
+.wiring-feed > h3 { font-size: 17px; margin-top: 22px; }
+.wiring-feed h3 .sub, .wiring-circuit h4 .sub { font-weight: 400; color: var(--muted); font-size: 13px; margin-left: 6px; }
+.wiring-circuit { margin: 8px 0 16px; }
+.wiring-circuit h4 { margin: 10px 0 2px; font-size: 15px; }
+table.wiring { table-layout: fixed; }
+table.wiring th:nth-child(1) { width: 17%; } table.wiring th:nth-child(2) { width: 16%; } table.wiring th:nth-child(3) { width: 11%; }
+table.wiring th:nth-child(4) { width: 6%; } table.wiring th:nth-child(5) { width: 17%; } table.wiring th:nth-child(6) { width: 10%; }
+table.wiring th:nth-child(7) { width: 10%; } table.wiring th:nth-child(8) { width: 7%; }
+table.wiring td { overflow-wrap: anywhere; }
+table.wiring .cord { white-space: nowrap; margin-right: 8px; }
+table.feeds td:first-child, table.circuits td:first-child, table.phases td:first-child { white-space: nowrap; }
+table.wiring th.check, table.wiring td.check { width: 48px; text-align: center; }
+table.wiring td.check::before { content: ""; display: inline-block; width: 14px; height: 14px; border: 1.5px solid var(--muted); border-radius: 2px; vertical-align: middle; }
+table.wiring tfoot td { background: var(--panel); font-size: 13px; }
 footer { margin-top: 36px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--line); padding-top: 8px; }
+footer dl.provenance { display: flex; flex-wrap: wrap; gap: 2px 22px; margin: 0 0 4px; font-size: 13px; }
+footer dl.provenance div { display: flex; gap: 6px; }
+footer dl.provenance dd { margin: 0; color: var(--ink); font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px; }
-@media print { body { padding: 0; } details.feed { break-inside: avoid; } nav.toc { display: none; } }
+@media print {
+  @page { margin: 12mm; }
+  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  body { padding: 0; max-width: none; font-size: 12px; }
+  nav.toc { display: none; }
+  details.feed { break-inside: avoid; }
+  thead { display: table-header-group; }
+  tr { break-inside: avoid; }
+  section#wiring { break-before: page; }
+  .wiring-feed + .wiring-feed { break-before: page; }
+  .wiring-circuit { break-inside: avoid; }
+  .wiring-circuit h4 { break-after: avoid; }
+  footer { break-inside: avoid; }
+}
 `;

@@ -7,7 +7,9 @@
  * drawings can share one page.
  */
 import type { CircuitLoad, CurtailmentStage, FeedCurtailment, FeedLoad } from "../plan/types.js";
+import type { CircuitRating } from "./context.js";
 import { coord, escapeHtml as e, int, kw, loadLevel, pct, truncate } from "./format.js";
+import { circuitPhases, phaseText } from "./phases.js";
 
 /** Width of every drawing in SVG user units; the page scales it to its column. */
 export const SVG_WIDTH = 960;
@@ -16,7 +18,13 @@ export const SVG_WIDTH = 960;
 const TREE = {
   feedRowHeight: 40,
   rowHeight: 26,
+  /** A three-phase circuit's row: its total bar, then one thin bar per phase. */
+  threePhaseRowHeight: 58,
+  /** Top of a three-phase row's total bar, below the row's top. */
+  threePhaseBarTop: 5,
   barHeight: 14,
+  phaseBarHeight: 7,
+  phaseBarGap: 3,
   trunkX: 12,
   labelX: 28,
   labelChars: 28,
@@ -26,24 +34,35 @@ const TREE = {
   bottomPad: 8,
 } as const;
 
+/** Height of a circuit's row in the tree: taller for three-phase circuits, which show their phases. */
+export function treeRowHeight(c: Pick<CircuitLoad, "phaseWatts">): number {
+  return c.phaseWatts ? TREE.threePhaseRowHeight : TREE.rowHeight;
+}
+
 /** Fraction of the bar a load fills, clamped to [0, 1]; a zero budget with load counts as full. */
 function fill(loadWatts: number, budgetWatts: number): number {
   if (budgetWatts <= 0) return loadWatts > 0 ? 1 : 0;
   return Math.min(1, Math.max(0, loadWatts / budgetWatts));
 }
 
-function circuitRow(c: CircuitLoad, y: number): string {
-  const midY = y + TREE.rowHeight / 2;
-  const barY = midY - TREE.barHeight / 2;
+function circuitRow(c: CircuitLoad, y: number, rating: CircuitRating | undefined): string {
+  const phases = circuitPhases(c, rating);
+  // Single-phase rows centre their bar; three-phase rows put the total bar on top and the
+  // three phase bars under it, so the branch meets the total bar.
+  const barY = phases ? y + TREE.threePhaseBarTop : y + (TREE.rowHeight - TREE.barHeight) / 2;
+  const midY = barY + TREE.barHeight / 2;
   const loadW = fill(c.loadWatts, c.usableWatts) * TREE.barWidth;
   // ASIC draw is marked by a dark strip under the tail of the bar (it is the first load a
   // curtailment sheds); the bar itself keeps one colour so the load level reads at a glance.
   const asicW = Math.min(loadW, fill(c.asicWatts, c.usableWatts) * TREE.barWidth);
+  const heavy = phases ? phases.phases[phases.heaviest]! : null;
   const tooltip =
     `Circuit ${c.id} (feed ${c.feed}): ${int(c.loadWatts)} W of ${int(c.usableWatts)} W usable (${pct(c.loadPercent)} %)` +
-    `, ASIC miners ${int(c.asicWatts)} W, stranded ${int(c.strandedWatts)} W, ${c.machines.length} machine${c.machines.length === 1 ? "" : "s"}`;
+    `, ASIC miners ${int(c.asicWatts)} W, stranded ${int(c.strandedWatts)} W, ${c.machines.length} machine${c.machines.length === 1 ? "" : "s"}` +
+    (phases ? `; per phase (of ${int(phases.budgetWatts)} W each): ${phases.phases.map(phaseText).join(", ")}; heaviest ${heavy!.name}` : "");
+  const heavyAttrs = heavy ? ` data-heaviest-phase="${heavy.name}" data-heaviest-percent="${pct(heavy.percent)}"` : "";
   const parts = [
-    `<g class="circuit-bar load-${loadLevel(c.loadPercent)}" data-circuit="${e(c.id)}" data-load-percent="${pct(c.loadPercent)}">`,
+    `<g class="circuit-bar load-${loadLevel(c.loadPercent)}" data-circuit="${e(c.id)}" data-load-percent="${pct(c.loadPercent)}"${heavyAttrs}>`,
     `<title>${e(tooltip)}</title>`,
     `<path class="branch" d="M${TREE.trunkX} ${coord(midY)}H${TREE.labelX - 6}"/>`,
     `<text class="label" x="${TREE.labelX}" y="${coord(midY + 4)}">${e(truncate(c.id, TREE.labelChars))}</text>`,
@@ -53,17 +72,40 @@ function circuitRow(c: CircuitLoad, y: number): string {
   if (asicW > 0) {
     parts.push(`<rect class="asic" x="${coord(TREE.barX + loadW - asicW)}" y="${coord(barY + TREE.barHeight - 4)}" width="${coord(asicW)}" height="4"/>`);
   }
-  parts.push(`<text class="value" x="${TREE.valueX}" y="${coord(midY + 4)}">${int(c.loadWatts)} W of ${int(c.usableWatts)} W · ${pct(c.loadPercent)} %</text>`, `</g>`);
+  parts.push(`<text class="value" x="${TREE.valueX}" y="${coord(midY + 4)}">${int(c.loadWatts)} W of ${int(c.usableWatts)} W · ${pct(c.loadPercent)} %</text>`);
+  if (phases) {
+    // One thin bar per phase against one phase's budget, each in the colour of its own load.
+    phases.phases.forEach((p, i) => {
+      const py = barY + TREE.barHeight + TREE.phaseBarGap + 1 + i * (TREE.phaseBarHeight + TREE.phaseBarGap);
+      parts.push(
+        `<g class="phase-bar p-${p.level}${i === phases.heaviest ? " heaviest" : ""}" data-phase="${p.name}" data-percent="${pct(p.percent)}">`,
+        `<text class="phase-name" x="${TREE.barX - 5}" y="${coord(py + 6.5)}" text-anchor="end">${p.name}</text>`,
+        `<rect class="phase-track" x="${TREE.barX}" y="${coord(py)}" width="${TREE.barWidth}" height="${TREE.phaseBarHeight}"/>`,
+        `<rect class="phase-load" x="${TREE.barX}" y="${coord(py)}" width="${coord(fill(p.watts, phases.budgetWatts) * TREE.barWidth)}" height="${TREE.phaseBarHeight}"/>`,
+        `</g>`,
+      );
+    });
+    parts.push(`<text class="value heaviest lvl-${heavy!.level}" x="${TREE.valueX}" y="${coord(barY + TREE.barHeight + 20)}">heaviest ${e(phaseText(heavy!))}</text>`);
+  }
+  parts.push(`</g>`);
   return parts.join("");
 }
 
 /**
  * The tree of one feed: the feed's facility load against its capacity on top, then one
- * row per circuit (in site order) hanging off a trunk line, each with its load bar.
- * `idPrefix` makes the SVG's title id unique on the page.
+ * row per circuit (in site order) hanging off a trunk line, each with its load bar; a
+ * three-phase circuit also gets a bar per phase against one phase's budget, coloured by
+ * that phase's own load, and its heaviest phase in figures. `idPrefix` makes the SVG's
+ * title id unique on the page; `ratings` (by circuit id) add amps.
  */
-export function feedTreeSvg(feed: FeedLoad, circuits: readonly CircuitLoad[], idPrefix: string): string {
-  const height = TREE.feedRowHeight + circuits.length * TREE.rowHeight + TREE.bottomPad;
+export function feedTreeSvg(feed: FeedLoad, circuits: readonly CircuitLoad[], idPrefix: string, ratings?: ReadonlyMap<string, CircuitRating>): string {
+  const tops: number[] = [];
+  let y = TREE.feedRowHeight;
+  for (const c of circuits) {
+    tops.push(y);
+    y += treeRowHeight(c);
+  }
+  const height = y + TREE.bottomPad;
   const titleId = `${idPrefix}-title`;
   const feedBarY = 12;
   const feedW = fill(feed.facilityWatts, feed.capacityWatts) * TREE.barWidth;
@@ -79,10 +121,11 @@ export function feedTreeSvg(feed: FeedLoad, circuits: readonly CircuitLoad[], id
     `</g>`,
   ];
   if (circuits.length > 0) {
-    const lastMid = TREE.feedRowHeight + (circuits.length - 1) * TREE.rowHeight + TREE.rowHeight / 2;
+    const last = circuits[circuits.length - 1]!;
+    const lastMid = tops[tops.length - 1]! + (last.phaseWatts ? TREE.threePhaseBarTop + TREE.barHeight / 2 : TREE.rowHeight / 2);
     out.push(`<path class="trunk" d="M${TREE.trunkX} ${feedBarY + 14}V${coord(lastMid)}"/>`);
   }
-  circuits.forEach((c, i) => out.push(circuitRow(c, TREE.feedRowHeight + i * TREE.rowHeight)));
+  circuits.forEach((c, i) => out.push(circuitRow(c, tops[i]!, ratings?.get(c.id))));
   out.push(`</svg>`);
   return out.join("\n");
 }
