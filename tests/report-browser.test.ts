@@ -8,7 +8,11 @@
  * CI (env CI set) it always runs, so a missing browser fails the build instead of
  * silently skipping (`.ci/run` installs Debian's `chromium`).
  *
- * REPORT_SCREENSHOT=/some/file.png keeps the screenshot for a person to look at.
+ * Two sites: the demo stack, and the hybrid template, whose 30 three-phase ASIC PDUs are
+ * below 80 % in total but above it on their heaviest phase (drawn amber per phase).
+ *
+ * REPORT_SCREENSHOT=/some/file.png keeps the demo's screenshot for a person to look at (and
+ * /some/file-hybrid.png the template's).
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { loadAndPlan } from "../src/cli/site-args.js";
 import type { FarmPlan } from "../src/plan/types.js";
-import { renderHtmlReport } from "../src/report/index.js";
+import { renderHtmlReport, siteFacts } from "../src/report/index.js";
 
 const CHROMIUM = process.env.MINE2HPC_CHROMIUM ?? "/usr/bin/chromium";
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -28,8 +32,16 @@ const hasChromium = existsSync(CHROMIUM);
 const runIt = hasChromium || Boolean(process.env.CI);
 if (!runIt) console.warn(`report-browser: skipped: ${CHROMIUM} is not installed (apt-get install chromium); under CI=1 this test is required.`);
 
-/** The site the browser test plans: the demo stack's, the one every newcomer sees first. */
+/** The sites the browser test plans: the demo stack's, the one every newcomer sees first, and a template with three-phase ASIC PDUs. */
 const SITE = "stacks/demo/site.yaml";
+const HYBRID = "templates/hybrid-curtailable/site.yaml";
+
+/** The report of a site as the CLI writes it, with a fixed footer. */
+function reportOf(siteFile: string): { plan: FarmPlan; html: string } {
+  const { loaded, plan } = loadAndPlan({ siteFile: path.join(repoRoot, siteFile), repoRoot });
+  const provenance = { stack: "demo", commit: "0123456789abcdef0123456789abcdef01234567", generatedAt: "2023-11-14T22:13:20Z" };
+  return { plan, html: renderHtmlReport(plan, { ...siteFacts(loaded.spec), provenance }) };
+}
 
 /** A decoded PNG: 8-bit RGB(A) pixels, what Chromium's screenshots are. */
 interface Image {
@@ -132,9 +144,16 @@ function pixelStats(img: Image, probe: Record<string, [number, number, number]>)
 }
 
 /** The part of the browser's `document` the in-page check uses (no DOM lib in this project). */
-interface PageDocument {
-  querySelectorAll(selector: string): ArrayLike<{ open?: boolean; getBoundingClientRect(): { width: number; height: number } }>;
+interface PageElement {
+  open?: boolean;
+  getBoundingClientRect(): { width: number; height: number };
 }
+interface PageDocument {
+  querySelectorAll(selector: string): ArrayLike<PageElement>;
+  querySelector(selector: string): PageElement | null;
+}
+/** The part of the browser's `getComputedStyle` the in-page checks use. */
+type PageComputedStyle = (el: PageElement) => { fill: string; breakBefore: string; breakInside: string };
 
 // The report's bar colours (src/report/style.ts): they are only on screen if the SVG bars rendered.
 const BAR_COLOURS: Record<string, [number, number, number]> = { green: [0x2e, 0x7d, 0x32], amber: [0xe0, 0xa1, 0x00], red: [0xc6, 0x28, 0x28], stage: [0x3a, 0x6f, 0xc4] };
@@ -144,6 +163,8 @@ describe.skipIf(!runIt)("report in headless Chromium", () => {
   let dir: string;
   let plan: FarmPlan;
   let fileUrl: string;
+  let hybrid: FarmPlan;
+  let hybridUrl: string;
 
   beforeAll(async () => {
     const { chromium } = await import("playwright-core");
@@ -152,10 +173,16 @@ describe.skipIf(!runIt)("report in headless Chromium", () => {
       args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
     });
     dir = mkdtempSync(path.join(tmpdir(), "mine2hpc-report-browser-"));
-    plan = loadAndPlan({ siteFile: path.join(repoRoot, SITE), repoRoot }).plan;
+    const demo = reportOf(SITE);
+    plan = demo.plan;
     const file = path.join(dir, "report.html");
-    writeFileSync(file, renderHtmlReport(plan));
+    writeFileSync(file, demo.html);
     fileUrl = pathToFileURL(file).href;
+    const h = reportOf(HYBRID);
+    hybrid = h.plan;
+    const hybridFile = path.join(dir, "hybrid.html");
+    writeFileSync(hybridFile, h.html);
+    hybridUrl = pathToFileURL(hybridFile).href;
   });
 
   afterAll(async () => {
@@ -237,6 +264,76 @@ describe.skipIf(!runIt)("report in headless Chromium", () => {
     expect(consoleErrors).toEqual([]);
     expect(failed).toEqual([]);
     expect(requests).toEqual([fileUrl]);
+    await context.close();
+  });
+  it("paints each phase of a three-phase circuit in the colour of its own load, and shows the footer", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
+    const page = await context.newPage();
+    await page.goto(fileUrl, { waitUntil: "load" });
+    const threePhase = plan.circuits.filter((c) => c.phaseWatts !== null).length;
+    expect(await page.locator("g.phase-bar").count()).toBe(3 * threePhase);
+    expect(await page.locator("tr.phase-row").count()).toBe(threePhase);
+    // asic-pdu-01: 76.2 % in total (green bar), its heaviest phase L1 at 91.5 % (amber), L2 at 68.6 % (green).
+    const asic = page.locator(`g.circuit-bar[data-circuit="asic-pdu-01"]`);
+    expect(await asic.getAttribute("data-heaviest-percent")).toBe("91.5");
+    const fills = await page.evaluate(() => {
+      const g = globalThis as unknown as { document: PageDocument; getComputedStyle: PageComputedStyle };
+      const fill = (sel: string) => g.getComputedStyle(g.document.querySelector(sel)!).fill;
+      const base = `g.circuit-bar[data-circuit="asic-pdu-01"]`;
+      return { total: fill(`${base} > rect.load`), l1: fill(`${base} g.phase-bar[data-phase="L1"] rect.phase-load`), l2: fill(`${base} g.phase-bar[data-phase="L2"] rect.phase-load`) };
+    });
+    expect(fills).toEqual({ total: "rgb(46, 125, 50)", l1: "rgb(224, 161, 0)", l2: "rgb(46, 125, 50)" });
+    expect(await page.locator(`tr.phase-row[data-circuit="asic-pdu-01"] td.heaviest`).textContent()).toBe("12,272 W51.2 A · 91.5 %");
+    expect(await page.locator(`footer dd[data-fact="commit"]`).textContent()).toBe("0123456789abcdef0123456789abcdef01234567");
+    expect(await page.locator(`footer dd[data-fact="generated"]`).isVisible()).toBe(true);
+    await context.close();
+  });
+
+  it("prints the wiring sheet from a new page, a feed per page, and every machine on it", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(fileUrl, { waitUntil: "load" });
+    await page.emulateMedia({ media: "print" });
+    const rules = await page.evaluate(() => {
+      const g = globalThis as unknown as { document: PageDocument; getComputedStyle: PageComputedStyle };
+      const feeds = Array.from(g.document.querySelectorAll(".wiring-feed")).map((el) => g.getComputedStyle(el).breakBefore);
+      return {
+        section: g.getComputedStyle(g.document.querySelector("section#wiring")!).breakBefore,
+        feeds,
+        circuit: g.getComputedStyle(g.document.querySelector(".wiring-circuit")!).breakInside,
+        nav: g.getComputedStyle(g.document.querySelector("nav.toc")!).breakBefore,
+      };
+    });
+    expect(rules).toEqual({ section: "page", feeds: ["auto", "page"], circuit: "avoid", nav: "auto" });
+    expect(await page.locator("tr.wiring-row").count()).toBe(plan.nodes.length + plan.asics.length);
+    // The PDF has the report's pages, then at least one page per feed of the wiring sheet.
+    const pdf = (await page.pdf({ format: "A4", printBackground: true })).toString("latin1");
+    const pages = pdf.match(/\/Type\s*\/Page\b(?!s)/g)?.length ?? 0;
+    expect(pages).toBeGreaterThanOrEqual(1 + plan.feeds.length);
+    await context.close();
+  });
+
+  it("renders the template with 30 three-phase ASIC PDUs, each with an amber heaviest phase", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
+    const page = await context.newPage();
+    const consoleErrors: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "error" || m.type() === "warning") consoleErrors.push(`${m.type()}: ${m.text()}`);
+    });
+    await page.goto(hybridUrl, { waitUntil: "load" });
+    expect(await page.locator("g.circuit-bar").count()).toBe(hybrid.circuits.length);
+    const asicPdus = hybrid.circuits.filter((c) => c.asicWatts > 0 && c.phaseWatts !== null);
+    expect(asicPdus).toHaveLength(30);
+    expect(await page.locator(`g.circuit-bar g.phase-bar.p-warn.heaviest[data-phase="L1"]`).count()).toBe(30);
+    // asic-pdu-01..20 (70 A): 76.2 % in total, a green bar, yet L1 at 91.5 %; asic-pdu-21..30 (60 A): 81.2 % and L1 at 91.3 %.
+    expect(await page.locator(`g.circuit-bar.load-ok[data-heaviest-percent="91.5"] g.phase-bar.p-warn.heaviest`).count()).toBe(20);
+    expect(await page.locator(`g.circuit-bar.load-warn[data-heaviest-percent="91.3"] g.phase-bar.p-warn.heaviest`).count()).toBe(10);
+    const png = await page.screenshot({ fullPage: true, type: "png" });
+    if (process.env.REPORT_SCREENSHOT) writeFileSync(process.env.REPORT_SCREENSHOT.replace(/(\.png)?$/, "-hybrid.png"), png);
+    const stats = pixelStats(decodePng(png), BAR_COLOURS);
+    // 30 amber phase bars of ~400 × 7 pixels (and the GPU PDUs' amber totals).
+    expect(stats.hits.amber, "amber phase bar pixels").toBeGreaterThan(30 * 300);
+    expect(consoleErrors).toEqual([]);
     await context.close();
   });
 });

@@ -6,7 +6,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import reportCommand, { siteCommit } from "../src/cli/commands/report.js";
@@ -17,6 +16,7 @@ import { escapeHtml, loadLevel, niceStep, renderHtmlReport, siteFacts, timelineA
 import { int, kw, truncate } from "../src/report/format.js";
 import { samplePlan } from "./helpers/sample-plan.js";
 import { expectGolden } from "./helpers/golden.js";
+import { sink } from "./helpers/report-sink.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, "..");
@@ -295,18 +295,6 @@ describe("large sites", () => {
     expect(count(html, `role="img"`)).toBe(2);
   });
 });
-
-/** A Writable that keeps what is written. */
-function sink(): Writable & { text(): string } {
-  const chunks: string[] = [];
-  const w = new Writable({
-    write(chunk: Buffer | string, _enc, cb) {
-      chunks.push(String(chunk));
-      cb();
-    },
-  });
-  return Object.assign(w, { text: () => chunks.join("") });
-}
 
 /** The demo stack's site, what `--stack demo` plans. */
 const DEMO_SITE = "stacks/demo/site.yaml";

@@ -79,10 +79,11 @@ ul.warnings { padding-left: 20px; }
 .wiring-circuit { margin: 8px 0 16px; }
 .wiring-circuit h4 { margin: 10px 0 2px; font-size: 15px; }
 table.wiring { table-layout: fixed; }
-table.wiring th:nth-child(1) { width: 17%; } table.wiring th:nth-child(2) { width: 16%; } table.wiring th:nth-child(3) { width: 11%; }
-table.wiring th:nth-child(4) { width: 6%; } table.wiring th:nth-child(5) { width: 17%; } table.wiring th:nth-child(6) { width: 10%; }
-table.wiring th:nth-child(7) { width: 10%; } table.wiring th:nth-child(8) { width: 7%; }
-table.wiring td { overflow-wrap: anywhere; }
+table.wiring thead th { white-space: normal; }
+table.wiring th:nth-child(1) { width: 15%; } table.wiring th:nth-child(2) { width: 16%; } table.wiring th:nth-child(3) { width: 11%; }
+table.wiring th:nth-child(4) { width: 7%; } table.wiring th:nth-child(5) { width: 14%; } table.wiring th:nth-child(6) { width: 11%; }
+table.wiring th:nth-child(7) { width: 10%; } table.wiring th:nth-child(8) { width: 9%; }
+table.wiring td:nth-child(-n+3) { overflow-wrap: anywhere; }
 table.wiring .cord { white-space: nowrap; margin-right: 8px; }
 table.feeds td:first-child, table.circuits td:first-child, table.phases td:first-child { white-space: nowrap; }
 table.wiring th.check, table.wiring td.check { width: 48px; text-align: center; }
@@ -105,6 +106,9 @@ code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; fo
   .wiring-feed + .wiring-feed { break-before: page; }
   .wiring-circuit { break-inside: avoid; }
   .wiring-circuit h4 { break-after: avoid; }
+  table.wiring, table.wiring code { font-size: 11px; }
+  table.wiring th, table.wiring td { padding: 3px 4px; }
+  table.wiring thead th { font-size: 10px; letter-spacing: 0; }
   footer { break-inside: avoid; }
 }
 `;
