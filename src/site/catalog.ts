@@ -3,9 +3,11 @@
  * planner needs. Every figure carries its source in a comment.
  *
  * Power-limit ranges are what `nvidia-smi -q -d POWER` reports as Min/Max Power Limit
- * for the reference board; partner boards differ, so a site can override per machine
- * later (not yet). Throughput curves are relative to stock power (1.0 at TDP) and are
- * concave, which the planner's greedy allocation relies on (a test checks it).
+ * for the reference board; partner boards differ, so a machine may set its own
+ * `gpuMaxWatts` (up to the model's `boardMaxWatts`), and a site may add models or replace
+ * built-in ones in its `catalog` (see {@link siteCatalog}). Throughput curves are relative
+ * to stock power (1.0 at TDP) and are concave, which the planner's greedy allocation relies
+ * on (a test checks it).
  */
 
 /** A GPU model. */
@@ -23,8 +25,14 @@ export interface GpuSpec {
   tdpWatts: number;
   /** Lowest settable power limit, in W. */
   minWatts: number;
-  /** Highest settable power limit, in W. */
+  /** Highest settable power limit the planner uses, in W (a machine's `gpuMaxWatts` replaces it). */
   maxWatts: number;
+  /**
+   * Highest Max Power Limit any board of this model is known to accept, in W: how far a
+   * machine's `gpuMaxWatts` may raise `maxWatts` (partner boards with a larger power stage).
+   * @default maxWatts
+   */
+  boardMaxWatts?: number;
   /** Power drawn idle with the driver loaded, in W. */
   idleWatts: number;
   /** Dense FP16 tensor throughput with FP32 accumulate at stock power, in TFLOPS (no sparsity). */
@@ -39,6 +47,12 @@ export interface GpuSpec {
   hostBaseWatts: number;
   /** Other spellings accepted in site files and inventories (lowercase). */
   aliases: readonly string[];
+  /**
+   * The board's own PCIe link where it is narrower than any slot it sits in (NVIDIA CMP
+   * mining cards: Gen 1 x4, about 1 GB/s, what a Gen 3 x1 riser gives). The planner treats
+   * such a GPU like one on an x1 riser: single-GPU inference pools, never training.
+   */
+  pcieLinkLimit?: { generation: number; lanes: number };
 }
 
 /** An ASIC miner model. */
@@ -455,4 +469,221 @@ export function relativeThroughput(gpu: GpuSpec, capWatts: number): number {
     }
   }
   return last[1];
+}
+
+// ---- the throughput model as a function, for curves a site does not give ----------------
+
+/** The shared model's points: `[cap / TDP, relative throughput]` (see the comment above the GPU list). */
+const MODEL_POINTS: ReadonlyArray<readonly [number, number]> = [
+  [0.3, 0.4],
+  [0.5, 0.7],
+  [0.7, 0.9],
+  [0.85, 0.97],
+  [0.93, 0.99],
+  [1, 1],
+];
+/** Slope of the model below its first point, in relative throughput per unit of cap / TDP. */
+const MODEL_SLOPE_BELOW = 1.5;
+/** Slope of the model above TDP: +3 % for +30 % power. */
+const MODEL_SLOPE_ABOVE = 0.1;
+/** Fractions of TDP sampled between minWatts and TDP, rounded to 5 W. */
+const MODEL_SAMPLES = [0.5, 0.7, 0.85, 0.93] as const;
+/** Below this fraction of TDP the model's straight low end reaches zero: a site must give its own curve. */
+export const MODEL_MIN_FRACTION = 0.1;
+
+/** The model's relative throughput at `p` = cap / TDP. */
+function modelRelative(p: number): number {
+  const first = MODEL_POINTS[0]!;
+  if (p <= first[0]) return first[1] - MODEL_SLOPE_BELOW * (first[0] - p);
+  if (p >= 1) return 1 + MODEL_SLOPE_ABOVE * (p - 1);
+  for (let i = 1; i < MODEL_POINTS.length; i++) {
+    const [x1, y1] = MODEL_POINTS[i]!;
+    if (p <= x1) {
+      const [x0, y0] = MODEL_POINTS[i - 1]!;
+      return y0 + ((y1 - y0) * (p - x0)) / (x1 - x0);
+    }
+  }
+  return 1;
+}
+
+/**
+ * The shared model's curve for a board (see the comment above the GPU list): points at
+ * `minWatts`, 0.5/0.7/0.85/0.93 × TDP rounded to 5 W where strictly inside (minWatts, TDP),
+ * TDP, and `maxWatts` when above TDP. `decimals` rounds the relative figures (the built-in
+ * curves are written with 3); unrounded, the curve is exactly concave.
+ */
+export function modelCurve(tdpWatts: number, minWatts: number, maxWatts: number, decimals?: number): Array<[number, number]> {
+  const caps = new Set<number>([minWatts]);
+  for (const f of MODEL_SAMPLES) {
+    const cap = Math.round((f * tdpWatts) / 5) * 5;
+    if (cap > minWatts && cap < tdpWatts) caps.add(cap);
+  }
+  if (tdpWatts > minWatts) caps.add(tdpWatts);
+  if (maxWatts > tdpWatts) caps.add(maxWatts);
+  const round = (x: number): number => (decimals === undefined ? x : Number(x.toFixed(decimals)));
+  return [...caps].sort((a, b) => a - b).map((cap) => [cap, round(modelRelative(cap / tdpWatts))]);
+}
+
+/**
+ * `gpu` with a different highest settable limit (a machine's `gpuMaxWatts`): the curve is cut
+ * at `maxWatts` (interpolated), or continued past its last point with the smaller of its last
+ * slope and the model's slope above TDP, so it stays concave.
+ */
+export function withMaxWatts(gpu: GpuSpec, maxWatts: number): GpuSpec {
+  if (maxWatts === gpu.maxWatts) return gpu;
+  const pts = gpu.curve;
+  const last = pts[pts.length - 1]!;
+  let curve: Array<readonly [number, number]>;
+  if (maxWatts <= last[0]) {
+    curve = pts.filter(([cap]) => cap < maxWatts);
+    curve.push([maxWatts, relativeThroughput(gpu, maxWatts)]);
+  } else {
+    const prev = pts[pts.length - 2];
+    const aboveTdp = MODEL_SLOPE_ABOVE / gpu.tdpWatts;
+    const slope = prev === undefined ? aboveTdp : Math.min(aboveTdp, (last[1] - prev[1]) / (last[0] - prev[0]));
+    curve = [...pts, [maxWatts, last[1] + slope * (maxWatts - last[0])]];
+  }
+  return { ...gpu, maxWatts, curve };
+}
+
+// ---- catalogs: built-in, and a site's own entries over it ------------------------------
+
+/** The models a site can name: its own catalog entries first, then the built-in ones they do not replace. */
+export interface HardwareCatalog {
+  /** Every GPU model, site entries first (in file order), then built-in ones. */
+  readonly gpus: readonly GpuSpec[];
+  /** Every ASIC model, in the same order. */
+  readonly asics: readonly AsicSpec[];
+  /** Finds a GPU by key, name or alias (site entries win); undefined when unknown. */
+  findGpu(name: string): GpuSpec | undefined;
+  /** Finds an ASIC by key, name or alias (site entries win); undefined when unknown. */
+  findAsic(name: string): AsicSpec | undefined;
+}
+
+/** Every spelling a model is found by: key, normalized name, aliases. */
+export function spellingsOf(spec: { key: string; name: string; aliases: readonly string[] }): string[] {
+  return [...new Set([spec.key, normalizeModelName(spec.name), ...spec.aliases])];
+}
+
+function catalogOf(gpus: readonly GpuSpec[], asics: readonly AsicSpec[]): HardwareCatalog {
+  const index = <T extends { key: string; name: string; aliases: readonly string[] }>(list: readonly T[]): Map<string, T> => {
+    const map = new Map<string, T>();
+    for (const spec of list) for (const s of spellingsOf(spec)) if (!map.has(s)) map.set(s, spec);
+    return map;
+  };
+  const gpuIndex = index(gpus);
+  const asicIndex = index(asics);
+  return {
+    gpus,
+    asics,
+    findGpu: (name) => gpuIndex.get(normalizeModelName(name)),
+    findAsic: (name) => asicIndex.get(normalizeModelName(name)),
+  };
+}
+
+/** The built-in catalog as a {@link HardwareCatalog}. */
+export const BUILTIN_CATALOG: HardwareCatalog = catalogOf(GPUS, ASICS);
+
+/** A GPU entry of a site's `catalog.gpus` as parsed (defaults of the schema applied). */
+export interface SiteGpuEntry {
+  key: string;
+  name: string;
+  consumer: boolean;
+  formFactor: "pcie" | "sxm";
+  memoryGiB: number;
+  tdpWatts: number;
+  minWatts: number;
+  maxWatts: number;
+  boardMaxWatts?: number | undefined;
+  idleWatts?: number | undefined;
+  fp16Tflops: number;
+  curve?: Array<[number, number]> | undefined;
+  hostBaseWatts?: number | undefined;
+  aliases: string[];
+  pcieLinkLimit?: { generation: number; lanes: number } | undefined;
+}
+
+/** An ASIC entry of a site's `catalog.asics` as parsed. */
+export interface SiteAsicEntry {
+  key: string;
+  name: string;
+  watts: number;
+  hashrateThs: number;
+  aliases: string[];
+}
+
+/** A site's `catalog` block as parsed. */
+export interface SiteCatalogEntries {
+  gpus: SiteGpuEntry[];
+  asics: SiteAsicEntry[];
+}
+
+/** Idle draw of a site GPU entry that gives none: 10 % of TDP, below minWatts (an estimate on the high side, so curtailment counts less as shed). */
+export function defaultIdleWatts(tdpWatts: number, minWatts: number): number {
+  return Math.max(1, Math.min(minWatts - 1, Math.round(0.1 * tdpWatts)));
+}
+
+/** A site GPU entry as a {@link GpuSpec}: defaults filled (model curve, idle, host base by class), aliases normalized. */
+export function gpuSpecOf(e: SiteGpuEntry): GpuSpec {
+  return {
+    key: e.key,
+    name: e.name,
+    consumer: e.consumer,
+    formFactor: e.formFactor,
+    memoryGiB: e.memoryGiB,
+    tdpWatts: e.tdpWatts,
+    minWatts: e.minWatts,
+    maxWatts: e.maxWatts,
+    ...(e.boardMaxWatts !== undefined ? { boardMaxWatts: e.boardMaxWatts } : {}),
+    idleWatts: e.idleWatts ?? defaultIdleWatts(e.tdpWatts, e.minWatts),
+    fp16Tflops: e.fp16Tflops,
+    curve: e.curve ?? modelCurve(e.tdpWatts, e.minWatts, e.maxWatts),
+    // SXM systems have no default (validation asks for one); 0 only keeps the type total.
+    hostBaseWatts: e.hostBaseWatts ?? (e.consumer ? MINING_RIG_BASE_WATTS : e.formFactor === "sxm" ? 0 : PCIE_SERVER_BASE_WATTS),
+    aliases: [...new Set(e.aliases.map(normalizeModelName))],
+    ...(e.pcieLinkLimit !== undefined ? { pcieLinkLimit: e.pcieLinkLimit } : {}),
+  };
+}
+
+/** A site ASIC entry as an {@link AsicSpec}. */
+export function asicSpecOf(e: SiteAsicEntry): AsicSpec {
+  return { key: e.key, name: e.name, watts: e.watts, hashrateThs: e.hashrateThs, aliases: [...new Set(e.aliases.map(normalizeModelName))] };
+}
+
+const siteCatalogs = new WeakMap<object, HardwareCatalog>();
+
+/**
+ * The catalog of a site: its `catalog.gpus[]` and `catalog.asics[]` entries, then the
+ * built-in models whose key no entry takes (an entry with a built-in key replaces that
+ * model). Validation (`validate.ts`) reports entries that are unsound or whose spellings
+ * clash; the catalog is built even then, so machines naming them are not also reported as
+ * unknown. Built once per parsed site.
+ */
+export function siteCatalog(site: { catalog?: SiteCatalogEntries | undefined }): HardwareCatalog {
+  const entries = site.catalog;
+  if (entries === undefined || (entries.gpus.length === 0 && entries.asics.length === 0)) return BUILTIN_CATALOG;
+  const cached = siteCatalogs.get(entries);
+  if (cached) return cached;
+  const gpus = entries.gpus.map(gpuSpecOf);
+  const asics = entries.asics.map(asicSpecOf);
+  const gpuKeys = new Set(gpus.map((g) => g.key));
+  const asicKeys = new Set(asics.map((a) => a.key));
+  const catalog = catalogOf([...gpus, ...GPUS.filter((g) => !gpuKeys.has(g.key))], [...asics, ...ASICS.filter((a) => !asicKeys.has(a.key))]);
+  siteCatalogs.set(entries, catalog);
+  return catalog;
+}
+
+/**
+ * True when `name` is an AMD GPU (Radeon RX cards of Ethereum farms, Instinct MI
+ * accelerators): the NVIDIA GPU operator, its device plugin and `nvidia-smi` power limits
+ * do not drive them, so no catalog entry can make them GPU nodes.
+ */
+export function isAmdGpuName(name: string): boolean {
+  const n = normalizeModelName(name);
+  return (
+    /(^|-)(amd|radeon|ati|instinct)(-|$)/.test(n) ||
+    /^rx-?(\d{3,4}|vega)/.test(n) ||
+    /^mi-?\d{2,3}[a-z]?$/.test(n) ||
+    /^(vega|r9-|r7-|firepro|radeon)/.test(n)
+  );
 }

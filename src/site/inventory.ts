@@ -5,12 +5,12 @@
  * Format (RFC 4180 with two conveniences):
  * - The first record that is not a comment is the header. Columns are the Machine fields of
  *   `schema.ts`, in any order: hostname, ip, mac, rack, circuit, role, gpuModel, gpuCount,
- *   pcieLink, asicModel, psuEfficiency, baseWatts, sshUser, powerCords, state, generation, sshHostKey,
+ *   pcieLink, asicModel, psuEfficiency, baseWatts, sshUser, powerCords, gpuMaxWatts, state, generation, sshHostKey,
  *   minerApi, firmware, partition. hostname, ip, rack, circuit and
  *   role are required columns. Header names match ignoring case, spaces, `_` and `-`
  *   (`GPU Model` and `gpu_model` are `gpuModel`); any other column is an error that names it.
  * - An empty cell means the field is absent (the site's defaults apply).
- * - gpuCount, psuEfficiency, baseWatts, powerCords and generation are numbers; psuEfficiency may be written as a
+ * - gpuCount, gpuMaxWatts, psuEfficiency, baseWatts, powerCords and generation are numbers; psuEfficiency may be written as a
  *   percentage (`94%` = 0.94), as spreadsheets export it.
  * - Fields may be quoted: `"rack 1, row 2"`; a quote inside a quoted field is doubled (`""`);
  *   quoted fields may span lines. Unquoted cells are trimmed. LF and CRLF line ends both work;
@@ -45,6 +45,8 @@ export const INVENTORY_COLUMNS = [
   "baseWatts",
   "sshUser",
   "powerCords",
+  // After sshUser: columns fleet tools do not export, which `mine2hpc import` writes only when set.
+  "gpuMaxWatts",
   "state",
   "generation",
   "sshHostKey",
@@ -62,7 +64,7 @@ export const REQUIRED_INVENTORY_COLUMNS: readonly InventoryColumn[] = ["hostname
 /** Unknown header columns named one by one before the rest are counted. */
 const MAX_UNKNOWN_COLUMNS = 20;
 
-const NUMBER_COLUMNS: ReadonlySet<InventoryColumn> = new Set(["gpuCount", "psuEfficiency", "baseWatts", "powerCords", "generation"]);
+const NUMBER_COLUMNS: ReadonlySet<InventoryColumn> = new Set(["gpuCount", "gpuMaxWatts", "psuEfficiency", "baseWatts", "powerCords", "generation"]);
 
 /** One CSV record with where it came from. */
 export interface CsvRecord {

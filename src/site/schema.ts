@@ -130,6 +130,14 @@ export const Machine = z
     gpuModel: z.string().optional().describe("GPU model from the hardware catalog (gpu role only), e.g. rtx-3090, h100-sxm."),
     gpuCount: z.number().int().min(0).max(16).optional().describe("Number of GPUs in the machine (gpu role only)."),
     pcieLink: PcieLink.optional(),
+    gpuMaxWatts: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        "Highest power limit this machine's GPU boards accept, in W (nvidia-smi -q -d POWER: Max Power Limit), where they differ from the catalog's maxWatts: partner boards of one model differ (RTX 4090: 450 W on some, 600 W on others). The planner never caps the machine's GPUs above it. At least the model's TDP, at most its boardMaxWatts. @default the catalog model's maxWatts",
+      ),
     asicModel: z.string().optional().describe("ASIC miner model from the hardware catalog (asic role only), e.g. s21."),
     psuEfficiency: z
       .number()
@@ -177,6 +185,76 @@ export const Machine = z
   })
   .strict();
 export type Machine = z.infer<typeof Machine>;
+
+/** A catalog key: what machines name and pool names start with, so short enough for a 63-character label. */
+const catalogKey = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$/, {
+  message: "must be a lowercase catalog key of letters, digits and '-', at most 40 characters, such as rtx-3080-ti",
+});
+
+/** A GPU model of the site's own catalog: the fields of a built-in entry (src/site/catalog.ts GpuSpec). */
+export const CatalogGpu = z
+  .object({
+    key: catalogKey.describe("Key machines name in gpuModel, e.g. rtx-3080-ti. A built-in model's key replaces that model."),
+    name: z.string().min(1).max(100).describe("Marketing name as nvidia-smi prints it, e.g. NVIDIA GeForce RTX 3080 Ti (also found by gpuModel)."),
+    consumer: z.boolean().default(false).describe("GeForce card: outside NVIDIA's datacenter support matrix (driver on the host)."),
+    formFactor: z.enum(["pcie", "sxm"]).default("pcie").describe("pcie: a card; sxm: a module on an HGX baseboard with NVLink."),
+    memoryGiB: z.number().positive().describe("GPU memory, in GiB."),
+    tdpWatts: z.number().int().positive().describe("Stock board power (TGP/TDP; nvidia-smi Default Power Limit), in W."),
+    minWatts: z.number().int().positive().describe("Lowest settable power limit (nvidia-smi Min Power Limit), in W."),
+    maxWatts: z.number().int().positive().describe("Highest settable power limit the planner uses (nvidia-smi Max Power Limit), in W."),
+    boardMaxWatts: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe("Highest Max Power Limit any board of the model accepts, in W: how far a machine's gpuMaxWatts may go. @default maxWatts"),
+    idleWatts: z.number().positive().optional().describe("Draw idle with the driver loaded, in W. @default 10 % of TDP"),
+    fp16Tflops: z.number().positive().describe("Dense FP16 tensor throughput with FP32 accumulate at stock power, in TFLOPS (no sparsity)."),
+    curve: z
+      .array(z.tuple([z.number().positive(), z.number().positive()]))
+      .min(2)
+      .optional()
+      .describe(
+        "Throughput relative to stock as [capWatts, relative] points, caps ascending from minWatts to maxWatts, 1.0 at tdpWatts, rising and concave (slopes never increase). @default the catalog's shared model (about 90 % at 70 % of TDP)",
+      ),
+    hostBaseWatts: z
+      .number()
+      .min(0)
+      .optional()
+      .describe("DC draw of the rest of a typical host of this GPU, in W (machines without baseWatts). @default 120 for consumer cards, 600 for other PCIe cards; required for sxm"),
+    aliases: z.array(z.string().min(1).max(100)).default([]).describe("Other spellings machines and inventories may use."),
+    pcieLinkLimit: z
+      .object({
+        generation: z.number().int().min(1).max(6).describe("PCIe generation the board is limited to."),
+        lanes: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8), z.literal(16)]).describe("Lanes the board is limited to."),
+      })
+      .strict()
+      .optional()
+      .describe("The board's own PCIe link where it is narrower than its slot (NVIDIA CMP cards: Gen 1 x4): planned like an x1 riser, inference only."),
+  })
+  .strict();
+export type CatalogGpu = z.infer<typeof CatalogGpu>;
+
+/** An ASIC miner model of the site's own catalog (src/site/catalog.ts AsicSpec). */
+export const CatalogAsic = z
+  .object({
+    key: catalogKey.describe("Key machines name in asicModel, e.g. s21-pro. A built-in model's key replaces that model."),
+    name: z.string().min(1).max(100).describe("Marketing name, e.g. Antminer S21 Pro."),
+    watts: z.number().positive().describe("Wall power at stock settings, in W."),
+    hashrateThs: z.number().positive().describe("Hash rate at stock settings, in TH/s."),
+    aliases: z.array(z.string().min(1).max(100)).default([]).describe("Other spellings machines and inventories may use."),
+  })
+  .strict();
+export type CatalogAsic = z.infer<typeof CatalogAsic>;
+
+export const SiteCatalog = z
+  .object({
+    gpus: z.array(CatalogGpu).default([]).describe("GPU models this site adds, or built-in ones it replaces (same key)."),
+    asics: z.array(CatalogAsic).default([]).describe("ASIC miner models this site adds, or built-in ones it replaces (same key)."),
+  })
+  .strict()
+  .describe("Hardware the built-in catalog lacks, or whose figures differ on this site's boards. Machines name these models first, then the built-in ones.");
+export type SiteCatalog = z.infer<typeof SiteCatalog>;
 
 export const Network = z
   .object({
@@ -337,6 +415,7 @@ export const Site = z
     gpuOperator: GpuOperator.default({ chartVersion: "v26.7.0", driverMode: "container", timeSlicingReplicas: 1 }),
     defaults: Defaults.default({ sshUser: "ubuntu", psuEfficiency: 0.92 }),
     mirror: Mirror.optional(),
+    catalog: SiteCatalog.optional(),
     inventory: z.string().optional().describe("Path of a CSV inventory, relative to this file; its rows are appended to machines."),
     partitions: Partitions.optional(),
     machines: z.array(Machine).default([]),

@@ -10,7 +10,20 @@
 import { quoted } from "./input.js";
 import { TZ_NAMES } from "./tz-names.js";
 import { resolvePartitions } from "./partitions.js";
-import { ASICS, findAsic, findGpu, GPUS, nearestName } from "./catalog.js";
+import {
+  ASICS,
+  GPUS,
+  isAmdGpuName,
+  MODEL_MIN_FRACTION,
+  nearestName,
+  normalizeModelName,
+  relativeThroughput,
+  siteCatalog,
+  spellingsOf,
+  type AsicSpec,
+  type GpuSpec,
+  type HardwareCatalog,
+} from "./catalog.js";
 import { formatRange, parseAddressPool, parseCidr, parseIpv4, rangeContains, rangesOverlap, rangeWithin, type Ipv4Range } from "./net.js";
 import type { Problem } from "./problems.js";
 import type { SiteSpec } from "./schema.js";
@@ -42,6 +55,7 @@ export function validateSite(spec: SiteSpec, opts: ValidateOptions = {}): Proble
   const circuitIds = checkCircuits(spec, feedNames, problems);
   const nodeSubnet = checkNetwork(spec, skip, problems);
   checkTenants(spec, problems);
+  checkCatalog(spec, problems);
   checkMachines(spec, skip, circuitIds, nodeSubnet, problems);
   checkLifecycle(spec, skip, opts.strict === true, problems);
   checkMirror(spec, problems);
@@ -363,13 +377,164 @@ function checkSshUser(user: string, path: (string | number)[], problems: Problem
   });
 }
 
+/** Where a catalog entry is, for problems. */
+type CatalogList = "gpus" | "asics";
+
+/**
+ * The site's own catalog: keys in catalog form, no spelling claimed twice (an entry replaces
+ * a built-in model only by taking its key), and GPU figures a planner can trust: positive,
+ * minWatts ≤ tdpWatts ≤ maxWatts ≤ boardMaxWatts, idle below the minimum, and a curve that
+ * spans the settable range, is 1.0 at TDP, rises and is concave (the cap allocation is exact
+ * only for concave curves: `src/plan/allocate.ts`).
+ */
+function checkCatalog(spec: SiteSpec, problems: Problem[]): void {
+  const entries = spec.catalog;
+  if (entries === undefined) return;
+  checkCatalogNames("gpus", entries.gpus, GPUS, problems);
+  checkCatalogNames("asics", entries.asics, ASICS, problems);
+  entries.gpus.forEach((e, i) => {
+    const at = (...rest: (string | number)[]): (string | number)[] => ["catalog", "gpus", i, ...rest];
+    const who = `catalog.gpus[${i}] (${e.key})`;
+    const push = (message: string, fix: string, path: (string | number)[]): void => {
+      problems.push({ message: `${who}: ${message}`, fix, path });
+    };
+    if (isAmdGpuName(e.key) || isAmdGpuName(e.name)) {
+      push(
+        `${quoted(e.name)} is an AMD GPU; the NVIDIA GPU operator, its device plugin and nvidia-smi power limits drive only NVIDIA GPUs`,
+        "remove the entry; plan machines with AMD GPUs as role: cpu (their GPUs' draw in baseWatts), or leave them out of the site",
+        at("key"),
+      );
+    }
+    const limits = "tdpWatts is nvidia-smi's Default Power Limit, minWatts and maxWatts its Min and Max Power Limit (nvidia-smi -q -d POWER)";
+    if (e.minWatts > e.tdpWatts) push(`minWatts ${e.minWatts} W is above tdpWatts ${e.tdpWatts} W`, `${limits}: min ≤ TDP ≤ max`, at("minWatts"));
+    if (e.tdpWatts > e.maxWatts) push(`tdpWatts ${e.tdpWatts} W is above maxWatts ${e.maxWatts} W`, `${limits}: min ≤ TDP ≤ max`, at("maxWatts"));
+    if (e.boardMaxWatts !== undefined && e.boardMaxWatts < e.maxWatts) {
+      push(`boardMaxWatts ${e.boardMaxWatts} W is below maxWatts ${e.maxWatts} W`, "boardMaxWatts is the highest Max Power Limit of any board of the model: at least maxWatts (or leave it out)", at("boardMaxWatts"));
+    }
+    if (e.idleWatts !== undefined && e.idleWatts >= e.minWatts) {
+      push(`idleWatts ${e.idleWatts} W is not below minWatts ${e.minWatts} W`, "idleWatts is the draw of an idle GPU (nvidia-smi power.draw in P8), always below the lowest power limit; measure it or leave it out", at("idleWatts"));
+    }
+    if (e.formFactor === "sxm" && e.hostBaseWatts === undefined) {
+      push("an SXM (HGX) model has no hostBaseWatts", "set hostBaseWatts to the DC draw of the system without its GPUs (datasheet max system power − GPUs × TDP, less PSU losses), e.g. 4300 for a DGX H100", at());
+    }
+    if (e.curve === undefined) {
+      if (e.minWatts < MODEL_MIN_FRACTION * e.tdpWatts) {
+        push(
+          `minWatts ${e.minWatts} W is below ${MODEL_MIN_FRACTION * 100} % of tdpWatts, where the shared throughput model is not defined`,
+          "give the model's curve ([capWatts, relative] points from minWatts to maxWatts, 1.0 at tdpWatts), or check minWatts",
+          at("minWatts"),
+        );
+      }
+    } else {
+      for (const p of curveProblems(e.curve, e.minWatts, e.tdpWatts, e.maxWatts)) push(p.message, p.fix, at("curve", ...p.at));
+    }
+  });
+}
+
+/** Key form, AMD names (GPUs) and spellings claimed twice, for one list of the site catalog. */
+function checkCatalogNames(list: CatalogList, entries: readonly { key: string; name: string; aliases: readonly string[] }[], builtin: readonly (GpuSpec | AsicSpec)[], problems: Problem[]): void {
+  const builtinOwner = new Map<string, string>();
+  for (const b of builtin) for (const s of spellingsOf(b)) builtinOwner.set(s, b.key);
+  const siteOwner = new Map<string, number>();
+  const kind = list === "gpus" ? "GPU" : "ASIC";
+  entries.forEach((e, i) => {
+    const who = `catalog.${list}[${i}] (${e.key})`;
+    if (normalizeModelName(e.key) !== e.key) {
+      problems.push({
+        message: `${who}: key ${quoted(e.key)} is not in catalog form: names are looked up without vendor words (nvidia, geforce, antminer, whatsminer, bitmain, microbt)`,
+        fix: `write key: ${normalizeModelName(e.key) || "a key without the vendor word"}`,
+        path: ["catalog", list, i, "key"],
+      });
+    }
+    const spellings: { s: string; path: (string | number)[] }[] = [
+      { s: e.key, path: ["catalog", list, i, "key"] },
+      { s: normalizeModelName(e.name), path: ["catalog", list, i, "name"] },
+      ...e.aliases.map((a, k) => ({ s: normalizeModelName(a), path: ["catalog", list, i, "aliases", k] })),
+    ];
+    const own = new Set<string>();
+    for (const { s, path } of spellings) {
+      if (s === "" || own.has(s)) continue;
+      own.add(s);
+      const prior = siteOwner.get(s);
+      if (prior !== undefined) {
+        const other = entries[prior]!;
+        problems.push({
+          message: s === e.key && s === other.key ? `duplicate catalog ${kind} key '${s}' (catalog.${list}[${prior}] has it too)` : `${who}: '${s}' also names catalog.${list}[${prior}] (${other.key})`,
+          fix: s === e.key && s === other.key ? "keep one entry per model" : "give each model its own key, name and aliases, so every machine's model is found one way",
+          path,
+        });
+        continue;
+      }
+      siteOwner.set(s, i);
+      const b = builtinOwner.get(s);
+      if (b !== undefined && b !== e.key) {
+        problems.push({
+          message: `${who}: '${s}' names the built-in ${kind} model '${b}'`,
+          fix: `to replace the built-in model, set key: ${b}; for another model, use a name and aliases of its own`,
+          path,
+        });
+      }
+    }
+  });
+}
+
+/** What is wrong with a site catalog curve, each with the index of the point it is at. */
+function curveProblems(curve: ReadonlyArray<readonly [number, number]>, minWatts: number, tdpWatts: number, maxWatts: number): { message: string; fix: string; at: number[] }[] {
+  const out: { message: string; fix: string; at: number[] }[] = [];
+  const shape = "[capWatts, relative] points with caps ascending from minWatts to maxWatts";
+  const first = curve[0]!;
+  const last = curve[curve.length - 1]!;
+  if (first[0] !== minWatts) out.push({ message: `curve starts at ${first[0]} W, not at minWatts ${minWatts} W`, fix: `make the first point [${minWatts}, …]: ${shape}`, at: [0] });
+  if (last[0] !== maxWatts) out.push({ message: `curve ends at ${last[0]} W, not at maxWatts ${maxWatts} W`, fix: `make the last point [${maxWatts}, …]: ${shape}`, at: [curve.length - 1] });
+  let ascending = true;
+  for (let k = 1; k < curve.length; k++) {
+    if (curve[k]![0] <= curve[k - 1]![0]) {
+      out.push({ message: `curve caps do not ascend at point ${k} (${curve[k - 1]![0]} W, then ${curve[k]![0]} W)`, fix: `sort the points by cap, one point per cap: ${shape}`, at: [k] });
+      ascending = false;
+      break;
+    }
+  }
+  if (!ascending) return out;
+  for (let k = 1; k < curve.length; k++) {
+    if (curve[k]![1] < curve[k - 1]![1]) {
+      out.push({
+        message: `curve falls at point ${k} (${curve[k - 1]![1]} at ${curve[k - 1]![0]} W, then ${curve[k]![1]} at ${curve[k]![0]} W): throughput must not drop as the cap rises`,
+        fix: "measure the points again, or drop the outlier",
+        at: [k],
+      });
+      break;
+    }
+  }
+  // A concave curve's slopes never increase; a small tolerance absorbs decimal rounding.
+  for (let k = 2; k < curve.length; k++) {
+    const before = (curve[k - 1]![1] - curve[k - 2]![1]) / (curve[k - 1]![0] - curve[k - 2]![0]);
+    const after = (curve[k]![1] - curve[k - 1]![1]) / (curve[k]![0] - curve[k - 1]![0]);
+    if (after > before + 1e-9) {
+      out.push({
+        message: `curve is not concave at point ${k - 1} (${curve[k - 1]![0]} W): it gains more per watt after it than before it`,
+        fix: "make each segment's gain per watt at most the previous one's (diminishing returns); the planner's cap allocation is exact only for concave curves",
+        at: [k - 1],
+      });
+      break;
+    }
+  }
+  if (tdpWatts >= first[0] && tdpWatts <= last[0]) {
+    const atTdp = relativeThroughput({ curve } as GpuSpec, tdpWatts);
+    if (Math.abs(atTdp - 1) > 1e-3) {
+      out.push({ message: `curve is ${Number(atTdp.toFixed(4))} at tdpWatts ${tdpWatts} W, not 1.0`, fix: "the curve is relative to stock power: put a point [tdpWatts, 1] on it (fp16Tflops is the throughput at TDP)", at: [] });
+    }
+  }
+  return out;
+}
+
 function checkMachines(spec: SiteSpec, skip: ReadonlySet<number>, circuitIds: Set<string>, nodeSubnet: Ipv4Range | undefined, problems: Problem[]): void {
   checkSshUser(spec.defaults.sshUser, ["defaults", "sshUser"], problems);
   const hostnames = new Map<string, number>();
   const ips = new Map<string, number>();
   const macs = new Map<string, number>();
-  const gpuKeys = GPUS.map((g) => g.key);
-  const asicKeys = ASICS.map((a) => a.key);
+  const catalog = siteCatalog(spec);
+  const gpuKeys = catalog.gpus.map((g) => g.key);
+  const asicKeys = catalog.asics.map((a) => a.key);
 
   spec.machines.forEach((m, i) => {
     if (skip.has(i)) return;
@@ -441,7 +606,7 @@ function checkMachines(spec: SiteSpec, skip: ReadonlySet<number>, circuitIds: Se
       // pcieLink x1 with gpuCount > 1 is deliberately allowed: ex-mining rigs carry 6–8 GPUs
       // on x1 risers. The planner puts them in single-GPU inference pools instead.
     } else {
-      const stray = (["gpuModel", "gpuCount", "pcieLink"] as const).filter((f) => m[f] !== undefined && !(f === "gpuCount" && m[f] === 0));
+      const stray = (["gpuModel", "gpuCount", "pcieLink", "gpuMaxWatts"] as const).filter((f) => m[f] !== undefined && !(f === "gpuCount" && m[f] === 0));
       if (stray.length > 0) {
         problems.push({
           message: `${name} has role ${m.role} but sets ${stray.join(", ")}; only gpu machines get GPU pools and caps`,
@@ -450,14 +615,7 @@ function checkMachines(spec: SiteSpec, skip: ReadonlySet<number>, circuitIds: Se
         });
       }
     }
-    if (m.gpuModel !== undefined && findGpu(m.gpuModel) === undefined) {
-      const guess = nearestName(m.gpuModel, gpuKeys);
-      problems.push({
-        message: `unknown GPU model ${quoted(m.gpuModel)} on ${name}${guess ? ` (did you mean '${guess}'?)` : ""}`,
-        fix: guess ? `use gpuModel: ${guess}, or add the model to src/site/catalog.ts` : "use a key from src/site/catalog.ts, or add the model there",
-        path: at("gpuModel"),
-      });
-    }
+    if (m.gpuModel !== undefined) checkGpuModel(m.gpuModel, m.gpuMaxWatts, name, i, catalog, gpuKeys, m.role === "gpu", problems);
 
     if (m.role === "asic") {
       if (m.asicModel === undefined) {
@@ -474,15 +632,53 @@ function checkMachines(spec: SiteSpec, skip: ReadonlySet<number>, circuitIds: Se
         path: at("asicModel"),
       });
     }
-    if (m.asicModel !== undefined && findAsic(m.asicModel) === undefined) {
+    if (m.asicModel !== undefined && catalog.findAsic(m.asicModel) === undefined) {
       const guess = nearestName(m.asicModel, asicKeys);
       problems.push({
         message: `unknown ASIC model ${quoted(m.asicModel)} on ${name}${guess ? ` (did you mean '${guess}'?)` : ""}`,
-        fix: guess ? `use asicModel: ${guess}, or add the model to src/site/catalog.ts` : "use a key from src/site/catalog.ts, or add the model there",
+        fix: `${guess ? `use asicModel: ${guess} if that is the miner, or` : "use a catalog model, or"} describe it in the site file under catalog.asics (key, name, watts, hashrateThs) and name its key`,
         path: at("asicModel"),
       });
     }
   });
+}
+
+/** A machine's GPU model: not AMD, in the site's catalog or the built-in one, and its `gpuMaxWatts` within what the model's boards accept. */
+function checkGpuModel(model: string, maxWatts: number | undefined, name: string, i: number, catalog: HardwareCatalog, gpuKeys: readonly string[], isGpu: boolean, problems: Problem[]): void {
+  const at = (field: string): (string | number)[] => ["machines", i, field];
+  if (isAmdGpuName(model)) {
+    problems.push({
+      message: `${name}: gpuModel ${quoted(model)} is an AMD GPU; the NVIDIA GPU operator (device plugin, drivers) and nvidia-smi power limits drive only NVIDIA GPUs, so it cannot be a GPU node`,
+      fix: "plan the machine as role: cpu without gpuModel, gpuCount and pcieLink (count its GPUs' draw in baseWatts), or leave it out of the site",
+      path: at("gpuModel"),
+    });
+    return;
+  }
+  const gpu = catalog.findGpu(model);
+  if (gpu === undefined) {
+    const guess = nearestName(model, gpuKeys);
+    problems.push({
+      message: `unknown GPU model ${quoted(model)} on ${name}${guess ? ` (did you mean '${guess}'?)` : ""}`,
+      fix: `${guess ? `use gpuModel: ${guess} if that is the board, or` : "use a catalog model, or"} describe it in the site file under catalog.gpus (key, name, memoryGiB, tdpWatts, minWatts, maxWatts, fp16Tflops; nvidia-smi -q -d POWER shows the limits) and name its key`,
+      path: at("gpuModel"),
+    });
+    return;
+  }
+  if (maxWatts === undefined || !isGpu) return;
+  const boardMax = gpu.boardMaxWatts ?? gpu.maxWatts;
+  if (maxWatts < gpu.tdpWatts) {
+    problems.push({
+      message: `${name}: gpuMaxWatts ${maxWatts} W is below the ${gpu.key}'s TDP of ${gpu.tdpWatts} W; a board's Max Power Limit is never below its default limit`,
+      fix: `set gpuMaxWatts to the Max Power Limit nvidia-smi -q -d POWER reports on ${name} (${gpu.tdpWatts}–${boardMax} W), or remove it to use the catalog's ${gpu.maxWatts} W`,
+      path: at("gpuMaxWatts"),
+    });
+  } else if (maxWatts > boardMax) {
+    problems.push({
+      message: `${name}: gpuMaxWatts ${maxWatts} W is above the highest power limit ${gpu.key} boards are known to accept (${boardMax} W)`,
+      fix: `check the Max Power Limit nvidia-smi -q -d POWER reports on ${name}; if the board really accepts ${maxWatts} W, give the model boardMaxWatts: ${maxWatts} in the site file's catalog.gpus (an entry with key: ${gpu.key})`,
+      path: at("gpuMaxWatts"),
+    });
+  }
 }
 
 /** Schemes a machine's `minerApi` may use: one per driver in src/runtime/miners/. */
