@@ -236,3 +236,74 @@ describe("inventory powerCords column", () => {
     expect(message).toContain("powerCords");
   });
 });
+
+describe("site catalog (catalog.gpus[], catalog.asics[]) and gpuMaxWatts", () => {
+  it("accepts a site's own models, a replaced built-in model and per-machine max limits (inline and from the CSV)", () => {
+    const site = loadAndValidate(fixture("catalog.yaml"));
+    const byHost = Object.fromEntries(site.spec.machines.map((m) => [m.hostname, m]));
+    expect(byHost["rig-002"]!.gpuMaxWatts).toBe(420);
+    expect(byHost["rig-003"]!.gpuMaxWatts).toBe(480);
+    expect(byHost["rig-004"]!.gpuMaxWatts).toBeUndefined();
+    expect(site.locate(["machines", 4, "gpuMaxWatts"])).toEqual({ file: fixture("catalog.csv"), line: 2, column: 45 });
+    expect(site.spec.catalog!.gpus.map((g) => [g.key, g.consumer, g.formFactor, g.aliases])).toEqual([
+      ["rtx-2080-ti", true, "pcie", ["rtx2080ti", "2080ti"]],
+      ["rtx-3090", true, "pcie", []],
+    ]);
+  });
+
+  // catalog-bad.yaml: one of each catalog problem, all reported with the machine problems in one pass.
+  const file = fixture("catalog-bad.yaml");
+  const problems = problemsOf(() => loadAndValidate(file));
+
+  it("reports every catalog and model problem together, at its line, in document order", () => {
+    expect(problems.map((p) => [p.source?.line, p.message])).toEqual([
+      [24, "catalog.gpus[0] (nvidia-rtx-2060): key 'nvidia-rtx-2060' is not in catalog form: names are looked up without vendor words (nvidia, geforce, antminer, whatsminer, bitmain, microbt)"],
+      [28, "catalog.gpus[0] (nvidia-rtx-2060): minWatts 200 W is above tdpWatts 160 W"],
+      [29, "catalog.gpus[0] (nvidia-rtx-2060): tdpWatts 160 W is above maxWatts 150 W"],
+      [31, "catalog.gpus[1] (rx-6800): 'AMD Radeon RX 6800' is an AMD GPU; the NVIDIA GPU operator, its device plugin and nvidia-smi power limits drive only NVIDIA GPUs"],
+      [38, "catalog.gpus[2] (a800-sxm): an SXM (HGX) model has no hostBaseWatts"],
+      [45, "catalog.gpus[2] (a800-sxm): boardMaxWatts 300 W is below maxWatts 400 W"],
+      [46, "catalog.gpus[2] (a800-sxm): idleWatts 100 W is not below minWatts 100 W"],
+      [48, "catalog.gpus[2] (a800-sxm): curve starts at 150 W, not at minWatts 100 W"],
+      [48, "catalog.gpus[2] (a800-sxm): curve is not concave at point 1 (200 W): it gains more per watt after it than before it"],
+      [56, "catalog.gpus[3] (titan-rtx): curve is 0.95 at tdpWatts 280 W, not 1.0"],
+      [57, "catalog.gpus[3] (titan-rtx): '3090' names the built-in GPU model 'rtx-3090'"],
+      [58, "duplicate catalog GPU key 'titan-rtx' (catalog.gpus[3] has it too)"],
+      [70, "catalog.asics[0] (t21): 's21' names the built-in ASIC model 's21'"],
+      [77, "cp-1 has role control-plane but sets gpuMaxWatts; only gpu machines get GPU pools and caps"],
+      [83, "rig-001: gpuModel 'RX 5700 XT' is an AMD GPU; the NVIDIA GPU operator (device plugin, drivers) and nvidia-smi power limits drive only NVIDIA GPUs, so it cannot be a GPU node"],
+      [90, "unknown GPU model 'rtx-2070-super' on rig-002 (did you mean 'rtx-3070'?)"],
+      [99, "rig-003: gpuMaxWatts 700 W is above the highest power limit rtx-4090 boards are known to accept (600 W)"],
+      [107, "rig-004: gpuMaxWatts 300 W is below the rtx-3090's TDP of 350 W; a board's Max Power Limit is never below its default limit"],
+      [113, "rig-005: gpuModel 'mi100' is an AMD GPU; the NVIDIA GPU operator (device plugin, drivers) and nvidia-smi power limits drive only NVIDIA GPUs, so it cannot be a GPU node"],
+    ]);
+    expect(problems.every((p) => p.source?.file === file)).toBe(true);
+  });
+
+  it.each([
+    ["key form", "not in catalog form", "write key: rtx-2060"],
+    ["min above TDP", "minWatts 200 W is above", "min ≤ TDP ≤ max"],
+    ["curve not concave", "not concave", "exact only for concave curves"],
+    ["alias of a built-in model", "'3090' names the built-in", "to replace the built-in model, set key: rtx-3090"],
+    ["AMD GPU on a machine", "'RX 5700 XT' is an AMD GPU", "plan the machine as role: cpu without gpuModel, gpuCount and pcieLink (count its GPUs' draw in baseWatts), or leave it out of the site"],
+    ["unknown model: the site catalog is the fix, not the source", "unknown GPU model 'rtx-2070-super'", "describe it in the site file under catalog.gpus"],
+    ["gpuMaxWatts above what boards accept", "gpuMaxWatts 700 W", "give the model boardMaxWatts: 700 in the site file's catalog.gpus (an entry with key: rtx-4090)"],
+    ["gpuMaxWatts below TDP", "gpuMaxWatts 300 W", "(350–400 W), or remove it to use the catalog's 400 W"],
+  ])("%s: the fix says what to do", (_name, message, fix) => {
+    const hits = problems.filter((p) => p.message.includes(message));
+    expect(hits).toHaveLength(1);
+    expect(hits[0]!.fix).toContain(fix);
+  });
+
+  it("no fix sends a person to edit the tool's source (src/site/catalog.ts)", () => {
+    expect(problems.filter((p) => p.fix.includes("src/site"))).toEqual([]);
+  });
+
+  it("a site catalog model without a curve below 10 % of TDP asks for a curve", () => {
+    const spec = loadSite(fixture("catalog.yaml")).spec;
+    const gpus = [{ ...spec.catalog!.gpus[0]!, minWatts: 20 }, spec.catalog!.gpus[1]!];
+    expect(validateSite({ ...spec, catalog: { gpus, asics: spec.catalog!.asics } }).map((p) => [p.path?.join("."), p.message])).toEqual([
+      ["catalog.gpus.0.minWatts", "catalog.gpus[0] (rtx-2080-ti): minWatts 20 W is below 10 % of tdpWatts, where the shared throughput model is not defined"],
+    ]);
+  });
+});
