@@ -257,7 +257,7 @@ describe("site catalog (catalog.gpus[], catalog.asics[]) and gpuMaxWatts", () =>
 
   it("reports every catalog and model problem together, at its line, in document order", () => {
     expect(problems.map((p) => [p.source?.line, p.message])).toEqual([
-      [24, "catalog.gpus[0] (nvidia-rtx-2060): key 'nvidia-rtx-2060' is not in catalog form: names are looked up without vendor words (nvidia, geforce, antminer, whatsminer, bitmain, microbt)"],
+      [24, "catalog.gpus[0] (nvidia-rtx-2060): key 'nvidia-rtx-2060' is not in catalog form: names are looked up without vendor words (nvidia, geforce, antminer, whatsminer, bitmain, microbt, canaan)"],
       [28, "catalog.gpus[0] (nvidia-rtx-2060): minWatts 200 W is above tdpWatts 160 W"],
       [29, "catalog.gpus[0] (nvidia-rtx-2060): tdpWatts 160 W is above maxWatts 150 W"],
       [31, "catalog.gpus[1] (rx-6800): 'AMD Radeon RX 6800' is an AMD GPU; the NVIDIA GPU operator, its device plugin and nvidia-smi power limits drive only NVIDIA GPUs"],
@@ -272,7 +272,7 @@ describe("site catalog (catalog.gpus[], catalog.asics[]) and gpuMaxWatts", () =>
       [70, "catalog.asics[0] (t21): 's21' names the built-in ASIC model 's21'"],
       [77, "cp-1 has role control-plane but sets gpuMaxWatts; only gpu machines get GPU pools and caps"],
       [83, "rig-001: gpuModel 'RX 5700 XT' is an AMD GPU; the NVIDIA GPU operator (device plugin, drivers) and nvidia-smi power limits drive only NVIDIA GPUs, so it cannot be a GPU node"],
-      [90, "unknown GPU model 'rtx-2070-super' on rig-002 (did you mean 'rtx-3070'?)"],
+      [90, "unknown GPU model 'rtx-2070-super' on rig-002 (did you mean 'rtx-3070-ti'?)"],
       [99, "rig-003: gpuMaxWatts 700 W is above the highest power limit rtx-4090 boards are known to accept (600 W)"],
       [107, "rig-004: gpuMaxWatts 300 W is below the rtx-3090's TDP of 350 W; a board's Max Power Limit is never below its default limit"],
       [113, "rig-005: gpuModel 'mi100' is an AMD GPU; the NVIDIA GPU operator (device plugin, drivers) and nvidia-smi power limits drive only NVIDIA GPUs, so it cannot be a GPU node"],

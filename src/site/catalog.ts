@@ -178,13 +178,118 @@ export const GPUS: readonly GpuSpec[] = [
     formFactor: "pcie",
     memoryGiB: 24, // NVIDIA spec page: 24 GB GDDR6X
     tdpWatts: 450, // NVIDIA spec page: 450 W total graphics power (Tom's Hardware power-limit study: "450W TBP")
-    minWatts: 150, // nvidia-smi Min Power Limit, Founders Edition (not re-verified here)
-    maxWatts: 600, // nvidia-smi Max Power Limit, Founders Edition (133%; not re-verified here)
+    minWatts: 150, // nvidia-smi -q -x of a 4090 board (1Panel-dev/1Panel issue #11910): min_power_limit 150.00 W, default 450.00 W
+    // The Max Power Limit differs by board: the same capture shows max_power_limit 450.00 W
+    // (a board that stops at its default), an AIO board accepted 510–530 W caps
+    // (noonghunna/club-3090 issue #697), and the Founders Edition's slider reaches 133 %
+    // (600 W, the 12VHPWR connector's rating; not re-verified here). The planner uses the
+    // limit every board accepts (its 450 W default); a machine with a board that accepts
+    // more sets gpuMaxWatts (up to boardMaxWatts).
+    maxWatts: 450,
+    boardMaxWatts: 600,
     idleWatts: 20, // engineering estimate
     fp16Tflops: 165.2, // Ada AD102 whitepaper: RTX 4090 peak FP16 tensor with FP32 accumulate, dense (330.3 with FP16 accumulate)
-    curve: [[150, 0.45], [225, 0.7], [315, 0.9], [385, 0.971], [420, 0.99], [450, 1], [600, 1.033]],
+    curve: [[150, 0.45], [225, 0.7], [315, 0.9], [385, 0.971], [420, 0.99], [450, 1]],
     hostBaseWatts: MINING_RIG_BASE_WATTS,
     aliases: ["rtx4090", "4090", "rtx-4090-24gb"],
+  },
+  // Boards added for issue 9 (what mining farms hold). Same conventions as above. Where NVIDIA
+  // publishes no power-limit range, maxWatts is the TGP (every board accepts its default limit;
+  // partner boards may accept more: a machine sets gpuMaxWatts) and minWatts is marked
+  // "derived" with how. GeForce tensor figures not printed in a whitepaper are derived as
+  // tensor cores × boost clock × FLOPs per core per clock with FP32 accumulate (GA10x: 128,
+  // from the whitepaper's RTX 3090 row: 71 TFLOPS = 328 × 1.695 GHz × 128; Ada and Blackwell
+  // GeForce: 128, from the RTX 4090 row: 165.2 = 512 × 2.52 GHz × 128). Curves are the shared
+  // model sampled by modelCurve(tdp, min, max, 3).
+  {
+    key: "rtx-3060-ti",
+    name: "NVIDIA GeForce RTX 3060 Ti",
+    consumer: true,
+    formFactor: "pcie",
+    memoryGiB: 8, // NVIDIA RTX 3060 family spec page: 8 GB GDDR6
+    tdpWatts: 200, // NVIDIA spec page: 200 W graphics card power
+    minWatts: 100, // derived: the 100 W Min Power Limit of the other GA10x boards here (3060/3070/3080/3090); not verified on this board
+    maxWatts: 200, // = TGP (see the note above this group)
+    idleWatts: 12, // engineering estimate
+    fp16Tflops: 32.4, // derived: 152 tensor cores × 1.665 GHz boost (spec page) × 128
+    curve: [[100, 0.7], [140, 0.9], [170, 0.97], [185, 0.989], [200, 1]],
+    hostBaseWatts: MINING_RIG_BASE_WATTS,
+    aliases: ["rtx3060ti", "3060ti", "3060-ti", "rtx-3060ti"],
+  },
+  {
+    key: "rtx-3070-ti",
+    name: "NVIDIA GeForce RTX 3070 Ti",
+    consumer: true,
+    formFactor: "pcie",
+    memoryGiB: 8, // NVIDIA RTX 3070 family spec page: 8 GB GDDR6X
+    tdpWatts: 290, // NVIDIA spec page: 290 W graphics card power
+    minWatts: 100, // derived: as the other GA10x boards here; not verified on this board
+    maxWatts: 290, // = TGP
+    idleWatts: 15, // engineering estimate (GDDR6X)
+    fp16Tflops: 43.5, // derived: 192 tensor cores × 1.77 GHz boost (spec page) × 128
+    curve: [[100, 0.467], [145, 0.7], [205, 0.903], [245, 0.968], [270, 0.99], [290, 1]],
+    hostBaseWatts: MINING_RIG_BASE_WATTS,
+    aliases: ["rtx3070ti", "3070ti", "3070-ti", "rtx-3070ti"],
+  },
+  {
+    key: "rtx-3080-ti",
+    name: "NVIDIA GeForce RTX 3080 Ti",
+    consumer: true,
+    formFactor: "pcie",
+    memoryGiB: 12, // NVIDIA RTX 3080 family spec page: 12 GB GDDR6X
+    tdpWatts: 350, // NVIDIA spec page: 350 W graphics card power
+    minWatts: 100, // derived: as the other GA10x boards here; not verified on this board
+    maxWatts: 350, // = TGP; the Founders Edition shares the RTX 3090 FE's board (400 W max above), not verified
+    idleWatts: 18, // engineering estimate (GDDR6X)
+    fp16Tflops: 68.2, // derived: 320 tensor cores × 1.665 GHz boost (spec page) × 128
+    curve: [[100, 0.379], [175, 0.7], [245, 0.9], [300, 0.972], [325, 0.99], [350, 1]],
+    hostBaseWatts: MINING_RIG_BASE_WATTS,
+    aliases: ["rtx3080ti", "3080ti", "3080-ti", "rtx-3080ti"],
+  },
+  {
+    key: "rtx-4070-ti",
+    name: "NVIDIA GeForce RTX 4070 Ti",
+    consumer: true,
+    formFactor: "pcie",
+    memoryGiB: 12, // NVIDIA RTX 4070 family spec page: 12 GB GDDR6X
+    tdpWatts: 285, // NVIDIA spec page: 285 W total graphics power (no Founders Edition)
+    minWatts: 95, // derived: one third of TGP as on the RTX 4090 (150 of 450 W), rounded up to 5 W; not verified
+    maxWatts: 285, // = TGP
+    idleWatts: 12, // engineering estimate
+    fp16Tflops: 80.2, // derived: 240 tensor cores × 2.61 GHz boost (spec page) × 128 (the Ada whitepaper lists this AD104 part as "RTX 4080 12GB")
+    curve: [[95, 0.45], [145, 0.709], [200, 0.901], [240, 0.966], [265, 0.99], [285, 1]],
+    hostBaseWatts: MINING_RIG_BASE_WATTS,
+    aliases: ["rtx4070ti", "4070ti", "4070-ti", "rtx-4070ti"],
+  },
+  {
+    key: "rtx-4080",
+    name: "NVIDIA GeForce RTX 4080",
+    consumer: true,
+    formFactor: "pcie",
+    memoryGiB: 16, // NVIDIA spec page: 16 GB GDDR6X
+    tdpWatts: 320, // NVIDIA spec page: 320 W total graphics power
+    minWatts: 110, // derived: one third of TGP as on the RTX 4090, rounded up to 5 W; not verified
+    maxWatts: 320, // = TGP
+    idleWatts: 15, // engineering estimate
+    fp16Tflops: 97.5, // Ada whitepaper, RTX 4080 16GB: peak FP16 tensor with FP32 accumulate, dense (= 304 × 2.505 GHz × 128)
+    curve: [[110, 0.466], [160, 0.7], [225, 0.901], [270, 0.967], [300, 0.991], [320, 1]],
+    hostBaseWatts: MINING_RIG_BASE_WATTS,
+    aliases: ["rtx4080", "4080", "rtx-4080-16gb"],
+  },
+  {
+    key: "rtx-5090",
+    name: "NVIDIA GeForce RTX 5090",
+    consumer: true,
+    formFactor: "pcie",
+    memoryGiB: 32, // NVIDIA spec page: 32 GB GDDR7
+    tdpWatts: 575, // NVIDIA spec page: 575 W total graphics power
+    minWatts: 400, // b00nz/mVolt issue #48: the 5090's minimum power cap of 400 W is locked in the VBIOS
+    maxWatts: 575, // = TGP
+    idleWatts: 30, // engineering estimate
+    fp16Tflops: 209.5, // derived: 680 tensor cores × 2.407 GHz boost (spec page) × 128
+    curve: [[400, 0.896], [405, 0.902], [490, 0.971], [535, 0.99], [575, 1]],
+    hostBaseWatts: MINING_RIG_BASE_WATTS,
+    aliases: ["rtx5090", "5090", "rtx-5090-32gb"],
   },
   // --- Workstation (RTX professional): limits as nvidia-smi reports them for the NVIDIA
   // board; these boards allow no cap above TDP. Idle figures are engineering estimates.
@@ -218,6 +323,51 @@ export const GPUS: readonly GpuSpec[] = [
     curve: [[100, 0.602], [115, 0.7], [160, 0.896], [195, 0.969], [215, 0.991], [230, 1]],
     hostBaseWatts: WORKSTATION_BASE_WATTS,
     aliases: ["a5000", "rtxa5000", "rtx-a5000-24gb"],
+  },
+  {
+    key: "rtx-a2000",
+    name: "NVIDIA RTX A2000",
+    consumer: false,
+    formFactor: "pcie",
+    memoryGiB: 6, // NVIDIA RTX A2000 datasheet: 6 GB GDDR6 with ECC (a 12 GB model exists: alias below, same power)
+    tdpWatts: 70, // RTX A2000 datasheet: max power consumption 70 W (slot-powered)
+    minWatts: 50, // derived: not published; a slot-powered 70 W card's range assumed as narrow as the T4's (60–70 W), rounded down; not verified
+    maxWatts: 70, // = datasheet max power
+    idleWatts: 8, // engineering estimate
+    fp16Tflops: 31.9, // RTX A2000 datasheet: 63.9 TFLOPS tensor performance with sparsity → 31.9 dense
+    curve: [[50, 0.907], [60, 0.972], [65, 0.99], [70, 1]],
+    hostBaseWatts: WORKSTATION_BASE_WATTS,
+    aliases: ["a2000", "rtxa2000", "rtx-a2000-6gb", "rtx-a2000-12gb"],
+  },
+  {
+    key: "rtx-a4500",
+    name: "NVIDIA RTX A4500",
+    consumer: false,
+    formFactor: "pcie",
+    memoryGiB: 20, // NVIDIA RTX A4500 datasheet: 20 GB GDDR6 with ECC
+    tdpWatts: 200, // RTX A4500 datasheet: max power consumption 200 W
+    minWatts: 100, // derived: the 100 W floor nvidia-smi reports on the A4000/A5000 here; not verified on this board
+    maxWatts: 200, // = datasheet max power (RTX boards allow no cap above it)
+    idleWatts: 12, // engineering estimate
+    fp16Tflops: 94.6, // RTX A4500 datasheet: 189.2 TFLOPS tensor performance with sparsity → 94.6 dense
+    curve: [[100, 0.7], [140, 0.9], [170, 0.97], [185, 0.989], [200, 1]],
+    hostBaseWatts: WORKSTATION_BASE_WATTS,
+    aliases: ["a4500", "rtxa4500", "rtx-a4500-20gb"],
+  },
+  {
+    key: "rtx-a6000",
+    name: "NVIDIA RTX A6000",
+    consumer: false,
+    formFactor: "pcie",
+    memoryGiB: 48, // NVIDIA RTX A6000 datasheet: 48 GB GDDR6 with ECC
+    tdpWatts: 300, // RTX A6000 datasheet: max power consumption 300 W
+    minWatts: 100, // derived: the 100 W floor of the A4000/A5000 here; not verified on this board
+    maxWatts: 300, // = datasheet max power
+    idleWatts: 20, // engineering estimate
+    fp16Tflops: 154.8, // RTX A6000 datasheet: 309.7 TFLOPS tensor performance with sparsity → 154.8 dense
+    curve: [[100, 0.45], [150, 0.7], [210, 0.9], [255, 0.97], [280, 0.99], [300, 1]],
+    hostBaseWatts: WORKSTATION_BASE_WATTS,
+    aliases: ["a6000", "rtxa6000", "rtx-a6000-48gb"],
   },
   {
     key: "rtx-6000-ada",
@@ -280,7 +430,130 @@ export const GPUS: readonly GpuSpec[] = [
     hostBaseWatts: PCIE_SERVER_BASE_WATTS,
     aliases: ["h100-80gb-pcie", "h100-pcie-80gb", "h100-pcie-80gb-hbm2e"],
   },
+  // Datacenter boards added for issue 9. Min Power Limits are not in NVIDIA's datasheets; where
+  // marked "derived", the 100 W floor nvidia-smi reports on the datacenter boards above is assumed.
+  {
+    key: "a10",
+    name: "NVIDIA A10",
+    consumer: false,
+    formFactor: "pcie",
+    memoryGiB: 24, // NVIDIA A10 datasheet: 24 GB GDDR6
+    tdpWatts: 150, // A10 datasheet: max TDP power 150 W
+    minWatts: 100, // derived (see above); not verified
+    maxWatts: 150, // = datasheet max power
+    idleWatts: 20, // engineering estimate
+    fp16Tflops: 125, // A10 datasheet: FP16 tensor 125 TFLOPS dense (250 sparse)
+    curve: [[100, 0.867], [105, 0.9], [130, 0.974], [140, 0.99], [150, 1]],
+    hostBaseWatts: PCIE_SERVER_BASE_WATTS,
+    aliases: ["a10-24gb"],
+  },
+  {
+    key: "a30",
+    name: "NVIDIA A30",
+    consumer: false,
+    formFactor: "pcie",
+    memoryGiB: 24, // NVIDIA A30 datasheet: 24 GB HBM2
+    tdpWatts: 165, // A30 datasheet: max TDP power 165 W
+    minWatts: 100, // derived (see above); not verified
+    maxWatts: 165, // = datasheet max power
+    idleWatts: 30, // engineering estimate (HBM2)
+    fp16Tflops: 165, // A30 datasheet: FP16 tensor 165 TFLOPS dense (330 sparse)
+    curve: [[100, 0.806], [115, 0.897], [140, 0.969], [155, 0.991], [165, 1]],
+    hostBaseWatts: PCIE_SERVER_BASE_WATTS,
+    aliases: ["a30-24gb"],
+  },
+  {
+    key: "a40",
+    name: "NVIDIA A40",
+    consumer: false,
+    formFactor: "pcie",
+    memoryGiB: 48, // NVIDIA A40 datasheet: 48 GB GDDR6 with ECC
+    tdpWatts: 300, // A40 datasheet: max power consumption 300 W
+    minWatts: 100, // derived (see above); not verified
+    maxWatts: 300, // = datasheet max power
+    idleWatts: 30, // engineering estimate (passive card)
+    fp16Tflops: 149.7, // A40 datasheet: FP16 tensor 149.7 TFLOPS dense (299.4 sparse)
+    curve: [[100, 0.45], [150, 0.7], [210, 0.9], [255, 0.97], [280, 0.99], [300, 1]],
+    hostBaseWatts: PCIE_SERVER_BASE_WATTS,
+    aliases: ["a40-48gb"],
+  },
+  {
+    key: "l4",
+    name: "NVIDIA L4",
+    consumer: false,
+    formFactor: "pcie",
+    memoryGiB: 24, // NVIDIA L4 datasheet: 24 GB GDDR6
+    tdpWatts: 72, // L4 datasheet: max thermal design power 72 W (slot-powered)
+    minWatts: 40, // not published: the Min Power Limit recalled from nvidia-smi on cloud L4 VMs, not re-verified here
+    maxWatts: 72, // = datasheet max power
+    idleWatts: 12, // engineering estimate
+    fp16Tflops: 121, // L4 datasheet: FP16 tensor 242 TFLOPS with sparsity → 121 dense
+    curve: [[40, 0.756], [50, 0.894], [60, 0.962], [65, 0.983], [72, 1]],
+    hostBaseWatts: PCIE_SERVER_BASE_WATTS,
+    aliases: ["l4-24gb"],
+  },
+  {
+    key: "l40",
+    name: "NVIDIA L40",
+    consumer: false,
+    formFactor: "pcie",
+    memoryGiB: 48, // NVIDIA L40 datasheet: 48 GB GDDR6 with ECC
+    tdpWatts: 300, // L40 datasheet: max power consumption 300 W
+    minWatts: 100, // derived: the 100 W floor of the L40S above (same AD102 board); not verified
+    maxWatts: 300, // = datasheet max power
+    idleWatts: 35, // engineering estimate (as the L40S)
+    fp16Tflops: 181.05, // L40 datasheet: FP16 tensor 362.1 TFLOPS with sparsity → 181.05 dense
+    curve: [[100, 0.45], [150, 0.7], [210, 0.9], [255, 0.97], [280, 0.99], [300, 1]],
+    hostBaseWatts: PCIE_SERVER_BASE_WATTS,
+    aliases: ["l40-48gb"],
+  },
+  {
+    key: "t4",
+    name: "NVIDIA T4",
+    consumer: false,
+    formFactor: "pcie",
+    memoryGiB: 16, // NVIDIA T4 datasheet: 16 GB GDDR6
+    tdpWatts: 70, // T4 datasheet: max power 70 W (slot-powered)
+    minWatts: 60, // nvidia-smi Min Power Limit on a Tesla T4 (not re-verified here)
+    maxWatts: 70, // = datasheet max power
+    idleWatts: 10, // engineering estimate
+    fp16Tflops: 65, // T4 datasheet: mixed precision (FP16/FP32) 65 TFLOPS (Turing: no sparsity)
+    curve: [[60, 0.972], [65, 0.99], [70, 1]],
+    hostBaseWatts: PCIE_SERVER_BASE_WATTS,
+    aliases: ["tesla-t4", "t4-16gb"],
+  },
+  {
+    key: "v100-pcie",
+    name: "NVIDIA V100 PCIe 32GB",
+    consumer: false,
+    formFactor: "pcie",
+    memoryGiB: 32, // NVIDIA V100 datasheet (PCIe column): 32 GB HBM2 (16 GB boards also exist)
+    tdpWatts: 250, // V100 datasheet: max power consumption 250 W (PCIe)
+    minWatts: 100, // derived (see above); not verified
+    maxWatts: 250, // = datasheet max power
+    idleWatts: 30, // engineering estimate (HBM2)
+    fp16Tflops: 112, // V100 datasheet (PCIe): tensor performance 112 TFLOPS (Volta: no sparsity)
+    curve: [[100, 0.55], [125, 0.7], [175, 0.9], [215, 0.972], [235, 0.991], [250, 1]],
+    hostBaseWatts: PCIE_SERVER_BASE_WATTS,
+    aliases: ["tesla-v100-pcie-32gb", "v100-pcie-32gb", "tesla-v100-pcie"],
+  },
   // --- SXM (HGX baseboard, 8 GPUs per host). hostBaseWatts per the rule in the header.
+  {
+    key: "v100-sxm",
+    name: "NVIDIA V100 SXM2 32GB",
+    consumer: false,
+    formFactor: "sxm",
+    memoryGiB: 32, // NVIDIA V100 datasheet (SXM2 column): 32 GB HBM2
+    tdpWatts: 300, // V100 datasheet: max power consumption 300 W (SXM2)
+    minWatts: 150, // derived: half of TDP, as the A100 PCIe (150 of 300 W); not verified
+    maxWatts: 300, // = datasheet max power
+    idleWatts: 40, // engineering estimate
+    fp16Tflops: 125, // V100 datasheet (SXM2): tensor performance 125 TFLOPS
+    curve: [[150, 0.7], [210, 0.9], [255, 0.97], [280, 0.99], [300, 1]],
+    // DGX-1 (8 × V100 SXM2) datasheet: 3.5 kW max; (3500 − 8 × 300) × 0.95 = 1045 → 1000 (engineering estimate, not re-verified here).
+    hostBaseWatts: 1000,
+    aliases: ["tesla-v100-sxm2-32gb", "v100-sxm2", "v100-sxm2-32gb", "tesla-v100-sxm2"],
+  },
   {
     key: "a100-sxm",
     name: "NVIDIA A100 SXM4 80GB",
@@ -348,6 +621,85 @@ export const GPUS: readonly GpuSpec[] = [
     hostBaseWatts: 5900,
     aliases: ["b200-sxm", "b200-180gb", "hgx-b200", "dgx-b200"],
   },
+  // --- NVIDIA CMP mining processors (headless, sold for Ethereum mining in 2021). NVIDIA's
+  // CMP HX announcement table (Fudzilla, "Nvidia unveils cryptocurrency mining processors"):
+  // 30HX 6 GB 125 W, 40HX 8 GB 185 W, 50HX 10 GB 250 W, 90HX 10 GB 320 W; the 170HX followed
+  // (GA100, 8 GB HBM2e, 250 W: pcguia.pt / pcworld.pl, September 2021). Mining software
+  // measured the 50HX at 250 W and the 90HX at 320 W (kryptex/krig-miner v1.5.7 notes).
+  // Crippled on purpose: NVIDIA limits the PCIe link to four Gen 1 lanes (heise on the 50HX:
+  // "auf vier 1.0-Lanes"; pcworld.pl on the 170HX: generation 1, 4 lanes, in an x16 slot), about
+  // 1 GB/s, what a Gen 3 x1 riser gives, so the planner treats them like x1-riser GPUs
+  // (single-GPU inference pools, pcieLinkLimit). On the 170HX NVIDIA also throttles FP32
+  // FMA to 0.39 TFLOPS; FP16 runs at 42 TFLOPS and non-FMA FP32 at 6.25 TFLOPS (niconiconi,
+  // "Nvidia CMP 170HX Review"). For the Turing and GA102 CMPs no measured figure was found:
+  // their fp16Tflops is the GPU configuration's upper bound (derived as for GeForce above),
+  // not a measurement, and may be far above what NVIDIA's limits allow. Min Power Limits are
+  // not published: 100 W assumed (the GA10x floor above), not verified; max = the table's power.
+  // Not GeForce, but as far outside NVIDIA's datacenter support matrix: consumer: true.
+  {
+    key: "cmp-30hx",
+    name: "NVIDIA CMP 30HX",
+    consumer: true,
+    formFactor: "pcie",
+    memoryGiB: 6, // CMP HX table: 6 GB GDDR6
+    tdpWatts: 125, // CMP HX table: 125 W
+    minWatts: 100, // derived (see above)
+    maxWatts: 125,
+    idleWatts: 10, // engineering estimate
+    fp16Tflops: 10, // derived upper bound: TU116, no tensor cores, FP16 at 2 × FP32: 1408 cores × 2 FLOPs × 2 × 1.785 GHz ≈ 10 TFLOPS
+    curve: [[100, 0.947], [105, 0.965], [115, 0.988], [125, 1]],
+    hostBaseWatts: MINING_RIG_BASE_WATTS,
+    aliases: ["cmp30hx", "30hx", "cmp-30hx-6gb"],
+    pcieLinkLimit: { generation: 1, lanes: 4 },
+  },
+  {
+    key: "cmp-50hx",
+    name: "NVIDIA CMP 50HX",
+    consumer: true,
+    formFactor: "pcie",
+    memoryGiB: 10, // heise (MSI CMP 50HX): 10 GB GDDR6
+    tdpWatts: 250, // CMP HX table: 250 W (heise quotes MSI's 225 W; krig-miner measured 250 W)
+    minWatts: 100, // derived (see above)
+    maxWatts: 250,
+    idleWatts: 15, // engineering estimate
+    fp16Tflops: 44.3, // derived upper bound: TU102 with 56 SMs (heise) = 448 tensor cores × 1.545 GHz boost × 64 (Turing GeForce rate with FP32 accumulate)
+    curve: [[100, 0.55], [125, 0.7], [175, 0.9], [215, 0.972], [235, 0.991], [250, 1]],
+    hostBaseWatts: MINING_RIG_BASE_WATTS,
+    aliases: ["cmp50hx", "50hx", "cmp-50hx-10gb"],
+    pcieLinkLimit: { generation: 1, lanes: 4 },
+  },
+  {
+    key: "cmp-90hx",
+    name: "NVIDIA CMP 90HX",
+    consumer: true,
+    formFactor: "pcie",
+    memoryGiB: 10, // CMP HX table: 10 GB
+    tdpWatts: 320, // CMP HX table: 320 W (krig-miner measured 320 W)
+    minWatts: 100, // derived (see above)
+    maxWatts: 320,
+    idleWatts: 15, // engineering estimate
+    fp16Tflops: 43.8, // derived upper bound: GA102 with 50 SMs = 200 tensor cores × 1.71 GHz × 128 (GA10x GeForce rate); not measured
+    curve: [[100, 0.419], [160, 0.7], [225, 0.901], [270, 0.967], [300, 0.991], [320, 1]],
+    hostBaseWatts: MINING_RIG_BASE_WATTS,
+    aliases: ["cmp90hx", "90hx", "cmp-90hx-10gb"],
+    pcieLinkLimit: { generation: 1, lanes: 4 },
+  },
+  {
+    key: "cmp-170hx",
+    name: "NVIDIA CMP 170HX",
+    consumer: true,
+    formFactor: "pcie",
+    memoryGiB: 8, // pcworld.pl / niconiconi: 8 GB HBM2e
+    tdpWatts: 250, // pcguia.pt: maximum TDP 250 W (one 8-pin connector, passive cooler)
+    minWatts: 100, // derived (see above)
+    maxWatts: 250,
+    idleWatts: 25, // engineering estimate (HBM2e)
+    fp16Tflops: 42, // niconiconi review: FP16 measured at 42 TFLOPS (FP32 FMA throttled to 0.39 TFLOPS)
+    curve: [[100, 0.55], [125, 0.7], [175, 0.9], [215, 0.972], [235, 0.991], [250, 1]],
+    hostBaseWatts: MINING_RIG_BASE_WATTS,
+    aliases: ["cmp170hx", "170hx", "cmp-170hx-8gb"],
+    pcieLinkLimit: { generation: 1, lanes: 4 },
+  },
 ];
 
 /**
@@ -371,6 +723,21 @@ export const ASICS: readonly AsicSpec[] = [
   { key: "m50s", name: "WhatsMiner M50S", watts: 3276, hashrateThs: 126, aliases: ["m50s-126t"] },
   // MicroBT WhatsMiner M60S spec sheet: 186 TH/s at 18.5 J/TH ≈ 3441 W (not re-verified here).
   { key: "m60s", name: "WhatsMiner M60S", watts: 3441, hashrateThs: 186, aliases: ["m60s-186t"] },
+  // Added for issue 9.
+  // Bitmain Antminer S19k Pro spec sheet: 120 TH/s at 23 J/TH = 2760 W (not re-verified here).
+  { key: "s19k-pro", name: "Antminer S19k Pro", watts: 2760, hashrateThs: 120, aliases: ["s19kpro", "s19k-pro-120t", "s19-k-pro"] },
+  // Bitmain Antminer S21 Pro spec sheet: 234 TH/s at 15.0 J/TH = 3510 W (a retailer page quotes 234 TH/s, 3531 W:
+  // antminer-s21-pro-profitability.pages.dev; D-Central's power table flags its S21 Pro row as Bitmain's spec).
+  { key: "s21-pro", name: "Antminer S21 Pro", watts: 3510, hashrateThs: 234, aliases: ["s21pro", "s21-pro-234t"] },
+  // Bitmain Antminer S21 XP spec sheet: 270 TH/s at 13.5 J/TH = 3645 W (btcminermarketplace.com,
+  // "How to calculate ROI for Bitcoin Miner S21 XP": 270 TH/s ±3 %, 13.5 J/TH ±5 % on the wall at 25 °C).
+  { key: "s21-xp", name: "Antminer S21 XP", watts: 3645, hashrateThs: 270, aliases: ["s21xp", "s21-xp-270t"] },
+  // MicroBT WhatsMiner M30S++ spec sheet: 112 TH/s at 31 J/TH = 3472 W (not re-verified here).
+  { key: "m30s-plus-plus", name: "WhatsMiner M30S++", watts: 3472, hashrateThs: 112, aliases: ["m30s++", "m30spp", "m30s-pp", "m30s++-112t"] },
+  // MicroBT WhatsMiner M63S (hydro-cooled) spec sheet: 390 TH/s at 18.5 J/TH = 7215 W (not re-verified here).
+  { key: "m63s", name: "WhatsMiner M63S", watts: 7215, hashrateThs: 390, aliases: ["m63s-390t", "m63s-hydro"] },
+  // Canaan Avalon A1466 spec sheet: 150 TH/s, 3230 W ±10 % (D-Central, "Avalon 1466 – Low Hashrate vs Nameplate").
+  { key: "avalon-a1466", name: "Avalon A1466", watts: 3230, hashrateThs: 150, aliases: ["a1466", "avalon-1466", "a1466-150t"] },
 ];
 
 
@@ -380,7 +747,7 @@ export function normalizeModelName(name: string): string {
     .toLowerCase()
     // Underscores first: `\b` treats `_` as a word character, so `antminer_s19` would keep its vendor word.
     .replace(/_/g, " ")
-    .replace(/\b(nvidia|geforce|antminer|whatsminer|bitmain|microbt)\b/g, "")
+    .replace(/\b(nvidia|geforce|antminer|whatsminer|bitmain|microbt|canaan)\b/g, "")
     .replace(/[\s_]+/g, "-")
     .replace(/-+/g, "-")
     .replace(/^-|-$/g, "");

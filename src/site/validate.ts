@@ -441,7 +441,7 @@ function checkCatalogNames(list: CatalogList, entries: readonly { key: string; n
     const who = `catalog.${list}[${i}] (${e.key})`;
     if (normalizeModelName(e.key) !== e.key) {
       problems.push({
-        message: `${who}: key ${quoted(e.key)} is not in catalog form: names are looked up without vendor words (nvidia, geforce, antminer, whatsminer, bitmain, microbt)`,
+        message: `${who}: key ${quoted(e.key)} is not in catalog form: names are looked up without vendor words (nvidia, geforce, antminer, whatsminer, bitmain, microbt, canaan)`,
         fix: `write key: ${normalizeModelName(e.key) || "a key without the vendor word"}`,
         path: ["catalog", list, i, "key"],
       });
