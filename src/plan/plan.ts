@@ -3,7 +3,8 @@
  *
  * The plan is a pipeline of pure stages (`stages/`), each deciding one thing:
  *
- * 1. `resolveMachines`: each machine against the catalog, its circuit and its feed.
+ * 1. `resolveMachines`: each machine against the site's catalog (its own entries, then the
+ *    built-in ones), its circuit and its feed; a machine's `gpuMaxWatts` replaces its model's max.
  * 2. `checkMinimumLoads`: every circuit, every phase of a three-phase circuit, and every
  *    feed carries its load with GPUs at their minimum caps (else one SiteError listing every
  *    overloaded circuit, phase and feed).
@@ -18,7 +19,7 @@
  * Three-phase circuits are taken as wye PDUs with line-to-neutral outlets: each PSU cord
  * loads one phase, and each phase may carry V / √3 × A × derating (`phases.ts`).
  */
-import { findAsic, findGpu } from "../site/catalog.js";
+import { siteCatalog } from "../site/catalog.js";
 import type { SiteSpec } from "../site/schema.js";
 import { nodeThroughputTflops } from "./allocate.js";
 import { roundWatts, round1 } from "./power.js";
@@ -41,7 +42,7 @@ export { TIER_ORDER, interconnectOf, poolName, tierTaint } from "./stages/pools.
 export { CIRCUIT_WARN_FRACTION, CIRCUIT_WARN_LIST, LOW_CAP_WARN_FRACTION } from "./stages/warnings.js";
 
 export interface PlanOptions {
-  /** @default the built-in hardware catalog (`src/site/catalog.ts`) */
+  /** @default the site's catalog: its own `catalog` entries, then the built-in ones (`siteCatalog`, `src/site/catalog.ts`) */
   catalog?: PlanCatalog;
 }
 
@@ -54,7 +55,7 @@ export interface PlanOptions {
  *   the validator should have caught does not resolve.
  */
 export function planFarm(site: SiteSpec, options: PlanOptions = {}): FarmPlan {
-  const { machines, retired } = resolveMachines(site, memoCatalog(options.catalog ?? { findGpu, findAsic }));
+  const { machines, retired } = resolveMachines(site, memoCatalog(options.catalog ?? siteCatalog(site)));
   const budgets = siteBudgets(site, machines);
   checkMinimumLoads(site, budgets);
   const power = allocatePower(site, machines, budgets);

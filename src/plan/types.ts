@@ -66,8 +66,10 @@ export interface NodeGpu {
   capWatts: number;
   /** Lowest limit the GPU accepts (`nvidia-smi -q -d POWER`: Min Power Limit), in W. */
   minWatts: number;
-  /** Highest limit the GPU accepts (Max Power Limit), in W. */
+  /** Highest limit the GPU accepts (Max Power Limit), in W: the machine's `gpuMaxWatts` when set, else the catalog's. */
   maxWatts: number;
+  /** Present (true) when `maxWatts` is the machine's own `gpuMaxWatts`, not the catalog model's. */
+  maxFromMachine?: true;
   /** Board power at stock settings, in W. */
   tdpWatts: number;
   /** Whether the node is the consumer (GeForce) class, outside NVIDIA's datacenter support matrix. */

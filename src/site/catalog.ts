@@ -913,6 +913,29 @@ export function withMaxWatts(gpu: GpuSpec, maxWatts: number): GpuSpec {
   return { ...gpu, maxWatts, curve };
 }
 
+/**
+ * Usable bandwidth of one PCIe lane per generation, in GB/s (after line coding: 8b/10b for
+ * Gen 1–2, 128b/130b for Gen 3–5; PCI-SIG's published per-lane rates).
+ */
+const PCIE_LANE_GBPS: Readonly<Record<number, number>> = { 1: 0.25, 2: 0.5, 3: 0.985, 4: 1.969, 5: 3.938, 6: 7.563 };
+
+/** One direction's bandwidth of a PCIe link, in GB/s. */
+export function pcieLinkGBps(link: { generation: number; lanes: number }): number {
+  return (PCIE_LANE_GBPS[link.generation] ?? 0) * link.lanes;
+}
+
+/**
+ * A board link at or below this bandwidth is planned like an x1 riser (inference only): Gen 3
+ * x2. It takes in a Gen 1 x4 CMP card (1 GB/s) and a Gen 3 x1 riser (0.985 GB/s), and leaves
+ * out a Gen 3 x4 slot (3.9 GB/s).
+ */
+export const RISER_CLASS_MAX_GBPS = 2 * PCIE_LANE_GBPS[3]!;
+
+/** True when `gpu`'s own PCIe link is as narrow as an x1 riser (NVIDIA CMP cards). */
+export function hasRiserClassLink(gpu: Pick<GpuSpec, "pcieLinkLimit">): boolean {
+  return gpu.pcieLinkLimit !== undefined && pcieLinkGBps(gpu.pcieLinkLimit) <= RISER_CLASS_MAX_GBPS;
+}
+
 // ---- catalogs: built-in, and a site's own entries over it ------------------------------
 
 /** The models a site can name: its own catalog entries first, then the built-in ones they do not replace. */

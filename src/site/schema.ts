@@ -230,7 +230,7 @@ export const CatalogGpu = z
       })
       .strict()
       .optional()
-      .describe("The board's own PCIe link where it is narrower than its slot (NVIDIA CMP cards: Gen 1 x4): planned like an x1 riser, inference only."),
+      .describe("The board's own PCIe link where it is narrower than its slot (NVIDIA CMP cards: Gen 1 x4): at 2 GB/s or less (Gen 3 x2) planned like an x1 riser, inference only."),
   })
   .strict();
 export type CatalogGpu = z.infer<typeof CatalogGpu>;

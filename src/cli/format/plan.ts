@@ -42,6 +42,18 @@ function sections(plan: FarmPlan): { heading: string; summary: string[]; section
     },
     ...(plan.pools.length === 0 ? { lines: ["(no GPU nodes)"] } : {}),
   });
+  // Boards whose Max Power Limit differs from the catalog's (gpuMaxWatts): the cap the planner could give them.
+  const ownMax = plan.nodes.filter((n) => n.gpu?.maxFromMachine === true);
+  if (ownMax.length > 0) {
+    out.push({
+      title: "GPU max power limits set per machine (gpuMaxWatts)",
+      table: {
+        headers: ["NODE", "MODEL", "GPUS", "TDP W", "MAX W", "CAP W"],
+        align: ["left", "left", "right", "right", "right", "right"],
+        rows: ownMax.map((n) => [n.hostname, n.gpu!.model, String(n.gpu!.count), String(n.gpu!.tdpWatts), String(n.gpu!.maxWatts), String(n.gpu!.capWatts)]),
+      },
+    });
+  }
   out.push({
     title: "Feeds",
     table: {

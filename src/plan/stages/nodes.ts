@@ -136,6 +136,7 @@ export function plannedNodes(site: SiteSpec, machines: readonly ResolvedMachine[
               capWatts: cap,
               minWatts: r.gpu.minWatts,
               maxWatts: r.gpu.maxWatts,
+              ...(m.gpuMaxWatts !== undefined ? { maxFromMachine: true as const } : {}),
               tdpWatts: r.gpu.tdpWatts,
               consumer: r.gpu.consumer,
             },

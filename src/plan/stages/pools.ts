@@ -3,6 +3,7 @@
  * interconnect and power tier, and the Kueue queues over them.
  */
 import type { GpuSpec } from "../../site/catalog.js";
+import { hasRiserClassLink } from "../../site/catalog.js";
 import type { PowerTier, SiteSpec } from "../../site/schema.js";
 import { cmpStr, nodeThroughputTflops } from "../allocate.js";
 import { round1 } from "../power.js";
@@ -13,9 +14,13 @@ import type { ResolvedMachine } from "./resolve.js";
 /** Tier order used for ClusterQueues (most reliable first). */
 export const TIER_ORDER: readonly PowerTier[] = ["firm", "interruptible", "curtailable"];
 
-/** Interconnect class of a GPU node: PCIe x1 risers cannot move training data fast enough, SXM boards have NVLink. */
-export function interconnectOf(pcieLink: string | undefined, gpu: Pick<GpuSpec, "formFactor">): PlannedPool["interconnect"] {
-  if (pcieLink === "x1") return "x1-riser";
+/**
+ * Interconnect class of a GPU node: PCIe x1 risers cannot move training data fast enough, and
+ * neither can a board whose own link is as narrow (NVIDIA CMP cards: Gen 1 x4, whatever the
+ * slot); SXM boards have NVLink.
+ */
+export function interconnectOf(pcieLink: string | undefined, gpu: Pick<GpuSpec, "formFactor" | "pcieLinkLimit">): PlannedPool["interconnect"] {
+  if (pcieLink === "x1" || hasRiserClassLink(gpu)) return "x1-riser";
   return gpu.formFactor === "sxm" ? "sxm" : "pcie";
 }
 

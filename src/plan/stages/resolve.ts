@@ -4,6 +4,7 @@
  * minimum caps, PSU cords) is decided here, once.
  */
 import type { AsicSpec, GpuSpec } from "../../site/catalog.js";
+import { withMaxWatts } from "../../site/catalog.js";
 import type { Problem } from "../../site/problems.js";
 import { SiteError } from "../../site/problems.js";
 import type { PowerTier, SiteSpec } from "../../site/schema.js";
@@ -95,12 +96,19 @@ export function resolveMachines(site: SiteSpec, catalog: PlanCatalog): Resolutio
       }
       machines.push({ ...base, role: "asic", asic, gpuCount: 0, baseWatts: 0, minWallWatts: asic.watts });
     } else if (m.role === "gpu") {
-      const gpu = gpuSpec;
       const gpuCount = m.gpuCount ?? 0;
-      if (!gpu || gpuCount < 1) {
-        problems.push({ message: `GPU machine ${m.hostname} needs a catalog gpuModel and gpuCount ≥ 1`, fix: "set gpuModel to a model from the hardware catalog and gpuCount to the number of GPUs", path: ["machines", index, gpu ? "gpuCount" : "gpuModel"] });
+      if (!gpuSpec || gpuCount < 1) {
+        problems.push({ message: `GPU machine ${m.hostname} needs a catalog gpuModel and gpuCount ≥ 1`, fix: "set gpuModel to a model from the hardware catalog and gpuCount to the number of GPUs", path: ["machines", index, gpuSpec ? "gpuCount" : "gpuModel"] });
         return;
       }
+      // The machine's boards may accept a different max than the model's (gpuMaxWatts): it becomes
+      // this machine's max cap. Validation keeps it within [TDP, boardMaxWatts]; re-checked here.
+      const maxWatts = m.gpuMaxWatts;
+      if (maxWatts !== undefined && (maxWatts < gpuSpec.tdpWatts || maxWatts > (gpuSpec.boardMaxWatts ?? gpuSpec.maxWatts))) {
+        problems.push({ message: `GPU machine ${m.hostname} has gpuMaxWatts ${maxWatts} W outside its model's ${gpuSpec.tdpWatts}–${gpuSpec.boardMaxWatts ?? gpuSpec.maxWatts} W`, fix: "set gpuMaxWatts to the Max Power Limit nvidia-smi -q -d POWER reports, or remove it", path: ["machines", index, "gpuMaxWatts"] });
+        return;
+      }
+      const gpu = maxWatts === undefined ? gpuSpec : withMaxWatts(gpuSpec, maxWatts);
       const baseWatts = m.baseWatts ?? gpu.hostBaseWatts;
       machines.push({ ...base, role: "gpu", gpu, gpuCount, baseWatts, minWallWatts: (baseWatts + gpuCount * gpu.minWatts) / psuEfficiency });
     } else {
