@@ -67,7 +67,7 @@ describe("mine2hpc validate", () => {
       `${FIXTURES}/two-problems.yaml:17:28: duplicate IP 10.9.0.2 on machines[1] (rig-1): machines[0] (cp-1) already uses it (at machines[1].ip)`,
       "  fix: give rig-1 its own IP",
       `${FIXTURES}/two-problems.yaml:17:85: unknown GPU model 'rtx-3909' on rig-1 (did you mean 'rtx-3090'?) (at machines[1].gpuModel)`,
-      "  fix: use gpuModel: rtx-3090, or add the model to src/site/catalog.ts",
+      "  fix: use gpuModel: rtx-3090 if that is the board, or describe it in the site file under catalog.gpus (key, name, memoryGiB, tdpWatts, minWatts, maxWatts, fp16Tflops; nvidia-smi -q -d POWER shows the limits) and name its key",
       "",
     ]);
   });

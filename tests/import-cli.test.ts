@@ -48,7 +48,7 @@ describe("mine2hpc import --from foreman", () => {
         "foreman-broken.csv:4: IP '10.30.1.300' is not an IPv4 address",
         "  fix: write it as 10.20.0.11",
         "foreman-broken.csv:5: ASIC model 'Antminer L7' is not in the hardware catalog (closest: s19)",
-        "  fix: use a catalog ASIC (s19, s19j-pro, s19-xp, s21, s21-hydro, m50s, m60s) or add the model to src/site/catalog.ts",
+        "  fix: use a catalog ASIC, or describe the model under catalog.asics in the site file and import with --site SITE",
         "foreman-broken.csv:6: machine has no hostname",
         "  fix: give the machine a name in the fleet tool, or map a column to hostname with --map hostname=COLUMN",
         "foreman-broken.csv:7: no circuit rule matches this machine (rack Z09, row 9, ip 10.99.0.11)",
@@ -176,5 +176,67 @@ describe("mine2hpc import --from csv", () => {
     const r = await runCli(["import", "--from", "awesome-miner", "x.csv"], { cwd: dir });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toBe("error: unknown export format 'awesome-miner'.\n  fix: use --from foreman, --from hiveos, --from csv.\n");
+  });
+});
+
+describe("mine2hpc import --site (the site's own catalog)", () => {
+  const fleet = [
+    "hostname,ip,rack,circuit,model,gpuCount",
+    "rig-1,10.20.0.11,r1,pdu-a1,NVIDIA GeForce RTX 2080 Ti,6",
+    "rig-2,10.20.0.12,r1,pdu-a1,Radeon RX 6800,6",
+    "asic-1,10.20.1.1,r2,pdu-a1,Antminer L7,",
+  ].join("\n");
+  const siteWith = (catalog: string[]) => ["apiVersion: mine2hpc.io/v1alpha1", "kind: Site", "inventory: not-written-yet.csv", "catalog:", ...catalog].join("\n") + "\n";
+  const ownModels = [
+    "  gpus:",
+    "    - { key: rtx-2080-ti, name: NVIDIA GeForce RTX 2080 Ti, consumer: true, memoryGiB: 11, tdpWatts: 250, minWatts: 100, maxWatts: 280, fp16Tflops: 56.9 }",
+    "  asics:",
+    "    - { key: l7, name: Antminer L7, watts: 3425, hashrateThs: 0.0095 }",
+  ];
+
+  it("without --site, unknown models point at the site catalog; an AMD card is refused with the alternatives", async () => {
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(path.join(dir, "fleet-own.csv"), fleet);
+    const r = await runCli(["import", "--from", "csv", "fleet-own.csv"], { cwd: dir });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe(
+      [
+        "error: 3 problems in 3 lines of fleet-own.csv; nothing was written.",
+        "fleet-own.csv:2: model 'NVIDIA GeForce RTX 2080 Ti' is neither a GPU nor an ASIC of the hardware catalog (closest: rtx-3080-ti)",
+        "  fix: use a catalog model, or describe it under catalog.gpus or catalog.asics in the site file and import with --site SITE",
+        "fleet-own.csv:3: 'Radeon RX 6800' is an AMD GPU; the NVIDIA GPU operator and nvidia-smi power limits drive only NVIDIA GPUs",
+        "  fix: leave AMD rigs out of the import, or add the machine to the site by hand as role: cpu (its GPUs' draw in baseWatts)",
+        "fleet-own.csv:4: model 'Antminer L7' is neither a GPU nor an ASIC of the hardware catalog (closest: l4)",
+        "  fix: use a catalog model, or describe it under catalog.gpus or catalog.asics in the site file and import with --site SITE",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("with --site, the models the site adds are recognized (the site's inventory need not exist yet)", async () => {
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(path.join(dir, "fleet-own.csv"), fleet.split("\n").filter((l) => !l.includes("RX 6800")).join("\n"));
+    writeFileSync(path.join(dir, "own-site.yaml"), siteWith(ownModels));
+    const r = await runCli(["import", "--from", "csv", "fleet-own.csv", "--site", "own-site.yaml"], { cwd: dir });
+    expect([r.exitCode, r.stderr]).toEqual([0, "imported 2 machines (1 asic, 1 gpu) from fleet-own.csv\n"]);
+    expect(parseInventory(r.stdout, "stdout").machines.map((m) => [m.hostname, m.role, m.gpuModel ?? m.asicModel])).toEqual([
+      ["rig-1", "gpu", "rtx-2080-ti"],
+      ["asic-1", "asic", "l7"],
+    ]);
+  });
+
+  it("a site catalog with problems is reported at its lines, and nothing is imported", async () => {
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(path.join(dir, "bad-site.yaml"), siteWith(["  gpus:", "    - { key: rtx-2080-ti, name: NVIDIA GeForce RTX 2080 Ti, memoryGiB: 11, tdpWatts: 250, minWatts: 300, maxWatts: 280, fp16Tflops: 56.9 }"]));
+    const r = await runCli(["import", "--from", "csv", "fleet-own.csv", "--site", "bad-site.yaml"], { cwd: dir });
+    expect([r.exitCode, r.stdout]).toEqual([2, ""]);
+    expect(r.stderr).toBe(
+      [
+        "error: the site's catalog has 1 problem; nothing was imported.",
+        "bad-site.yaml:6:101: catalog.gpus[0] (rtx-2080-ti): minWatts 300 W is above tdpWatts 250 W (at catalog.gpus[0].minWatts)",
+        "  fix: tdpWatts is nvidia-smi's Default Power Limit, minWatts and maxWatts its Min and Max Power Limit (nvidia-smi -q -d POWER): min ≤ TDP ≤ max",
+        "",
+      ].join("\n"),
+    );
   });
 });

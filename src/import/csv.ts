@@ -13,6 +13,7 @@
  * `--map hostname=Name --map ip="IP Address" ...`. A `model` field may name a GPU or an
  * ASIC; the role follows from it unless a `role` column says otherwise.
  */
+import type { HardwareCatalog } from "../site/catalog.js";
 import { excerpt, quoted } from "../site/input.js";
 import { parseCsv } from "../site/inventory.js";
 import type { Problem } from "../site/problems.js";
@@ -59,6 +60,8 @@ export interface CsvImportOptions {
   map?: Partial<Record<MapField, string>>;
   rules?: readonly CircuitRule[];
   onProgress?: ProgressFn;
+  /** Where models are looked up. @default the built-in catalog */
+  catalog?: HardwareCatalog;
 }
 
 /**
@@ -163,7 +166,7 @@ export function importCsv(text: string, file: string, opts: CsvImportOptions): I
     if (opts.source === "foreman") raw.role = raw.role ?? "asic";
     rows.push(raw);
   }
-  const result = finishRows(rows, { file, ...(opts.rules ? { rules: opts.rules } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  const result = finishRows(rows, { file, ...(opts.rules ? { rules: opts.rules } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.catalog ? { catalog: opts.catalog } : {}) });
   result.problems = [...problems, ...rowProblems, ...result.problems].sort((a, b) => (a.source?.line ?? 0) - (b.source?.line ?? 0));
   if (unmapped.length > 0) {
     result.warnings.push(`columns not imported (no inventory field): ${columnList(unmapped)}; map one with --map FIELD=COLUMN if it holds an inventory field`);

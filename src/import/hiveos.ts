@@ -16,6 +16,7 @@
  * Rigs are riser rigs: pcieLink x1. Measured power (`stats.power_draw`, `gpu_stats[].power`)
  * is not imported: the planner derives draw from the catalog and the caps it sets.
  */
+import type { HardwareCatalog } from "../site/catalog.js";
 import { excerpt, printable } from "../site/input.js";
 import type { CircuitRule } from "./circuits.js";
 import { finishRows } from "./rows.js";
@@ -25,6 +26,8 @@ import type { ImportResult, ProgressFn, RawRow } from "./types.js";
 export interface HiveOsImportOptions {
   rules?: readonly CircuitRule[];
   onProgress?: ProgressFn;
+  /** Where models are looked up. @default the built-in catalog */
+  catalog?: HardwareCatalog;
 }
 
 /**
@@ -155,7 +158,7 @@ export function importHiveOs(text: string, file: string, opts: HiveOsImportOptio
     raw.role = "gpu";
     return raw;
   });
-  const result = finishRows(rows, { file, ...(opts.rules ? { rules: opts.rules } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  const result = finishRows(rows, { file, ...(opts.rules ? { rules: opts.rules } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.catalog ? { catalog: opts.catalog } : {}) });
   if (severalIps > 0) result.warnings.push(`${severalIps} worker${severalIps === 1 ? " reports" : "s report"} several IP addresses; the first of ip_addresses was used`);
   if (measuredPower) result.warnings.push("measured power (stats.power_draw, gpu_stats[].power) is not imported: the planner derives draw from the catalog and the caps it sets");
   return result;

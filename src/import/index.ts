@@ -13,6 +13,7 @@ export { importHiveOs, workerOffsets } from "./hiveos.js";
 export type { HiveOsImportOptions } from "./hiveos.js";
 export { inventoryCsv } from "./write.js";
 
+import type { HardwareCatalog } from "../site/catalog.js";
 import type { CircuitRule } from "./circuits.js";
 import { importCsv, type MapField } from "./csv.js";
 import { importHiveOs } from "./hiveos.js";
@@ -21,13 +22,15 @@ import type { ImportResult, ImportSource, ProgressFn } from "./types.js";
 /** Options of `importFleet`. */
 export interface ImportOptions {
   rules?: readonly CircuitRule[];
+  /** Where models are looked up: a site's catalog (`siteCatalog`) finds the models it adds. @default the built-in catalog */
+  catalog?: HardwareCatalog;
   map?: Partial<Record<MapField, string>>;
   onProgress?: ProgressFn;
 }
 
 /** Imports `text` (the export's content; `file` only names it in messages) from `source`. */
 export function importFleet(source: ImportSource, text: string, file: string, opts: ImportOptions = {}): ImportResult {
-  const common = { ...(opts.rules ? { rules: opts.rules } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) };
+  const common = { ...(opts.rules ? { rules: opts.rules } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.catalog ? { catalog: opts.catalog } : {}) };
   if (source === "hiveos") return importHiveOs(text, file, common);
   return importCsv(text, file, { source, ...common, ...(opts.map ? { map: opts.map } : {}) });
 }

@@ -3,7 +3,7 @@
  * (what `src/site/inventory.ts` reads), or the reasons a row cannot be used.
  */
 import { excerpt, quoted } from "../site/input.js";
-import { ASICS, findAsic, findGpu, GPUS, nearestName } from "../site/catalog.js";
+import { BUILTIN_CATALOG, isAmdGpuName, nearestName, type HardwareCatalog } from "../site/catalog.js";
 import type { Problem } from "../site/problems.js";
 import { describeRule, ipToNumber, matchRule, type CircuitRule } from "./circuits.js";
 import type { HostnameChange, ImportedMachine, ImportResult, ProgressFn, RawRow } from "./types.js";
@@ -45,6 +45,8 @@ export interface FinishOptions {
   /** Number of machine records, for `result.records` (defaults to `rows.length`). */
   records?: number;
   onProgress?: ProgressFn;
+  /** Where models are looked up: a site's catalog finds the models it adds (`mine2hpc import --site`). @default the built-in catalog */
+  catalog?: HardwareCatalog;
 }
 
 /** Normalizes and checks every row; all problems of all rows are collected, in input order. */
@@ -53,8 +55,9 @@ export function finishRows(rows: readonly RawRow[], opts: FinishOptions): Import
   const result: ImportResult = { file, machines: [], problems: [], warnings: [], renamed: [], records: opts.records ?? rows.length };
   const hostLines = new Map<string, number>();
   const ipLines = new Map<string, number>();
-  const gpuKeys = GPUS.map((g) => g.key);
-  const asicKeys = ASICS.map((a) => a.key);
+  const catalog = opts.catalog ?? BUILTIN_CATALOG;
+  const gpuKeys = catalog.gpus.map((g) => g.key);
+  const asicKeys = catalog.asics.map((a) => a.key);
   const total = rows.length;
 
   rows.forEach((raw, index) => {
@@ -130,19 +133,22 @@ export function finishRows(rows: readonly RawRow[], opts: FinishOptions): Import
     let asicModel: string | undefined;
     const gpuName = raw.gpuModel?.trim() || undefined;
     const asicName = raw.asicModel?.trim() || undefined;
-    if (gpuName) {
-      gpuModel = findGpu(gpuName)?.key;
-      if (!gpuModel) fail(`GPU model ${quoted(gpuName)} is not in the hardware catalog${hint(gpuName, gpuKeys)}`, `use a catalog GPU (${gpuKeys.join(", ")}) or add the model to src/site/catalog.ts`);
+    const amd = [gpuName, raw.model?.trim()].find((n) => n !== undefined && n !== "" && isAmdGpuName(n));
+    if (amd !== undefined) {
+      fail(`${quoted(amd)} is an AMD GPU; the NVIDIA GPU operator and nvidia-smi power limits drive only NVIDIA GPUs`, "leave AMD rigs out of the import, or add the machine to the site by hand as role: cpu (its GPUs' draw in baseWatts)");
+    } else if (gpuName) {
+      gpuModel = catalog.findGpu(gpuName)?.key;
+      if (!gpuModel) fail(`GPU model ${quoted(gpuName)} is not in the hardware catalog${hint(gpuName, gpuKeys)}`, `use a catalog GPU, or describe the model under catalog.gpus in the site file and import with --site SITE`);
     }
     if (asicName) {
-      asicModel = findAsic(asicName)?.key;
-      if (!asicModel) fail(`ASIC model ${quoted(asicName)} is not in the hardware catalog${hint(asicName, asicKeys)}`, `use a catalog ASIC (${asicKeys.join(", ")}) or add the model to src/site/catalog.ts`);
+      asicModel = catalog.findAsic(asicName)?.key;
+      if (!asicModel) fail(`ASIC model ${quoted(asicName)} is not in the hardware catalog${hint(asicName, asicKeys)}`, `use a catalog ASIC, or describe the model under catalog.asics in the site file and import with --site SITE`);
     }
     const modelName = raw.model?.trim() || undefined;
-    if (modelName && !gpuName && !asicName) {
-      gpuModel = findGpu(modelName)?.key;
-      if (!gpuModel) asicModel = findAsic(modelName)?.key;
-      if (!gpuModel && !asicModel) fail(`model ${quoted(modelName)} is neither a GPU nor an ASIC of the hardware catalog${hint(modelName, [...gpuKeys, ...asicKeys])}`, "use a catalog model or add it to src/site/catalog.ts");
+    if (modelName && !gpuName && !asicName && amd === undefined) {
+      gpuModel = catalog.findGpu(modelName)?.key;
+      if (!gpuModel) asicModel = catalog.findAsic(modelName)?.key;
+      if (!gpuModel && !asicModel) fail(`model ${quoted(modelName)} is neither a GPU nor an ASIC of the hardware catalog${hint(modelName, [...gpuKeys, ...asicKeys])}`, "use a catalog model, or describe it under catalog.gpus or catalog.asics in the site file and import with --site SITE");
     }
     if (role === "") {
       if (asicModel || (asicName && !gpuName)) role = "asic";

@@ -13,12 +13,12 @@
 import { dirname } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from "yaml";
 import type { z } from "zod";
-import { editDistance } from "./catalog.js";
+import { editDistance, siteCatalog, type HardwareCatalog } from "./catalog.js";
 import { confinedPath, excerpt, parserMessage, quoted, readInputText } from "./input.js";
 import { readInventory, type Inventory } from "./inventory.js";
 import { SiteError, type Problem, type SitePath, type SourceRef } from "./problems.js";
-import { Site, type SiteSpec } from "./schema.js";
-import { validateSite } from "./validate.js";
+import { Site, SiteCatalog, type SiteSpec } from "./schema.js";
+import { validateCatalog, validateSite } from "./validate.js";
 
 /** A site that passed the schema, with a way back from any path to where it was written. */
 export interface LoadedSite {
@@ -98,6 +98,47 @@ export function loadAndValidate(file: string, opts: LoadOptions = {}): LoadedSit
   const problems = validateSite(loaded.spec, { strict: opts.strict === true }).map((p) => withSource(p, loaded.locate, file));
   if (problems.length > 0) throw new SiteError(sortProblems(problems, file));
   return loaded;
+}
+
+/**
+ * The hardware catalog of a site file: its `catalog` block over the built-in catalog, for a
+ * tool that needs models but not the whole site (`mine2hpc import --site`, whose inventory
+ * may not exist yet). Only the catalog block is read and checked.
+ *
+ * @throws SiteError with every problem of the file's YAML or of its catalog block, located
+ */
+export function loadSiteCatalog(file: string): HardwareCatalog {
+  const read = readInputText(file, "site file", file);
+  if (!read.ok) throw new SiteError([{ message: read.message, fix: read.fix, source: { file, line: 1 } }]);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(read.text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: "error" });
+  const at = (offset: number): SourceRef => {
+    const pos = lineCounter.linePos(offset);
+    return { file, line: pos.line, column: pos.col };
+  };
+  if (doc.errors.length > 0) {
+    throw new SiteError(doc.errors.map((err) => ({ message: `YAML syntax error: ${parserMessage(err.message, err.code)}`, fix: yamlFix(err.code), source: at(err.pos[0]) })));
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (err) {
+    throw new SiteError([{ message: `YAML cannot be read: ${parserMessage((err as Error).message, "TOJS")}`, fix: "remove the excessive aliases (*name) from the file", source: { file, line: 1 } }]);
+  }
+  const block = isRecord(data) ? data["catalog"] : undefined;
+  if (block === undefined || block === null) return siteCatalog({});
+  const locate = (path: SitePath, preferKey = false): SourceRef => locateInYaml(doc, path, preferKey, at) ?? { file, line: 1 };
+  const parsed = SiteCatalog.safeParse(block);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.flatMap((issue) =>
+      describeIssue({ ...issue, path: ["catalog", ...issue.path] } as Issue, data).map((p) => ({ ...p, source: locate(p.path ?? [], issue.code === "unrecognized_keys") })),
+    );
+    throw new SiteError(sortProblems(problems, file));
+  }
+  const spec = { catalog: parsed.data };
+  const problems = validateCatalog(spec).map((p) => ({ ...p, source: locate(p.path ?? []) }));
+  if (problems.length > 0) throw new SiteError(sortProblems(problems, file));
+  return siteCatalog(spec);
 }
 
 /** A machine that passes the schema, standing in for one that does not (and that validation skips). */

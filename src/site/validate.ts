@@ -29,6 +29,13 @@ import type { Problem } from "./problems.js";
 import type { SiteSpec } from "./schema.js";
 import { MANUAL_WINDOW, windowProblems } from "./cron.js";
 
+/** The cross-field problems of a site's `catalog` block alone (what `validateSite` reports for it). */
+export function validateCatalog(spec: Pick<SiteSpec, "catalog">): Problem[] {
+  const problems: Problem[] = [];
+  checkCatalog(spec, problems);
+  return problems;
+}
+
 /** Options of {@link validateSite}. */
 export interface ValidateOptions {
   /**
@@ -387,7 +394,7 @@ type CatalogList = "gpus" | "asics";
  * spans the settable range, is 1.0 at TDP, rises and is concave (the cap allocation is exact
  * only for concave curves: `src/plan/allocate.ts`).
  */
-function checkCatalog(spec: SiteSpec, problems: Problem[]): void {
+function checkCatalog(spec: Pick<SiteSpec, "catalog">, problems: Problem[]): void {
   const entries = spec.catalog;
   if (entries === undefined) return;
   checkCatalogNames("gpus", entries.gpus, GPUS, problems);

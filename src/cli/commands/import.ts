@@ -5,7 +5,8 @@ import type { Command } from "../command.js";
 import { CliError } from "../command.js";
 import { displayPath } from "../site-args.js";
 import { readInputText } from "../../site/input.js";
-import { formatProblem, type Problem } from "../../site/problems.js";
+import { loadSiteCatalog } from "../../site/load.js";
+import { formatProblem, SiteError, type Problem } from "../../site/problems.js";
 import { IMPORT_SOURCES, MAP_FIELDS, importFleet, inventoryCsv, parseCircuitRules, parseMapFlags, type ImportResult, type ImportSource, type ImportOptions } from "../../import/index.js";
 
 /** Hostname changes and problems listed one by one before the rest is summarized, so a broken 100k-row file stays readable. */
@@ -25,7 +26,7 @@ function problemJson(p: Problem) {
 const command: Command = {
   name: "import",
   summary: "Turn a fleet tool's export (Foreman, Hive OS, any CSV) into inventory rows.",
-  usage: "--from foreman|hiveos|csv FILE [--circuits RULES] [--map FIELD=COLUMN ...] [--out FILE] [--json]",
+  usage: "--from foreman|hiveos|csv FILE [--circuits RULES] [--map FIELD=COLUMN ...] [--site SITE] [--out FILE] [--json]",
   description: [
     "Fleet tools do not record circuits: --circuits names a YAML file whose rules map racks, rows or IP ranges to circuits",
     "(first match wins), e.g. rules: [{ rack: \"A01-A04\", circuit: pdu-a1 }, { ip: \"10.20.1.0/25\", circuit: pdu-b1 }].",
@@ -40,6 +41,11 @@ const command: Command = {
       valueName: "FIELD=COLUMN",
       multiple: true,
       description: `Read FIELD from a CSV column, e.g. --map ip="IP Address"; repeat for each field. FIELD: ${MAP_FIELDS.join(", ")} (model = a GPU or ASIC model, routed to gpuModel or asicModel; row = a location for --circuits rules).`,
+    },
+    site: {
+      type: "string",
+      valueName: "SITE",
+      description: "Site file whose own catalog (catalog.gpus, catalog.asics) is searched before the built-in one, so models the site adds are recognized.",
     },
     out: { type: "string", valueName: "FILE", description: "Write the inventory CSV here instead of stdout." },
     json: { type: "boolean", description: "Print the result (machines, warnings, renamed hostnames, problems) as JSON." },
@@ -78,6 +84,17 @@ const command: Command = {
         return 2;
       }
       opts.rules = parsed.rules;
+    }
+    const siteArg = ctx.values.site as string | undefined;
+    if (siteArg !== undefined) {
+      try {
+        opts.catalog = loadSiteCatalog(displayPath(path.resolve(ctx.cwd, siteArg), ctx.cwd));
+      } catch (err) {
+        if (!(err instanceof SiteError)) throw err;
+        ctx.stderr.write(`error: the site's catalog has ${err.problems.length} problem${err.problems.length === 1 ? "" : "s"}; nothing was imported.\n`);
+        for (const p of err.problems) ctx.stderr.write(`${formatProblem(p)}\n`);
+        return 2;
+      }
     }
     // Progress only on a terminal: piped stderr (CI logs, tests) stays byte-for-byte stable.
     const tty = ctx.stderr.isTTY === true;
