@@ -152,10 +152,10 @@ describe("mine2hpc diff between two commits", () => {
       { key: 'metadata.labels["mine2hpc.io/rack"]', before: "shelf-01", after: "shelf-02" },
     ]);
     const cmd = d.resources.changed.find((c) => c.name === "demo-rig-s01-1" && c.type === "command:remote:Command");
-    expect(cmd?.inputs.map((c) => c.key)).toEqual(["create", "update"]);
+    expect(cmd?.inputs.map((c) => c.key)).toEqual(["create"]);
     // A rig whose cap alone moved: its bootstrap re-runs for the safe-cap file only.
     const other = d.resources.changed.find((c) => c.name === "demo-rig-s01-2" && c.type === "command:remote:Command");
-    expect(other?.inputs.map((c) => c.key)).toEqual(["create", "update"]);
+    expect(other?.inputs.map((c) => c.key)).toEqual(["create"]);
     // Secrets never show up: connection and stdin are masked on both sides and so never differ.
     expect(r.stdout).not.toContain("PRIVATE KEY");
     expect(r.stdout).not.toContain("mine2hpc-offline-placeholder-secret");

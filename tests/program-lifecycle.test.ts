@@ -3,6 +3,7 @@
  * offline, retired), generations, re-addressing, pinned host keys, bounded commands, a k3s
  * version change through the system-upgrade-controller, and what the platform waits for.
  */
+import { gunzipSync, gzipSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { setupMocks, isSecretWrapper, unwrap, valueOf, type MockRecorder, type Registration } from "./mocks.js";
 import { samplePlan } from "./helpers/sample-plan.js";
@@ -102,7 +103,7 @@ describe("machine states", () => {
     const drain = named("life", "drain-rig-a01")!;
     expect(host(drain)).toBe("10.20.0.10");
     expect(drain.dependencies).toContain(patch.urn);
-    const script = Buffer.from(/'([A-Za-z0-9+/=]+)'/.exec(drain.inputs.create as string)![1]!, "base64").toString("utf8");
+    const script = gunzipSync(Buffer.from(/'([A-Za-z0-9+/=]+)'/.exec(drain.inputs.create as string)![1]!, "base64")).toString("utf8");
     expect(script).toContain('kubectl_ drain "$NODE_NAME" --ignore-daemonsets --delete-emptydir-data --timeout=300s');
     expect(script).toContain("401/403");
     expect(drain.inputs.create).toContain(`timeout -k 30 ${mod.SERVER_SIDE_DEADLINE_SECONDS} bash -c`);
@@ -118,7 +119,7 @@ describe("machine states", () => {
     expect([placeholder.retainOnDelete, placeholder.protect]).toEqual([true, false]);
     const removal = named("life", "remove-rig-old")!;
     expect(host(removal)).toBe("10.20.0.10");
-    const script = Buffer.from(/'([A-Za-z0-9+/=]+)'/.exec(removal.inputs.create as string)![1]!, "base64").toString("utf8");
+    const script = gunzipSync(Buffer.from(/'([A-Za-z0-9+/=]+)'/.exec(removal.inputs.create as string)![1]!, "base64")).toString("utf8");
     expect(script).toBe(renderServerSideRemovalScript(plans.life!, "rig-old"));
     const uninstall = named("life", "uninstall-rig-old")!;
     expect(host(uninstall)).toBe("10.20.1.99");
@@ -146,7 +147,7 @@ describe("a k3s version change", () => {
     for (const n of plans.base!.nodes) {
       const [a, b] = [named("base", n.hostname)!, named("v2", n.hostname)!];
       expect(b.inputs.create, n.hostname).toBe(a.inputs.create);
-      expect(b.inputs.update, n.hostname).toBe(a.inputs.update);
+      expect(b.inputs.create, n.hostname).toBe(a.inputs.create);
       expect(JSON.stringify(b.inputs.stdin)).toBe(JSON.stringify(a.inputs.stdin));
     }
     expect(hashes.v2).toEqual(hashes.base);
@@ -188,7 +189,7 @@ describe("replacement and credentials", () => {
   it("re-addressing is an in-place update at the new address, never an uninstall through the old one", () => {
     const [a, b] = [named("base", "rig-a01")!, named("readdr", "rig-a01")!];
     // Same resource; the k3s config carries the new node-ip, so its bootstrap runs there.
-    expect(b.inputs.update).not.toBe(a.inputs.update);
+    expect(b.inputs.create).not.toBe(a.inputs.create);
     expect(Object.keys(hashes.readdr!).filter((h) => hashes.readdr![h] !== hashes.base![h])).toEqual(["rig-a01"]);
     expect(unwrap(b.inputs.connection)).toMatchObject({ host: "10.20.9.11", user: "ops" });
     expect(b.deleteBeforeReplace).toBe(false);
@@ -239,7 +240,10 @@ describe("bad program inputs", () => {
   it("wraps a script in the host-side deadline with a line naming it", () => {
     const cmd = mod.remoteScriptCommand("true\n", "mine2hpc-test", { timeoutSeconds: 42 });
     expect(cmd).toBe(
-      `set -e; if [ "$(id -u)" = 0 ]; then M2H_SUDO=""; else M2H_SUDO="sudo -n"; fi; $M2H_SUDO timeout -k 30 42 bash -c "$(printf '%s' '${Buffer.from("true\n").toString("base64")}' | base64 -d)" mine2hpc-test || { M2H_RC=$?; if [ "$M2H_RC" -eq 124 ] || [ "$M2H_RC" -eq 137 ]; then echo "mine2hpc: mine2hpc-test did not finish within 42 s and was stopped" >&2; fi; exit "$M2H_RC"; }`,
+      `set -e; if [ "$(id -u)" = 0 ]; then M2H_SUDO=""; else M2H_SUDO="sudo -n"; fi; ` +
+        `command -v gzip >/dev/null 2>&1 || { echo "mine2hpc: mine2hpc-test needs gzip on the host (apt-get install gzip)" >&2; exit 127; }; ` +
+        `M2H_SCRIPT="$(printf '%s' '${gzipSync(Buffer.from("true\n"), { level: 9 }).toString("base64")}' | base64 -d | gzip -dc)"; ` +
+        `$M2H_SUDO timeout -k 30 42 bash -c "$M2H_SCRIPT" mine2hpc-test || { M2H_RC=$?; if [ "$M2H_RC" -eq 124 ] || [ "$M2H_RC" -eq 137 ]; then echo "mine2hpc: mine2hpc-test did not finish within 42 s and was stopped" >&2; fi; exit "$M2H_RC"; }`,
     );
   });
 });

@@ -2,6 +2,11 @@
  * FarmCluster under Pulumi mocks, driven by the hand-built sample plans: resource counts,
  * bootstraps per node, ordering, protection, secrets, and trigger stability.
  */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { setupMocks, isSecretWrapper, unwrap, valueOf, type MockRecorder, type Registration } from "./mocks.js";
@@ -134,12 +139,12 @@ describe("FarmCluster on the single-server sample plan", () => {
     // Bounded on the host: coreutils timeout past the longest the script's own deadlines allow.
     const { bootstrapMaxSeconds } = await import("../src/render/index.js");
     expect(mod.bootstrapDeadlineSeconds(plans.single!)).toBe(bootstrapMaxSeconds(plans.single!) + 300);
-    expect(create).toContain(`timeout -k 30 ${mod.bootstrapDeadlineSeconds(plans.single!)} bash -c`);
+    expect(create).toContain(`timeout -k 30 ${mod.bootstrapDeadlineSeconds(plans.single!)} bash -c "$M2H_SCRIPT"`);
     const b64 = /'([A-Za-z0-9+/=]+)'/.exec(create)![1]!;
-    expect(Buffer.from(b64, "base64").toString("utf8")).toBe(renderBootstrapScript(plans.single!, "rig-a01"));
-    expect(rig.inputs.update).toBe(create);
+    expect(gunzipSync(Buffer.from(b64, "base64")).toString("utf8")).toBe(renderBootstrapScript(plans.single!, "rig-a01"));
+    expect(rig.inputs.update).toBeUndefined(); // an update runs `create` again: one copy of the script in state
     const del = /'([A-Za-z0-9+/=]+)'/.exec(rig.inputs.delete as string)![1]!;
-    expect(Buffer.from(del, "base64").toString("utf8")).toBe(renderUninstallScript(plans.single!, "rig-a01"));
+    expect(gunzipSync(Buffer.from(del, "base64")).toString("utf8")).toBe(renderUninstallScript(plans.single!, "rig-a01"));
     // triggers are replaceOnChanges in @pulumi/command: a replacement would uninstall k3s.
     expect(rig.inputs.triggers).toBeUndefined();
     expect(rig.inputs.logging).toBe("stdoutAndStderr");
@@ -266,7 +271,7 @@ describe("secrets", () => {
 });
 
 describe("a change to one machine", () => {
-  const scripts = (farm: string) => Object.fromEntries(bootstraps(farm).map((r) => [r.name.slice(farm.length + 1), r.inputs.update]));
+  const scripts = (farm: string) => Object.fromEntries(bootstraps(farm).map((r) => [r.name.slice(farm.length + 1), r.inputs.create]));
   const patches = (farm: string) =>
     Object.fromEntries(under(farm).filter((r) => r.type === "kubernetes:core/v1:NodePatch").map((r) => [r.name.slice(farm.length + 1), JSON.stringify(r.inputs)]));
   const differing = (a: Record<string, unknown>, b: Record<string, unknown>) => Object.keys(a).filter((h) => a[h] !== b[h]);
@@ -289,14 +294,32 @@ describe("a change to one machine", () => {
 });
 
 describe("remoteScriptCommand", () => {
-  it("round-trips any script text through base64 and runs it as root", () => {
+  it("round-trips any script text through gzip and base64 and runs it as root", () => {
     const script = "#!/bin/bash\necho \"it's $HOME\" `date`\n";
     const cmd = mod.remoteScriptCommand(script, "mine2hpc-test");
+    const gz = gzipSync(Buffer.from(script), { level: 9 }).toString("base64");
     expect(cmd).toBe(
-      `set -e; if [ "$(id -u)" = 0 ]; then M2H_SUDO=""; else M2H_SUDO="sudo -n"; fi; $M2H_SUDO bash -c "$(printf '%s' '${Buffer.from(script).toString("base64")}' | base64 -d)" mine2hpc-test`,
+      `set -e; if [ "$(id -u)" = 0 ]; then M2H_SUDO=""; else M2H_SUDO="sudo -n"; fi; ` +
+        `command -v gzip >/dev/null 2>&1 || { echo "mine2hpc: mine2hpc-test needs gzip on the host (apt-get install gzip)" >&2; exit 127; }; ` +
+        `M2H_SCRIPT="$(printf '%s' '${gz}' | base64 -d | gzip -dc)"; $M2H_SUDO bash -c "$M2H_SCRIPT" mine2hpc-test`,
     );
+    // Deterministic: the same script gives the same command (zlib's header carries no time or name).
+    expect(mod.remoteScriptCommand(script, "mine2hpc-test")).toBe(cmd);
     expect(() => mod.remoteScriptCommand(script, "Bad Label")).toThrow(/lowercase/);
     expect(() => mod.remoteScriptCommand("x".repeat(200_000), "big")).toThrow(/over the 131072-byte argument limit/);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("runs through bash, and fails by name (exit 127) on a host without gzip instead of running nothing", () => {
+    const cmd = mod.remoteScriptCommand("echo \"ran as $0\"\n", "mine2hpc-test");
+    expect(execFileSync("bash", ["-c", cmd], { encoding: "utf8" })).toBe("ran as mine2hpc-test\n");
+    // A PATH with the shell's helpers but no gzip.
+    const bin = mkdtempSync(path.join(tmpdir(), "m2h-nogzip-"));
+    for (const tool of ["id", "base64", "bash"]) symlinkSync(execFileSync("bash", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim(), path.join(bin, tool));
+    const run = spawnSync(path.join(bin, "bash"), ["-c", cmd], { encoding: "utf8", env: { PATH: bin, HOME: bin }, stdio: ["ignore", "pipe", "pipe"] });
+    rmSync(bin, { recursive: true, force: true });
+    expect(run.status).toBe(127);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toBe("mine2hpc: mine2hpc-test needs gzip on the host (apt-get install gzip)\n");
   });
 
   it("puts OCI charts in the chart reference and HTTP repositories in repositoryOpts", () => {

@@ -15,8 +15,8 @@
  *   created without a `create` command, which the provider skips without dialling
  *   (pulumi-command provider/pkg/provider/remote/commandController.go `Create`: `if
  *   input.Create == nil { return }`). When it comes back `active`, the commands appear and
- *   Pulumi runs `update`, i.e. the bootstrap. `retainOnDelete` makes a later removal from the
- *   site drop it from state without the uninstall over SSH.
+ *   Pulumi runs an update, i.e. the bootstrap (`create` again). `retainOnDelete` makes a later
+ *   removal from the site drop it from state without the uninstall over SSH.
  * - `retired`: the same placeholder (so the stored uninstall never runs through a dead
  *   address), plus a removal on a server (drain, Node object and node-password secret, bounded)
  *   and then the uninstall on the machine itself. An unreachable machine fails only its own
@@ -246,7 +246,8 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
     const atVersion = installVersion.apply((version) => withVersion(plan, version));
     const hash = atVersion.apply((p) => hostConfigHash(p, node.hostname));
     // The content hash leads the command as a no-op (`:`), so a preview or diff shows which
-    // hosts change; any change to the rendered config (or a generation bump) changes it and runs `update`.
+    // hosts change; any change to the rendered config (or a generation bump) changes it: an
+    // update, which runs the bootstrap again.
     const bootstrap = atVersion.apply(
       (p) =>
         `: ${CONFIG_HASH_MARKER}=${hostConfigHash(p, node.hostname)}; ` +
@@ -265,13 +266,15 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
       {
         connection: sshConnection({ ip: node.ip, sshUser: node.sshUser, sshHostKey: hostKeyOf(node) }, privateKey),
         create: bootstrap,
-        // A change of `create` runs `update` in place: the same idempotent script. So does a new
-        // address, user or host key (the provider's diff replaces on `triggers` only,
+        // A change of `create` is an update in place, which runs `create` again: the same
+        // idempotent script (pulumi-command remote commandController.go `Update`: with no
+        // `update` input it runs `create`). No separate `update` input: it would keep a second
+        // copy of the script in state for every machine. A new address, user or host key is an
+        // update in place too (the provider's diff replaces on `triggers` only,
         // pulumi-go-provider infer/resource.go `Diff`): a re-addressed machine is bootstrapped at
         // its new address, and nothing is ever run through the old one. Deliberately no
         // `triggers` (replaceOnChanges, pulumi/pulumi-command#855): a replacement would
         // uninstall k3s from the host.
-        update: bootstrap,
         delete: remoteScriptCommand(renderUninstallScript(plan, node.hostname), "mine2hpc-uninstall", { timeoutSeconds: UNINSTALL_DEADLINE_SECONDS }),
         stdin,
         // The scripts never echo a token (they read them from STDIN into 0600 files); install

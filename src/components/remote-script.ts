@@ -9,8 +9,12 @@
  * `sudo -n` fails at once with "a password is required" instead of hanging on a prompt when
  * the SSH user lacks passwordless sudo, and it is skipped when the user already is root.
  *
- * Size: Linux limits one argument to 128 KiB (MAX_ARG_STRLEN); a base64 script of up to
- * ~96 KiB fits, far above what the renderers produce.
+ * Size: the script travels gzip-compressed (then base64), because the command string is kept
+ * in Pulumi's state twice per machine (as input and as output) and written again at every
+ * checkpoint of an `up`: a 10.9 KB bootstrap is 14.5 KB of base64 as plain text and about 5 KB
+ * compressed. The host needs `gzip` (essential on Debian/Ubuntu, in every RHEL base image);
+ * without it the command fails at once, naming it. Linux limits one argument to 128 KiB
+ * (MAX_ARG_STRLEN): the decompressed script is one `bash -c` argument and must stay under it.
  *
  * Deadline: `@pulumi/command` (1.2.1, provider/pkg/provider/remote/commandOutputs.go `run`)
  * waits in `session.Run` without looking at its context, so `customTimeouts` end the dial
@@ -18,6 +22,7 @@
  * under coreutils `timeout` on the host itself (SIGTERM at the deadline, SIGKILL 30 s later),
  * and the command exits non-zero with a line naming the deadline.
  */
+import { gzipSync } from "node:zlib";
 
 /** Linux MAX_ARG_STRLEN: the longest single argument `bash -c` can take, in bytes. */
 export const MAX_REMOTE_SCRIPT_BYTES = 128 * 1024;
@@ -32,23 +37,28 @@ export function remoteScriptCommand(script: string, label: string, options: { ti
   if (!/^[a-z0-9][a-z0-9-]*$/.test(label)) {
     throw new Error(`remote script label '${label}' must be lowercase letters, digits and '-'`);
   }
-  const encoded = Buffer.from(script, "utf8").toString("base64");
-  if (encoded.length > MAX_REMOTE_SCRIPT_BYTES - 1024) {
-    throw new Error(
-      `rendered script '${label}' is ${encoded.length} bytes in base64, over the ${MAX_REMOTE_SCRIPT_BYTES}-byte argument limit of the host`,
-    );
+  const bytes = Buffer.byteLength(script, "utf8");
+  if (bytes > MAX_REMOTE_SCRIPT_BYTES - 1024) {
+    throw new Error(`rendered script '${label}' is ${bytes} bytes, over the ${MAX_REMOTE_SCRIPT_BYTES}-byte argument limit of the host`);
   }
+  // Level 9 and zlib's fixed header (no name, mtime 0): the same script gives the same bytes.
+  const encoded = gzipSync(Buffer.from(script, "utf8"), { level: 9 }).toString("base64");
   const t = options.timeoutSeconds;
   if (t !== undefined && (!Number.isInteger(t) || t < 1)) {
     throw new Error(`remote script '${label}': timeoutSeconds must be a whole number >= 1, got ${String(t)}`);
   }
   // `[ "$(id -u)" = 0 ]` runs as root directly; everyone else goes through non-interactive sudo.
   const sudo = `set -e; if [ "$(id -u)" = 0 ]; then M2H_SUDO=""; else M2H_SUDO="sudo -n"; fi; `;
-  const run = `bash -c "$(printf '%s' '${encoded}' | base64 -d)" ${label}`;
-  if (t === undefined) return `${sudo}$M2H_SUDO ${run}`;
+  // Decoded into a variable first: a missing gzip (or a corrupt text) must fail here, by name,
+  // and not run `bash -c ""`, which would succeed having done nothing.
+  const decode =
+    `command -v gzip >/dev/null 2>&1 || { echo "mine2hpc: ${label} needs gzip on the host (apt-get install gzip)" >&2; exit 127; }; ` +
+    `M2H_SCRIPT="$(printf '%s' '${encoded}' | base64 -d | gzip -dc)"; `;
+  const run = `bash -c "$M2H_SCRIPT" ${label}`;
+  if (t === undefined) return `${sudo}${decode}$M2H_SUDO ${run}`;
   // 124: timeout's status at the deadline; 137: killed by the SIGKILL that follows 30 s later.
   return (
-    `${sudo}$M2H_SUDO timeout -k 30 ${t} ${run} || { M2H_RC=$?; ` +
+    `${sudo}${decode}$M2H_SUDO timeout -k 30 ${t} ${run} || { M2H_RC=$?; ` +
     `if [ "$M2H_RC" -eq 124 ] || [ "$M2H_RC" -eq 137 ]; then echo "mine2hpc: ${label} did not finish within ${t} s and was stopped" >&2; fi; ` +
     `exit "$M2H_RC"; }`
   );

@@ -259,9 +259,12 @@ function bootstrapHostname(r: ResourceRef): string | null {
   return r.name.startsWith(`${component}-`) ? r.name.slice(component.length + 1) : r.name;
 }
 
-/** The host config hash carried by a bootstrap's `update` command (as the preview summarizes it). */
+/**
+ * The host config hash carried by a bootstrap's command (as the preview summarizes it): `create`,
+ * or `update` in previews of stacks from before the bootstrap dropped its copy of the script there.
+ */
 function configOf(r: PreviewResource | undefined): string | null {
-  const u = r?.inputs["update"];
+  const u = r?.inputs["create"] ?? r?.inputs["update"];
   if (typeof u !== "string") return null;
   const m = new RegExp(`${CONFIG_HASH_MARKER}=([0-9a-f]{64})`).exec(u);
   return m ? m[1]! : null;
@@ -269,7 +272,7 @@ function configOf(r: PreviewResource | undefined): string | null {
 
 /**
  * Machines whose bootstrap runs on the next `pulumi up`: new machines, removed machines (their
- * uninstall runs), and machines whose `update` command (which carries the host config hash) changed.
+ * uninstall runs), and machines whose command (which carries the host config hash) changed.
  */
 export function findRebootstraps(base: readonly PreviewResource[], head: readonly PreviewResource[], diff: ResourceDiff): Rebootstrap[] {
   const baseByKey = new Map(base.map((r) => [resourceKey(r), r]));
@@ -293,7 +296,7 @@ export function findRebootstraps(base: readonly PreviewResource[], head: readonl
     // An offline or retired machine's placeholder has no command: it runs nothing (its state says why).
     if (configOf(headByKey.get(resourceKey(r))) === null) continue;
     if (r.inputs.some((c) => c.key === "connection.host" || c.key === "connection.user")) push(r, "readdressed");
-    else if (r.inputs.some((c) => c.key === "update")) push(r, "changed");
+    else if (r.inputs.some((c) => c.key === "create" || c.key === "update")) push(r, "changed");
   }
   return out.sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
 }
