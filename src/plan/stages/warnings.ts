@@ -1,6 +1,7 @@
 /**
  * Stage 7 of `planFarm`: what a person should look at before the first `pulumi up`: nearly
- * full circuits, control-plane risks, manual curtailment steps, low caps, late stages.
+ * full circuits, control-plane risks, manual curtailment steps, low caps, late stages, and a
+ * cluster past upstream Kubernetes' scalability limits (./scale.ts).
  * Every warning is a sentence with the figures and the fix; the list is sorted.
  */
 import type { SiteSpec } from "../../site/schema.js";
@@ -11,6 +12,7 @@ import type { CircuitLoad, FeedCurtailment, PlannedAsic, PlannedNode, PlannedPoo
 import type { Budgets } from "./budgets.js";
 import type { PowerAllocation } from "./caps.js";
 import type { ResolvedMachine } from "./resolve.js";
+import { scaleWarnings } from "./scale.js";
 
 /** A circuit loaded above this share of its usable watts gets a warning: PSU efficiency or base draw a few % off would trip it. */
 export const CIRCUIT_WARN_FRACTION = 0.95;
@@ -124,5 +126,7 @@ export function planWarnings(site: SiteSpec, inp: WarningInputs): string[] {
       warnings.push(`control-plane node ${s.hostname} is on ${s.tier} feed ${s.feed}; the Kubernetes API goes down when that feed is cut, put servers on a firm feed`);
     }
   }
+  // One cluster past upstream Kubernetes' tested limits (nodes, pods per node, total pods and containers).
+  warnings.push(...scaleWarnings(site, nodes, pools));
   return warnings.sort(cmpStr);
 }
