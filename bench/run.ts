@@ -3,7 +3,8 @@
  * machines, and plan quality on a power-constrained site against two baselines.
  *
  * Each size runs in its own child process (`--child <machines>`) so its peak RSS is its
- * own; results go to bench/results/latest.json and a table on stdout. Then the Pulumi
+ * own; results go to bench/results/latest.json and a table on stdout. `--planner [--repeat N]`
+ * runs only these sizes, N times each (see `plannerMain`). Then the Pulumi
  * program under mocks for 100, 1,000 and 5,000 GPU nodes against its floor (bench/program.ts).
  *
  * Synthetic site: ~8 machines per 415 V × 32 A three-phase circuit (4 riser rigs of
@@ -12,7 +13,7 @@
  * not their maximum, so nearly every circuit binds and the allocator does real work.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { allocateExact, circuitUsableWatts, planFarm } from "../src/plan/index.js";
@@ -105,6 +106,10 @@ interface SizeResult {
   allocLegacyMs: number;
   /** exact / legacy time. */
   allocTimeRatio: number;
+  /** The same two, median CPU time of the process (user + system) per run, in ms: less moved by other load on a shared machine than wall time. */
+  allocExactCpuMs: number;
+  allocLegacyCpuMs: number;
+  allocCpuRatio: number;
   /** Rounds the old greedy needed. */
   legacyRounds: number;
   /** Whole-watt throughput, exact / legacy. */
@@ -131,19 +136,28 @@ function childMain(size: number): void {
   const problem = allocProblem(site);
   const exactTimes: number[] = [];
   const legacyTimes: number[] = [];
+  const exactCpu: number[] = [];
+  const legacyCpu: number[] = [];
+  const cpuMs = (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
   let exact = exactAllocate(problem);
   let legacy = legacyAllocate(problem);
-  for (let r = 0; r < runs; r++) {
+  // At least 7 pairs: the allocation takes a fraction of a plan, so more runs cost little and steady the medians.
+  for (let r = 0; r < Math.max(runs, 7); r++) {
+    let c0 = cpuMs();
     let t0 = process.hrtime.bigint();
     legacy = legacyAllocate(problem);
     legacyTimes.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    legacyCpu.push(cpuMs() - c0);
+    c0 = cpuMs();
     t0 = process.hrtime.bigint();
     exact = exactAllocate(problem);
     exactTimes.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    exactCpu.push(cpuMs() - c0);
   }
-  exactTimes.sort((a, b) => a - b);
-  legacyTimes.sort((a, b) => a - b);
-  const median = (xs: number[]): number => xs[Math.floor(xs.length / 2)]!;
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const peakRss = process.resourceUsage().maxRSS * 1024;
   const result: SizeResult = {
     machines: site.machines.length,
@@ -159,6 +173,9 @@ function childMain(size: number): void {
     allocExactMs: round(median(exactTimes)),
     allocLegacyMs: round(median(legacyTimes)),
     allocTimeRatio: round(median(exactTimes) / median(legacyTimes), 2),
+    allocExactCpuMs: round(median(exactCpu)),
+    allocLegacyCpuMs: round(median(legacyCpu)),
+    allocCpuRatio: round(median(exactCpu) / median(legacyCpu), 2),
     legacyRounds: legacy.rounds,
     throughputRatio: round(exact.tflops / legacy.tflops, 4),
   };
@@ -323,14 +340,66 @@ function exactAllocateObjective(problem: ReturnType<typeof allocProblem>, wiring
   return allocateExact(exactInput(problem, wiring)).exactObjectiveTflops;
 }
 
+/**
+ * Runs every size in its own child process, `repeat` times in turn (1k, 10k, … then again),
+ * so a burst of other load on a shared machine hits one repeat, not one size. Each figure is
+ * the median over the repeats; `allocTimeRatios` keeps every repeat's ratio.
+ */
+function runSizes(self: string, sizes: readonly number[], repeat: number): (SizeResult & { allocTimeRatios: number[] })[] {
+  const runs: SizeResult[][] = sizes.map(() => []);
+  for (let r = 0; r < repeat; r++) {
+    sizes.forEach((size, k) => {
+      const child = spawnSync(process.execPath, [...process.execArgv, "--expose-gc", self, "--child", String(size)], { encoding: "utf8", maxBuffer: 1 << 20 });
+      if (child.status !== 0) throw new Error(`bench child for ${size} machines failed:\n${child.stderr}`);
+      runs[k]!.push(JSON.parse(child.stdout) as SizeResult);
+    });
+  }
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return runs.map((rs) => {
+    const out: SizeResult & { allocTimeRatios: number[] } = { ...rs[0]!, allocTimeRatios: rs.map((x) => x.allocTimeRatio) };
+    for (const key of Object.keys(rs[0]!) as (keyof SizeResult)[]) (out[key] as number) = med(rs.map((x) => x[key]));
+    return out;
+  });
+}
+
+/** Fitted growth exponents of the plan and of both allocations over the sizes run. */
+function growthOf(sizes: readonly SizeResult[]) {
+  return {
+    planFarm: fittedExponent(sizes.map((x) => ({ n: x.machines, ms: x.medianMs }))),
+    allocExact: fittedExponent(sizes.map((x) => ({ n: x.machines, ms: x.allocExactMs }))),
+    allocLegacy: fittedExponent(sizes.map((x) => ({ n: x.machines, ms: x.allocLegacyMs }))),
+  };
+}
+
+function printSizes(sizes: readonly (SizeResult & { allocTimeRatios: number[] })[], growth: ReturnType<typeof growthOf>): void {
+  console.log("machines  gpuNodes  circuits  median ms    min ms  peak RSS MiB  heap Δ MiB  alloc exact ms  alloc old ms  ratio  per repeat          CPU ratio  old rounds  TFLOPS exact/old");
+  for (const s of sizes) {
+    console.log(
+      `${String(s.machines).padStart(8)}  ${String(s.gpuNodes).padStart(8)}  ${String(s.circuits).padStart(8)}  ${s.medianMs.toFixed(1).padStart(9)}  ${s.minMs.toFixed(1).padStart(8)}  ${s.peakRssMiB.toFixed(1).padStart(12)}  ${s.heapDeltaMiB.toFixed(1).padStart(10)}  ${s.allocExactMs.toFixed(1).padStart(14)}  ${s.allocLegacyMs.toFixed(1).padStart(12)}  ${s.allocTimeRatio.toFixed(2).padStart(5)}  ${s.allocTimeRatios.map((x) => x.toFixed(2)).join(" ").padEnd(18)}  ${s.allocCpuRatio.toFixed(2).padStart(9)}  ${String(s.legacyRounds).padStart(10)}  ${s.throughputRatio.toFixed(4).padStart(16)}`,
+    );
+  }
+  // n log n itself fits as about 1.11 over 1k→100k.
+  console.log(`growth exponent ${sizes[0]!.machines}→${sizes[sizes.length - 1]!.machines}: planFarm ${growth.planFarm}, exact allocation ${growth.allocExact}, old allocation ${growth.allocLegacy} (n log n: about 1.11)`);
+}
+
+/**
+ * `npm run bench -- --planner [--repeat N]`: only the planner sizes (each size N times, default
+ * 3), printed, and written into bench/results/latest.json in place of its sizes and growth
+ * (the other sections are kept).
+ */
+function plannerMain(self: string, repeat: number): void {
+  const sizes = runSizes(self, SIZES, repeat);
+  const growth = growthOf(sizes);
+  printSizes(sizes, growth);
+  const file = join(dirname(self), "results", "latest.json");
+  const previous = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>) : {};
+  writeFileSync(file, JSON.stringify({ ...previous, node: process.version, sizes, sizeRepeats: repeat, growth }, null, 2) + "\n");
+  console.log("\nsizes and growth written to bench/results/latest.json");
+}
+
 async function main(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
-  const sizes: SizeResult[] = [];
-  for (const size of SIZES) {
-    const child = spawnSync(process.execPath, [...process.execArgv, "--expose-gc", self, "--child", String(size)], { encoding: "utf8", maxBuffer: 1 << 20 });
-    if (child.status !== 0) throw new Error(`bench child for ${size} machines failed:\n${child.stderr}`);
-    sizes.push(JSON.parse(child.stdout) as SizeResult);
-  }
+  const sizes = runSizes(self, SIZES, 1);
 
   // Quality: 1k-machine site on 415 V × 25 A circuits (14.4 kW: min load fits, full power does not).
   const constrained = syntheticSite(1_000, 25);
@@ -368,11 +437,8 @@ async function main(): Promise<void> {
     platform: `${process.platform}-${process.arch}`,
     targets: { ms50k: 2000, peakRssMiB: 1024, allocTimeRatio50k: 1.5, growthExponent: "≤ n log n", lpRatio: 0.999, program: PROGRAM_TARGETS, stateBytesPerMachine: STATE_TARGET_BYTES_PER_MACHINE },
     sizes,
-    growth: {
-      planFarm: fittedExponent(sizes.map((x) => ({ n: x.machines, ms: x.medianMs }))),
-      allocExact: fittedExponent(sizes.map((x) => ({ n: x.machines, ms: x.allocExactMs }))),
-      allocLegacy: fittedExponent(sizes.map((x) => ({ n: x.machines, ms: x.allocLegacyMs }))),
-    },
+    sizeRepeats: 1,
+    growth: growthOf(sizes),
     quality,
     program,
     state,
@@ -383,13 +449,7 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "latest.json"), JSON.stringify(out, null, 2) + "\n");
 
-  console.log("machines  gpuNodes  circuits  median ms    min ms  peak RSS MiB  heap Δ MiB  alloc exact ms  alloc old ms  ratio  old rounds  TFLOPS exact/old");
-  for (const s of sizes) {
-    console.log(
-      `${String(s.machines).padStart(8)}  ${String(s.gpuNodes).padStart(8)}  ${String(s.circuits).padStart(8)}  ${s.medianMs.toFixed(1).padStart(9)}  ${s.minMs.toFixed(1).padStart(8)}  ${s.peakRssMiB.toFixed(1).padStart(12)}  ${s.heapDeltaMiB.toFixed(1).padStart(10)}  ${s.allocExactMs.toFixed(1).padStart(14)}  ${s.allocLegacyMs.toFixed(1).padStart(12)}  ${s.allocTimeRatio.toFixed(2).padStart(5)}  ${String(s.legacyRounds).padStart(10)}  ${s.throughputRatio.toFixed(4).padStart(16)}`,
-    );
-  }
-  console.log(`growth exponent 1k→100k: planFarm ${out.growth.planFarm}, exact allocation ${out.growth.allocExact}, old allocation ${out.growth.allocLegacy}`);
+  printSizes(sizes, out.growth);
   console.log("\nexactness (whole-watt plan vs LP optimum, HiGHS):");
   for (const e of exactness.perSite) console.log(`  ${e.site.padEnd(26)} plan ${e.planTflops} (${e.planVsLp ?? "-"} of LP ${e.lpOptimumTflops ?? "-"}), old greedy ${e.legacyTflops} (${e.legacyVsLp ?? "-"}, ${e.legacyRounds} rounds)`);
   console.log(`  wiring: largest-first vs best wiring by enumeration on ${exactness.wiring.pdus} generated PDUs: mean ${exactness.wiring.meanVsBest}, 5th percentile ${exactness.wiring.p5VsBest}, worst ${exactness.wiring.worstVsBest}, optimal on ${exactness.wiring.optimalShare * 100} %`);
@@ -410,6 +470,8 @@ async function main(): Promise<void> {
 // Run only as the entry point, so tools can import syntheticSite() without starting the bench.
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const childAt = process.argv.indexOf("--child");
+  const repeatAt = process.argv.indexOf("--repeat");
   if (childAt >= 0) childMain(Number(process.argv[childAt + 1]));
+  else if (process.argv.includes("--planner")) plannerMain(fileURLToPath(import.meta.url), repeatAt >= 0 ? Number(process.argv[repeatAt + 1]) : 3);
   else await main();
 }

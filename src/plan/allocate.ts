@@ -95,6 +95,52 @@ export function nodeThroughputTflops(node: Pick<AllocNode, "gpuCount" | "gpu">, 
   return node.gpuCount * node.gpu.fp16Tflops * relativeThroughput(node.gpu as GpuSpec, capWatts);
 }
 
+/** A segment of a GPU's throughput curve that buys throughput: an allocation item. */
+export interface GainSegment {
+  /** The segment runs from curve point k − 1 to curve point k. */
+  k: number;
+  /** Where the segment starts and ends within [minWatts, maxWatts], per GPU, in W. */
+  lo: number;
+  hi: number;
+  /** TFLOPS per wall W on the segment: fp16Tflops × slope × psuEfficiency (the GPU count cancels). */
+  ratio: number;
+}
+
+/**
+ * The segments of a node's curve inside [minWatts, maxWatts] whose gain per wall watt is
+ * positive, in curve order: the items both allocators fill (`allocateCaps` here, the circuit
+ * LPs of `exact.ts`). Watts on a flat or falling segment buy nothing and are left unused.
+ */
+export function gainSegments(node: Pick<AllocNode, "gpu" | "psuEfficiency">): GainSegment[] {
+  const { gpu, psuEfficiency } = node;
+  const curve = gpu.curve;
+  const out: GainSegment[] = [];
+  for (let k = 1; k < curve.length; k++) {
+    const p0 = curve[k - 1]!;
+    const p1 = curve[k]!;
+    const lo = Math.max(p0[0], gpu.minWatts);
+    const hi = Math.min(p1[0], gpu.maxWatts);
+    if (!(hi > lo)) continue;
+    const slope = (p1[1] - p0[1]) / (p1[0] - p0[0]);
+    const ratio = gpu.fp16Tflops * slope * psuEfficiency;
+    if (!(ratio > 0)) continue;
+    out.push({ k, lo, hi, ratio });
+  }
+  return out;
+}
+
+/** {@link gainSegments}, computed once per GPU spec and PSU efficiency: sites repeat a handful of both over thousands of nodes. */
+export function gainSegmentsMemo(): (node: Pick<AllocNode, "gpu" | "psuEfficiency">) => readonly GainSegment[] {
+  const memo = new Map<AllocNode["gpu"], Map<number, GainSegment[]>>();
+  return (node) => {
+    let byEff = memo.get(node.gpu);
+    if (!byEff) memo.set(node.gpu, (byEff = new Map()));
+    let segs = byEff.get(node.psuEfficiency);
+    if (!segs) byEff.set(node.psuEfficiency, (segs = gainSegments(node)));
+    return segs;
+  };
+}
+
 /**
  * Chooses per-node GPU caps that maximize total throughput within every circuit and
  * feed budget. The caller guarantees that minimum caps fit (see the module comment for
@@ -110,25 +156,16 @@ export function allocateCaps(input: AllocInput): AllocResult {
   const rank = new Int32Array(nodes.length);
   byName.forEach((nodeIdx, r) => (rank[nodeIdx] = r));
 
-  // Items as parallel arrays: node, segment start cap, segment end cap, ratio.
+  // Items as parallel arrays: node, segment index, ratio.
   const itemNode: number[] = [];
   const itemSeg: number[] = [];
   const itemRatio: number[] = [];
+  const segmentsOf = gainSegmentsMemo();
   for (let i = 0; i < nodes.length; i++) {
-    const n = nodes[i]!;
-    const curve = n.gpu.curve;
-    for (let k = 1; k < curve.length; k++) {
-      const [x0, y0] = curve[k - 1]!;
-      const [x1, y1] = curve[k]!;
-      const lo = Math.max(x0, n.gpu.minWatts);
-      const hi = Math.min(x1, n.gpu.maxWatts);
-      if (!(hi > lo)) continue;
-      const slope = (y1 - y0) / (x1 - x0);
-      const ratio = n.gpu.fp16Tflops * slope * n.psuEfficiency;
-      if (!(ratio > 0)) continue;
+    for (const seg of segmentsOf(nodes[i]!)) {
       itemNode.push(i);
-      itemSeg.push(k);
-      itemRatio.push(ratio);
+      itemSeg.push(seg.k);
+      itemRatio.push(seg.ratio);
     }
   }
   const order = itemNode.map((_, j) => j);
@@ -179,34 +216,64 @@ export function allocateCaps(input: AllocInput): AllocResult {
  * (each cap watt costs the same wall watts in the group) and, the curves being concave,
  * never lowers throughput. Integer caps differ by at most 1 W inside a group afterwards;
  * the extra watts go to the hostnames that sort first. On a three-phase circuit only nodes
- * with the same cords on the same phases (`wiring`, a key) are interchangeable.
+ * with the same cords on the same phases (`wiring`: the node's share per phase) are interchangeable.
  */
-export function spreadEvenly(nodes: readonly AllocNode[], rank: Int32Array, exact: number[], caps: number[], wiring: (n: AllocNode) => string = () => ""): void {
-  const gpuIds = new Map<AllocNode["gpu"], number>();
-  const groups = new Map<string, number[]>();
-  nodes.forEach((n, i) => {
-    let g = gpuIds.get(n.gpu);
-    if (g === undefined) gpuIds.set(n.gpu, (g = gpuIds.size));
-    const key = `${n.circuit}/${g}/${n.gpuCount}/${n.psuEfficiency}/${wiring(n)}`;
-    const members = groups.get(key);
-    if (members) members.push(i);
-    else groups.set(key, [i]);
-  });
-  for (const members of groups.values()) {
-    if (members.length < 2) continue;
-    members.sort((a, b) => rank[a]! - rank[b]!);
-    let exactTotal = 0;
-    let capTotal = 0;
-    for (const i of members) {
-      exactTotal += exact[i]!;
-      capTotal += caps[i]!;
+export function spreadEvenly(
+  nodes: readonly AllocNode[],
+  rank: Int32Array,
+  exact: number[],
+  caps: number[],
+  wiring: (n: AllocNode) => readonly number[] | null = () => null,
+): void {
+  // Nodes by circuit (a counting sort), then on each circuit the groups by comparing each node
+  // with the first member of the circuit's groups so far: circuits hold tens of nodes of a
+  // handful of kinds, so this takes nodes × kinds-per-circuit steps and builds no key per node.
+  const circuitCount = nodes.reduce((m, n) => Math.max(m, n.circuit + 1), 0);
+  const start = new Int32Array(circuitCount + 1);
+  for (const n of nodes) start[n.circuit + 1]!++;
+  for (let c = 0; c < circuitCount; c++) start[c + 1]! += start[c]!;
+  const next = start.slice(0, circuitCount);
+  const byCircuit = new Int32Array(nodes.length);
+  // In rank order, so every group's members come out sorted by rank.
+  const byRank = new Int32Array(nodes.length);
+  for (let i = 0; i < nodes.length; i++) byRank[rank[i]!] = i;
+  for (const i of byRank) byCircuit[next[nodes[i]!.circuit]!++] = i;
+  const wires = nodes.map((n) => wiring(n));
+  const same = (a: number, b: number): boolean => {
+    const x = nodes[a]!;
+    const y = nodes[b]!;
+    if (x.gpu !== y.gpu || x.gpuCount !== y.gpuCount || x.psuEfficiency !== y.psuEfficiency) return false;
+    const wa = wires[a]!;
+    const wb = wires[b]!;
+    if (wa === wb) return true;
+    if (wa === null || wb === null || wa.length !== wb.length) return false;
+    for (let p = 0; p < wa.length; p++) if (wa[p] !== wb[p]) return false;
+    return true;
+  };
+  const groups: number[][] = [];
+  for (let c = 0; c < circuitCount; c++) {
+    groups.length = 0;
+    for (let k = start[c]!; k < start[c + 1]!; k++) {
+      const i = byCircuit[k]!;
+      const group = groups.find((g) => same(g[0]!, i));
+      if (group) group.push(i);
+      else groups.push([i]);
     }
-    const base = Math.floor(capTotal / members.length);
-    const extra = capTotal - base * members.length;
-    members.forEach((i, r) => {
-      exact[i] = exactTotal / members.length;
-      caps[i] = base + (r < extra ? 1 : 0);
-    });
+    for (const members of groups) {
+      if (members.length < 2) continue;
+      let exactTotal = 0;
+      let capTotal = 0;
+      for (const i of members) {
+        exactTotal += exact[i]!;
+        capTotal += caps[i]!;
+      }
+      const base = Math.floor(capTotal / members.length);
+      const extra = capTotal - base * members.length;
+      members.forEach((i, r) => {
+        exact[i] = exactTotal / members.length;
+        caps[i] = base + (r < extra ? 1 : 0);
+      });
+    }
   }
 }
 

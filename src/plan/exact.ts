@@ -59,8 +59,8 @@
  * +1 W buys the most throughput per wall watt and still fits its circuit, phases and feed
  * (`handOutLeftover`).
  */
-import type { AllocFeed, AllocNode, AllocResult } from "./allocate.js";
-import { allocateCaps, cmpStr, nodeThroughputTflops, spreadEvenly } from "./allocate.js";
+import type { AllocFeed, AllocNode, AllocResult, GainSegment } from "./allocate.js";
+import { allocateCaps, cmpStr, gainSegmentsMemo, nodeThroughputTflops, spreadEvenly } from "./allocate.js";
 import { SiteError } from "../site/problems.js";
 
 /** A GPU node with the phases its cords load. */
@@ -157,6 +157,7 @@ export function allocateExact(input: ExactInput): AllocResult {
   }
   const byFeed: number[][] = feeds.map(() => []);
   circuits.forEach((c, ci) => byFeed[c.feed]!.push(ci));
+  const segmentsOf = gainSegmentsMemo();
   byFeed.forEach((cis, fi) => {
     const phasesHold = cis.every((ci) => {
       const pl = phaseLoad[ci];
@@ -164,7 +165,7 @@ export function allocateExact(input: ExactInput): AllocResult {
       return !pl || budget === null || pl.every((w) => w <= budget * (1 + 1e-12) + 1e-9);
     });
     if (phasesHold) return;
-    const lps = cis.map((ci) => circuitLp(nodes, circuits[ci]!, ci, circuitNodes[ci]!));
+    const lps = cis.map((ci) => circuitLp(nodes, circuits[ci]!, ci, circuitNodes[ci]!, segmentsOf));
     const pieces: Pieces[] = [];
     const fill: Float64Array[] = [];
     cis.forEach((ci, k) => {
@@ -189,7 +190,7 @@ export function allocateExact(input: ExactInput): AllocResult {
 
   // 1e-9 W absorbs float noise such as 299.99999999997 for an exactly filled segment.
   const caps = exact.map((x, i) => Math.max(nodes[i]!.gpu.minWatts, Math.floor(x + 1e-9)));
-  spreadEvenly(nodes, rank, exact, caps, (n) => (n as ExactNode).phaseShare?.join(",") ?? "");
+  spreadEvenly(nodes, rank, exact, caps, (n) => (n as ExactNode).phaseShare);
   handOutLeftover(input, rank, caps);
   let exactObjective = 0;
   let objective = 0;
@@ -201,7 +202,13 @@ export function allocateExact(input: ExactInput): AllocResult {
 }
 
 /** A circuit's LP: one column per (node, curve segment) with a positive gain, nodes in hostname order so ties go as in allocate.ts. */
-function circuitLp(nodes: readonly ExactNode[], c: ExactCircuit, ci: number, members: readonly number[]): CircuitLp {
+function circuitLp(
+  nodes: readonly ExactNode[],
+  c: ExactCircuit,
+  ci: number,
+  members: readonly number[],
+  segmentsOf: (n: ExactNode) => readonly GainSegment[],
+): CircuitLp {
   const phased = c.phaseBudgetWatts !== null && c.minPhaseWatts !== null;
   const headroom = phased ? c.minPhaseWatts!.map((w) => Math.max(0, c.phaseBudgetWatts! - w)) : [Math.max(0, c.usableWatts - c.minLoadWatts)];
   // The phases add up to the circuit; a total row is only needed if the circuit's own
@@ -210,18 +217,10 @@ function circuitLp(nodes: readonly ExactNode[], c: ExactCircuit, ci: number, mem
   const lp: CircuitLp = { circuit: ci, rows: headroom.length, headroom, colNode: [], colGain: [], colLength: [], colCoef: [] };
   for (const i of members) {
     const n = nodes[i]!;
-    const curve = n.gpu.curve;
-    for (let k = 1; k < curve.length; k++) {
-      const [x0, y0] = curve[k - 1]!;
-      const [x1, y1] = curve[k]!;
-      const lo = Math.max(x0, n.gpu.minWatts);
-      const hi = Math.min(x1, n.gpu.maxWatts);
-      if (!(hi > lo)) continue;
-      const gain = n.gpu.fp16Tflops * ((y1 - y0) / (x1 - x0)) * n.psuEfficiency;
-      if (!(gain > 0)) continue;
+    for (const seg of segmentsOf(n)) {
       lp.colNode.push(i);
-      lp.colGain.push(gain);
-      lp.colLength.push((n.gpuCount * (hi - lo)) / n.psuEfficiency);
+      lp.colGain.push(seg.ratio);
+      lp.colLength.push((n.gpuCount * (seg.hi - seg.lo)) / n.psuEfficiency);
       if (lp.rows === 1) lp.colCoef.push(1);
       else {
         lp.colCoef.push(n.phaseShare![0], n.phaseShare![1], n.phaseShare![2]);
@@ -482,6 +481,13 @@ function fillFeed(cis: readonly number[], pieces: readonly Pieces[], fill: Float
  * leaves the queue. Bounded: every +1 W uses ≥ 1 wall watt of the < Σ g_i / e_i wall watts
  * per budget that rounding freed (and any headroom left by flat segments), and a node
  * leaves for good when refused.
+ *
+ * Feeds share no budget, so each feed has its own queue (the order within a feed is the
+ * order one queue for the site would give), which stops as soon as the feed's room is below
+ * the smallest step of its nodes. A feed whose room exceeds what its circuits can still take
+ * (by more than 1 W, far above float noise) cannot bind, so its circuits are independent in
+ * turn and each gets its own queue, stopping when the circuit is full. On a site whose
+ * budgets bind, nearly every node is thus left without being queued and refused one by one.
  */
 function handOutLeftover(input: ExactInput, rank: Int32Array, caps: number[]): void {
   const { nodes, circuits, feeds } = input;
@@ -489,44 +495,78 @@ function handOutLeftover(input: ExactInput, rank: Int32Array, caps: number[]): v
   const phaseLoad = circuits.map((c) => (c.minPhaseWatts ? [...c.minPhaseWatts] : null));
   const feedLoad = feeds.map((f) => f.minItWatts);
   const perWatt = nodes.map((n) => n.gpuCount / n.psuEfficiency);
+  const onCircuit: number[][] = circuits.map(() => []);
   nodes.forEach((n, i) => {
     const d = (caps[i]! - n.gpu.minWatts) * perWatt[i]!;
     circuitLoad[n.circuit]! += d;
     feedLoad[circuits[n.circuit]!.feed]! += d;
     const pl = phaseLoad[n.circuit];
     if (pl && n.phaseShare) for (let p = 0; p < 3; p++) pl[p]! += d * n.phaseShare[p]!;
+    onCircuit[n.circuit]!.push(i);
   });
-  const gainOf = (i: number): number =>
-    caps[i]! >= nodes[i]!.gpu.maxWatts ? 0 : (nodeThroughputTflops(nodes[i]!, caps[i]! + 1) - nodeThroughputTflops(nodes[i]!, caps[i]!)) / perWatt[i]!;
-  const gain = nodes.map((_, i) => gainOf(i));
-  // Equal gains (to float noise: two points of one segment give the same slope up to 1e-16):
-  // the lower cap first, so identical neighbours take turns and stay within 1 W.
-  const heap = new MaxHeap((a, b) => {
-    const d = gain[a]! - gain[b]!;
-    if (Math.abs(d) > 1e-12 * Math.max(gain[a]!, gain[b]!)) return d;
-    return caps[b]! - caps[a]! || rank[b]! - rank[a]!;
-  });
-  nodes.forEach((_, i) => {
-    if (gain[i]! > 0) heap.push(i);
-  });
-  // Each pop either raises a cap (≤ Σ (max − min) times in all) or drops a node for good.
-  for (let i = heap.pop(); i !== undefined; i = heap.pop()) {
+  /** Whether node i's next +1 W keeps its circuit, phases and feed within budget; loads only rise, so a node that does not fit never will. */
+  const fits = (i: number): boolean => {
     const n = nodes[i]!;
     const c = circuits[n.circuit]!;
     const d = perWatt[i]!;
+    if (!(circuitLoad[n.circuit]! + d <= c.usableWatts && feedLoad[c.feed]! + d <= feeds[c.feed]!.itBudgetWatts)) return false;
     const pl = phaseLoad[n.circuit];
-    const fits =
-      circuitLoad[n.circuit]! + d <= c.usableWatts &&
-      feedLoad[c.feed]! + d <= feeds[c.feed]!.itBudgetWatts &&
-      !(pl && n.phaseShare && c.phaseBudgetWatts !== null && [0, 1, 2].some((p) => pl[p]! + d * n.phaseShare![p]! > c.phaseBudgetWatts!));
-    if (!fits) continue;
-    caps[i]! += 1;
-    circuitLoad[n.circuit]! += d;
-    feedLoad[c.feed]! += d;
-    if (pl && n.phaseShare) for (let p = 0; p < 3; p++) pl[p]! += d * n.phaseShare[p]!;
-    gain[i] = gainOf(i);
-    if (gain[i]! > 0) heap.push(i);
-  }
+    const share = n.phaseShare;
+    if (!pl || !share || c.phaseBudgetWatts === null) return true;
+    for (let p = 0; p < 3; p++) if (pl[p]! + d * share[p]! > c.phaseBudgetWatts) return false;
+    return true;
+  };
+  const gainOf = (i: number): number =>
+    caps[i]! >= nodes[i]!.gpu.maxWatts ? 0 : (nodeThroughputTflops(nodes[i]!, caps[i]! + 1) - nodeThroughputTflops(nodes[i]!, caps[i]!)) / perWatt[i]!;
+  const gain = new Float64Array(nodes.length);
+  // Equal gains (to float noise: two points of one segment give the same slope up to 1e-16):
+  // the lower cap first, so identical neighbours take turns and stay within 1 W.
+  const above = (a: number, b: number): number => {
+    const d = gain[a]! - gain[b]!;
+    if (Math.abs(d) > 1e-12 * Math.max(gain[a]!, gain[b]!)) return d;
+    return caps[b]! - caps[a]! || rank[b]! - rank[a]!;
+  };
+  /**
+   * Hands out +1 W steps to `members` until none fits or `room()` is below their smallest
+   * step (by 1 µW, so float rounding of room − step against load + step never ends it early).
+   */
+  const serve = (members: readonly number[], room: () => number): void => {
+    let minStep = Infinity;
+    for (const i of members) minStep = Math.min(minStep, perWatt[i]!);
+    const heap = new MaxHeap(above);
+    for (const i of members) {
+      if (!fits(i)) continue;
+      gain[i] = gainOf(i);
+      if (gain[i]! > 0) heap.push(i);
+    }
+    // Each pop either raises a cap (≤ Σ (max − min) times in all) or drops a node for good.
+    for (let i = heap.pop(); i !== undefined && room() >= minStep - 1e-6; i = heap.pop()) {
+      if (!fits(i)) continue;
+      const n = nodes[i]!;
+      const d = perWatt[i]!;
+      caps[i]! += 1;
+      circuitLoad[n.circuit]! += d;
+      feedLoad[circuits[n.circuit]!.feed]! += d;
+      const pl = phaseLoad[n.circuit];
+      if (pl && n.phaseShare) for (let p = 0; p < 3; p++) pl[p]! += d * n.phaseShare[p]!;
+      gain[i] = gainOf(i);
+      if (gain[i]! > 0) heap.push(i);
+    }
+  };
+  const byFeed: number[][] = feeds.map(() => []);
+  circuits.forEach((c, ci) => byFeed[c.feed]!.push(ci));
+  byFeed.forEach((cis, fi) => {
+    const feedRoom = (): number => feeds[fi]!.itBudgetWatts - feedLoad[fi]!;
+    let circuitsRoom = 0;
+    for (const ci of cis) circuitsRoom += Math.max(0, circuits[ci]!.usableWatts - circuitLoad[ci]!);
+    if (feedRoom() > circuitsRoom + 1) {
+      for (const ci of cis) serve(onCircuit[ci]!, () => circuits[ci]!.usableWatts - circuitLoad[ci]!);
+    } else {
+      const members: number[] = [];
+      for (const ci of cis) for (const i of onCircuit[ci]!) members.push(i);
+      serve(members, feedRoom);
+    }
+  });
 }
 
 /** A binary max-heap of indices under a comparator (positive: a above b). */

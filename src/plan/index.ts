@@ -4,10 +4,10 @@
  */
 export { planFarm, interconnectOf, poolName, tierTaint, labelValue, TIER_ORDER, CIRCUIT_WARN_FRACTION, LOW_CAP_WARN_FRACTION } from "./plan.js";
 export type { PlanCatalog, PlanOptions } from "./plan.js";
-export { allocateCaps, nodeThroughputTflops } from "./allocate.js";
+export { allocateCaps, gainSegments, gainSegmentsMemo, nodeThroughputTflops, spreadEvenly } from "./allocate.js";
 export { allocateExact } from "./exact.js";
 export type { ExactCircuit, ExactInput, ExactNode } from "./exact.js";
-export type { AllocCircuit, AllocFeed, AllocInput, AllocNode, AllocResult } from "./allocate.js";
+export type { AllocCircuit, AllocFeed, AllocInput, AllocNode, AllocResult, GainSegment } from "./allocate.js";
 export { assignPhases, defaultPowerCords, heaviestPhase, loadPhases, phaseShare, PHASE_NAMES } from "./phases.js";
 export type { PhaseAssignment, PhaseMachine } from "./phases.js";
 export { curtailmentStages, asicsOffSeconds, ASIC_CONFIRMS_PER_SECOND, ASIC_READBACK_LAG_SECONDS, UNCONFIRMED_ASICS_SECONDS, GPU_CAPS_TO_MIN_SECONDS, DRAIN_QUEUE_SECONDS } from "./curtail.js";
