@@ -11,7 +11,7 @@
  *
  * Both return the whole-watt caps and the throughput they give.
  */
-import { allocateCaps, allocateExact, assignPhases, circuitUsableWatts, defaultPowerCords, heaviestPhase, loadPhases, nodeThroughputTflops, phaseShare, phaseUsableWatts } from "../src/plan/index.js";
+import { allocateCaps, allocateExact, assignPhases, circuitUsableWatts, defaultPowerCords, heaviestPhase, loadPhases, nodeThroughputTflops, phaseShareMemo, phaseUsableWatts } from "../src/plan/index.js";
 import type { AllocNode, ExactInput } from "../src/plan/index.js";
 import type { PlanCatalog } from "../src/plan/index.js";
 import { findAsic, findGpu } from "../src/site/catalog.js";
@@ -155,8 +155,9 @@ export function exactAllocate(p: AllocProblem, givenWiring?: (number[][] | null)
 
 /** The allocateExact input for a problem and a wiring. */
 export function exactInput(p: AllocProblem, wiring: readonly (number[][] | null)[]): ExactInput {
-  const share: ([number, number, number] | null)[] = p.nodes.map(() => null);
-  p.members.forEach((on, ci) => on.forEach((m, k) => m.gpu >= 0 && wiring[ci] && (share[m.gpu] = phaseShare(wiring[ci]![k]!))));
+  const share: (readonly [number, number, number] | null)[] = p.nodes.map(() => null);
+  const shareOf = phaseShareMemo();
+  p.members.forEach((on, ci) => on.forEach((m, k) => m.gpu >= 0 && wiring[ci] && (share[m.gpu] = shareOf(wiring[ci]![k]!))));
   return {
     nodes: p.nodes.map((n, i) => ({ ...n, phaseShare: share[i]! })),
     circuits: p.usable.map((u, ci) => ({

@@ -4,7 +4,8 @@
  *
  * Each size runs in its own child process (`--child <machines>`) so its peak RSS is its
  * own; results go to bench/results/latest.json and a table on stdout. `--planner [--repeat N]`
- * runs only these sizes, N times each (see `plannerMain`). Then the Pulumi
+ * runs only these sizes, N times each (see `plannerMain`); `--exactness` only the plan-quality
+ * report against the LP optimum and the wiring against the best wiring (`exactnessMain`). Then the Pulumi
  * program under mocks for 100, 1,000 and 5,000 GPU nodes against its floor (bench/program.ts).
  *
  * Synthetic site: ~8 machines per 415 V × 32 A three-phase circuit (4 riser rigs of
@@ -335,6 +336,22 @@ async function exactnessReport(constrained: SiteSpec) {
   return { perSite, wiring };
 }
 
+function printExactness(exactness: Awaited<ReturnType<typeof exactnessReport>>): void {
+  console.log("\nexactness (whole-watt plan vs LP optimum, HiGHS):");
+  for (const e of exactness.perSite) console.log(`  ${e.site.padEnd(26)} plan ${e.planTflops} (${e.planVsLp ?? "-"} of LP ${e.lpOptimumTflops ?? "-"}), old greedy ${e.legacyTflops} (${e.legacyVsLp ?? "-"}, ${e.legacyRounds} rounds)`);
+  console.log(`  wiring: largest-first vs best wiring by enumeration on ${exactness.wiring.pdus} generated PDUs: mean ${exactness.wiring.meanVsBest}, 5th percentile ${exactness.wiring.p5VsBest}, worst ${exactness.wiring.worstVsBest}, optimal on ${exactness.wiring.optimalShare * 100} %`);
+}
+
+/** `npm run bench -- --exactness`: only the plan-quality report, printed and written into bench/results/latest.json (`exactness`). */
+async function exactnessMain(self: string): Promise<void> {
+  const exactness = await exactnessReport(syntheticSite(1_000, 25));
+  printExactness(exactness);
+  const file = join(dirname(self), "results", "latest.json");
+  const previous = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>) : {};
+  writeFileSync(file, JSON.stringify({ ...previous, exactness }, null, 2) + "\n");
+  console.log("\nexactness written to bench/results/latest.json");
+}
+
 /** Continuous optimum (before whole watts) for a given wiring, in TFLOPS. */
 function exactAllocateObjective(problem: ReturnType<typeof allocProblem>, wiring: ReturnType<typeof exactAllocate>["wiring"]): number {
   return allocateExact(exactInput(problem, wiring)).exactObjectiveTflops;
@@ -440,6 +457,7 @@ async function main(): Promise<void> {
     sizeRepeats: 1,
     growth: growthOf(sizes),
     quality,
+    exactness,
     program,
     state,
     miners,
@@ -450,9 +468,7 @@ async function main(): Promise<void> {
   writeFileSync(join(dir, "latest.json"), JSON.stringify(out, null, 2) + "\n");
 
   printSizes(sizes, out.growth);
-  console.log("\nexactness (whole-watt plan vs LP optimum, HiGHS):");
-  for (const e of exactness.perSite) console.log(`  ${e.site.padEnd(26)} plan ${e.planTflops} (${e.planVsLp ?? "-"} of LP ${e.lpOptimumTflops ?? "-"}), old greedy ${e.legacyTflops} (${e.legacyVsLp ?? "-"}, ${e.legacyRounds} rounds)`);
-  console.log(`  wiring: largest-first vs best wiring by enumeration on ${exactness.wiring.pdus} generated PDUs: mean ${exactness.wiring.meanVsBest}, 5th percentile ${exactness.wiring.p5VsBest}, worst ${exactness.wiring.worstVsBest}, optimal on ${exactness.wiring.optimalShare * 100} %`);
+  printExactness(exactness);
   console.log(`\npower-constrained site (${quality.site}), ${quality.gpuNodes} GPU nodes:`);
   console.log(`  plan (per-node caps):  ${quality.planTflops} TFLOPS`);
   console.log(`  nameplate (no caps):   ${quality.nameplateTflops} TFLOPS, ${quality.nameplateDarkNodes} nodes dark   → plan × ${quality.planVsNameplate}`);
@@ -473,5 +489,6 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
   const repeatAt = process.argv.indexOf("--repeat");
   if (childAt >= 0) childMain(Number(process.argv[childAt + 1]));
   else if (process.argv.includes("--planner")) plannerMain(fileURLToPath(import.meta.url), repeatAt >= 0 ? Number(process.argv[repeatAt + 1]) : 3);
+  else if (process.argv.includes("--exactness")) await exactnessMain(fileURLToPath(import.meta.url));
   else await main();
 }

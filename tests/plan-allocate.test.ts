@@ -4,7 +4,7 @@
  * whole-watt hand-out of `allocateExact` when a feed or a circuit binds.
  */
 import { describe, expect, it } from "vitest";
-import { allocateExact, gainSegments, gainSegmentsMemo, spreadEvenly } from "../src/plan/index.js";
+import { allocateExact, gainSegments, gainSegmentsMemo, phaseShare, phaseShareMemo, spreadEvenly } from "../src/plan/index.js";
 import type { AllocNode, ExactInput } from "../src/plan/index.js";
 import { TEST_GPUS } from "./arbitraries.js";
 
@@ -30,6 +30,22 @@ describe("gainSegments", () => {
     expect(segmentsOf({ gpu: rtx3090, psuEfficiency: 0.92 })).toBe(a);
     expect(segmentsOf({ gpu: rtx3090, psuEfficiency: 0.9 })).not.toBe(a);
     expect(segmentsOf({ gpu: rtx3090, psuEfficiency: 0.9 })[0]!.ratio).toBe(71 * ((0.8 - 0.45) / 100) * 0.9);
+  });
+});
+
+describe("phaseShareMemo", () => {
+  it("gives phaseShare's figures, one shared array per cord pattern", () => {
+    const shareOf = phaseShareMemo();
+    const a = shareOf([0, 1]);
+    expect(a).toEqual([0.5, 0.5, 0]);
+    expect(shareOf([0, 1])).toBe(a);
+    expect(shareOf([1, 0])).toEqual([0.5, 0.5, 0]);
+    expect(shareOf([2])).toEqual([0, 0, 1]);
+    expect(shareOf([0, 1, 2, 0, 1, 2])).toEqual(phaseShare([0, 1, 2, 0, 1, 2]));
+    // 21 cords: past the exact range of the key, computed afresh each time.
+    const many = Array.from({ length: 21 }, (_, k) => k % 3);
+    expect(shareOf(many)).toEqual(phaseShare(many));
+    expect(shareOf(many)).not.toBe(shareOf(many));
   });
 });
 

@@ -217,6 +217,7 @@ export function allocateCaps(input: AllocInput): AllocResult {
  * never lowers throughput. Integer caps differ by at most 1 W inside a group afterwards;
  * the extra watts go to the hostnames that sort first. On a three-phase circuit only nodes
  * with the same cords on the same phases (`wiring`: the node's share per phase) are interchangeable.
+ * `rank[i]` is node i's position in hostname order (a permutation of the node indices).
  */
 export function spreadEvenly(
   nodes: readonly AllocNode[],
@@ -243,8 +244,8 @@ export function spreadEvenly(
     const x = nodes[a]!;
     const y = nodes[b]!;
     if (x.gpu !== y.gpu || x.gpuCount !== y.gpuCount || x.psuEfficiency !== y.psuEfficiency) return false;
-    const wa = wires[a]!;
-    const wb = wires[b]!;
+    const wa = wires[a] ?? null;
+    const wb = wires[b] ?? null;
     if (wa === wb) return true;
     if (wa === null || wb === null || wa.length !== wb.length) return false;
     for (let p = 0; p < wa.length; p++) if (wa[p] !== wb[p]) return false;

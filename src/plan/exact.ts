@@ -145,10 +145,8 @@ export function allocateExact(input: ExactInput): AllocResult {
   const exact = relaxedCaps.slice();
   const increment = (i: number): number => ((relaxedCaps[i]! - nodes[i]!.gpu.minWatts) * nodes[i]!.gpuCount) / nodes[i]!.psuEfficiency;
   const phaseLoad = circuits.map((c) => (c.minPhaseWatts ? [...c.minPhaseWatts] : null));
-  const circuitNodes: number[][] = circuits.map(() => []);
   for (const i of byName) {
     const n = nodes[i]!;
-    circuitNodes[n.circuit]!.push(i);
     const pl = phaseLoad[n.circuit];
     if (pl && n.phaseShare) {
       const d = increment(i);
@@ -158,6 +156,8 @@ export function allocateExact(input: ExactInput): AllocResult {
   const byFeed: number[][] = feeds.map(() => []);
   circuits.forEach((c, ci) => byFeed[c.feed]!.push(ci));
   const segmentsOf = gainSegmentsMemo();
+  // Each circuit's nodes in hostname order (the LP's column order); built only if a feed needs the LPs.
+  let circuitNodes: number[][] | undefined;
   byFeed.forEach((cis, fi) => {
     const phasesHold = cis.every((ci) => {
       const pl = phaseLoad[ci];
@@ -165,7 +165,8 @@ export function allocateExact(input: ExactInput): AllocResult {
       return !pl || budget === null || pl.every((w) => w <= budget * (1 + 1e-12) + 1e-9);
     });
     if (phasesHold) return;
-    const lps = cis.map((ci) => circuitLp(nodes, circuits[ci]!, ci, circuitNodes[ci]!, segmentsOf));
+    const members = (circuitNodes ??= nodesByCircuit(circuits.length, nodes, byName));
+    const lps = cis.map((ci) => circuitLp(nodes, circuits[ci]!, ci, members[ci]!, segmentsOf));
     const pieces: Pieces[] = [];
     const fill: Float64Array[] = [];
     cis.forEach((ci, k) => {
@@ -177,14 +178,14 @@ export function allocateExact(input: ExactInput): AllocResult {
     cis.forEach((ci, k) => {
       const lp = lps[k]!;
       const f = fill[ci]!;
-      for (const i of circuitNodes[ci]!) exact[i] = nodes[i]!.gpu.minWatts;
+      for (const i of members[ci]!) exact[i] = nodes[i]!.gpu.minWatts;
       for (let j = 0; j < lp.colNode.length; j++) {
         const i = lp.colNode[j]!;
         const n = nodes[i]!;
         const y = Math.min(lp.colLength[j]!, Math.max(0, f[j]!));
         exact[i]! += (y * n.psuEfficiency) / n.gpuCount;
       }
-      for (const i of circuitNodes[ci]!) exact[i] = Math.min(nodes[i]!.gpu.maxWatts, exact[i]!);
+      for (const i of members[ci]!) exact[i] = Math.min(nodes[i]!.gpu.maxWatts, exact[i]!);
     });
   });
 
@@ -199,6 +200,13 @@ export function allocateExact(input: ExactInput): AllocResult {
     objective += nodeThroughputTflops(nodes[i]!, caps[i]!);
   }
   return { exactCapsWatts: exact, capsWatts: caps, exactObjectiveTflops: exactObjective, objectiveTflops: objective };
+}
+
+/** The nodes of each circuit, in the order of `order`. */
+function nodesByCircuit(circuitCount: number, nodes: readonly ExactNode[], order: readonly number[]): number[][] {
+  const out: number[][] = Array.from({ length: circuitCount }, () => []);
+  for (const i of order) out[nodes[i]!.circuit]!.push(i);
+  return out;
 }
 
 /** A circuit's LP: one column per (node, curve segment) with a positive gain, nodes in hostname order so ties go as in allocate.ts. */
@@ -495,14 +503,12 @@ function handOutLeftover(input: ExactInput, rank: Int32Array, caps: number[]): v
   const phaseLoad = circuits.map((c) => (c.minPhaseWatts ? [...c.minPhaseWatts] : null));
   const feedLoad = feeds.map((f) => f.minItWatts);
   const perWatt = nodes.map((n) => n.gpuCount / n.psuEfficiency);
-  const onCircuit: number[][] = circuits.map(() => []);
   nodes.forEach((n, i) => {
     const d = (caps[i]! - n.gpu.minWatts) * perWatt[i]!;
     circuitLoad[n.circuit]! += d;
     feedLoad[circuits[n.circuit]!.feed]! += d;
     const pl = phaseLoad[n.circuit];
     if (pl && n.phaseShare) for (let p = 0; p < 3; p++) pl[p]! += d * n.phaseShare[p]!;
-    onCircuit[n.circuit]!.push(i);
   });
   /** Whether node i's next +1 W keeps its circuit, phases and feed within budget; loads only rise, so a node that does not fit never will. */
   const fits = (i: number): boolean => {
@@ -553,6 +559,7 @@ function handOutLeftover(input: ExactInput, rank: Int32Array, caps: number[]): v
       if (gain[i]! > 0) heap.push(i);
     }
   };
+  const onCircuit = nodesByCircuit(circuits.length, nodes, nodes.map((_, i) => i));
   const byFeed: number[][] = feeds.map(() => []);
   circuits.forEach((c, ci) => byFeed[c.feed]!.push(ci));
   byFeed.forEach((cis, fi) => {

@@ -8,7 +8,7 @@ export { allocateCaps, gainSegments, gainSegmentsMemo, nodeThroughputTflops, spr
 export { allocateExact } from "./exact.js";
 export type { ExactCircuit, ExactInput, ExactNode } from "./exact.js";
 export type { AllocCircuit, AllocFeed, AllocInput, AllocNode, AllocResult, GainSegment } from "./allocate.js";
-export { assignPhases, defaultPowerCords, heaviestPhase, loadPhases, phaseShare, PHASE_NAMES } from "./phases.js";
+export { assignPhases, defaultPowerCords, heaviestPhase, loadPhases, phaseShare, phaseShareMemo, PHASE_NAMES } from "./phases.js";
 export type { PhaseAssignment, PhaseMachine } from "./phases.js";
 export { curtailmentStages, asicsOffSeconds, ASIC_CONFIRMS_PER_SECOND, ASIC_READBACK_LAG_SECONDS, UNCONFIRMED_ASICS_SECONDS, GPU_CAPS_TO_MIN_SECONDS, DRAIN_QUEUE_SECONDS } from "./curtail.js";
 export {

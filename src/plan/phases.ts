@@ -125,6 +125,24 @@ export function phaseShare(cordPhases: readonly number[]): [number, number, numb
   return share;
 }
 
+/**
+ * {@link phaseShare}, one shared array per cord pattern: a site has thousands of machines and
+ * a handful of patterns, and the allocators compare shares by identity first. Patterns of
+ * more than 20 cords (beyond the exact integer range of the key) are computed each time.
+ */
+export function phaseShareMemo(): (cordPhases: readonly number[]) => readonly [number, number, number] {
+  const memo = new Map<number, [number, number, number]>();
+  return (cordPhases) => {
+    if (cordPhases.length > 20) return phaseShare(cordPhases);
+    // Base 4 with digits 1..3: distinct patterns (order included) get distinct keys.
+    let key = 0;
+    for (const p of cordPhases) key = key * 4 + p + 1;
+    let share = memo.get(key);
+    if (!share) memo.set(key, (share = phaseShare(cordPhases)));
+    return share;
+  };
+}
+
 /** Load of L1, L2, L3 for machines with the given wall draws and cord phases, in W (unrounded). */
 export function loadPhases(wallWatts: readonly number[], cordPhases: readonly (readonly number[])[]): [number, number, number] {
   const phaseWatts: [number, number, number] = [0, 0, 0];

@@ -5,7 +5,7 @@
 import { allocateCaps } from "../allocate.js";
 import type { AllocCircuit, AllocFeed, AllocNode } from "../allocate.js";
 import { allocateExact } from "../exact.js";
-import { loadPhases, phaseShare } from "../phases.js";
+import { loadPhases, phaseShareMemo } from "../phases.js";
 import type { PhaseAssignment } from "../phases.js";
 import { WATTS_EPSILON } from "../power.js";
 import type { SiteSpec } from "../../site/schema.js";
@@ -65,10 +65,11 @@ export function allocatePower(site: SiteSpec, machines: readonly ResolvedMachine
     return atMin.every((w) => w <= perPhase + WATTS_EPSILON) ? cordPhases : wirePhases(budgets, ci, (r) => r.minWallWatts)!.cordPhases;
   });
   const position = budgets.positionOnCircuit;
+  const shareOf = phaseShareMemo();
   const result = allocateExact({
     nodes: gpuNodes.map((r, i) => {
       const w = wiring[r.circuit];
-      return { ...allocNodes[i]!, phaseShare: w ? phaseShare(w[position.get(r.index)!]!) : null };
+      return { ...allocNodes[i]!, phaseShare: w ? shareOf(w[position.get(r.index)!]!) : null };
     }),
     circuits: allocCircuits.map((c, ci) => {
       const w = wiring[ci];
