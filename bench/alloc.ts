@@ -2,7 +2,7 @@
  * The cap allocation stage on its own, old against new, on the same extracted problem:
  *
  * - `legacyAllocate`: the planner before the exact allocation (until commit 7e3dc19's parent):
- *   the laminar greedy `allocateCaps` with circuit and feed budgets, cords wired largest first
+ *   the laminar greedy as filed (bench/greedy-filed.ts) with circuit and feed budgets, cords wired largest first
  *   at the resulting loads, and the budget of every three-phase circuit whose heaviest phase is
  *   over shrunk to load × phase budget / heaviest − 0.5 W, again and again (30 rounds, then
  *   one cut of 3 × the excess). Kept here, verbatim in method, as the baseline.
@@ -12,7 +12,8 @@
  * Both return the whole-watt caps and the throughput they give.
  */
 import { allocateCaps, allocateExact, assignPhases, circuitUsableWatts, defaultPowerCords, heaviestPhase, loadPhases, nodeThroughputTflops, phaseShareMemo, phaseUsableWatts } from "../src/plan/index.js";
-import type { AllocNode, ExactInput } from "../src/plan/index.js";
+import type { AllocInput, AllocNode, AllocResult, ExactInput } from "../src/plan/index.js";
+import { filedAllocateCaps } from "./greedy-filed.js";
 import type { PlanCatalog } from "../src/plan/index.js";
 import { findAsic, findGpu } from "../src/site/catalog.js";
 import type { SiteSpec } from "../src/site/schema.js";
@@ -98,12 +99,16 @@ function tflopsOf(p: AllocProblem, caps: readonly number[]): number {
   return t;
 }
 
-/** The planner's allocation before the exact method (see the module comment). */
-export function legacyAllocate(p: AllocProblem): AllocOutcome {
+/**
+ * The planner's allocation before the exact method (see the module comment), with the
+ * greedy as filed (`filedAllocateCaps`, the timing baseline) or another implementation of it
+ * (the planner's `allocateCaps`: the same caps, faster).
+ */
+export function legacyAllocate(p: AllocProblem, greedy: (input: AllocInput) => AllocResult = filedAllocateCaps): AllocOutcome {
   const ROUNDS = 30;
   const budgets = p.usable.slice();
   for (let round = 0; ; round++) {
-    const res = allocateCaps({
+    const res = greedy({
       nodes: p.nodes,
       circuits: p.usable.map((_, ci) => ({ feed: p.circuitFeed[ci]!, usableWatts: budgets[ci]!, minLoadWatts: p.circuitMin[ci]! })),
       feeds: p.feedIt.map((it, fi) => ({ itBudgetWatts: it, minItWatts: p.feedMin[fi]! })),

@@ -3,8 +3,10 @@
  * (`gainSegments`), the evening out of identical neighbours (`spreadEvenly`), and the
  * whole-watt hand-out of `allocateExact` when a feed or a circuit binds.
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { allocateExact, gainSegments, gainSegmentsMemo, phaseShare, phaseShareMemo, spreadEvenly } from "../src/plan/index.js";
+import { filedAllocateCaps } from "../bench/greedy-filed.js";
+import { allocateCaps, allocateExact, gainSegments, gainSegmentsMemo, phaseShare, phaseShareMemo, spreadEvenly } from "../src/plan/index.js";
 import type { AllocNode, ExactInput } from "../src/plan/index.js";
 import { TEST_GPUS } from "./arbitraries.js";
 
@@ -87,5 +89,39 @@ describe("allocateExact whole watts", () => {
     const res = allocateExact(input);
     expect(res.exactCapsWatts).toEqual([200, 150.5]);
     expect(res.capsWatts).toEqual([204, 150]);
+  });
+});
+
+describe("allocateCaps against the greedy as filed (bench/greedy-filed.ts)", () => {
+  it("gives the same caps and figures, bit for bit, on generated instances with ties", () => {
+    // Few GPU kinds and PSU efficiencies, many nodes: ratios tie often, which is where the
+    // bucketed order and the per-circuit groups could differ from the sorted order and the string keys.
+    const arb = fc.record({
+      nodes: fc.array(
+        fc.record({ gpu: fc.constantFrom(...TEST_GPUS), gpuCount: fc.integer({ min: 1, max: 8 }), psuEfficiency: fc.constantFrom(0.9, 0.92), circuit: fc.integer({ min: 0, max: 5 }), name: fc.integer({ min: 0, max: 999 }) }),
+        { minLength: 1, maxLength: 40 },
+      ),
+      circuitShare: fc.integer({ min: 0, max: 120 }).map((p) => p / 100),
+      feedShare: fc.integer({ min: 0, max: 120 }).map((p) => p / 100),
+    });
+    fc.assert(
+      fc.property(arb, (inst) => {
+        const nodes: AllocNode[] = inst.nodes.map((n, i) => ({ hostname: `n${n.name}-${i}`, circuit: n.circuit, gpuCount: n.gpuCount, psuEfficiency: n.psuEfficiency, gpu: n.gpu }));
+        const minLoad = [0, 1, 2, 3, 4, 5].map(() => 0);
+        const span = minLoad.map(() => 0);
+        for (const n of nodes) {
+          minLoad[n.circuit]! += (n.gpuCount * n.gpu.minWatts) / n.psuEfficiency;
+          span[n.circuit]! += (n.gpuCount * (n.gpu.maxWatts - n.gpu.minWatts)) / n.psuEfficiency;
+        }
+        const circuits = minLoad.map((m, c) => ({ feed: c % 2, usableWatts: m + span[c]! * inst.circuitShare, minLoadWatts: m }));
+        const feeds = [0, 1].map((f) => {
+          const min = minLoad.reduce((s, m, c) => (c % 2 === f ? s + m : s), 0);
+          const sp = span.reduce((s, x, c) => (c % 2 === f ? s + x : s), 0);
+          return { itBudgetWatts: min + sp * inst.feedShare, minItWatts: min };
+        });
+        expect(allocateCaps({ nodes, circuits, feeds })).toEqual(filedAllocateCaps({ nodes, circuits, feeds }));
+      }),
+      { seed: 2026, numRuns: 300 },
+    );
   });
 });

@@ -151,54 +151,65 @@ export function allocateCaps(input: AllocInput): AllocResult {
   const circuitHeadroom = circuits.map((c) => c.usableWatts - c.minLoadWatts);
   const feedHeadroom = feeds.map((f) => f.itBudgetWatts - f.minItWatts);
 
-  // Rank nodes by hostname once so the item sort compares integers, not strings.
+  // Hostname order: the tie-break between items of equal ratio, and the order of `rank`.
   const byName = nodes.map((_, i) => i).sort((a, b) => cmpStr(nodes[a]!.hostname, nodes[b]!.hostname));
   const rank = new Int32Array(nodes.length);
   byName.forEach((nodeIdx, r) => (rank[nodeIdx] = r));
 
-  // Items as parallel arrays: node, segment index, ratio.
-  const itemNode: number[] = [];
-  const itemSeg: number[] = [];
-  const itemRatio: number[] = [];
+  // Items in the greedy's order: ratio descending, then hostname, then segment. Ratios take a
+  // few distinct values (one per GPU model, PSU efficiency and segment), so the items are
+  // put into one bucket per ratio, nodes in hostname order, and only the buckets are sorted:
+  // the same order as sorting every item, in linear time for a site of a few kinds.
   const segmentsOf = gainSegmentsMemo();
-  for (let i = 0; i < nodes.length; i++) {
+  const bucketOf = new Map<number, number>();
+  const bucketRatio: number[] = [];
+  const bucketNode: number[][] = [];
+  const bucketSeg: GainSegment[][] = [];
+  for (const i of byName) {
     for (const seg of segmentsOf(nodes[i]!)) {
-      itemNode.push(i);
-      itemSeg.push(seg.k);
-      itemRatio.push(seg.ratio);
+      let b = bucketOf.get(seg.ratio);
+      if (b === undefined) {
+        bucketOf.set(seg.ratio, (b = bucketRatio.length));
+        bucketRatio.push(seg.ratio);
+        bucketNode.push([]);
+        bucketSeg.push([]);
+      }
+      bucketNode[b]!.push(i);
+      bucketSeg[b]!.push(seg);
     }
   }
-  const order = itemNode.map((_, j) => j);
-  order.sort((a, b) => {
-    const d = itemRatio[b]! - itemRatio[a]!;
-    if (d !== 0) return d;
-    const r = rank[itemNode[a]!]! - rank[itemNode[b]!]!;
-    if (r !== 0) return r;
-    return itemSeg[a]! - itemSeg[b]!;
-  });
+  const buckets = bucketRatio.map((_, b) => b).sort((a, b) => bucketRatio[b]! - bucketRatio[a]!);
 
   const exact = nodes.map((n) => n.gpu.minWatts);
-  for (const j of order) {
-    const i = itemNode[j]!;
-    const n = nodes[i]!;
-    const k = itemSeg[j]!;
-    const x0 = Math.max(n.gpu.curve[k - 1]![0], n.gpu.minWatts);
-    const x1 = Math.min(n.gpu.curve[k]![0], n.gpu.maxWatts);
-    // Concavity means earlier segments of this node are already full; the cap sits at x0.
-    const lengthWall = (n.gpuCount * (x1 - Math.max(x0, exact[i]!))) / n.psuEfficiency;
-    const c = n.circuit;
-    const f = circuits[c]!.feed;
-    const fill = Math.min(lengthWall, circuitHeadroom[c]!, feedHeadroom[f]!);
-    if (!(fill > 0)) continue;
-    circuitHeadroom[c]! -= fill;
-    feedHeadroom[f]! -= fill;
-    exact[i] = Math.min(n.gpu.maxWatts, Math.max(x0, exact[i]!) + (fill * n.psuEfficiency) / n.gpuCount);
+  for (const b of buckets) {
+    const members = bucketNode[b]!;
+    const segs = bucketSeg[b]!;
+    for (let j = 0; j < members.length; j++) {
+      const i = members[j]!;
+      const n = nodes[i]!;
+      const x0 = segs[j]!.lo;
+      const x1 = segs[j]!.hi;
+      // Concavity means earlier segments of this node are already full; the cap sits at x0.
+      const lengthWall = (n.gpuCount * (x1 - Math.max(x0, exact[i]!))) / n.psuEfficiency;
+      const c = n.circuit;
+      const f = circuits[c]!.feed;
+      const fill = Math.min(lengthWall, circuitHeadroom[c]!, feedHeadroom[f]!);
+      if (!(fill > 0)) continue;
+      circuitHeadroom[c]! -= fill;
+      feedHeadroom[f]! -= fill;
+      exact[i] = Math.min(n.gpu.maxWatts, Math.max(x0, exact[i]!) + (fill * n.psuEfficiency) / n.gpuCount);
+    }
   }
 
   // 1e-9 W absorbs float noise such as 299.99999999997 for an exactly filled segment; the
   // resulting overshoot (≤ 1e-9 W per GPU) is far below any breaker's resolution.
   const caps = exact.map((x, i) => Math.max(nodes[i]!.gpu.minWatts, Math.floor(x + 1e-9)));
   spreadEvenly(nodes, rank, exact, caps);
+  return allocResult(nodes, exact, caps);
+}
+
+/** The result of an allocation: both cap vectors and the throughput each gives. */
+export function allocResult(nodes: readonly AllocNode[], exact: number[], caps: number[]): AllocResult {
   let exactObjective = 0;
   let objective = 0;
   for (let i = 0; i < nodes.length; i++) {

@@ -60,7 +60,7 @@
  * (`handOutLeftover`).
  */
 import type { AllocFeed, AllocNode, AllocResult, GainSegment } from "./allocate.js";
-import { allocateCaps, cmpStr, gainSegmentsMemo, nodeThroughputTflops, spreadEvenly } from "./allocate.js";
+import { allocResult, allocateCaps, cmpStr, gainSegmentsMemo, nodeThroughputTflops, spreadEvenly } from "./allocate.js";
 import { SiteError } from "../site/problems.js";
 
 /** A GPU node with the phases its cords load. */
@@ -193,13 +193,7 @@ export function allocateExact(input: ExactInput): AllocResult {
   const caps = exact.map((x, i) => Math.max(nodes[i]!.gpu.minWatts, Math.floor(x + 1e-9)));
   spreadEvenly(nodes, rank, exact, caps, (n) => (n as ExactNode).phaseShare);
   handOutLeftover(input, rank, caps);
-  let exactObjective = 0;
-  let objective = 0;
-  for (let i = 0; i < nodes.length; i++) {
-    exactObjective += nodeThroughputTflops(nodes[i]!, exact[i]!);
-    objective += nodeThroughputTflops(nodes[i]!, caps[i]!);
-  }
-  return { exactCapsWatts: exact, capsWatts: caps, exactObjectiveTflops: exactObjective, objectiveTflops: objective };
+  return allocResult(nodes, exact, caps);
 }
 
 /** The nodes of each circuit, in the order of `order`. */
