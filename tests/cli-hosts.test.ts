@@ -30,16 +30,16 @@ describe("mine2hpc hosts script", () => {
     expect(unknown.stdout).toBe("");
     expect(unknown.stderr).toMatch(/^error: host "nope" is not a Kubernetes node of site "demo"\. Use one of: cp-1, /);
     const none = await runCli(["hosts", "script"], { cwd: REPO_ROOT });
-    expect(none.exitCode).toBe(2);
+    expect(none.exitCode).toBe(64);
     expect(none.stderr).toBe("error: hosts script takes one HOST.\n  usage: mine2hpc hosts script HOST [--uninstall | --removal] [--stack S | --site F]\n");
     const both = await runCli(["hosts", "script", "cp-1", "--uninstall", "--removal"], { cwd: REPO_ROOT });
-    expect(both.exitCode).toBe(2);
+    expect(both.exitCode).toBe(64);
     expect(both.stderr).toBe("error: --uninstall and --removal contradict each other.\n  fix: pass one of them.\n");
     const sub = await runCli(["hosts", "reboot"], { cwd: REPO_ROOT });
-    expect(sub.exitCode).toBe(2);
+    expect(sub.exitCode).toBe(64);
     expect(sub.stderr).toMatch(/^error: unknown subcommand 'reboot'\.\n  usage: mine2hpc hosts script HOST/);
     const port = await runCli(["hosts", "keyscan", "--port", "0"], { cwd: REPO_ROOT });
-    expect(port.exitCode).toBe(2);
+    expect(port.exitCode).toBe(64);
     expect(port.stderr).toBe("error: --port '0' is not a whole number from 1 to 65535.\n  fix: e.g. --port 22.\n");
     const timeout = await runCli(["hosts", "keyscan", "--timeout", "5s"], { cwd: REPO_ROOT });
     expect(timeout.stderr).toBe("error: --timeout '5s' is not a whole number from 1 to 600.\n  fix: e.g. --timeout 5.\n");
@@ -63,8 +63,8 @@ describe("mine2hpc mirror list", () => {
 
   it("refuses a missing subcommand and a missing values folder", async () => {
     const none = await runCli(["mirror"], { cwd: REPO_ROOT });
-    expect(none.exitCode).toBe(2);
-    expect(none.stderr).toBe("error: missing subcommand.\n  usage: mine2hpc mirror list [--stack NAME | --site FILE] [--chart-values DIR] [--json]\n");
+    expect(none.exitCode).toBe(64);
+    expect(none.stderr).toBe("error: missing subcommand.\n  usage: mine2hpc mirror list [--stack NAME | --site FILE] [--chart-values DIR] [-o text|json|yaml|md]\n");
     const dir = await runCli(["mirror", "list", "--chart-values", "no/such/dir"], { cwd: REPO_ROOT });
     expect(dir.exitCode).toBe(2);
     expect(dir.stderr).toBe("error: --chart-values no/such/dir: no such folder.\n  fix: point it at a folder with <chart>-v<version>/values.yaml files.\n");

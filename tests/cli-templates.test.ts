@@ -62,7 +62,7 @@ describe("mine2hpc templates", () => {
 
   it("rejects an unknown action", async () => {
     const r = await runCli(["templates", "list"], { cwd: project });
-    expect(r.exitCode).toBe(2);
+    expect(r.exitCode).toBe(64);
     expect(r.stderr).toBe("error: unknown templates action 'list'.\n  fix: run 'mine2hpc templates' to list them or 'mine2hpc templates show NAME'.\n");
   });
 });

@@ -242,12 +242,15 @@ describe("mine2hpc diff between two commits", () => {
     }
   });
 
-  it("a bad format or a missing --base: exit 2 with the fix", async () => {
+  it("a bad format or a missing --base: a usage error (64) with the fix", async () => {
     const f = await diff(["--base", "HEAD", "--format", "html"]);
-    expect(f.exitCode).toBe(2);
-    expect(f.stderr).toBe("error: unknown format 'html'.\n  fix: use --format md, json or text.\n");
+    expect(f.exitCode).toBe(64);
+    expect(f.stderr).toBe("error: unknown output format 'html' (--format).\n  fix: use -o text, json, yaml or md.\n");
+    const o = await diff(["--base", "HEAD", "-o", "xml"]);
+    expect(o.exitCode).toBe(64);
+    expect(o.stderr).toBe("error: unknown output format 'xml' (-o).\n  fix: use -o text, json, yaml or md.\n");
     const b = await diff([]);
-    expect(b.exitCode).toBe(2);
+    expect(b.exitCode).toBe(64);
     expect(b.stderr).toBe("error: no base given.\n  fix: pass --base GIT_REF, e.g. --base origin/main or --base HEAD~1.\n");
   });
 });

@@ -35,11 +35,12 @@ describe("README generated blocks", () => {
       diffCommand.summary,
       "",
       "```",
-      "mine2hpc diff --base GIT_REF [--stack NAME] [--format md|json|text] [--json]",
+      "mine2hpc diff --base GIT_REF [--stack NAME] [-o text|json|yaml|md]",
       "```",
     ]);
     expect(md).toContain("| `--stack NAME` | Stack to compare (reads stacks/Pulumi.NAME.yaml on both sides; default: demo, or the project's only stack). |");
-    expect(md).toContain("| `--json` | Print the structured diff as JSON (same as --format json). |");
+    expect(md).toContain("| `-o, --output FORMAT` | Output format: text (default), json, yaml or md (Markdown tables). |");
+    expect(md).toContain("| `--json` | Same as -o json. |");
   });
 
   it("list one line per template directory", () => {

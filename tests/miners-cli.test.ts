@@ -93,13 +93,14 @@ describe("mine2hpc miners", () => {
   });
 
   it.each([
-    [["miners"], "error: expected one of status, curtail, resume.\n  usage: mine2hpc miners status|curtail|resume [--feed NAME] [--stack NAME | --site FILE | --targets FILE] [--credentials FILE] [--concurrency N] [--timeout S] [--json]\n"],
-    [["miners", "curtail"], "error: --feed is required for curtail.\n  fix: name the feed to curtail, e.g. --feed ercot-flex.\n"],
-    [["miners", "curtail", "--feed", "nope"], "error: unknown feed 'nope'.\n  fix: one of grid-firm, ercot-flex.\n"],
-    [["miners", "status", "--concurrency", "0"], "error: --concurrency must be a whole number ≥ 1, got '0'.\n  fix: e.g. --concurrency 200.\n"],
-  ])("%j is refused", async (args, stderr) => {
-    const r = await run(args);
-    expect([r.code, r.stderr]).toEqual([2, stderr]);
+    // Usage errors (a missing or malformed argument) exit 64; a feed the site lacks is refused input, 2.
+    [["miners"], 64, "error: expected one of status, curtail, resume.\n  usage: mine2hpc miners status|curtail|resume [--feed NAME] [--stack NAME | --site FILE | --targets FILE] [--credentials FILE] [--concurrency N] [--timeout S] [-o text|json|yaml|md]\n"],
+    [["miners", "curtail"], 64, "error: --feed is required for curtail.\n  fix: name the feed to curtail, e.g. --feed ercot-flex.\n"],
+    [["miners", "curtail", "--feed", "nope"], 2, "error: unknown feed 'nope'.\n  fix: one of grid-firm, ercot-flex.\n"],
+    [["miners", "status", "--concurrency", "0"], 64, "error: --concurrency must be a whole number ≥ 1, got '0'.\n  fix: e.g. --concurrency 200.\n"],
+  ] as const)("%j is refused", async (args, code, stderr) => {
+    const r = await run([...args]);
+    expect([r.code, r.stderr]).toEqual([code, stderr]);
   });
 
   it("a bad credentials file is refused before any miner is touched, without its values", async () => {

@@ -37,7 +37,7 @@ describe("mine2hpc power-agent", () => {
   it("refuses a missing --node with the fix", async () => {
     let err = "";
     const code = await main(["power-agent", "--kube-api", "http://127.0.0.1:1"], { stderr: { write: (s: string) => ((err += s), true) } as never });
-    expect(code).toBe(2);
+    expect(code).toBe(64);
     expect(err).toBe("error: --node is required.\n  fix: pass the node's name, e.g. --node gpu-01 (the DaemonSet passes --node $(NODE_NAME)).\n");
   });
 });

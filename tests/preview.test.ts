@@ -14,6 +14,7 @@ import { loadAndValidate } from "../src/site/load.js";
 import { planFarm } from "../src/plan/index.js";
 import { SiteError } from "../src/site/problems.js";
 import previewCommand from "../src/cli/commands/preview.js";
+import { CliError } from "../src/cli/command.js";
 import { expectGolden } from "./helpers/golden.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
@@ -143,12 +144,14 @@ describe("mine2hpc preview", () => {
     return { out, err, text: () => ({ o, e }) };
   }
 
-  it("without --offline points at 'pulumi preview' and exits 2", async () => {
+  it("without --offline points at 'pulumi preview': a usage error (64)", async () => {
     const s = io();
-    const code = await previewCommand.run({ values: { stack: "demo" }, positionals: [], cwd: repoRoot, stdout: s.out, stderr: s.err });
-    expect(code).toBe(2);
-    expect(s.text().e).toContain("'pulumi preview' is the source of truth");
-    expect(s.text().e).toContain("mine2hpc preview --offline --stack demo");
+    const err = await previewCommand.run({ values: { stack: "demo" }, positionals: [], cwd: repoRoot, stdout: s.out, stderr: s.err }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CliError);
+    expect((err as CliError).exitCode).toBe(64);
+    expect((err as CliError).message).toBe(
+      "only the offline preview is built in; 'pulumi preview' is the source of truth.\n  fix: run 'mine2hpc preview --offline --stack demo' (no cloud, no cluster),\n       or with the Pulumi CLI: 'pulumi preview --stack demo'.",
+    );
     expect(s.text().o).toBe("");
   });
 

@@ -3,6 +3,7 @@
  * default-exporting a `Command`; `main.ts` loads only the one that runs.
  */
 import type { Writable } from "node:stream";
+import type { Style } from "./output.js";
 
 /** One flag of a command. Every flag has a description (it is the CLI reference). */
 export interface OptionSpec {
@@ -25,6 +26,12 @@ export interface CommandContext {
   cwd: string;
   stdout: Writable & { isTTY?: boolean };
   stderr: Writable & { isTTY?: boolean };
+  /** --quiet: print only errors, and data asked for as json/yaml (see output.ts). @default false */
+  quiet?: boolean;
+  /** Colour per stream, decided once by main from --color, NO_COLOR and the TTY. @default no colour */
+  style?: { stdout: Style; stderr: Style };
+  /** How the person runs mine2hpc (`mine2hpc`, `npx mine2hpc`, …), for printed commands. @default "mine2hpc" */
+  self?: string;
 }
 
 export interface Command {
@@ -36,6 +43,12 @@ export interface Command {
   /** Longer help text shown by `mine2hpc NAME --help`. */
   description?: string;
   options: Record<string, OptionSpec>;
+  /**
+   * False for a command that takes no global flags (--quiet, --color): the power agent, a
+   * daemon whose JSON log lines are its interface.
+   * @default true
+   */
+  globalFlags?: boolean;
   /** Returns the exit code (0 when omitted). */
   run(ctx: CommandContext): Promise<number | void>;
 }

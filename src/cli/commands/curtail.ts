@@ -11,7 +11,8 @@
  */
 import { stringify } from "yaml";
 import type { Command } from "../command.js";
-import { CliError, SITE_OPTIONS } from "../command.js";
+import { CliError, EXIT, SITE_OPTIONS } from "../command.js";
+import { outputFormat, outputOptions, printResult } from "../output.js";
 import { loadAndPlan, siteSourceFromArgs } from "../site-args.js";
 import { kw } from "../format/table.js";
 import type { FarmPlan, FeedCurtailment } from "../../plan/types.js";
@@ -24,26 +25,27 @@ const PHASES: readonly CurtailPhase[] = ["start", "end"];
 const command: Command = {
   name: "curtail",
   summary: "Start or end a feed's curtailment now (unscheduled dispatch): runs its CronJob's job on the live cluster.",
-  usage: "start|end --feed NAME [--stack NAME | --site FILE] [--kubeconfig FILE] [--context NAME] [--dry-run] [--json]",
+  usage: "start|end --feed NAME [--stack NAME | --site FILE] [--kubeconfig FILE] [--context NAME] [--dry-run] [-o text|json|yaml|md]",
   description: [
     "For a grid dispatch that no window schedules (e.g. ERCOT ERS: load off within 10 minutes). Creates a Job from the feed's",
     "start (or end) CronJob, like 'kubectl create job --from=cronjob/NAME', and prints the plan's stages with their kW and",
     "the response-time check. The feed must be non-firm with something to shed; its suspended 'manual' CronJobs (rendered",
-    "with or without windows) are the job template. Needs the site's kubeconfig: pulumi stack output --show-secrets kubeconfig > kubeconfig.",
+    "with or without windows) are the job template. Needs the site's kubeconfig: 'mine2hpc kubeconfig --stack NAME' writes it.",
   ].join("\n"),
   options: {
     feed: { type: "string", valueName: "NAME", description: "Non-firm feed to curtail (power.feeds[].name). Required." },
     ...SITE_OPTIONS,
     kubeconfig: { type: "string", valueName: "FILE", description: "Kubeconfig of the site's cluster. Default: KUBECONFIG, then ~/.kube/config." },
     context: { type: "string", valueName: "NAME", description: "Kubeconfig context to use. Default: its current-context." },
-    "dry-run": { type: "boolean", description: "Print the Job as YAML (JSON with --json) and call no API; needs no kubeconfig." },
-    json: { type: "boolean", description: "Print the result as JSON (for scripts and CI)." },
+    "dry-run": { type: "boolean", description: "Print the Job (text: as YAML; -o json/yaml: the result with the Job as manifest) and call no API; needs no kubeconfig." },
+    ...outputOptions(),
   },
   async run(ctx) {
+    const format = outputFormat(ctx);
     const phase = phaseArg(ctx.positionals);
     const feedName = ctx.values.feed as string | undefined;
     if (feedName === undefined || feedName === "") {
-      throw new CliError(`--feed is required.\n  usage: mine2hpc curtail ${command.usage}\n  fix: name the non-firm feed to curtail, e.g. --feed ercot-flex.`);
+      throw new CliError(`--feed is required.\n  usage: mine2hpc curtail ${command.usage}\n  fix: name the non-firm feed to curtail, e.g. --feed ercot-flex.`, EXIT.usage);
     }
     const { plan } = loadAndPlan(siteSourceFromArgs(ctx), ctx.cwd);
     const feed = feedCurtailment(plan, feedName);
@@ -67,18 +69,16 @@ const command: Command = {
     if (ctx.values["dry-run"]) {
       // No API call: the rendered CronJob has no uid, so the Job has no ownerReference yet.
       const job = jobFromCronJob(rendered as unknown as CronJobSource, jobName);
-      if (ctx.values.json) {
-        ctx.stdout.write(JSON.stringify(summary(plan, feed, phase, { cronJobName, namespace, jobName, follow, created: false, job }), null, 2) + "\n");
-      } else {
-        ctx.stdout.write(
-          [
-            `# mine2hpc curtail ${phase} --feed ${feed.feed} --dry-run: the Job it would create; nothing was sent to a cluster.`,
-            `# The live CronJob ${cronJobName} is its template; its uid becomes the Job's ownerReference when created.`,
-            stringify(job, { lineWidth: 0 }).trimEnd(),
-            "",
-          ].join("\n"),
-        );
-      }
+      const about = [
+        `mine2hpc curtail ${phase} --feed ${feed.feed} --dry-run: the Job it would create; nothing was sent to a cluster.`,
+        `The live CronJob ${cronJobName} is its template; its uid becomes the Job's ownerReference when created.`,
+      ];
+      const manifest = stringify(job, { lineWidth: 0 }).trimEnd();
+      printResult(ctx, format, {
+        data: summary(plan, feed, phase, { cronJobName, namespace, jobName, follow, created: false, job }),
+        text: () => [...about.map((l) => `# ${l}`), manifest, ""].join("\n"),
+        md: () => [about.join(" "), "", "```yaml", manifest, "```", ""].join("\n"),
+      });
       return 0;
     }
 
@@ -95,11 +95,12 @@ const command: Command = {
       if (err instanceof LiveError) throw new CliError(err.message);
       throw err;
     }
-    if (ctx.values.json) {
-      ctx.stdout.write(JSON.stringify(summary(plan, feed, phase, { cronJobName, namespace, jobName, follow, created: true, job }), null, 2) + "\n");
-    } else {
-      ctx.stdout.write(textReport(plan, feed, phase, { cronJobName, namespace, jobName, follow }));
-    }
+    const report = () => textReport(plan, feed, phase, { cronJobName, namespace, jobName, follow });
+    printResult(ctx, format, {
+      data: summary(plan, feed, phase, { cronJobName, namespace, jobName, follow, created: true, job }),
+      text: report,
+      md: () => `\`\`\`\n${report()}\`\`\`\n`,
+    });
     return 0;
   },
 };
@@ -109,7 +110,7 @@ function phaseArg(positionals: string[]): CurtailPhase {
   const [phase, ...extra] = positionals;
   if (phase === undefined || !(PHASES as readonly string[]).includes(phase) || extra.length > 0) {
     const got = positionals.length === 0 ? "nothing" : `'${positionals.join(" ")}'`;
-    throw new CliError(`expected 'start' or 'end', got ${got}.\n  usage: mine2hpc curtail ${command.usage}\n  fix: 'mine2hpc curtail start --feed NAME' sheds the feed's load; 'end' restores it.`);
+    throw new CliError(`expected 'start' or 'end', got ${got}.\n  usage: mine2hpc curtail ${command.usage}\n  fix: 'mine2hpc curtail start --feed NAME' sheds the feed's load; 'end' restores it.`, EXIT.usage);
   }
   return phase as CurtailPhase;
 }

@@ -20,16 +20,14 @@ import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync }
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Command, CommandContext } from "../command.js";
-import { CliError } from "../command.js";
+import type { Command } from "../command.js";
+import { CliError, EXIT } from "../command.js";
+import { outStyle, outputFormat, outputOptions, printResult, type Style } from "../output.js";
 import { defaultStack, findRepoRoot, loadAndPlan, siteSourceFromArgs } from "../site-args.js";
 import { SiteError, formatProblem } from "../../site/problems.js";
 import type { FarmPlan } from "../../plan/types.js";
 import type { PreviewResult } from "../../preview/offline.js";
 import { readPulumiProject } from "../../preview/project.js";
-
-const FORMATS = ["text", "md", "json"] as const;
-type Format = (typeof FORMATS)[number];
 
 /** The side a problem belongs to, as error messages name it. */
 type Side = "base" | "working tree";
@@ -156,34 +154,38 @@ function withCleanup<T>(dir: string, work: () => Promise<T>): Promise<T> {
   });
 }
 
-function parseFormat(ctx: CommandContext): Format {
-  const format = ctx.values.json === true ? "json" : ((ctx.values.format as string | undefined) ?? "text");
-  if (!(FORMATS as readonly string[]).includes(format)) throw new CliError(`unknown format '${format}'.\n  fix: use --format md, json or text.`);
-  return format as Format;
+/** Text diff lines coloured by their mark: `+` added (green), `-` removed (red), `~` changed (yellow). */
+function colourDiff(text: string, style: Style): string {
+  if (!style.enabled) return text;
+  return text
+    .split("\n")
+    .map((l) => (/^\s*\+ /.test(l) ? style.green(l) : /^\s*- /.test(l) ? style.red(l) : /^\s*~ /.test(l) ? style.yellow(l) : l))
+    .join("\n");
 }
 
 const command: Command = {
   name: "diff",
   summary: "Compare a stack's offline preview and plan at a git ref with the working tree (for PR comments).",
-  usage: "--base GIT_REF [--stack NAME] [--format md|json|text] [--json]",
+  usage: "--base GIT_REF [--stack NAME] [-o text|json|yaml|md]",
   description: [
     "Lists resources added, changed (which inputs; secrets stay [secret]) and removed, machines",
     "that will be re-bootstrapped, and pools, node GPU caps, circuit and feed loads that move.",
     "The base runs with its own code (program and planner as they were at GIT_REF) and the",
     "working tree's node_modules; the working tree with today's. Exit 0 when the diff was",
     "computed, with or without changes; 2 for a bad ref or an invalid site on either side.",
-    "--format md fits a PR comment (trimmed under 64,000 characters, with a note).",
+    "-o md fits a PR comment (trimmed under 64,000 characters, with a note); -o json/yaml is the structured diff.",
+    "A changed secret in the stack file (k3sToken, k3sAgentToken, sshPrivateKey, minerCredentials) is shown by name and",
+    "effect, never by value: the ciphertexts are compared, not decrypted.",
   ].join("\n"),
   options: {
     base: { type: "string", valueName: "GIT_REF", description: "Branch, tag or commit to compare with (e.g. origin/main)." },
     stack: { type: "string", valueName: "NAME", description: "Stack to compare (reads stacks/Pulumi.NAME.yaml on both sides; default: demo, or the project's only stack)." },
-    format: { type: "string", valueName: "FORMAT", description: "Output format: text (default), md (PR comment) or json (the structured diff)." },
-    json: { type: "boolean", description: "Print the structured diff as JSON (same as --format json)." },
+    ...outputOptions({ legacyFormat: true }),
   },
   async run(ctx) {
-    const format = parseFormat(ctx);
+    const format = outputFormat(ctx);
     const ref = ctx.values.base;
-    if (typeof ref !== "string" || ref === "") throw new CliError("no base given.\n  fix: pass --base GIT_REF, e.g. --base origin/main or --base HEAD~1.");
+    if (typeof ref !== "string" || ref === "") throw new CliError("no base given.\n  fix: pass --base GIT_REF, e.g. --base origin/main or --base HEAD~1.", EXIT.usage);
     const stack = String(ctx.values.stack ?? defaultStack(findRepoRoot(ctx.cwd)));
     const repoRoot = realpathSync(findRepoRoot(ctx.cwd));
     if (!existsSync(path.join(repoRoot, "Pulumi.yaml"))) {
@@ -215,15 +217,14 @@ const command: Command = {
         return diffSite({ ref, commit, plan: basePlan, preview: basePreview }, { plan: headPlan, preview: headPreview });
       });
       const { diffMarkdown, diffText } = await import("../../diff/index.js");
-      ctx.stdout.write(format === "json" ? `${JSON.stringify(result, null, 2)}\n` : format === "md" ? diffMarkdown(result) : diffText(result));
+      printResult(ctx, format, { data: result, text: () => colourDiff(diffText(result), outStyle(ctx)), md: () => diffMarkdown(result) });
       return 0;
     } catch (err) {
       if (!(err instanceof SideSiteError)) throw err;
       const where = err.side === "base" ? `the ${err.label} site` : "the working-tree site";
-      ctx.stderr.write(`error: ${where} of stack ${stack} is invalid; nothing was compared.\n`);
-      if (err.side === "base") ctx.stderr.write(`  (file paths are inside ${ref}; fix them in a new commit, or diff against another base)\n`);
-      for (const line of err.problems) ctx.stderr.write(`${line}\n`);
-      return 2;
+      const lines = [`${where} of stack ${stack} is invalid; nothing was compared.`];
+      if (err.side === "base") lines.push(`  (file paths are inside ${ref}; fix them in a new commit, or diff against another base)`);
+      throw new CliError([...lines, ...err.problems].join("\n"), EXIT.invalidSite);
     }
   },
 };

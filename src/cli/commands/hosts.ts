@@ -11,7 +11,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { execa } from "execa";
 import type { Command, CommandContext } from "../command.js";
-import { CliError, SITE_OPTIONS } from "../command.js";
+import { CliError, EXIT, SITE_OPTIONS } from "../command.js";
+import { note, outputFormat, outputOptions, printResult } from "../output.js";
 import { loadAndPlan, siteSourceFromArgs, displayPath } from "../site-args.js";
 import { loadSite } from "../../site/load.js";
 import { parseCsv } from "../../site/inventory.js";
@@ -147,15 +148,17 @@ export function sshTargets(plan: FarmPlan): { targets: ScanTarget[]; skipped: st
 function positiveInt(value: unknown, flag: string, max: number): number {
   const n = Number(value);
   if (typeof value !== "string" || !/^\d+$/.test(value) || n < 1 || n > max) {
-    throw new CliError(`--${flag} '${String(value)}' is not a whole number from 1 to ${max}.\n  fix: e.g. --${flag} ${flag === "port" ? 22 : flag === "timeout" ? 5 : 16}.`);
+    throw new CliError(`--${flag} '${String(value)}' is not a whole number from 1 to ${max}.\n  fix: e.g. --${flag} ${flag === "port" ? 22 : flag === "timeout" ? 5 : 16}.`, EXIT.usage);
   }
   return n;
 }
 
 async function runScript(ctx: CommandContext): Promise<number> {
   const host = ctx.positionals[1];
-  if (host === undefined || ctx.positionals.length > 2) throw new CliError("hosts script takes one HOST.\n  usage: mine2hpc hosts script HOST [--uninstall | --removal] [--stack S | --site F]");
-  if (ctx.values.uninstall && ctx.values.removal) throw new CliError("--uninstall and --removal contradict each other.\n  fix: pass one of them.");
+  if (host === undefined || ctx.positionals.length > 2) throw new CliError("hosts script takes one HOST.\n  usage: mine2hpc hosts script HOST [--uninstall | --removal] [--stack S | --site F]", EXIT.usage);
+  if (ctx.values.uninstall && ctx.values.removal) throw new CliError("--uninstall and --removal contradict each other.\n  fix: pass one of them.", EXIT.usage);
+  // The script is the artefact this subcommand prints (whatever --quiet says); it has one format.
+  if (ctx.values.output !== undefined || ctx.values.json === true) throw new CliError("hosts script prints the script itself; -o/--json apply to 'hosts keyscan'.\n  fix: drop -o.", EXIT.usage);
   const { plan } = loadAndPlan(siteSourceFromArgs(ctx), ctx.cwd);
   try {
     const text = ctx.values.removal
@@ -171,7 +174,8 @@ async function runScript(ctx: CommandContext): Promise<number> {
 }
 
 async function runKeyscan(ctx: CommandContext): Promise<number> {
-  if (ctx.positionals.length > 1) throw new CliError("hosts keyscan takes no HOST: it scans every SSH machine of the site.\n  fix: drop the extra arguments.");
+  const format = outputFormat(ctx);
+  if (ctx.positionals.length > 1) throw new CliError("hosts keyscan takes no HOST: it scans every SSH machine of the site.\n  fix: drop the extra arguments.", EXIT.usage);
   const timeoutSeconds = positiveInt(ctx.values.timeout ?? "5", "timeout", 600);
   const concurrency = positiveInt(ctx.values.concurrency ?? "16", "concurrency", 256);
   const port = positiveInt(ctx.values.port ?? "22", "port", 65535);
@@ -179,15 +183,17 @@ async function runKeyscan(ctx: CommandContext): Promise<number> {
   const { plan } = loadAndPlan(source, ctx.cwd);
   const { targets, skipped } = sshTargets(plan);
   const result = await scanHostKeys(targets, { timeoutSeconds, concurrency, port });
-  const out = ctx.stdout;
-  for (const t of targets) {
+  const keys = targets.flatMap((t) => {
     const key = result.keys.get(t.hostname);
-    if (key !== undefined) out.write(`${t.hostname} ${key}\n`);
-  }
+    return key !== undefined ? [{ hostname: t.hostname, key }] : [];
+  });
+  let csvWritten: { file: string; hosts: string[] } | null = null;
+  const inYaml: { hostname: string; key: string }[] = [];
+  let siteFile: string | null = null;
   if (ctx.values.write) {
     const loaded = loadSite(source.siteFile, source.inventory ? { inventory: source.inventory } : {});
+    siteFile = displayPath(loaded.file, ctx.cwd);
     const inCsv = new Map<string, string>();
-    const inYaml: [string, string][] = [];
     let csvFile: string | null = null;
     loaded.spec.machines.forEach((m, i) => {
       const key = result.keys.get(m.hostname);
@@ -196,29 +202,48 @@ async function runKeyscan(ctx: CommandContext): Promise<number> {
       if (where !== undefined && where.file !== loaded.file && /\.csv$/i.test(where.file)) {
         csvFile = where.file;
         inCsv.set(m.hostname, key);
-      } else if (m.sshHostKey !== key) inYaml.push([m.hostname, key]);
+      } else if (m.sshHostKey !== key) inYaml.push({ hostname: m.hostname, key });
     });
     if (csvFile !== null) {
       const file: string = csvFile;
       const { text, written } = setHostKeysInCsv(readFileSync(file, "utf8"), displayPath(file, ctx.cwd), inCsv);
       writeFileSync(file, text);
-      ctx.stderr.write(`wrote sshHostKey for ${written.length} machine${written.length === 1 ? "" : "s"} into ${displayPath(file, ctx.cwd)}\n`);
-    }
-    if (inYaml.length > 0) {
-      out.write(`# machines written in ${displayPath(loaded.file, ctx.cwd)}: add these sshHostKey values under each machine\n`);
-      for (const [hostname, key] of inYaml) out.write(`- hostname: ${hostname}\n  sshHostKey: "${key}"\n`);
+      csvWritten = { file: displayPath(file, ctx.cwd), hosts: written };
+      note(ctx, `wrote sshHostKey for ${written.length} machine${written.length === 1 ? "" : "s"} into ${csvWritten.file}`);
     }
   }
-  for (const s of skipped) ctx.stderr.write(`skipped ${s}: state offline (no SSH is attempted)\n`);
-  for (const f of result.failed) ctx.stderr.write(`no key from ${f.hostname} (${f.ip}:${port}): ${f.reason}\n`);
-  if (result.failed.length > 0) ctx.stderr.write(`${result.failed.length} of ${targets.length} host${targets.length === 1 ? "" : "s"} did not answer; their keys stay unpinned (a validation warning, an error with --strict)\n`);
+  printResult(ctx, format, {
+    data: { keys, csvWritten, toPaste: inYaml, failed: result.failed, skipped },
+    text: () => {
+      const out = keys.map((k) => `${k.hostname} ${k.key}\n`);
+      if (inYaml.length > 0) {
+        out.push(`# machines written in ${siteFile}: add these sshHostKey values under each machine\n`);
+        for (const { hostname, key } of inYaml) out.push(`- hostname: ${hostname}\n  sshHostKey: "${key}"\n`);
+      }
+      return out.join("");
+    },
+    doc: () => ({
+      heading: `SSH host keys of site ${plan.site.name}: ${keys.length} of ${targets.length} hosts answered`,
+      summary: [
+        ...(csvWritten !== null ? [`wrote sshHostKey for ${csvWritten.hosts.length} machines into ${csvWritten.file}`] : []),
+        ...(inYaml.length > 0 ? [`${inYaml.length} machines written in ${siteFile}: add their sshHostKey there`] : []),
+      ],
+      sections: [
+        { title: "Keys", table: { headers: ["HOST", "KEY"], rows: keys.map((k) => [k.hostname, k.key]) } },
+        { title: "No key", table: { headers: ["HOST", "IP", "WHY"], rows: [...result.failed.map((f) => [f.hostname, f.ip, f.reason]), ...skipped.map((h) => [h, "", "state offline (no SSH is attempted)"])] } },
+      ],
+    }),
+  });
+  for (const s of skipped) note(ctx, `skipped ${s}: state offline (no SSH is attempted)`);
+  for (const f of result.failed) note(ctx, `no key from ${f.hostname} (${f.ip}:${port}): ${f.reason}`);
+  if (result.failed.length > 0) note(ctx, `${result.failed.length} of ${targets.length} host${targets.length === 1 ? "" : "s"} did not answer; their keys stay unpinned (a validation warning, an error with --strict)`);
   return 0;
 }
 
 const command: Command = {
   name: "hosts",
   summary: "Host side of a site: print the script that runs as root on a host; pin SSH host keys with ssh-keyscan.",
-  usage: "script HOST [--uninstall | --removal] | keyscan [--timeout S] [--concurrency N] [--port P] [--write]  [--stack NAME | --site FILE]",
+  usage: "script HOST [--uninstall | --removal] | keyscan [--timeout S] [--concurrency N] [--port P] [--write] [-o text|json|yaml|md]  [--stack NAME | --site FILE]",
   description:
     "'hosts script HOST' prints exactly what HostBootstrap runs as root on HOST (bootstrap; --uninstall: the uninstall; --removal: the server-side removal run on the first server). Secrets are never part of it: they arrive on STDIN (servers: server token, agent token; agents: the agent token only).\n" +
     "'hosts keyscan' runs ssh-keyscan (bounded by --timeout, --concurrency at a time) against every machine that takes SSH and prints 'hostname key'; --write pins the keys in the inventory CSV's sshHostKey column (machines in the site file get YAML lines to paste). Hosts that do not answer are listed on stderr; the exit code stays 0.",
@@ -230,12 +255,13 @@ const command: Command = {
     concurrency: { type: "string", valueName: "N", description: "keyscan: hosts scanned at once (default 16)." },
     port: { type: "string", valueName: "P", description: "keyscan: SSH port (default 22)." },
     write: { type: "boolean", description: "keyscan: write the keys into the inventory CSV (sshHostKey column)." },
+    ...outputOptions(),
   },
   async run(ctx) {
     const sub = ctx.positionals[0];
     if (sub === "script") return runScript(ctx);
     if (sub === "keyscan") return runKeyscan(ctx);
-    throw new CliError(`${sub === undefined ? "missing subcommand" : `unknown subcommand '${sub}'`}.\n  usage: mine2hpc hosts ${command.usage}`);
+    throw new CliError(`${sub === undefined ? "missing subcommand" : `unknown subcommand '${sub}'`}.\n  usage: mine2hpc hosts ${command.usage}`, EXIT.usage);
   },
 };
 export default command;

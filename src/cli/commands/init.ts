@@ -11,10 +11,12 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import path from "node:path";
 import { isMap, isScalar, parseDocument, type Scalar } from "yaml";
 import type { Command } from "../command.js";
-import { CliError } from "../command.js";
+import { CliError, EXIT } from "../command.js";
+import { outputFormat, outputOptions, printResult } from "../output.js";
+import { docMarkdown } from "../format/doc.js";
 import { displayPath, findRepoRoot, loadAndPlan } from "../site-args.js";
 import { loadStack } from "../../site/stack.js";
-import { figureLines, findTemplate, templateFigures, type TemplateFigures, type TemplateInfo } from "./templates.js";
+import { figureLines, figureTable, findTemplate, templateFigures, type TemplateFigures, type TemplateInfo } from "./templates.js";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const INVENTORY_FILE = "inventory.csv";
@@ -35,14 +37,17 @@ export interface NextStep {
   command: string;
 }
 
-/** The steps from a fresh stack to `pulumi preview`, in order. */
-export function nextSteps(stack: string): NextStep[] {
+/**
+ * The steps from a fresh stack to `pulumi preview`, in order; mine2hpc commands start with
+ * `self`, the way the person runs it (invocation.ts).
+ */
+export function nextSteps(stack: string, self = "mine2hpc"): NextStep[] {
   return [
-    { what: `Edit stacks/${stack}/site.yaml and stacks/${stack}/${INVENTORY_FILE} for your site, then check them`, command: `mine2hpc validate --stack ${stack}` },
+    { what: `Edit stacks/${stack}/site.yaml and stacks/${stack}/${INVENTORY_FILE} for your site, then check them`, command: `${self} validate --stack ${stack}` },
     { what: "Create the Pulumi stack (its config file already exists)", command: `pulumi stack init ${stack}` },
     { what: "Store the SSH private key mine2hpc prepares the hosts with (encrypted in the stack file)", command: `pulumi config set --secret mine2hpc:sshPrivateKey < ~/.ssh/id_ed25519` },
     { what: "Optional: choose the k3s join token yourself", command: `pulumi config set --secret mine2hpc:k3sToken "$(openssl rand -hex 32)"` },
-    { what: "See what mine2hpc will build: pools, GPU caps, circuit loads, curtailment", command: `mine2hpc plan --stack ${stack}` },
+    { what: "See what mine2hpc will build: pools, GPU caps, circuit loads, curtailment", command: `${self} plan --stack ${stack}` },
     { what: "Preview the resources", command: `pulumi preview --stack ${stack}` },
   ];
 }
@@ -177,6 +182,19 @@ export function writeStack(draft: StackDraft): { files: string[]; figures: Templ
   };
 }
 
+/** The Markdown `init` and `new` print with -o md: files, figures and next steps as tables. */
+export function createdMarkdown(heading: string, files: readonly string[], figures: TemplateFigures, steps: readonly NextStep[]): string {
+  return docMarkdown({
+    heading,
+    summary: [],
+    sections: [
+      { title: "Files written", table: { headers: ["FILE"], rows: files.map((f) => [f]) } },
+      { title: "The site loads and plans", table: figureTable(figures) },
+      { title: "Next steps", table: { headers: ["#", "STEP", "COMMAND"], align: ["right", "left", "left"], rows: steps.map((s, k) => [String(k + 1), s.what, `\`${s.command}\``]) } },
+    ],
+  });
+}
+
 /** The text `init` and `new` print: what was written, the figures, the numbered next steps. */
 export function createdText(heading: string, files: readonly string[], figures: TemplateFigures, steps: readonly NextStep[]): string {
   const out = [heading, ...files.map((f) => `  ${f}`), "", "The site loads and plans:", ...figureLines(figures), "", "Next steps:"];
@@ -187,18 +205,19 @@ export function createdText(heading: string, files: readonly string[], figures: 
 const command: Command = {
   name: "init",
   summary: "Start a site from a template: write stacks/Pulumi.STACK.yaml and the site it points to.",
-  usage: "STACK --template NAME [--inventory FILE] [--force] [--json]",
+  usage: "STACK --template NAME [--inventory FILE] [--force] [-o text|json|yaml|md]",
   description: "Checks the new site (load and plan) before writing, refuses to overwrite existing files without --force, and prints the next steps.",
   options: {
     template: { type: "string", valueName: "NAME", description: "Template to start from (see 'mine2hpc templates')." },
     inventory: { type: "string", valueName: "FILE", description: "Inventory CSV to copy instead of the template's sample (e.g. from 'mine2hpc import')." },
     force: { type: "boolean", description: "Overwrite the stack's files when they exist." },
-    json: { type: "boolean", description: "Print the files written, the site's figures and the next steps as JSON." },
+    ...outputOptions(),
   },
   async run(ctx) {
+    const format = outputFormat(ctx);
     const [stack, ...extra] = ctx.positionals;
-    if (stack === undefined) throw new CliError("no stack name given.\n  fix: mine2hpc init STACK --template NAME (STACK is the site's name, e.g. tx-west-1).");
-    if (extra.length > 0) throw new CliError(`one stack at a time, got ${ctx.positionals.join(", ")}.\n  fix: mine2hpc init STACK --template NAME.`);
+    if (stack === undefined) throw new CliError("no stack name given.\n  fix: mine2hpc init STACK --template NAME (STACK is the site's name, e.g. tx-west-1).", EXIT.usage);
+    if (extra.length > 0) throw new CliError(`one stack at a time, got ${ctx.positionals.join(", ")}.\n  fix: mine2hpc init STACK --template NAME.`, EXIT.usage);
     const repoRoot = findRepoRoot(ctx.cwd);
     if (!existsSync(path.join(repoRoot, "Pulumi.yaml"))) throw new CliError("not inside a mine2hpc project (no Pulumi.yaml here or above).\n  fix: run mine2hpc init from the project folder, the one holding Pulumi.yaml, or start a site repository with 'mine2hpc new DIR --template NAME'.");
     const invFlag = ctx.values.inventory as string | undefined;
@@ -210,12 +229,13 @@ const command: Command = {
       );
     }
     const { files, figures } = writeStack(draft);
-    const steps = nextSteps(stack);
-    if (ctx.values.json) {
-      ctx.stdout.write(JSON.stringify({ stack, template: draft.template.name, files, inventoryFrom: draft.inventoryFrom, figures, nextSteps: steps }, null, 2) + "\n");
-      return 0;
-    }
-    ctx.stdout.write(createdText(`Created stack ${stack} from template ${draft.template.name}:`, files, figures, steps));
+    const steps = nextSteps(stack, ctx.self);
+    const heading = `Created stack ${stack} from template ${draft.template.name}:`;
+    printResult(ctx, format, {
+      data: { stack, template: draft.template.name, files, inventoryFrom: draft.inventoryFrom, figures, nextSteps: steps },
+      text: () => createdText(heading, files, figures, steps),
+      md: () => createdMarkdown(heading.replace(/:$/, ""), files, figures, steps),
+    });
     return 0;
   },
 };

@@ -12,9 +12,11 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { Command, CommandContext } from "../command.js";
-import { CliError, SITE_OPTIONS } from "../command.js";
+import { CliError, EXIT, SITE_OPTIONS } from "../command.js";
 import { loadAndPlan, siteSourceFromArgs } from "../site-args.js";
 import { kw, textTable } from "../format/table.js";
+import type { Doc } from "../format/doc.js";
+import { outputFormat, outputOptions, printResult } from "../output.js";
 import type { FarmPlan } from "../../plan/types.js";
 import { parse as parseYaml } from "yaml";
 import { NO_CREDENTIALS, parseCredentials, type MinerCredentials, type TextParser } from "../../runtime/curtail/credentials.js";
@@ -30,7 +32,7 @@ export const CREDENTIALS_ENV = "MINE2HPC_MINER_CREDENTIALS";
 const command: Command = {
   name: "miners",
   summary: "Read, curtail or resume ASIC miners through their firmware APIs, confirmed by read-back.",
-  usage: "status|curtail|resume [--feed NAME] [--stack NAME | --site FILE | --targets FILE] [--credentials FILE] [--concurrency N] [--timeout S] [--json]",
+  usage: "status|curtail|resume [--feed NAME] [--stack NAME | --site FILE | --targets FILE] [--credentials FILE] [--concurrency N] [--timeout S] [-o text|json|yaml|md]",
   description: [
     "Drives each miner through the API its site entry names (minerApi: luxos://, braiins://, antminer://, whatsminer://, or the",
     "feed's asicWebhookUrl): curtail = sleep/pause/power-off, confirmed only when the miner's hashrate (and power, where reported)",
@@ -45,12 +47,13 @@ const command: Command = {
     credentials: { type: "string", valueName: "FILE", description: `Miner credentials (YAML/JSON). Default: the ${CREDENTIALS_ENV} environment variable, else none (LuxOS and webhooks need none).` },
     concurrency: { type: "string", valueName: "N", description: `Miners in flight at once. Default: ${DEFAULT_CONCURRENCY}.` },
     timeout: { type: "string", valueName: "S", description: `Seconds per miner, retries and read-backs included. Default: ${DEFAULT_MINER_TIMEOUT_SECONDS}.` },
-    json: { type: "boolean", description: "Print the results as JSON (for scripts and CI)." },
+    ...outputOptions(),
   },
   async run(ctx) {
+    const format = outputFormat(ctx);
     const op = ctx.positionals[0] as MinerOp | undefined;
     if (op === undefined || !OPS.includes(op) || ctx.positionals.length > 1) {
-      throw new CliError(`expected one of ${OPS.join(", ")}${op !== undefined ? `, got '${ctx.positionals.join(" ")}'` : ""}.\n  usage: mine2hpc miners ${command.usage}`);
+      throw new CliError(`expected one of ${OPS.join(", ")}${op !== undefined ? `, got '${ctx.positionals.join(" ")}'` : ""}.\n  usage: mine2hpc miners ${command.usage}`, EXIT.usage);
     }
     const feedName = ctx.values.feed as string | undefined;
     const concurrency = positiveInt(ctx.values.concurrency as string | undefined, "--concurrency", DEFAULT_CONCURRENCY);
@@ -61,15 +64,11 @@ const command: Command = {
     const confirmedFacility = Math.round(run.confirmedWatts * sel.pue);
     const plannedFacility = Math.round(run.plannedWatts * sel.pue);
     const ok = op === "curtail" ? confirmedFacility >= plannedFacility : run.counts.confirmed === run.results.length;
-    if (ctx.values.json) {
-      ctx.stdout.write(
-        JSON.stringify(
-          { op, feed: sel.feed, counts: run.counts, plannedWatts: plannedFacility, confirmedWatts: confirmedFacility, pue: sel.pue, ok, elapsedMs: run.elapsedMs, results: run.results },
-          null,
-          2,
-        ) + "\n",
-      );
-    } else ctx.stdout.write(textReport(op, sel, run, plannedFacility, confirmedFacility));
+    printResult(ctx, format, {
+      data: { op, feed: sel.feed, counts: run.counts, plannedWatts: plannedFacility, confirmedWatts: confirmedFacility, pue: sel.pue, ok, elapsedMs: run.elapsedMs, results: run.results },
+      text: () => textReport(minersDoc(op, sel, run, plannedFacility, confirmedFacility)),
+      doc: () => minersDoc(op, sel, run, plannedFacility, confirmedFacility),
+    });
     return ok ? 0 : 1;
   },
 };
@@ -78,7 +77,7 @@ export default command;
 function positiveInt(v: string | undefined, flag: string, dflt: number): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new CliError(`${flag} must be a whole number ≥ 1, got '${v}'.\n  fix: e.g. ${flag} ${dflt}.`);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`${flag} must be a whole number ≥ 1, got '${v}'.\n  fix: e.g. ${flag} ${dflt}.`, EXIT.usage);
   return n;
 }
 
@@ -141,7 +140,7 @@ function select(ctx: CommandContext, op: MinerOp, feedName: string | undefined):
   }
   const { plan } = loadAndPlan(siteSourceFromArgs(ctx), ctx.cwd);
   if (feedName === undefined) {
-    if (op !== "status") throw new CliError(`--feed is required for ${op}.\n  fix: name the feed to ${op}, e.g. --feed ${firstNonFirm(plan) ?? "FEED"}.`);
+    if (op !== "status") throw new CliError(`--feed is required for ${op}.\n  fix: name the feed to ${op}, e.g. --feed ${firstNonFirm(plan) ?? "FEED"}.`, EXIT.usage);
     return { feed: "(all)", pue: plan.site.pue, miners: plan.asics.map((a) => minerTargetOf(a)), webhookUrl: null };
   }
   const t = feedTargets(plan, feedName);
@@ -160,7 +159,8 @@ function firstNonFirm(plan: FarmPlan): string | undefined {
   return plan.curtailment[0]?.feed;
 }
 
-function textReport(op: MinerOp, sel: Selection, run: MinerRun, planned: number, confirmed: number): string {
+/** The report as sections (for -o md): one result per miner and the confirmed kW against the plan. */
+function minersDoc(op: MinerOp, sel: Selection, run: MinerRun, planned: number, confirmed: number): Doc {
   const rows = run.results.map((r) => [
     r.hostname,
     r.driver,
@@ -170,14 +170,16 @@ function textReport(op: MinerOp, sel: Selection, run: MinerRun, planned: number,
     r.reason,
   ]);
   const verb = op === "curtail" ? "confirmed shed" : op === "resume" ? "confirmed resumed" : "answering";
-  const lines = [
-    `mine2hpc miners ${op} --feed ${sel.feed}: ${run.results.length} miner${run.results.length === 1 ? "" : "s"}${sel.webhookUrl ? ` (webhook ${redactUrl(sel.webhookUrl)})` : ""}`,
-    "",
-    textTable({ headers: ["MINER", "DRIVER", "RESULT", "TH/S", "W", "REASON"], align: ["left", "left", "left", "right", "right", "left"], rows }),
-    "",
-    `${run.counts.confirmed} confirmed, ${run.counts.failed} failed, ${run.counts.unreachable} unreachable.`,
-    `${verb}: ${kw(confirmed)} kW of ${kw(planned)} kW planned (facility, × PUE ${sel.pue}).`,
-    "",
-  ];
-  return lines.join("\n");
+  return {
+    heading: `mine2hpc miners ${op} --feed ${sel.feed}: ${run.results.length} miner${run.results.length === 1 ? "" : "s"}${sel.webhookUrl ? ` (webhook ${redactUrl(sel.webhookUrl)})` : ""}`,
+    summary: [
+      `${run.counts.confirmed} confirmed, ${run.counts.failed} failed, ${run.counts.unreachable} unreachable.`,
+      `${verb}: ${kw(confirmed)} kW of ${kw(planned)} kW planned (facility, × PUE ${sel.pue}).`,
+    ],
+    sections: [{ title: "Miners", table: { headers: ["MINER", "DRIVER", "RESULT", "TH/S", "W", "REASON"], align: ["left", "left", "left", "right", "right", "left"], rows } }],
+  };
+}
+/** The report for a terminal: heading, the table, then the counts and kW (the layout scripts have grepped). */
+function textReport(doc: Doc): string {
+  return [doc.heading, "", textTable(doc.sections[0]!.table!), "", ...doc.summary, ""].join("\n");
 }

@@ -7,7 +7,9 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
 import type { Command } from "../command.js";
-import { CliError, SITE_OPTIONS } from "../command.js";
+import { CliError, EXIT, SITE_OPTIONS } from "../command.js";
+import { outputFormat, outputOptions, printResult } from "../output.js";
+import type { Doc } from "../format/doc.js";
 import { loadAndPlan, siteSourceFromArgs } from "../site-args.js";
 import { siteArtifacts, siteCharts, type SiteArtifacts } from "../../render/mirror.js";
 import type { FarmPlan } from "../../plan/types.js";
@@ -37,21 +39,35 @@ export function mirrorListText(plan: FarmPlan, a: SiteArtifacts): string {
   return lines.join("\n") + "\n";
 }
 
+/** The same listing as tables (for -o md). */
+export function mirrorListDoc(plan: FarmPlan, a: SiteArtifacts): Doc {
+  const none = "(no mirror set: fetched from the source)";
+  return {
+    heading: `Site ${plan.site.name}: ${a.urls.length} files and ${a.images.length} images to mirror`,
+    summary: a.chartsWithoutImages.length > 0 ? [`not listed: the images of ${a.chartsWithoutImages.join(", ")} (no values file given: --chart-values DIR)`] : [],
+    sections: [
+      { title: "Files", table: { headers: ["WHAT", "SOURCE", "SITE MIRROR"], rows: a.urls.map((u) => [u.what, u.source, u.mirror ?? none]) } },
+      { title: "Images (pinned)", table: { headers: ["IMAGE", "WHAT", "SITE MIRROR"], rows: a.images.map((i) => [i.image, i.what, i.mirror ?? ""]) } },
+    ],
+  };
+}
+
 const command: Command = {
   name: "mirror",
   summary: "List every artifact URL and pinned container image the site needs, for an air-gapped mirror.",
-  usage: "list [--stack NAME | --site FILE] [--chart-values DIR] [--json]",
+  usage: "list [--stack NAME | --site FILE] [--chart-values DIR] [-o text|json|yaml|md]",
   description:
     "Prints the k3s installer, binary, checksums and airgap image archive of the pinned version, every Helm chart, and the container images pinned in the charts' values (where a values file is found) and in mine2hpc itself, each with the location the site mirror (site 'mirror') must serve it at. Charts' values are read from --chart-values DIR, default ../shared/fixtures next to the repository when present.",
   options: {
     ...SITE_OPTIONS,
     "chart-values": { type: "string", valueName: "DIR", description: "Folder holding <chart>-v<version>/values.yaml of the pinned charts (default ../shared/fixtures when present)." },
-    json: { type: "boolean", description: "Print {urls, images, chartsWithoutImages} as JSON." },
+    ...outputOptions(),
   },
   async run(ctx) {
+    const format = outputFormat(ctx);
     const sub = ctx.positionals[0];
     if (sub !== "list" || ctx.positionals.length > 1) {
-      throw new CliError(`${sub === undefined ? "missing subcommand" : `unknown subcommand '${ctx.positionals.join(" ")}'`}.\n  usage: mine2hpc mirror ${command.usage}`);
+      throw new CliError(`${sub === undefined ? "missing subcommand" : `unknown subcommand '${ctx.positionals.join(" ")}'`}.\n  usage: mine2hpc mirror ${command.usage}`, EXIT.usage);
     }
     const source = siteSourceFromArgs(ctx);
     const { plan } = loadAndPlan(source, ctx.cwd);
@@ -59,7 +75,7 @@ const command: Command = {
     const dir = flag !== undefined ? path.resolve(ctx.cwd, flag) : path.resolve(source.repoRoot, "..", "shared", "fixtures");
     if (flag !== undefined && !existsSync(dir)) throw new CliError(`--chart-values ${flag}: no such folder.\n  fix: point it at a folder with <chart>-v<version>/values.yaml files.`);
     const artifacts = siteArtifacts(plan, existsSync(dir) ? readChartValues(plan, dir) : {});
-    ctx.stdout.write(ctx.values.json ? JSON.stringify(artifacts, null, 2) + "\n" : mirrorListText(plan, artifacts));
+    printResult(ctx, format, { data: artifacts, text: () => mirrorListText(plan, artifacts), doc: () => mirrorListDoc(plan, artifacts) });
     return 0;
   },
 };

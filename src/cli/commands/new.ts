@@ -10,15 +10,16 @@
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "../command.js";
-import { CliError } from "../command.js";
-import { createdText, draftStack, projectPath, writeStack } from "./init.js";
+import { CliError, EXIT } from "../command.js";
+import { outputFormat, outputOptions, printResult } from "../output.js";
+import { createdMarkdown, createdText, draftStack, projectPath, writeStack } from "./init.js";
 import { previewCommentWorkflow, previewWorkflow } from "../workflows.js";
 import { readOwnPackage, SITE_GITIGNORE, SITE_INDEX_TS, SITE_NPMRC, siteNextSteps, sitePackageJson, sitePulumiYaml, siteReadme } from "../site-repo.js";
 
 const command: Command = {
   name: "new",
   summary: "Start a site repository from a template: its own Pulumi project running the mine2hpc package.",
-  usage: "DIR --template NAME [--stack NAME] [--inventory FILE] [--json]",
+  usage: "DIR --template NAME [--stack NAME] [--inventory FILE] [-o text|json|yaml|md]",
   description: [
     "Writes package.json (mine2hpc pinned to this version), Pulumi.yaml, index.ts, the stack",
     "(stacks/Pulumi.NAME.yaml, stacks/NAME/site.yaml and inventory.csv), the PR preview workflows,",
@@ -29,12 +30,13 @@ const command: Command = {
     template: { type: "string", valueName: "NAME", description: "Template to start from (see 'mine2hpc templates')." },
     stack: { type: "string", valueName: "NAME", description: "Site, stack and project name (a DNS label). Default: DIR's folder name." },
     inventory: { type: "string", valueName: "FILE", description: "Inventory CSV to copy instead of the template's sample (e.g. from 'mine2hpc import')." },
-    json: { type: "boolean", description: "Print the files written, the site's figures and the next steps as JSON." },
+    ...outputOptions(),
   },
   async run(ctx) {
+    const format = outputFormat(ctx);
     const [dirArg, ...extra] = ctx.positionals;
-    if (dirArg === undefined) throw new CliError("no folder given.\n  fix: mine2hpc new DIR --template NAME (DIR is the new repository, e.g. tx-west-1).");
-    if (extra.length > 0) throw new CliError(`one folder at a time, got ${ctx.positionals.join(", ")}.\n  fix: mine2hpc new DIR --template NAME.`);
+    if (dirArg === undefined) throw new CliError("no folder given.\n  fix: mine2hpc new DIR --template NAME (DIR is the new repository, e.g. tx-west-1).", EXIT.usage);
+    if (extra.length > 0) throw new CliError(`one folder at a time, got ${ctx.positionals.join(", ")}.\n  fix: mine2hpc new DIR --template NAME.`, EXIT.usage);
     const root = path.resolve(ctx.cwd, dirArg);
     if (existsSync(root) && (!statSync(root).isDirectory() || readdirSync(root).length > 0)) {
       throw new CliError(`${dirArg} already exists and is not an empty folder; nothing was written.\n  fix: pick a new folder name (mine2hpc new makes it), or add a stack to an existing project with 'mine2hpc init STACK --template NAME' there.`);
@@ -64,12 +66,16 @@ const command: Command = {
     const { files, figures } = writeStack(draft);
     const written = [...projectFiles.map(([rel]) => rel), ...files];
     const shown = projectPath(ctx.cwd, root) || ".";
+    // Always `npx mine2hpc` here, however this run was started: the steps run inside the new
+    // repository, whose pinned mine2hpc (after `npm install`) is in its node_modules/.bin, not
+    // on PATH; a global `mine2hpc` could be another version.
     const steps = siteNextSteps(shown, stack);
-    if (ctx.values.json === true) {
-      ctx.stdout.write(JSON.stringify({ dir: shown, stack, template: draft.template.name, mine2hpc: own.version, files: written, inventoryFrom: draft.inventoryFrom, figures, nextSteps: steps }, null, 2) + "\n");
-      return 0;
-    }
-    ctx.stdout.write(createdText(`Created site repository ${shown} (stack ${stack}, template ${draft.template.name}, mine2hpc ${own.version}):`, written, figures, steps));
+    const heading = `Created site repository ${shown} (stack ${stack}, template ${draft.template.name}, mine2hpc ${own.version}):`;
+    printResult(ctx, format, {
+      data: { dir: shown, stack, template: draft.template.name, mine2hpc: own.version, files: written, inventoryFrom: draft.inventoryFrom, figures, nextSteps: steps },
+      text: () => createdText(heading, written, figures, steps),
+      md: () => createdMarkdown(heading.replace(/:$/, ""), written, figures, steps),
+    });
     return 0;
   },
 };

@@ -4,7 +4,7 @@
  * (`--kube-api`, `--token-file`, `--ca-file`) or read-only (`--dry-run --once`).
  */
 import type { Command } from "../command.js";
-import { CliError } from "../command.js";
+import { CliError, EXIT } from "../command.js";
 import { POWER_AGENT_OPTIONS, UsageError, runPowerAgentCommand } from "../../runtime/power-agent/cli.js";
 import { DEFAULT_METRICS_PORT } from "../../runtime/power-agent/metrics.js";
 
@@ -21,11 +21,13 @@ const command: Command = {
     "Read-only check on a GPU machine: mine2hpc power-agent --node $(hostname) --dry-run --once --kube-api http://127.0.0.1:1",
   ].join("\n"),
   options: POWER_AGENT_OPTIONS,
+  // A daemon: its JSON log lines on stderr are its interface, so --quiet and --color do not apply.
+  globalFlags: false,
   async run(ctx) {
     try {
       return await runPowerAgentCommand(ctx.values, { stdout: ctx.stdout, stderr: ctx.stderr });
     } catch (err) {
-      if (err instanceof UsageError) throw new CliError(err.message);
+      if (err instanceof UsageError) throw new CliError(err.message, EXIT.usage);
       throw err;
     }
   },

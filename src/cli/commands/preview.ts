@@ -5,13 +5,39 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "../command.js";
-import { CliError } from "../command.js";
+import { CliError, EXIT } from "../command.js";
+import { outputFormat, outputOptions, printResult } from "../output.js";
+import type { Doc } from "../format/doc.js";
+import type { PreviewResult } from "../../preview/offline.js";
 import { defaultStack, findRepoRoot } from "../site-args.js";
+
+/** The preview as tables (for -o md): resources with their parent and protection, outputs, counts by type. */
+export function previewDoc(result: PreviewResult): Doc {
+  const show = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+  return {
+    heading: `Offline preview of stack ${result.stack} (site ${result.siteFile})`,
+    summary: [`${result.resources.length} resources under mocks; secrets masked, long text shown as size and hash; \`pulumi preview\` is the source of truth`],
+    sections: [
+      {
+        title: "Resources",
+        table: {
+          headers: ["TYPE", "NAME", "PARENT", "PROTECT"],
+          rows: result.resources.map((r) => [r.type, r.name, r.parent ?? "", r.protect ? "yes" : ""]),
+        },
+      },
+      { title: "Outputs", table: { headers: ["OUTPUT", "VALUE"], rows: Object.entries(result.outputs).map(([k, v]) => [k, show(v)]) } },
+      {
+        title: "Resources by type",
+        table: { headers: ["TYPE", "COUNT"], align: ["left", "right"], rows: [...Object.entries(result.counts).map(([t, n]) => [t, String(n)]), ["total", String(result.resources.length)]] },
+      },
+    ],
+  };
+}
 
 const command: Command = {
   name: "preview",
   summary: "List every resource the Pulumi program would register for a stack (offline, under mocks).",
-  usage: "--offline [--stack NAME] [--site FILE] [--inventory FILE] [--json]",
+  usage: "--offline [--stack NAME] [--site FILE] [--inventory FILE] [-o text|json|yaml|md]",
   description: [
     "Runs the real program (src/index.ts) under Pulumi mocks with the stack's config and prints",
     "each resource (type, name, parent, key inputs; secrets masked) and the counts per type.",
@@ -23,20 +49,21 @@ const command: Command = {
     stack: { type: "string", valueName: "NAME", description: "Stack to preview (reads stacks/Pulumi.NAME.yaml; default: demo, or the project's only stack)." },
     site: { type: "string", valueName: "FILE", description: "Site file to use instead of the stack's mine2hpc:site." },
     inventory: { type: "string", valueName: "FILE", description: "Inventory CSV to use instead of the one the site names." },
-    json: { type: "boolean", description: "Print the preview as JSON (resources, counts, outputs)." },
+    ...outputOptions(),
   },
   async run(ctx) {
+    const format = outputFormat(ctx);
     const stack = String(ctx.values.stack ?? defaultStack(findRepoRoot(ctx.cwd)));
     if (ctx.values.offline !== true) {
-      ctx.stderr.write(
+      // A required flag left out: a usage error.
+      throw new CliError(
         [
-          "error: only the offline preview is built in; 'pulumi preview' is the source of truth.",
+          "only the offline preview is built in; 'pulumi preview' is the source of truth.",
           `  fix: run 'mine2hpc preview --offline --stack ${stack}' (no cloud, no cluster),`,
           `       or with the Pulumi CLI: 'pulumi preview --stack ${stack}'.`,
-          "",
         ].join("\n"),
+        EXIT.usage,
       );
-      return 2;
     }
     const site = typeof ctx.values.site === "string" ? ctx.values.site : undefined;
     const inventory = typeof ctx.values.inventory === "string" ? ctx.values.inventory : undefined;
@@ -51,7 +78,7 @@ const command: Command = {
       ...(site !== undefined ? { siteFile: site } : {}),
       ...(inventory !== undefined ? { inventory } : {}),
     });
-    ctx.stdout.write(ctx.values.json === true ? `${JSON.stringify(result, null, 2)}\n` : formatPreview(result));
+    printResult(ctx, format, { data: result, text: () => formatPreview(result), doc: () => previewDoc(result) });
     return 0;
   },
 };

@@ -3,7 +3,8 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "../command.js";
-import { CliError, SITE_OPTIONS } from "../command.js";
+import { CliError, EXIT, SITE_OPTIONS } from "../command.js";
+import { outputFormat, outputOptions, printResult } from "../output.js";
 import { displayPath, loadAndPlan, siteSourceFromArgs } from "../site-args.js";
 import { renderHtmlReport, siteFacts } from "../../report/index.js";
 
@@ -70,20 +71,22 @@ export function generationTime(env: NodeJS.ProcessEnv, now: () => Date = () => n
 const command: Command = {
   name: "report",
   summary: "Write the plan as one self-contained HTML page: power tree, phase loads, pools, stranded power and why, curtailment, wiring sheet.",
-  usage: "--html FILE [--stack NAME | --site FILE] [--inventory FILE]",
+  usage: "--html FILE [--stack NAME | --site FILE] [--inventory FILE] [-o text|json|yaml|md]",
   description:
     "The page has no scripts and loads nothing from the network, so it can be attached to a ticket or kept as a CI artifact; it prints " +
     "a wiring sheet (machine → circuit → phase → cap) with a page per feed. Its footer names the site, stack, commit of the site's " +
     "repository and generation time; set SOURCE_DATE_EPOCH (seconds) to fix the time, and the same site and commit write the same bytes. " +
-    "Parent folders of FILE are created. Prints the path it wrote.",
+    "Parent folders of FILE are created. Prints the path it wrote (-o json: {\"file\": PATH}).",
   options: {
     ...SITE_OPTIONS,
     html: { type: "string", valueName: "FILE", description: "Where to write the HTML report (parent folders are created)." },
+    ...outputOptions(),
   },
   async run(ctx) {
+    const format = outputFormat(ctx);
     const html = ctx.values.html;
     if (typeof html !== "string" || html.trim() === "") {
-      throw new CliError("no output file given: the report is written to a file, not the terminal.\n  fix: pass --html FILE, e.g. 'mine2hpc report --html out/report.html --stack demo'.");
+      throw new CliError("no output file given: the report is written to a file, not the terminal.\n  fix: pass --html FILE, e.g. 'mine2hpc report --html out/report.html --stack demo'.", EXIT.usage);
     }
     const generatedAt = generationTime(process.env);
     const source = siteSourceFromArgs(ctx);
@@ -100,7 +103,8 @@ const command: Command = {
       const code = (err as NodeJS.ErrnoException).code ?? "error";
       throw new CliError(`cannot write ${displayPath(file, ctx.cwd)} (${code}: ${(err as Error).message}).\n  fix: pass --html with a path in a folder you can write to.`);
     }
-    ctx.stdout.write(`${displayPath(file, ctx.cwd)}\n`);
+    const shown = displayPath(file, ctx.cwd);
+    printResult(ctx, format, { data: { file: shown }, text: () => `${shown}\n`, md: () => `[${shown}](${shown})\n` });
     return 0;
   },
 };

@@ -8,7 +8,10 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "../command.js";
-import { CliError } from "../command.js";
+import { CliError, EXIT } from "../command.js";
+import { outputFormat, outputOptions, printResult } from "../output.js";
+import { selfCommand } from "../invocation.js";
+import { markdownTable, type Table } from "../format/table.js";
 import { findRepoRoot, loadAndPlan } from "../site-args.js";
 import { TIER_ORDER } from "../../plan/index.js";
 import type { FarmPlan } from "../../plan/types.js";
@@ -142,54 +145,72 @@ function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
-/** Figures as the text lines `templates show` and `init` print. */
-export function figureLines(f: TemplateFigures): string[] {
+/** Figures as label and value pairs: the one source of the text lines and the Markdown table. */
+export function figurePairs(f: TemplateFigures): Array<[string, string]> {
   const gpuModels = Object.entries(f.gpusByModel).map(([model, n]) => `${n} × ${model}`);
   return [
-    `  feed capacity    ${f.feedCapacityMw.toFixed(3)} MW`,
-    `  planned load     ${f.facilityLoadMw.toFixed(3)} MW facility (IT × PUE, at the planned GPU caps)`,
-    `  GPUs             ${f.gpus}${gpuModels.length > 0 ? ` (${gpuModels.join(", ")})` : ""}`,
-    `  ASIC miners      ${f.asics}`,
-    `  power tiers      ${f.tiers.join(", ")}`,
-    `  machines         ${f.machines} (${f.nodes} Kubernetes nodes, ${f.pools} GPU pool${f.pools === 1 ? "" : "s"})`,
+    ["feed capacity", `${f.feedCapacityMw.toFixed(3)} MW`],
+    ["planned load", `${f.facilityLoadMw.toFixed(3)} MW facility (IT × PUE, at the planned GPU caps)`],
+    ["GPUs", `${f.gpus}${gpuModels.length > 0 ? ` (${gpuModels.join(", ")})` : ""}`],
+    ["ASIC miners", `${f.asics}`],
+    ["power tiers", f.tiers.join(", ")],
+    ["machines", `${f.machines} (${f.nodes} Kubernetes nodes, ${f.pools} GPU pool${f.pools === 1 ? "" : "s"})`],
   ];
+}
+
+/** Figures as a two-column table (Markdown output of `templates show`, `init`, `new`). */
+export function figureTable(f: TemplateFigures): Table {
+  return { headers: ["FIGURE", "VALUE"], rows: figurePairs(f) };
+}
+
+/** Figures as the text lines `templates show` and `init` print. */
+export function figureLines(f: TemplateFigures): string[] {
+  return figurePairs(f).map(([label, value]) => `  ${label.padEnd(17)}${value}`);
 }
 
 const command: Command = {
   name: "templates",
   summary: "List the site templates, or show one's story and key figures (templates show NAME).",
-  usage: "[show NAME] [--json]",
+  usage: "[show NAME] [-o text|json|yaml|md]",
   description: "A new site starts from a template: mine2hpc init STACK --template NAME copies it into stacks/STACK/.",
   options: {
-    json: { type: "boolean", description: "Print the templates (or the one shown, with its figures) as JSON." },
+    ...outputOptions(),
   },
   async run(ctx) {
+    const format = outputFormat(ctx);
     const [sub, name, ...extra] = ctx.positionals;
-    const json = ctx.values.json === true;
     if (sub === undefined) {
       const all = listTemplates(ctx.cwd);
-      if (json) {
-        ctx.stdout.write(JSON.stringify(all.map((t) => ({ name: t.name, summary: t.summary, story: t.story })), null, 2) + "\n");
-        return 0;
-      }
-      if (all.length === 0) throw new CliError("no templates found.\n  fix: run mine2hpc from the project folder (it holds templates/).");
-      const width = Math.max(...all.map((t) => t.name.length));
-      for (const t of all) ctx.stdout.write(`${t.name.padEnd(width)}  ${t.summary}\n`);
-      ctx.stdout.write(`\nRun 'mine2hpc templates show NAME' for a template's story and figures, 'mine2hpc init STACK --template NAME' to start a site from it.\n`);
+      if (all.length === 0 && format === "text") throw new CliError("no templates found.\n  fix: run mine2hpc from the project folder (it holds templates/).");
+      printResult(ctx, format, {
+        data: all.map((t) => ({ name: t.name, summary: t.summary, story: t.story })),
+        text: () => {
+          const width = Math.max(...all.map((t) => t.name.length));
+          const rows = all.map((t) => `${t.name.padEnd(width)}  ${t.summary}\n`).join("");
+          return `${rows}\nRun '${selfCommand(ctx, "templates show NAME")}' for a template's story and figures, '${selfCommand(ctx, "init STACK --template NAME")}' to start a site from it.\n`;
+        },
+        doc: () => ({
+          heading: "Site templates",
+          summary: [],
+          sections: [{ title: "Templates", table: { headers: ["TEMPLATE", "SUMMARY"], rows: all.map((t) => [t.name, t.summary]) } }],
+        }),
+      });
       return 0;
     }
-    if (sub !== "show") throw new CliError(`unknown templates action '${sub}'.\n  fix: run 'mine2hpc templates' to list them or 'mine2hpc templates show NAME'.`);
-    if (name === undefined) throw new CliError(`which template?\n  fix: mine2hpc templates show NAME (one of ${listTemplates(ctx.cwd).map((t) => t.name).join(", ")}).`);
-    if (extra.length > 0) throw new CliError(`one template at a time, got ${[name, ...extra].join(", ")}.\n  fix: mine2hpc templates show NAME.`);
+    if (sub !== "show") throw new CliError(`unknown templates action '${sub}'.\n  fix: run 'mine2hpc templates' to list them or 'mine2hpc templates show NAME'.`, EXIT.usage);
+    if (name === undefined) throw new CliError(`which template?\n  fix: mine2hpc templates show NAME (one of ${listTemplates(ctx.cwd).map((t) => t.name).join(", ")}).`, EXIT.usage);
+    if (extra.length > 0) throw new CliError(`one template at a time, got ${[name, ...extra].join(", ")}.\n  fix: mine2hpc templates show NAME.`, EXIT.usage);
     const t = findTemplate(ctx.cwd, name);
     const { loaded, plan } = loadAndPlan({ siteFile: t.siteFile, repoRoot: findRepoRoot(ctx.cwd) });
     const figures = templateFigures(loaded.spec, plan);
-    if (json) {
-      ctx.stdout.write(JSON.stringify({ name: t.name, summary: t.summary, story: t.story, readme: t.readme ?? null, figures }, null, 2) + "\n");
-      return 0;
-    }
     const body = (t.readme ?? t.story).trimEnd();
-    ctx.stdout.write(`${body}\n\nKey figures (planned from templates/${t.name}/site.yaml):\n${figureLines(figures).join("\n")}\n`);
+    const from = `planned from templates/${t.name}/site.yaml`;
+    printResult(ctx, format, {
+      data: { name: t.name, summary: t.summary, story: t.story, readme: t.readme ?? null, figures },
+      text: () => `${body}\n\nKey figures (${from}):\n${figureLines(figures).join("\n")}\n`,
+      // The README is Markdown already; the figures follow as a table.
+      md: () => `${body}\n\n### Key figures\n\n${markdownTable(figureTable(figures))}\n\n(${from})\n`,
+    });
     return 0;
   },
 };

@@ -3,15 +3,11 @@
  * show the same sections: pools, feeds, circuits, curtailment, warnings.
  */
 import type { FarmPlan } from "../../plan/types.js";
-import { int, kw, markdownTable, textTable, type Table } from "./table.js";
+import { int, kw } from "./table.js";
+import { docMarkdown, docText, type Doc, type Section } from "./doc.js";
 
-interface Section {
-  title: string;
-  table?: Table;
-  lines?: string[];
-}
-
-function sections(plan: FarmPlan): { heading: string; summary: string[]; sections: Section[] } {
+/** The plan as a report: the same sections in text and Markdown. */
+export function planDoc(plan: FarmPlan): Doc {
   const t = plan.totals;
   const servers = plan.nodes.filter((n) => n.k3sRole === "server").length;
   const heading = `Site ${plan.site.name} — ${plan.site.gridRegion}, ${plan.site.timezone}, PUE ${plan.site.pue}`;
@@ -98,7 +94,7 @@ function sections(plan: FarmPlan): { heading: string; summary: string[]; section
     }
     curtail.push(`  residual load ${kw(c.residualWatts)} kW`);
   }
-  out.push({ title: "Curtailment", lines: curtail.length > 0 ? curtail : ["(all feeds firm: nothing to curtail)"] });
+  out.push({ title: "Curtailment", lines: curtail.length > 0 ? curtail : ["(all feeds firm: nothing to curtail)"], code: true });
   out.push({ title: "Warnings", lines: plan.warnings.length > 0 ? plan.warnings.map((w) => `- ${w}`) : ["(none)"] });
   return { heading, summary, sections: out };
 }
@@ -124,24 +120,10 @@ export function stateSummary(plan: FarmPlan): string[] {
 
 /** The plan for a terminal. */
 export function planText(plan: FarmPlan): string {
-  const s = sections(plan);
-  const parts = [s.heading, ...s.summary.map((l) => `  ${l}`)];
-  for (const sec of s.sections) {
-    parts.push("", sec.title);
-    if (sec.table && sec.table.rows.length > 0) parts.push(textTable(sec.table));
-    if (sec.lines) parts.push(...sec.lines.map((l) => `  ${l}`));
-  }
-  return parts.join("\n") + "\n";
+  return docText(planDoc(plan));
 }
 
 /** The plan as Markdown, for a ticket or a PR comment. */
 export function planMarkdown(plan: FarmPlan): string {
-  const s = sections(plan);
-  const parts = [`## ${s.heading}`, "", ...s.summary.map((l) => `- ${l}`)];
-  for (const sec of s.sections) {
-    parts.push("", `### ${sec.title}`, "");
-    if (sec.table && sec.table.rows.length > 0) parts.push(markdownTable(sec.table));
-    if (sec.lines) parts.push(sec.title === "Curtailment" ? ["```", ...sec.lines, "```"].join("\n") : sec.lines.join("\n"));
-  }
-  return parts.join("\n") + "\n";
+  return docMarkdown(planDoc(plan));
 }

@@ -21,9 +21,9 @@ export function textTable(t: Table, indent = "  "): string {
   return [line(t.headers), ...t.rows.map(line)].join("\n");
 }
 
-/** A GitHub-flavoured Markdown table; pipes in cells are escaped. */
+/** A GitHub-flavoured Markdown table; pipes in cells are escaped, line breaks become spaces (a row is one line). */
 export function markdownTable(t: Table): string {
-  const esc = (s: string) => s.replace(/\|/g, "\\|");
+  const esc = (s: string) => s.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
   const sep = t.headers.map((_, i) => (t.align?.[i] === "right" ? "---:" : "---"));
   return [t.headers, sep, ...t.rows].map((r) => `| ${r.map(esc).join(" | ")} |`).join("\n");
 }
