@@ -100,6 +100,7 @@ describe("mine2hpc diff between two commits", () => {
       capsMoved: 6,
       circuitsMoved: 1,
       feedsMoved: 1,
+      secretsChanged: 0,
     });
     // Caps are day-2 labels (NodePatch), and each GPU host keeps its planned cap in its safe-cap
     // file (/etc/mine2hpc/gpu-power-cap, written by the bootstrap without a k3s restart), so the
@@ -252,5 +253,52 @@ describe("mine2hpc diff between two commits", () => {
     const b = await diff([]);
     expect(b.exitCode).toBe(64);
     expect(b.stderr).toBe("error: no base given.\n  fix: pass --base GIT_REF, e.g. --base origin/main or --base HEAD~1.\n");
+  });
+});
+
+// Last in the file: it adds a commit (the stack with a k3s token) that the tests above must not see.
+describe("mine2hpc diff of a rotated k3s token", () => {
+  // Shaped like Pulumi's passphrase ciphertexts (v1:<nonce>:<ciphertext>, base64); nothing decrypts them here.
+  const TOKEN_A = "v1:3vPZqk4H0V2qS0RB:cJx7uQm0b5fOQbq9m2B5l8g1Zr0S8y1p6mJq0Yc0rB8=";
+  const TOKEN_B = "v1:Hq1m9V6x2LkP0s7E:8W2nY4pQe1Lr3sT0v9Kx5dJ7hZb1Qm4Fc6Ng0Tu2Aw8=";
+  const STACK = "stacks/Pulumi.demo.yaml";
+
+  it("names the secret and what it breaks, exit 0, never a ciphertext; -o yaml and --quiet", async () => {
+    const original = readFileSync(path.join(repo, STACK), "utf8");
+    writeFileSync(path.join(repo, STACK), original.replace("config:\n", `config:\n  mine2hpc:k3sToken:\n    secure: ${TOKEN_A}\n`));
+    await commit("stack with a configured k3s token");
+    edit(STACK, TOKEN_A, TOKEN_B);
+    try {
+      const r = await diff(["--base", "HEAD"]);
+      expect(r.stderr).toBe("");
+      expect(r.exitCode).toBe(0);
+      expect(r.stdout).toBe(
+        [
+          `mine2hpc diff: stack demo, HEAD (${commits[3]!.slice(0, 12)}) → working tree`,
+          "0 added, 0 changed, 0 removed resources · 0 machines re-bootstrapped · 1 secret changed · 0 pools changed · 0 node caps moved · 0 circuits and 0 feeds moved",
+          "",
+          "Secrets (names only; values never read):",
+          "  mine2hpc:k3sToken: k3s server token set again (its encrypted value differs): every server's bootstrap runs again with it, but a running cluster refuses a new server token (k3s encrypts its bootstrap data with it), so servers fail to restart and server joins break (agents join with the agent token). Rotate it on the cluster first: 'k3s token rotate --token OLD --new-token NEW' on one server, then merge this change so pulumi up gives every server the new token (snapshots taken before need the old one; docs.k3s.io/cli/token). If it was set again with the same value, nothing breaks.",
+          "",
+          "91 resources unchanged. 'pulumi preview' is the source of truth.",
+          "",
+        ].join("\n"),
+      );
+      const y = await diff(["--base", "HEAD", "-o", "yaml", "--quiet"]);
+      expect(y.exitCode).toBe(0);
+      expect(y.stderr).toBe("");
+      expect(y.stdout).toContain("secrets:\n  reencrypted: false\n  changed:\n    - key: mine2hpc:k3sToken\n      change: changed\n");
+      expect(y.stdout).toContain("  secretsChanged: 1\n");
+      for (const out of [r.stdout, y.stdout]) {
+        expect(out).not.toContain(TOKEN_A.slice(3));
+        expect(out).not.toContain(TOKEN_B.slice(3));
+      }
+      // --quiet with text output: nothing but the exit code.
+      const q = await diff(["--base", "HEAD", "--quiet"]);
+      expect([q.exitCode, q.stdout, q.stderr]).toEqual([0, "", ""]);
+      expect(leftovers()).toEqual([]);
+    } finally {
+      writeFileSync(path.join(repo, STACK), original.replace("config:\n", `config:\n  mine2hpc:k3sToken:\n    secure: ${TOKEN_A}\n`));
+    }
   });
 });

@@ -153,6 +153,37 @@ export interface PlanDiff {
   warnings: { added: string[]; removed: string[] };
 }
 
+/**
+ * The secrets of a stack file as the diff sees them: ciphertexts, never values (only Pulumi can
+ * decrypt them, and the diff runs without it). `provider` fingerprints how they are encrypted
+ * (the stack file's `secretsprovider`, `encryptedkey` and `encryptionsalt`): when it moves, every
+ * ciphertext moves with it.
+ */
+export interface StackSecrets {
+  /** Secure config values (`key: { secure: … }`) by config key, e.g. `mine2hpc:k3sToken`. */
+  ciphertexts: Record<string, string>;
+  /** The encryption settings of the stack file joined into one string; null when it has none. */
+  provider: string | null;
+}
+
+/**
+ * A secret of the stack file that changed, named and never shown. `set`: configured now, not at
+ * the base; `removed`: configured at the base, not now; `changed`: its ciphertext differs (it
+ * was set again — Pulumi encrypts every value with a fresh nonce, so the same value set again
+ * also shows here).
+ */
+export interface SecretChange {
+  key: string;
+  change: "set" | "removed" | "changed";
+}
+
+/** Secrets that differ between the stack file at the base and in the working tree. */
+export interface SecretDiff {
+  /** The stack's secrets provider, key or passphrase salt changed: every ciphertext was re-made. */
+  reencrypted: boolean;
+  changed: SecretChange[];
+}
+
 /** Counts for the one-line summary. */
 export interface DiffSummary {
   resourcesAdded: number;
@@ -165,6 +196,8 @@ export interface DiffSummary {
   capsMoved: number;
   circuitsMoved: number;
   feedsMoved: number;
+  /** Stack secrets whose ciphertext appeared, vanished or changed. */
+  secretsChanged: number;
 }
 
 /** The whole diff between the site at a git ref and the working tree. */
@@ -182,6 +215,8 @@ export interface SiteDiff {
   resources: ResourceDiff;
   rebootstraps: Rebootstrap[];
   plan: PlanDiff;
+  /** Stack secrets that changed (by name only). */
+  secrets: SecretDiff;
 }
 
 /** Type of the component whose children are the per-machine bootstrap commands. */
@@ -475,13 +510,31 @@ export function versionChange(before: string, head: FarmPlan): VersionChange | n
 }
 
 /**
+ * Secrets whose ciphertext differs, by key, sorted. A null base (no stack file at the base ref)
+ * has nothing to change; every secret is new and so is the cluster.
+ */
+export function diffSecrets(base: StackSecrets | null, head: StackSecrets | null): SecretDiff {
+  if (base === null || head === null) return { reencrypted: false, changed: [] };
+  const keys = [...new Set([...Object.keys(base.ciphertexts), ...Object.keys(head.ciphertexts)])].sort();
+  const changed: SecretChange[] = [];
+  for (const key of keys) {
+    const b = base.ciphertexts[key];
+    const a = head.ciphertexts[key];
+    if (b === a) continue;
+    changed.push({ key, change: b === undefined ? "set" : a === undefined ? "removed" : "changed" });
+  }
+  return { reencrypted: base.provider !== head.provider && changed.some((c) => c.change === "changed"), changed };
+}
+
+/**
  * The full diff: base preview and plan (null when the stack does not exist at the base) against
  * the working tree's.
  */
 export function diffSite(
-  base: { ref: string; commit: string; plan: FarmPlan | null; preview: PreviewResult | null },
-  head: { plan: FarmPlan; preview: PreviewResult },
+  base: { ref: string; commit: string; plan: FarmPlan | null; preview: PreviewResult | null; secrets?: StackSecrets | null },
+  head: { plan: FarmPlan; preview: PreviewResult; secrets?: StackSecrets | null },
 ): SiteDiff {
+  const secrets = diffSecrets(base.secrets ?? null, head.secrets ?? null);
   const baseResources = base.preview?.resources ?? [];
   const resources = diffResources(baseResources, head.preview.resources);
   const rebootstraps = findRebootstraps(baseResources, head.preview.resources, resources);
@@ -499,9 +552,11 @@ export function diffSite(
       capsMoved: plan.caps.length,
       circuitsMoved: plan.circuits.added.length + plan.circuits.removed.length + plan.circuits.moved.length,
       feedsMoved: plan.feeds.added.length + plan.feeds.removed.length + plan.feeds.moved.length,
+      secretsChanged: secrets.changed.length,
     },
     resources,
     rebootstraps,
     plan,
+    secrets,
   };
 }

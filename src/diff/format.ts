@@ -2,7 +2,7 @@
  * A site diff for people: Markdown that fits a pull-request comment, or plain text for a
  * terminal. Both start with one line of counts so a reviewer sees the size of the change first.
  */
-import type { FieldChange, SiteDiff, ValueChange } from "./compare.js";
+import type { FieldChange, SecretChange, SiteDiff, ValueChange } from "./compare.js";
 
 /** GitHub rejects comments over 65,536 characters; stay under with room for the trim note. */
 export const MAX_COMMENT_CHARS = 64_000;
@@ -16,6 +16,7 @@ export function summaryLine(diff: SiteDiff): string {
     `${s.resourcesAdded} added, ${s.resourcesChanged} changed, ${s.resourcesRemoved} removed ${s.resourcesAdded + s.resourcesChanged + s.resourcesRemoved === 1 ? "resource" : "resources"}`,
     `${plural(s.rebootstraps, "machine")} re-bootstrapped`,
     ...(s.statesChanged > 0 ? [`${plural(s.statesChanged, "machine state")} changed`] : []),
+    ...(s.secretsChanged > 0 ? [`${plural(s.secretsChanged, "secret")} changed`] : []),
     `${plural(s.poolsChanged, "pool")} changed`,
     `${plural(s.capsMoved, "node cap")} moved`,
     `${plural(s.circuitsMoved, "circuit")} and ${plural(s.feedsMoved, "feed")} moved`,
@@ -50,6 +51,46 @@ function rebootstrapWhy(r: SiteDiff["rebootstraps"][number]): string {
   if (r.reason === "removed") return "machine removed: uninstall runs (leaves the cluster)";
   if (r.reason === "readdressed") return "re-addressed: bootstrap runs at the new address (in place; nothing runs through the old one)";
   return `host config changed: bootstrap runs again (config ${short(r.configBefore)} → ${short(r.configAfter)})`;
+}
+
+/**
+ * What a changed stack secret does on the next `pulumi up`, in words; the value is never known
+ * here (ciphertexts are compared). Token facts from https://docs.k3s.io/cli/token: the server
+ * token is the PBKDF2 passphrase of the datastore's bootstrap data and cannot simply change;
+ * `k3s token rotate` replaces it, after which every server and any agent that joined with the
+ * old token must restart with the new one; the agent token is changed on all servers.
+ */
+export function secretEffect(c: SecretChange): string {
+  const how = c.change === "set" ? "now set in the stack file (was generated and kept in state)" : c.change === "removed" ? "removed from the stack file (a new one is generated)" : "set again (its encrypted value differs)";
+  switch (c.key) {
+    case "mine2hpc:k3sToken":
+      return (
+        `k3s server token ${how}: every server's bootstrap runs again with it, but a running cluster refuses a new server token ` +
+        "(k3s encrypts its bootstrap data with it), so servers fail to restart and server joins break (agents join with the agent token). Rotate it on the cluster first: " +
+        "'k3s token rotate --token OLD --new-token NEW' on one server, then merge this change so pulumi up gives every server the new token " +
+        "(snapshots taken before need the old one; docs.k3s.io/cli/token). If it was set again with the same value, nothing breaks."
+      );
+    case "mine2hpc:k3sAgentToken":
+      return (
+        `k3s agent token ${how}: every server and agent bootstrap runs again with it (servers first); agents that this pulumi up ` +
+        "cannot reach (offline, failing) keep the old token and cannot rejoin after a restart until they are reached (docs.k3s.io/cli/token#agent)."
+      );
+    case "mine2hpc:sshPrivateKey":
+      return `SSH private key ${how}: every remote command connects with it, so every machine must already accept its public key (authorized_keys), or its bootstrap fails to connect.`;
+    case "mine2hpc:minerCredentials":
+      return `miner credentials ${how}: the curtailment jobs' Kubernetes Secret is replaced; the miners must accept them, or the next curtailment fails to command them.`;
+    default:
+      return `secret ${c.key} ${how}.`;
+  }
+}
+
+/** The secret lines both formats print: one per changed secret, and the re-encryption caveat. */
+function secretLines(diff: SiteDiff): string[] {
+  const s = diff.secrets;
+  return [
+    ...s.changed.map((c) => `${c.key}: ${secretEffect(c)}`),
+    ...(s.reencrypted ? ["The stack's secrets provider, key or passphrase salt changed too, which re-encrypts every secret: a changed ciphertext alone does not prove a changed value ('pulumi config get --show-secrets KEY' on both sides does)."] : []),
+  ];
 }
 
 /** What a state change does on the next `pulumi up`. */
@@ -105,6 +146,12 @@ export function diffMarkdown(diff: SiteDiff, maxChars: number = MAX_COMMENT_CHAR
     return lines.join("\n") + "\n";
   }
   const p = diff.plan;
+  const secrets = secretLines(diff);
+  if (secrets.length > 0) {
+    lines.push("### Secrets (names only; values never read)", "");
+    for (const l of secrets) lines.push(`- ⚠ ${l}`);
+    lines.push("");
+  }
   const lifecycle = lifecycleLines(diff);
   if (lifecycle.length > 0) {
     lines.push("### Lifecycle", "");
@@ -207,6 +254,7 @@ export function diffText(diff: SiteDiff): string {
   const section = (title: string, body: string[]) => {
     if (body.length > 0) lines.push(`${title}:`, ...body.map((b) => `  ${b}`), "");
   };
+  section("Secrets (names only; values never read)", secretLines(diff));
   section("Lifecycle", lifecycleLines(diff));
   section("Machines re-bootstrapped", diff.rebootstraps.map((r) => `${r.hostname}: ${rebootstrapWhy(r)}`));
   section("Machines", [

@@ -93,6 +93,15 @@ const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).
 /** Text a placeholder secret starts with; the preview fails rather than print one. */
 export const PLACEHOLDER_SECRET_PREFIX = "mine2hpc-offline-placeholder-secret";
 
+/**
+ * The placeholder of secret `key`: the prefix and the key's name without its namespace colon,
+ * so it passes the program's checks of real values (a k3s token refuses ':' and whitespace,
+ * src/render/k3s.ts) and a stack with a configured `mine2hpc:k3sToken` previews.
+ */
+export function placeholderSecret(key: string): string {
+  return `${PLACEHOLDER_SECRET_PREFIX}-${key.replace(/[^A-Za-z0-9_-]/g, "-")}`;
+}
+
 /** Secrets the program requires; a stack without them still previews, with a placeholder. */
 const REQUIRED_SECRETS = ["mine2hpc:sshPrivateKey"];
 
@@ -110,7 +119,7 @@ export function buildChildRequest(opts: PreviewOptions): ChildRequest {
   for (const [key, value] of Object.entries(raw).sort(([a], [b]) => a.localeCompare(b))) {
     if (!key.startsWith("mine2hpc:")) continue;
     if (value instanceof SecretValue) {
-      config[key] = `${PLACEHOLDER_SECRET_PREFIX}-${key}`;
+      config[key] = placeholderSecret(key);
       secretKeys.push(key);
     } else if (value !== null && value !== undefined) {
       config[key] = typeof value === "string" ? value : JSON.stringify(value);
@@ -118,7 +127,7 @@ export function buildChildRequest(opts: PreviewOptions): ChildRequest {
   }
   for (const key of REQUIRED_SECRETS) {
     if (!(key in config)) {
-      config[key] = `${PLACEHOLDER_SECRET_PREFIX}-${key}`;
+      config[key] = placeholderSecret(key);
       secretKeys.push(key);
     }
   }

@@ -16,7 +16,8 @@
  * differs is previewed with the newer packages). The folder is removed on every exit path.
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,6 +29,8 @@ import { SiteError, formatProblem } from "../../site/problems.js";
 import type { FarmPlan } from "../../plan/types.js";
 import type { PreviewResult } from "../../preview/offline.js";
 import { readPulumiProject } from "../../preview/project.js";
+import { SecretValue, loadStack } from "../../site/stack.js";
+import type { StackSecrets } from "../../diff/compare.js";
 
 /** The side a problem belongs to, as error messages name it. */
 type Side = "base" | "working tree";
@@ -138,6 +141,31 @@ async function preview(side: Side, label: string, repoRoot: string, stack: strin
   }
 }
 
+/** Top-level keys of a Pulumi stack file that say how its secrets are encrypted. */
+const SECRETS_PROVIDER_KEYS = ["secretsprovider", "encryptedkey", "encryptionsalt"] as const;
+
+/**
+ * The secure values of `stacks/Pulumi.<stack>.yaml` as ciphertexts, and its encryption settings;
+ * null when the stack file does not exist (or cannot be read: the preview reports that).
+ */
+export function readStackSecrets(repoRoot: string, stack: string): StackSecrets | null {
+  const file = path.join(repoRoot, "stacks", `Pulumi.${stack}.yaml`);
+  if (!existsSync(file)) return null;
+  let config: Record<string, unknown>;
+  let top: Record<string, unknown>;
+  try {
+    config = loadStack(stack, repoRoot).config;
+    const parsed = parseYaml(readFileSync(file, "utf8"), { prettyErrors: false }) as unknown;
+    top = typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return null;
+  }
+  const ciphertexts: Record<string, string> = {};
+  for (const [key, value] of Object.entries(config)) if (value instanceof SecretValue) ciphertexts[key] = value.ciphertext();
+  const provider = SECRETS_PROVIDER_KEYS.map((k) => (typeof top[k] === "string" ? `${k}=${top[k] as string}` : "")).join(";");
+  return { ciphertexts, provider: provider === ";;" ? null : provider };
+}
+
 /** Removes the temporary tree even when the process is interrupted. */
 function withCleanup<T>(dir: string, work: () => Promise<T>): Promise<T> {
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
@@ -214,7 +242,10 @@ const command: Command = {
         const basePreview = stackExists ? await preview("base", baseLabel, baseRoot, stack) : null;
         const headPreview = await preview("working tree", "working tree", repoRoot, stack, basePreview?.records);
         const { diffSite } = await import("../../diff/index.js");
-        return diffSite({ ref, commit, plan: basePlan, preview: basePreview }, { plan: headPlan, preview: headPreview });
+        return diffSite(
+          { ref, commit, plan: basePlan, preview: basePreview, secrets: stackExists ? readStackSecrets(baseRoot, stack) : null },
+          { plan: headPlan, preview: headPreview, secrets: readStackSecrets(repoRoot, stack) },
+        );
       });
       const { diffMarkdown, diffText } = await import("../../diff/index.js");
       printResult(ctx, format, { data: result, text: () => colourDiff(diffText(result), outStyle(ctx)), md: () => diffMarkdown(result) });
