@@ -3,7 +3,7 @@
  * detection, plan moves, and the Markdown trim that keeps a PR comment under GitHub's limit.
  */
 import { describe, expect, it } from "vitest";
-import { diffPlans, diffResources, diffSite, diffValues, findRebootstraps, diffMarkdown, trimLines, MAX_COMMENT_CHARS } from "../src/diff/index.js";
+import { diffPlans, diffResources, diffSecrets, diffSite, diffValues, findRebootstraps, diffMarkdown, secretEffect, trimLines, MAX_COMMENT_CHARS } from "../src/diff/index.js";
 import type { PreviewResource, PreviewResult } from "../src/preview/offline.js";
 import { samplePlan } from "./helpers/sample-plan.js";
 
@@ -136,5 +136,60 @@ describe("diffMarkdown trimming", () => {
       "**mine2hpc diff** · stack `s` · `origin/main` → working tree: 0 added, 3000 changed, 0 removed resources · 3000 machines re-bootstrapped · 0 pools changed · 0 node caps moved · 0 circuits and 0 feeds moved",
     );
     expect(md).toMatch(/\n\(… \d+ more lines trimmed; run mine2hpc diff locally for the full list\)\n$/);
+  });
+});
+
+describe("diffSecrets: stack secrets compared by ciphertext, shown by name", () => {
+  const side = (ciphertexts: Record<string, string>, provider: string | null = "encryptionsalt=v1:salt") => ({ ciphertexts, provider });
+
+  it("names each secret set, removed or set again, sorted, and never carries a value", () => {
+    const d = diffSecrets(
+      side({ "mine2hpc:k3sToken": "v1:a:AAAA", "mine2hpc:sshPrivateKey": "v1:b:BBBB", "mine2hpc:minerCredentials": "v1:c:CCCC" }),
+      side({ "mine2hpc:k3sToken": "v1:d:DDDD", "mine2hpc:sshPrivateKey": "v1:b:BBBB", "mine2hpc:k3sAgentToken": "v1:e:EEEE" }),
+    );
+    expect(d).toEqual({
+      reencrypted: false,
+      changed: [
+        { key: "mine2hpc:k3sAgentToken", change: "set" },
+        { key: "mine2hpc:k3sToken", change: "changed" },
+        { key: "mine2hpc:minerCredentials", change: "removed" },
+      ],
+    });
+    expect(JSON.stringify(d)).not.toMatch(/AAAA|DDDD|EEEE|CCCC/);
+  });
+
+  it("flags a re-encryption (new passphrase salt) so a changed ciphertext is not read as a changed value", () => {
+    expect(diffSecrets(side({ "mine2hpc:k3sToken": "v1:a:AAAA" }, "encryptionsalt=v1:old"), side({ "mine2hpc:k3sToken": "v1:z:ZZZZ" }, "encryptionsalt=v1:new"))).toEqual({
+      reencrypted: true,
+      changed: [{ key: "mine2hpc:k3sToken", change: "changed" }],
+    });
+  });
+
+  it("has nothing to compare when the stack is new at the base", () => {
+    expect(diffSecrets(null, side({ "mine2hpc:k3sToken": "v1:a:AAAA" }))).toEqual({ reencrypted: false, changed: [] });
+  });
+
+  it("says what each secret's change does; a k3s token change is a change of the diff, with its own count", () => {
+    expect(secretEffect({ key: "mine2hpc:sshPrivateKey", change: "changed" })).toBe(
+      "SSH private key set again (its encrypted value differs): every remote command connects with it, so every machine must already accept its public key (authorized_keys), or its bootstrap fails to connect.",
+    );
+    expect(secretEffect({ key: "mine2hpc:k3sToken", change: "removed" })).toMatch(/^k3s server token removed from the stack file \(a new one is generated\): every server's bootstrap runs again with it, but a running cluster refuses a new server token/);
+    expect(secretEffect({ key: "kubernetes:kubeconfig", change: "set" })).toBe("secret kubernetes:kubeconfig now set in the stack file (was generated and kept in state).");
+    const plan = samplePlan();
+    const same = previewOf([res("a", { update: "x" })]);
+    const d = diffSite(
+      { ref: "origin/main", commit: "0".repeat(40), plan, preview: same, secrets: side({ "mine2hpc:k3sToken": "v1:a:AAAA" }) },
+      { plan, preview: same, secrets: side({ "mine2hpc:k3sToken": "v1:b:BBBB" }) },
+    );
+    expect(d.summary.secretsChanged).toBe(1);
+    const md = diffMarkdown(d);
+    expect(md.split("\n").slice(0, 5)).toEqual([
+      "**mine2hpc diff** · stack `s` · `origin/main` → working tree: 0 added, 0 changed, 0 removed resources · 0 machines re-bootstrapped · 1 secret changed · 0 pools changed · 0 node caps moved · 0 circuits and 0 feeds moved",
+      "",
+      "### Secrets (names only; values never read)",
+      "",
+      `- ⚠ mine2hpc:k3sToken: ${secretEffect({ key: "mine2hpc:k3sToken", change: "changed" })}`,
+    ]);
+    expect(md).not.toContain("No changes");
   });
 });

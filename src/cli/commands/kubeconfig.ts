@@ -40,17 +40,19 @@ interface ChildResult {
 }
 
 /**
- * Runs `cmd args` with no stdin (pulumi must never wait for a prompt), killed after `timeoutMs`;
- * stdout and stderr are capped at MAX_OUTPUT_BYTES each.
+ * Runs `cmd args` with no stdin (pulumi must never wait for a prompt). After `timeoutMs` its
+ * whole process group is killed (pulumi starts plugin processes that hold its pipes) and the
+ * answer is a timeout at once, without waiting for the pipes to close. stdout and stderr are
+ * capped at MAX_OUTPUT_BYTES each.
  */
 function runChild(cmd: string, args: readonly string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<ChildResult> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
+    const group = process.platform !== "win32";
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "pipe", "pipe"], detached: group });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outBytes = 0;
     let errBytes = 0;
-    let timedOut = false;
     let done = false;
     const finish = (r: ChildResult) => {
       if (done) return;
@@ -59,8 +61,15 @@ function runChild(cmd: string, args: readonly string[], opts: { cwd: string; env
       resolve(r);
     };
     const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGKILL");
+      try {
+        if (group && child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+        else child.kill("SIGKILL");
+      } catch {
+        // Already gone.
+      }
+      child.stdout.destroy();
+      child.stderr.destroy();
+      finish({ code: null, stdout: "", stderr: "", timedOut: true });
     }, opts.timeoutMs);
     child.stdout.on("data", (d: Buffer) => {
       if (outBytes < MAX_OUTPUT_BYTES) out.push(d);
@@ -71,7 +80,7 @@ function runChild(cmd: string, args: readonly string[], opts: { cwd: string; env
       errBytes += d.length;
     });
     child.on("error", (e: NodeJS.ErrnoException) => finish({ code: null, stdout: "", stderr: "", timedOut: false, spawnError: e.code ?? e.message }));
-    child.on("close", (code) => finish({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8"), timedOut }));
+    child.on("close", (code) => finish({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8"), timedOut: false }));
   });
 }
 
