@@ -162,7 +162,9 @@ function nearest(given: string, candidates: readonly string[]): string | undefin
  * the nearest valid one, and what to do.
  */
 function flagProblem(command: Command, err: Error & { code?: string }): string {
-  const flag = /'(-{1,2}[^' ]+)/.exec(err.message)?.[1] ?? "";
+  // parseArgs names a flag with a short form as '-o, --output <value>': read the long name then.
+  const both = /'-([^-' ,]), --([^' ]+)/.exec(err.message);
+  const flag = both ? `--${both[2]}` : (/'(-{1,2}[^' ,]+)/.exec(err.message)?.[1] ?? "");
   const options = optionsOf(command);
   const key = flag.replace(/^-+/, "");
   const isShort = /^-[^-]/.test(flag);
@@ -182,12 +184,14 @@ function flagProblem(command: Command, err: Error & { code?: string }): string {
     return closeEnough(key, near) ? `unknown flag '${flag}' ${where}; did you mean '--${near}'?` : `unknown flag '${flag}' ${where}; nearest valid flag: '--${near}'.`;
   }
   if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && spec) {
-    const shown = isShort ? flag : `--${key}`;
+    const long = isShort ? Object.entries(options).find(([, o]) => o === spec)![0] : key;
+    const shown = isShort ? flag : spec.short ? `-${spec.short}, --${key}` : `--${key}`;
+    const usageFlag = spec.short ? `-${spec.short}` : `--${long}`;
     if (spec.type === "boolean") return `flag '${shown}' takes no value ${where}.`;
     const value = spec.valueName ?? "VALUE";
     // parseArgs calls a following '-x' ambiguous: a value that starts with '-' needs '='.
-    const dash = /ambiguous/.test(err.message) ? ` (a value that starts with '-' is written ${shown}=-${value})` : "";
-    return `flag '${shown}' needs a value ${where}: ${shown} ${value}${dash}.`;
+    const dash = /ambiguous/.test(err.message) ? ` (a value that starts with '-' is written --${long}=-${value})` : "";
+    return `flag '${shown}' needs a value ${where}: ${usageFlag} ${value}${dash}.`;
   }
   return `${err.message.split("\n")[0]}`;
 }
