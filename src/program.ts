@@ -34,7 +34,7 @@ export interface FarmOutputs {
   /** Address clients use for the Kubernetes API. */
   apiEndpoint: pulumi.Output<string>;
   /**
-   * Admin kubeconfig (secret): `pulumi stack output --show-secrets kubeconfig > kubeconfig`.
+   * Admin kubeconfig (secret): `mine2hpc kubeconfig --stack S` writes it to a file of mode 0600.
    * Cluster stacks only: a partition stack does not copy the credential into its own outputs.
    */
   kubeconfig?: pulumi.Output<string>;
