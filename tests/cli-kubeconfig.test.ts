@@ -156,6 +156,18 @@ describe("mine2hpc kubeconfig", () => {
     expect(r.stderr).toBe("error: pulumi stack output did not answer within 1 s (stack tx-west); nothing was written.\n  fix: check the connection to the Pulumi backend ('pulumi whoami'), or pass a longer --timeout.\n");
   });
 
+  it("a partition stack's kubeconfig is its cluster stack's (mine2hpc:clusterStack)", async () => {
+    writeFileSync(path.join(dir, "project", "stacks", "Pulumi.tx-west-b.yaml"), "config:\n  mine2hpc:site: stacks/tx-west/site.yaml\n  mine2hpc:partition: hall-b\n  mine2hpc:clusterStack: tx-west\n");
+    try {
+      const r = await kubeconfig(["--stack", "tx-west-b", "--output-file", "-"], "ok");
+      expect([r.exitCode, r.stdout]).toEqual([0, KUBECONFIG]);
+      expect(r.stderr).toBe("stack tx-west-b is a partition stack: reading the kubeconfig of its cluster stack tx-west (mine2hpc:clusterStack).\n");
+      expect(readFileSync(argsFile, "utf8").split("\n").slice(-3)).toEqual(["--stack", "tx-west", ""]);
+    } finally {
+      rmSync(path.join(dir, "project", "stacks", "Pulumi.tx-west-b.yaml"));
+    }
+  });
+
   it("usage errors exit 64", async () => {
     const r = await kubeconfig(["--timeout", "soon"], "ok");
     expect([r.exitCode, r.stderr]).toEqual([64, "error: --timeout 'soon' is not a whole number of seconds from 1 to 3600.\n  fix: e.g. --timeout 60.\n"]);

@@ -19,6 +19,7 @@ import type { Command, CommandContext } from "../command.js";
 import { CliError, EXIT } from "../command.js";
 import { defaultStack, displayPath, findRepoRoot } from "../site-args.js";
 import { note } from "../output.js";
+import { loadStack } from "../../site/stack.js";
 
 /** The stack output holding the admin kubeconfig (src/program.ts, src/index.ts). */
 export const KUBECONFIG_OUTPUT = "kubeconfig";
@@ -190,6 +191,17 @@ export function writeSecretFile(file: string, text: string): void {
   }
 }
 
+/** The cluster stack a partition stack's file names (`mine2hpc:clusterStack`), or undefined. */
+function clusterStackOf(stack: string, repoRoot: string): string | undefined {
+  if (!existsSync(path.join(repoRoot, "stacks", `Pulumi.${stack}.yaml`))) return undefined;
+  try {
+    return loadStack(stack, repoRoot).clusterStack;
+  } catch {
+    // An unreadable stack file is pulumi's to report; the stack is read as given.
+    return undefined;
+  }
+}
+
 function timeoutArg(value: unknown): number {
   if (value === undefined) return DEFAULT_PULUMI_TIMEOUT_SECONDS;
   const n = Number(value);
@@ -239,7 +251,11 @@ const command: Command = {
     if (!existsSync(path.join(repoRoot, "Pulumi.yaml"))) {
       throw new CliError(`no Pulumi.yaml found in ${ctx.cwd} or above.\n  fix: run mine2hpc kubeconfig inside the site's Pulumi project.`);
     }
-    const stack = String(ctx.values.stack ?? defaultStack(repoRoot));
+    const asked = String(ctx.values.stack ?? defaultStack(repoRoot));
+    // A partition stack holds no kubeconfig (src/program.ts): its cluster stack does.
+    const cluster = clusterStackOf(asked, repoRoot);
+    const stack = cluster ?? asked;
+    if (cluster !== undefined) note(ctx, `stack ${asked} is a partition stack: reading the kubeconfig of its cluster stack ${cluster} (mine2hpc:clusterStack).`);
     const file = targetFile(ctx);
     // The stack name is a flag value, passed as one argv element (no shell); the secret comes back on stdout only.
     const args = ["stack", "output", KUBECONFIG_OUTPUT, "--show-secrets", "--json", "--non-interactive", "--color", "never", "--stack", stack];
