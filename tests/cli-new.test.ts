@@ -142,7 +142,7 @@ describe("mine2hpc new", () => {
     expect(c.stderr.split("\n")[0]).toBe("error: no template named 'nope'.");
     expect(existsSync(path.join(tmp, "x"))).toBe(false);
     const d = await runCli(["new"], { cwd: tmp });
-    expect(d.exitCode).toBe(2);
+    expect(d.exitCode).toBe(64);
     expect(d.stderr.split("\n")[0]).toBe("error: no folder given.");
   });
 });

@@ -314,7 +314,8 @@ describe("mine2hpc report", () => {
     const { ctx: c } = ctx({ site: DEMO_SITE });
     const err = await reportCommand.run(c).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CliError);
-    expect((err as CliError).exitCode).toBe(2);
+    // A required flag left out: a usage error.
+    expect((err as CliError).exitCode).toBe(64);
     expect((err as CliError).message).toBe(
       "no output file given: the report is written to a file, not the terminal.\n  fix: pass --html FILE, e.g. 'mine2hpc report --html out/report.html --stack demo'.",
     );
