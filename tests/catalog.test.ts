@@ -287,6 +287,13 @@ describe("the H200 entry against a real capture (tests/fixtures/nvidia-smi/h200-
     expect([h200.minWatts, h200.maxWatts, h200.tdpWatts]).toEqual([watts("Min Power Limit"), watts("Max Power Limit"), watts("Default Power Limit")]);
   });
 
+  it("memory: nvidia-smi's total (143771 MiB = 140.4 GiB, less what the driver reserves) is within 1 % of the datasheet's 141", () => {
+    const smi = readFileSync(fileURLToPath(new URL("./fixtures/nvidia-smi/h200-580.159.04/default.txt", import.meta.url)), "utf8");
+    const mib = Number(/\d+MiB \/\s+(\d+)MiB/.exec(smi)![1]);
+    expect(mib).toBe(143771);
+    expect(Math.abs(gpu("h200-sxm").memoryGiB - mib / 1024) / gpu("h200-sxm").memoryGiB).toBeLessThan(0.01);
+  });
+
   it("the name nvidia-smi prints finds the entry, and the CSV's limits agree", () => {
     const row = csv.split("\n").find((l) => l.startsWith("0, GPU-"))!.split(", ");
     expect(row[2]).toBe("NVIDIA H200");
