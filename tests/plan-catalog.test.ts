@@ -92,3 +92,17 @@ describe("planFarm with the site's catalog", () => {
     ]);
   });
 });
+
+describe("the report sees the site's catalog too", () => {
+  it("siteFacts counts PSU cords with a site model's form factor and hands its models to the stranded-power explanation", async () => {
+    const { siteFacts } = await import("../src/report/index.js");
+    const s = catalogSite(
+      [{ hostname: "hgx-01", ip: "10.0.1.1", rack: "r1", circuit: "pdu-a1", role: "gpu", gpuModel: "h800-sxm", gpuCount: 8 }],
+      { gpus: [{ key: "h800-sxm", name: "NVIDIA H800 80GB HBM3", formFactor: "sxm", memoryGiB: 80, tdpWatts: 700, minWatts: 200, maxWatts: 700, fp16Tflops: 989, hostBaseWatts: 4300 }] },
+    );
+    const facts = siteFacts(s);
+    // SXM (HGX) systems default to 6 cords, the control plane to 2 (src/plan/phases.ts defaultPowerCords).
+    expect(Object.fromEntries(facts.cords!)).toEqual({ "cp-01": 2, "hgx-01": 6 });
+    expect(facts.findGpu!("NVIDIA H800 80GB HBM3")?.key).toBe("h800-sxm");
+  });
+});

@@ -6,7 +6,7 @@
  * Kept to these few facts on purpose: the report never sees the whole site or stack, so
  * nothing else from them (webhook URLs, SSH settings, stack secrets) can reach the page.
  */
-import { findGpu } from "../site/catalog.js";
+import { siteCatalog, type GpuSpec } from "../site/catalog.js";
 import type { Circuit, SiteSpec } from "../site/schema.js";
 import { defaultPowerCords } from "../plan/phases.js";
 
@@ -29,6 +29,8 @@ export interface ReportContext {
   ratings?: ReadonlyMap<string, CircuitRating>;
   /** PSU cords per hostname: the site's `powerCords`, or the planner's default. */
   cords?: ReadonlyMap<string, number>;
+  /** GPU models as the planner found them: the site's catalog, then the built-in one. @default the built-in catalog */
+  findGpu?: (model: string) => GpuSpec | undefined;
   provenance?: ReportProvenance;
 }
 
@@ -37,15 +39,16 @@ export interface ReportContext {
  * as the planner counts them (`powerCords`, else `defaultPowerCords` with the catalog's form
  * factor), so the wiring sheet shows the cords the phase budgets were checked with.
  */
-export function siteFacts(site: SiteSpec): Pick<ReportContext, "ratings" | "cords"> {
+export function siteFacts(site: SiteSpec): Pick<ReportContext, "ratings" | "cords" | "findGpu"> {
+  const catalog = siteCatalog(site);
   const ratings = new Map<string, CircuitRating>();
   for (const c of site.power.circuits) ratings.set(c.id, { volts: c.volts, amps: c.amps, phases: c.phases, derating: c.derating });
   const cords = new Map<string, number>();
   for (const m of site.machines) {
-    const formFactor = m.role === "gpu" && m.gpuModel !== undefined ? findGpu(m.gpuModel)?.formFactor : undefined;
+    const formFactor = m.role === "gpu" && m.gpuModel !== undefined ? catalog.findGpu(m.gpuModel)?.formFactor : undefined;
     cords.set(m.hostname, m.powerCords ?? defaultPowerCords(m.role, m.pcieLink, formFactor));
   }
-  return { ratings, cords };
+  return { ratings, cords, findGpu: catalog.findGpu };
 }
 
 /**

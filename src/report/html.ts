@@ -212,8 +212,8 @@ function loadCell(percent: number): string {
   return `<td class="n lvl-${loadLevel(percent)}">${pct(percent)} %</td>`;
 }
 
-function strandedSection(plan: FarmPlan, byFeed: Map<string, CircuitLoad[]>): string {
-  const why = explainStranded(plan);
+function strandedSection(plan: FarmPlan, byFeed: Map<string, CircuitLoad[]>, ctx: ReportContext): string {
+  const why = explainStranded(plan, ctx.findGpu ? { findGpu: ctx.findGpu } : {});
   const feedWhy = new Map(why.feeds.map((f) => [f.feed, f]));
   const circuitWhy = new Map(why.circuits.map((c) => [c.circuit, c]));
   const gpuNodesOn = new Map<string, number>();
@@ -361,7 +361,7 @@ export function renderHtmlReport(plan: FarmPlan, ctx: ReportContext = {}): strin
     powerSection(plan, byFeed, ctx),
     phasesSection(plan, byFeed, ctx),
     poolsSection(plan),
-    strandedSection(plan, byFeed),
+    strandedSection(plan, byFeed, ctx),
     curtailmentSection(plan),
     warningsSection(plan),
     wiringSection(plan, byFeed, ctx),

@@ -105,7 +105,7 @@ export interface StrandedExplanation {
 
 /** Where the explanation looks up GPU curves: the planner's catalog (tests pass theirs). */
 export interface StrandedOptions {
-  /** @default the built-in hardware catalog's `findGpu` */
+  /** @default the built-in hardware catalog's `findGpu` (the report passes the site's: `siteFacts`) */
   findGpu?: (model: string) => GpuSpec | undefined;
 }
 
