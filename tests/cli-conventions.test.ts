@@ -11,7 +11,8 @@ import { Writable } from "node:stream";
 import { parse as parseYaml } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
 import { COMMANDS, main } from "../src/cli/main.js";
-import { colorEnabled, outputFormat, render, yamlText } from "../src/cli/output.js";
+import { colorEnabled, makeStyle, outputFormat, render, yamlText } from "../src/cli/output.js";
+import { colourDiff } from "../src/cli/commands/diff.js";
 import { COMMAND_ENV, OWN_BIN, invocationPrefix, withSelf } from "../src/cli/invocation.js";
 import { placeholderSecret } from "../src/preview/offline.js";
 import { REPO_ROOT } from "./helpers/cli.js";
@@ -138,8 +139,33 @@ describe("-o text|json|yaml|md", () => {
   });
 });
 
+describe("-o on the commands with their own text", () => {
+  it("curtail --dry-run: -o yaml is -o json's data; text is the Job as YAML; md fences it", async () => {
+    const args = ["curtail", "start", "--feed", "ercot-flex", "--dry-run"];
+    const json = await run([...args, "-o", "json"]);
+    const yaml = await run([...args, "-o", "yaml"]);
+    expect([json.code, yaml.code]).toEqual([0, 0]);
+    const data = JSON.parse(json.stdout) as { job: string; manifest: unknown };
+    // The Job's name carries the time it was made (manualJobName): compare all but that.
+    const parsed = parseYaml(yaml.stdout) as typeof data;
+    expect({ ...parsed, job: "", manifest: null, followCommand: "" }).toEqual({ ...data, job: "", manifest: null, followCommand: "" });
+    const text = await run(args);
+    expect(text.stdout.split("\n")[0]).toBe("# mine2hpc curtail start --feed ercot-flex --dry-run: the Job it would create; nothing was sent to a cluster.");
+    const md = await run([...args, "-o", "md"]);
+    expect(md.stdout.split("\n").slice(1, 4)).toEqual(["", "```yaml", "apiVersion: batch/v1"]);
+  });
+
+  it("diff text is coloured by mark only when colour is on", () => {
+    const text = "Pools:\n  + a\n  - b\n  ~ c: gpus 1 → 2\nSite totals:\n";
+    expect(colourDiff(text, makeStyle(false))).toBe(text);
+    expect(colourDiff(text, makeStyle(true))).toBe("Pools:\n\x1b[32m  + a\x1b[0m\n\x1b[31m  - b\x1b[0m\n\x1b[33m  ~ c: gpus 1 → 2\x1b[0m\nSite totals:\n");
+  });
+});
+
 describe("--quiet", () => {
   it("prints nothing for text and md, the data for json and yaml, and errors always", async () => {
+    expect(await run(["--quiet", "validate"])).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect((await run(["--color", "always", "-q", "plan", "--bogus"])).stderr).toMatch(/^\x1b\[31m/);
     expect(await run(["validate", "--quiet"])).toEqual({ code: 0, stdout: "", stderr: "" });
     expect(await run(["plan", "-q", "-o", "md"])).toEqual({ code: 0, stdout: "", stderr: "" });
     const json = await run(["validate", "-q", "-o", "json"]);

@@ -48,7 +48,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   const self = currentInvocation(env);
   // Colour of error messages before the flags are parsed: --color as written, else auto.
   let errStyle = makeStyle(safeColor(colorFlagOf(argv), stderr, env));
-  const [name, ...rest] = argv;
+  const [name, ...rest] = globalsAfterCommand(argv);
   try {
     if (name === "help" && rest[0] !== undefined && COMMANDS[rest[0]]) {
       stdout.write(withSelf(commandHelp((await COMMANDS[rest[0]]!()).default), self));
@@ -87,6 +87,26 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   } catch (err) {
     return reportError(err, stderr, { style: errStyle, self });
   }
+}
+
+/**
+ * `mine2hpc --quiet plan …` as `mine2hpc plan … --quiet`: global flags may come before the
+ * command name, as git and npm allow.
+ */
+function globalsAfterCommand(argv: readonly string[]): string[] {
+  const leading: string[] = [];
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--quiet" || a === "-q" || a.startsWith("--color=")) leading.push(a);
+    else if (a === "--color" && i + 1 < argv.length) leading.push(a, argv[++i]!);
+    else break;
+  }
+  if (leading.length === 0 || i >= argv.length) return [...argv];
+  const [name, ...rest] = argv.slice(i);
+  const end = rest.indexOf("--");
+  // Before a lone `--`, after which everything is a positional.
+  return end < 0 ? [name!, ...rest, ...leading] : [name!, ...rest.slice(0, end), ...leading, ...rest.slice(end)];
 }
 
 /** The arguments before a lone `--` (after it everything is a positional). */
@@ -252,7 +272,7 @@ async function globalHelp(): Promise<string> {
     const c = (await load()).default;
     lines.push(`  ${name.padEnd(12)} ${c.summary}`);
   }
-  lines.push("", "Global flags (every command but power-agent):");
+  lines.push("", "Global flags (before or after the command; every command but power-agent):");
   for (const [key, spec] of Object.entries(GLOBAL_OPTIONS)) lines.push(`  ${flagLabel(key, spec).padEnd(24)} ${spec.description}`);
   lines.push("", EXIT_CODES_HELP, "", "Run 'mine2hpc COMMAND --help' for a command's flags.");
   return lines.join("\n") + "\n";

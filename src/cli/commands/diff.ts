@@ -183,7 +183,7 @@ function withCleanup<T>(dir: string, work: () => Promise<T>): Promise<T> {
 }
 
 /** Text diff lines coloured by their mark: `+` added (green), `-` removed (red), `~` changed (yellow). */
-function colourDiff(text: string, style: Style): string {
+export function colourDiff(text: string, style: Style): string {
   if (!style.enabled) return text;
   return text
     .split("\n")
