@@ -726,6 +726,17 @@ var PowerAgent = class {
     if (failed.length > 0) {
       return { capsInForce: false, reason: "CannotCorrectLimit", message: `limit not at target on GPU ${failed.map((g) => `${g.index} (${g.detail ?? "mismatch"})`).join(", ")}`, gpus, desired, source };
     }
+    const belowMin = desired === null || source === "gpu-minimum" ? [] : gpus.filter((g) => g.range !== null && g.target !== null && desired < g.range.min - 0.5);
+    if (belowMin.length > 0 && dry.length === 0) {
+      return {
+        capsInForce: false,
+        reason: "CapBelowMinimum",
+        message: `planned ${desired} W is below the settable minimum of GPU ${belowMin.map((g) => `${g.index} (${g.range.min} W)`).join(", ")}: held at the minimum, which draws more than planned; set the model's minWatts in the site catalog to the driver's minimum and re-plan`,
+        gpus,
+        desired,
+        source
+      };
+    }
     if (dry.length > 0) {
       return { capsInForce: false, reason: "Pending", message: `dry run: would set GPU ${dry.map((g) => `${g.index} ${g.before ?? "?"}→${g.target} W`).join(", ")}`, gpus, desired, source };
     }

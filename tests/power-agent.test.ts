@@ -288,8 +288,30 @@ describe("GPUs that cannot be capped", () => {
     expect(await world.runOnce()).toBe(0);
     expect(world.state().gpus.map((g) => g.limit)).toEqual([349, 700]);
     world.kube.label(world.nodeName, { [CAP]: "50" });
-    expect(await world.runOnce()).toBe(0);
+    // Below the minimum: held at the minimum (the lowest possible), but not in force: the GPU
+    // draws more than the plan budgeted, so the node stays tainted until the plan is fixed.
+    expect(await world.runOnce()).toBe(1);
     expect(world.state().gpus.map((g) => g.limit)).toEqual([101, 200]);
+    const last = world.logs().filter((l) => l.msg === "caps not in force").pop()!;
+    expect(last).toMatchObject({
+      reason: "CapBelowMinimum",
+      message:
+        "planned 50 W is below the settable minimum of GPU 0 (101 W), 1 (200 W): held at the minimum, which draws more than planned; set the model's minWatts in the site catalog to the driver's minimum and re-plan",
+    });
+  });
+
+  it("keeps the node tainted while the planned cap is below a GPU's minimum", async () => {
+    world = new AgentWorld({ gpus: [h200(0), h200(1)] });
+    await world.startApi({ [CAP]: "150" }, [{ key: "mine2hpc.io/power-unverified", effect: "NoSchedule" }]);
+    world.startAgent();
+    await waitFor(() => world!.condition()?.status === "False", "condition False");
+    expect(world.condition()).toMatchObject({ status: "False", reason: "CapBelowMinimum" });
+    expect(world.hasTaint()).toBe(true);
+    expect(world.state().gpus.map((g) => g.limit)).toEqual([200, 200]);
+    // The plan is corrected: the node is untainted once the new cap reads back.
+    world.kube.label(world.nodeName, { [CAP]: "250" });
+    await waitFor(() => !world!.hasTaint(), "taint removed");
+    expect(world.state().gpus.map((g) => g.limit)).toEqual([250, 250]);
   });
 });
 

@@ -87,7 +87,7 @@ export interface GpuState {
 }
 
 /** Why caps are not in force, as the condition's reason. */
-export type NotInForceReason = "DriverNotReady" | "LimitNotSettable" | "CannotCorrectLimit" | "Pending";
+export type NotInForceReason = "DriverNotReady" | "LimitNotSettable" | "CannotCorrectLimit" | "CapBelowMinimum" | "Pending";
 
 /** Outcome of one pass. */
 export interface PassResult {
@@ -419,6 +419,21 @@ export class PowerAgent {
     }
     if (failed.length > 0) {
       return { capsInForce: false, reason: "CannotCorrectLimit", message: `limit not at target on GPU ${failed.map((g) => `${g.index} (${g.detail ?? "mismatch"})`).join(", ")}`, gpus, desired, source };
+    }
+    // A planned cap below the board's minimum: the GPU now sits at its minimum (the lowest it
+    // can go, so the safest action was taken) but draws more than the plan budgeted for its
+    // circuit and phase. That is not the plan in force: keep the node tainted and say so, so
+    // the operator corrects the catalog's minimum (site `catalog.gpus[]`) and re-plans.
+    const belowMin = desired === null || source === "gpu-minimum" ? [] : gpus.filter((g) => g.range !== null && g.target !== null && desired < g.range.min - 0.5);
+    if (belowMin.length > 0 && dry.length === 0) {
+      return {
+        capsInForce: false,
+        reason: "CapBelowMinimum",
+        message: `planned ${desired} W is below the settable minimum of GPU ${belowMin.map((g) => `${g.index} (${g.range!.min} W)`).join(", ")}: held at the minimum, which draws more than planned; set the model's minWatts in the site catalog to the driver's minimum and re-plan`,
+        gpus,
+        desired,
+        source,
+      };
     }
     if (dry.length > 0) {
       return { capsInForce: false, reason: "Pending", message: `dry run: would set GPU ${dry.map((g) => `${g.index} ${g.before ?? "?"}→${g.target} W`).join(", ")}`, gpus, desired, source };
