@@ -94,6 +94,36 @@ describe("mine2hpc init", () => {
     expect(existsSync(path.join(project, "stacks"))).toBe(false);
   });
 
+  it("writes an inventory that does not fit the template yet, and says exactly what to change first", async () => {
+    // An import's output: its circuits come from the operator's rules, its IPs from the fleet, neither from the template.
+    writeFileSync(path.join(project, "fleet.csv"), "hostname,ip,rack,circuit,role,gpuModel,gpuCount,pcieLink\nrig-1,10.99.0.5,r1,pdu-zz,gpu,rtx-3090,6,x1\nrig-2,10.20.1.7,r1,pdu-yy,gpu,rtx-3090,6,x1\n");
+    const r = await runCli(["init", "rigs", "--template", "gpu-rig-retrofit", "--inventory", "fleet.csv"], { cwd: project });
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(read("stacks/rigs/inventory.csv")).toBe(read("fleet.csv"));
+    const out = r.stdout.split("\n");
+    expect(out.slice(5, 13)).toEqual([
+      "The site does not plan yet with this inventory (3 problems); the files are written, so fix them there:",
+      "  stacks/rigs/inventory.csv:2:7: rig-1 IP 10.99.0.5 is outside network.nodeSubnet 10.20.0.0/22 (at machines[1].ip)",
+      "    fix: use an address inside 10.20.0.0/22, or widen nodeSubnet",
+      "  stacks/rigs/inventory.csv:2:20: rig-1 names unknown circuit 'pdu-zz' (did you mean 'ckt-01'?) (at machines[1].circuit)",
+      "    fix: set circuit to an id under power.circuits, or add that circuit",
+      "  stacks/rigs/inventory.csv:3:20: rig-2 names unknown circuit 'pdu-yy' (did you mean 'ckt-01'?) (at machines[2].circuit)",
+      "    fix: set circuit to an id under power.circuits, or add that circuit",
+      "",
+    ]);
+    expect(out.slice(13, 16)).toEqual([
+      "Next steps:",
+      "  1. Make the site fit the inventory: add circuits pdu-zz, pdu-yy (named by the inventory) to power.circuits in stacks/rigs/site.yaml, with feed, volts, amps and phases, or write the site's circuit ids (ckt-ops, ckt-01, ckt-02, ckt-03, ckt-04 and 26 more) into your circuit rules and run mine2hpc import again; set network.nodeSubnet in stacks/rigs/site.yaml to a range that holds the inventory's node IPs (1 outside it); then check:",
+      "       mine2hpc validate --stack rigs",
+    ]);
+    const json = await runCli(["init", "rigs", "--template", "gpu-rig-retrofit", "--inventory", "fleet.csv", "--force", "--json"], { cwd: project });
+    const parsed = JSON.parse(json.stdout) as { figures: unknown; siteProblems: Array<{ file: string; line: number }>; nextSteps: Array<{ command: string }> };
+    expect(parsed.figures).toBeNull();
+    expect(parsed.siteProblems.map((p) => `${p.file}:${p.line}`)).toEqual(["stacks/rigs/inventory.csv:2", "stacks/rigs/inventory.csv:2", "stacks/rigs/inventory.csv:3"]);
+    expect(parsed.nextSteps[0]!.command).toBe("mine2hpc validate --stack rigs");
+  });
+
   it("wants a DNS label for the stack", async () => {
     const r = await runCli(["init", "TX_West", "--template", "hpc-hall"], { cwd: project });
     expect(r.exitCode).toBe(2);

@@ -125,6 +125,18 @@ describe("mine2hpc new", () => {
     expect(read("repo/stacks/pjm-1/inventory.csv")).toBe(readFileSync(inventory, "utf8"));
   });
 
+  it("writes an imported inventory whose circuits the template lacks, with the fit as the step after npm install", async () => {
+    writeFileSync(path.join(tmp, "fleet.csv"), "hostname,ip,rack,circuit,role,asicModel,fleetId\na01-01,10.30.1.11,A01,pdu-a1,asic,s21,1001\n");
+    const r = await runCli(["new", "fleet-site", "--template", "hybrid-curtailable", "--inventory", "fleet.csv", "--json"], { cwd: tmp });
+    expect(r.exitCode).toBe(0);
+    const out = JSON.parse(r.stdout) as { figures: unknown; siteProblems: Array<{ file: string; line: number; message: string }>; nextSteps: Array<{ what: string; command: string }> };
+    expect(out.figures).toBeNull();
+    expect(out.siteProblems.map((p) => `${p.file}:${p.line}: ${p.message}`)).toEqual(["stacks/fleet-site/inventory.csv:2: a01-01 names unknown circuit 'pdu-a1' (did you mean 'pdu-ctl-1'?)"]);
+    expect(out.nextSteps.slice(0, 2).map((s) => s.command)).toEqual(["cd fleet-site && npm install", "cd fleet-site && npx mine2hpc validate --stack fleet-site"]);
+    expect(out.nextSteps[1]!.what).toMatch(/^Make the site fit the inventory: add circuit pdu-a1 \(named by the inventory\) to power\.circuits in stacks\/fleet-site\/site\.yaml/);
+    expect(read("fleet-site/stacks/fleet-site/inventory.csv")).toBe(readFileSync(path.join(tmp, "fleet.csv"), "utf8"));
+  });
+
   it("refuses a folder that is not empty, and a name that is not a DNS label, writing nothing", async () => {
     mkdirSync(path.join(tmp, "busy"));
     writeFileSync(path.join(tmp, "busy", "notes.txt"), "mine\n");

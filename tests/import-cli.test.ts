@@ -1,5 +1,5 @@
 /** `mine2hpc import` end to end: sample Foreman, Hive OS and generic exports, good and broken. */
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -92,15 +92,15 @@ describe("mine2hpc import --from foreman", () => {
 });
 
 describe("mine2hpc import --from hiveos", () => {
-  it("turns rigs into x1 GPU machines, one model per rig", async () => {
+  it("turns rigs into x1 GPU machines, one model per rig, with MAC, SSH user user, worker id, and offline rigs as state offline", async () => {
     const r = await runCli(["import", "--from", "hiveos", "hiveos-workers.json", "--circuits", "circuits.yaml"], { cwd: dir });
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toBe(
       [
-        "hostname,ip,mac,rack,circuit,role,gpuModel,gpuCount,pcieLink,asicModel,psuEfficiency,baseWatts,sshUser",
-        "rig-3090-01,10.40.1.11,,shelf-01,rig-ckt-01,gpu,rtx-3090,3,x1,,0.9,120,",
-        "rig-3080-02,10.40.1.12,,shelf-01,rig-ckt-01,gpu,rtx-3080,2,x1,,,,",
-        "rig-3060-03,10.40.1.21,,farm-77,rig-ckt-02,gpu,rtx-3060,1,x1,,,,",
+        "hostname,ip,mac,rack,circuit,role,gpuModel,gpuCount,pcieLink,asicModel,psuEfficiency,baseWatts,sshUser,state,fleetId",
+        "rig-3090-01,10.40.1.11,70:85:c2:1a:2b:01,shelf-01,rig-ckt-01,gpu,rtx-3090,3,x1,,0.9,120,user,,501",
+        "rig-3080-02,10.40.1.12,,shelf-01,rig-ckt-01,gpu,rtx-3080,2,x1,,,,user,,502",
+        "rig-3060-03,10.40.1.21,70:85:c2:1a:2b:03,farm-77,rig-ckt-02,gpu,rtx-3060,1,x1,,,,user,offline,503",
         "",
       ].join("\n"),
     );
@@ -168,7 +168,7 @@ describe("mine2hpc import --from csv", () => {
     const r = await runCli(["import", "--from", "csv", "generic-dcim.csv", "--map", "colour=Hardware"], { cwd: dir });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toBe(
-      "error: --map 'colour=Hardware': unknown field 'colour'\n  fix: map one of hostname, ip, mac, rack, row, circuit, role, model, gpuModel, gpuCount, pcieLink, asicModel, psuEfficiency, baseWatts, sshUser\n",
+      "error: --map 'colour=Hardware': unknown field 'colour'\n  fix: map one of hostname, ip, mac, fleetId, container, rack, row, circuit, role, model, gpuModel, gpuCount, pcieLink, asicModel, psuEfficiency, baseWatts, sshUser\n",
     );
   });
 
@@ -202,12 +202,12 @@ describe("mine2hpc import --site (the site's own catalog)", () => {
     expect(r.stderr).toBe(
       [
         "error: 3 problems in 3 lines of fleet-own.csv; nothing was written.",
-        "fleet-own.csv:2: model 'NVIDIA GeForce RTX 2080 Ti' is neither a GPU nor an ASIC of the hardware catalog (closest: rtx-3080-ti)",
+        "model not in the hardware catalog: 2 rows",
         "  fix: use a catalog model, or describe it under catalog.gpus or catalog.asics in the site file and import with --site SITE",
+        "  fleet-own.csv:2: model 'NVIDIA GeForce RTX 2080 Ti' is neither a GPU nor an ASIC of the hardware catalog (closest: rtx-3080-ti)",
+        "  fleet-own.csv:4: model 'Antminer L7' is neither a GPU nor an ASIC of the hardware catalog (closest: l4)",
         "fleet-own.csv:3: 'Radeon RX 6800' is an AMD GPU; the NVIDIA GPU operator and nvidia-smi power limits drive only NVIDIA GPUs",
         "  fix: leave AMD rigs out of the import, or add the machine to the site by hand as role: cpu (its GPUs' draw in baseWatts)",
-        "fleet-own.csv:4: model 'Antminer L7' is neither a GPU nor an ASIC of the hardware catalog (closest: l4)",
-        "  fix: use a catalog model, or describe it under catalog.gpus or catalog.asics in the site file and import with --site SITE",
         "",
       ].join("\n"),
     );
@@ -238,5 +238,153 @@ describe("mine2hpc import --site (the site's own catalog)", () => {
         "",
       ].join("\n"),
     );
+  });
+});
+
+describe("mine2hpc import TOOL:FILE ... (several exports, one inventory)", () => {
+  it("joins Foreman and Hive OS exports in argument order, with each export's notes", async () => {
+    const r = await runCli(["import", "foreman:foreman-miners.csv", "hiveos:hiveos-workers.json", "--circuits", "circuits.yaml", "--skip-offline", "--out", "joined.csv"], { cwd: dir });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe("");
+    const csv = readFileSync(path.join(dir, "joined.csv"), "utf8");
+    expect(csv.split("\n")[0]).toBe("hostname,ip,mac,rack,circuit,role,gpuModel,gpuCount,pcieLink,asicModel,psuEfficiency,baseWatts,sshUser,row,fleetId");
+    const inv = parseInventory(csv, "joined.csv");
+    expect(inv.problems).toEqual([]);
+    expect(inv.machines.map((m) => [m.hostname, m.role, m.fleetId, m.sshUser ?? null, m.row ?? null])).toEqual([
+      ["a01-01", "asic", "1001", null, "1"],
+      ["a01-02", "asic", "1002", null, "1"],
+      ["a02-01", "asic", "1003", null, "1"],
+      ["a04-07", "asic", "1004", null, "1"],
+      ["b01-01", "asic", "1005", null, "2"],
+      ["bay-3-miner-1", "asic", "1006", null, "3"],
+      ["rig-3090-01", "gpu", "501", "user", null],
+      ["rig-3080-02", "gpu", "502", "user", null],
+    ]);
+    expect(r.stderr.split("\n").slice(-4).join("\n")).toBe(
+      [
+        "note: 1 rig is offline in Hive OS (stats.online false) and was left out (--skip-offline):",
+        "  hiveos-workers.json:30: rig-3060-03",
+        "imported 8 machines (6 asic, 2 gpu) from foreman-miners.csv, hiveos-workers.json to joined.csv",
+        "",
+      ].join("\n"),
+    );
+    expect(r.stderr).toContain("warning: hiveos-workers.json: 1 worker reports several IP addresses; the first of ip_addresses was used\n");
+  });
+
+  it("reports a hostname, IP and MAC that two exports share, with every file:line, and writes nothing", async () => {
+    const r = await runCli(["import", "hiveos:hiveos-workers.json", "foreman:foreman-clash.csv", "--circuits", "circuits.yaml", "--out", "clash-out.csv"], { cwd: dir });
+    expect(r.exitCode).toBe(2);
+    expect(existsSync(path.join(dir, "clash-out.csv"))).toBe(false);
+    expect(r.stderr.slice(r.stderr.indexOf("error:"))).toBe(
+      [
+        "error: 3 problems in 3 lines of hiveos-workers.json, foreman-clash.csv; nothing was written.",
+        "hiveos-workers.json:19: hostname 'rig-3080-02' appears 2 times: hiveos-workers.json:19, foreman-clash.csv:2",
+        "  fix: a machine is in one fleet tool only: rename it in one of them, or leave one export out",
+        "hiveos-workers.json:30: IP '10.40.1.21' appears 2 times: hiveos-workers.json:30, foreman-clash.csv:4",
+        "  fix: each machine needs its own IP: the same address in two exports is one machine listed twice, or an address conflict to fix on the site",
+        "hiveos-workers.json:3: MAC '70:85:c2:1a:2b:01' appears 2 times: hiveos-workers.json:3, foreman-clash.csv:3",
+        "  fix: a MAC belongs to one NIC: the same MAC in two exports is one machine listed twice; leave it in one fleet tool",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("keeps the --from form for bare files and refuses a file whose tool is unknown", async () => {
+    const both = await runCli(["import", "--from", "foreman", "foreman-miners.csv", "foreman-containers.csv", "--circuits", "circuits.yaml", "--json"], { cwd: dir });
+    const out = JSON.parse(both.stdout) as { sources: Array<{ tool: string; file: string; records: number }>; problems: Array<{ file: string; line: number; message: string }> };
+    expect(out.sources).toEqual([
+      { tool: "foreman", file: "foreman-miners.csv", records: 6 },
+      { tool: "foreman", file: "foreman-containers.csv", records: 3 },
+    ]);
+    // circuits.yaml has no rule for containers C01/C02: every container row is reported, each at its line.
+    expect(out.problems.map((p) => `${p.file}:${p.line}`)).toEqual(["foreman-containers.csv:2", "foreman-containers.csv:3", "foreman-containers.csv:4"]);
+    const bare = await runCli(["import", "foreman-miners.csv"], { cwd: dir });
+    expect(bare.exitCode).toBe(2);
+    expect(bare.stderr).toBe("error: which tool made foreman-miners.csv?\n  fix: write it as foreman:foreman-miners.csv, hiveos:foreman-miners.csv, csv:foreman-miners.csv, or pass --from foreman|hiveos|csv.\n");
+    const unknown = await runCli(["import", "awesome:foreman-miners.csv"], { cwd: dir });
+    expect(unknown.stderr).toBe("error: unknown export format 'awesome' in 'awesome:foreman-miners.csv'.\n  fix: name the tool that made the file: foreman:FILE, hiveos:FILE, csv:FILE.\n");
+  });
+});
+
+describe("Foreman columns", () => {
+  it("reads miner_id/miner_ip/miner_mac-style headers, keeps the miner id, and names racks within their container", async () => {
+    const r = await runCli(["import", "foreman:foreman-containers.csv", "--circuits", "circuits-containers.yaml"], { cwd: dir });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe(
+      [
+        "hostname,ip,mac,rack,circuit,role,gpuModel,gpuCount,pcieLink,asicModel,psuEfficiency,baseWatts,sshUser,row,fleetId",
+        "c01-r1-01,10.30.5.11,02:4d:32:06:00:01,C01-R1,pdu-d1,asic,,,,s21,,,,0,2001",
+        "c01-r1-02,10.30.5.12,02:4d:32:06:00:02,C01-R1,pdu-d1,asic,,,,s21,,,,1,2002",
+        "c02-r1-01,10.30.6.11,02:4d:32:06:00:03,C02-R1,pdu-d2,asic,,,,s19j-pro,,,,0,2003",
+        "",
+      ].join("\n"),
+    );
+    expect(r.stderr.split("\n")[0]).toBe("warning: columns not imported (no inventory field): index, status; map one with --map FIELD=COLUMN if it holds an inventory field");
+  });
+
+  it("documents the columns it reads in --help", async () => {
+    const r = await runCli(["import", "--help"], { cwd: dir });
+    expect(r.stdout).toContain(
+      "Foreman columns read (header case, spaces, '_' and '-' ignored): hostname (name/minername/workername/hostname), ip (apiip/minerip/ip/ipaddress), mac (mac/minermac/macaddress), fleetId (id/minerid), asicModel (minertype/model/minermodel), container (container/containername/building/group), rack (rack/rackname), row (row/rowname/rackrow), circuit (circuit).",
+    );
+  });
+});
+
+describe("Hive OS rigs", () => {
+  it("reports offline rigs and takes another SSH user when told", async () => {
+    const r = await runCli(["import", "hiveos:hiveos-workers.json", "--circuits", "circuits.yaml", "--ssh-user", "miner", "--json"], { cwd: dir });
+    expect(r.exitCode).toBe(0);
+    const out = JSON.parse(r.stdout) as { offline: unknown[]; machines: Array<{ hostname: string; sshUser: string; state?: string }> };
+    expect(out.offline).toEqual([{ file: "hiveos-workers.json", line: 30, hostname: "rig-3060-03", skipped: false }]);
+    expect(out.machines.map((m) => [m.hostname, m.sshUser, m.state ?? "active"])).toEqual([
+      ["rig-3090-01", "miner", "active"],
+      ["rig-3080-02", "miner", "active"],
+      ["rig-3060-03", "miner", "offline"],
+    ]);
+    const noRigs = await runCli(["import", "foreman:foreman-miners.csv", "--circuits", "circuits.yaml", "--ssh-user", "miner"], { cwd: dir });
+    expect(noRigs.stderr).toBe("error: --ssh-user applies to Hive OS rigs, and no hiveos export is given.\n  fix: drop --ssh-user, or read a CSV column with --map sshUser=COLUMN.\n");
+  });
+});
+
+describe("errors summarise before they list", () => {
+  // 300 miners in racks Z001-Z300 and 41 rules for racks A01-A41: not one row matches.
+  const rows = ["id,name,mac,apiIp,minerType,rack,row"];
+  for (let k = 1; k <= 300; k++) rows.push(`${k},miner-${k},,10.99.${1 + Math.floor((k - 1) / 250)}.${1 + ((k - 1) % 250)},Antminer S21,Z${String(k).padStart(3, "0")},1`);
+  const rules = ["rules:"];
+  for (let k = 1; k <= 41; k++) rules.push(`  - { rack: "A${String(k).padStart(2, "0")}", circuit: pdu-${k} }`);
+  beforeAll(() => {
+    writeFileSync(path.join(dir, "unmatched.csv"), rows.join("\n") + "\n");
+    writeFileSync(path.join(dir, "rules-41.yaml"), rules.join("\n") + "\n");
+  });
+
+  it("prints one line per kind of problem with its count, its fix and the first 5 rows", async () => {
+    const r = await runCli(["import", "foreman:unmatched.csv", "--circuits", "rules-41.yaml"], { cwd: dir });
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe(
+      [
+        "error: 300 problems in 300 lines of unmatched.csv; nothing was written.",
+        "no circuit rule matches: 300 rows",
+        "  fix: add a rule for it to the circuit rules file (rules checked: rack A01; rack A02; rack A03; rack A04; rack A05; and 36 more)",
+        "  unmatched.csv:2: no circuit rule matches this machine (rack Z001, row 1, ip 10.99.1.1)",
+        "  unmatched.csv:3: no circuit rule matches this machine (rack Z002, row 1, ip 10.99.1.2)",
+        "  unmatched.csv:4: no circuit rule matches this machine (rack Z003, row 1, ip 10.99.1.3)",
+        "  unmatched.csv:5: no circuit rule matches this machine (rack Z004, row 1, ip 10.99.1.4)",
+        "  unmatched.csv:6: no circuit rule matches this machine (rack Z005, row 1, ip 10.99.1.5)",
+        "  ... and 295 more (run with --verbose to list every row)",
+        "",
+      ].join("\n"),
+    );
+    expect(r.stderr.split("\n")).toHaveLength(10);
+    expect(Buffer.byteLength(r.stderr)).toBe(739);
+  });
+
+  it("lists every row with --verbose", async () => {
+    const r = await runCli(["import", "foreman:unmatched.csv", "--circuits", "rules-41.yaml", "--verbose"], { cwd: dir });
+    expect(r.exitCode).toBe(2);
+    const lines = r.stderr.split("\n");
+    expect(lines).toHaveLength(1 + 300 * 2 + 1);
+    expect(lines[599]).toBe("unmatched.csv:301: no circuit rule matches this machine (rack Z300, row 1, ip 10.99.2.50)");
+    expect(lines[600]).toBe("  fix: add a rule for it to the circuit rules file (rules checked: rack A01; rack A02; rack A03; rack A04; rack A05; and 36 more)");
   });
 });

@@ -7,6 +7,7 @@
  * rules:                                    # first match wins
  *   - { rack: "A01-A04", circuit: pdu-a1 }  # racks A01, A02, A03, A04 (same prefix, numbered)
  *   - { row: "3", circuit: pdu-c1 }         # Foreman row 3
+ *   - { container: "C02", rack: "1-4", circuit: pdu-d1 }  # racks 1-4 of container C02
  *   - { ip: "10.20.1.0/25", circuit: pdu-b1 }
  *   - { ip: "10.20.2.10-10.20.2.60", circuit: pdu-b2, setRack: shelf-02 }
  * ```
@@ -33,6 +34,8 @@ export interface CircuitRule {
   line: number;
   rack?: NameMatcher;
   row?: NameMatcher;
+  /** Container or building (Foreman site-map group) the rack stands in. */
+  container?: NameMatcher;
   /** Inclusive IPv4 range as unsigned 32-bit numbers. */
   ip?: { text: string; first: number; last: number };
   circuit: string;
@@ -40,7 +43,7 @@ export interface CircuitRule {
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const RULE_KEYS = ["rack", "row", "ip", "circuit", "setRack"];
+const RULE_KEYS = ["container", "rack", "row", "ip", "circuit", "setRack"];
 
 /** `10.20.1.7` → its unsigned 32-bit value; undefined when not a dotted-quad IPv4. */
 export function ipToNumber(ip: string): number | undefined {
@@ -115,6 +118,7 @@ export function matchName(m: NameMatcher, value: string | undefined): boolean {
 export interface RuleSubject {
   rack?: string;
   row?: string;
+  container?: string;
   ip?: string;
 }
 
@@ -125,6 +129,7 @@ export function matchRule(rules: readonly CircuitRule[], subject: RuleSubject): 
     (r) =>
       (r.rack === undefined || matchName(r.rack, subject.rack)) &&
       (r.row === undefined || matchName(r.row, subject.row)) &&
+      (r.container === undefined || matchName(r.container, subject.container)) &&
       (r.ip === undefined || (ipNumber !== undefined && ipNumber >= r.ip.first && ipNumber <= r.ip.last)),
   );
 }
@@ -184,14 +189,15 @@ export function parseCircuitRules(text: string, file: string): { rules: CircuitR
     }
     if (values.rack !== undefined) rule.rack = parseNameMatcher(values.rack);
     if (values.row !== undefined) rule.row = parseNameMatcher(values.row);
+    if (values.container !== undefined) rule.container = parseNameMatcher(values.container);
     if (values.ip !== undefined) {
       const range = parseIpRange(values.ip);
       if (range) rule.ip = { text: values.ip, ...range };
       else problems.push({ message: `rule ${index + 1}: ip ${quoted(values.ip)} is not a CIDR, a first-last range or an address`, fix: "write it as 10.20.1.0/25 or 10.20.2.10-10.20.2.60", source: at });
     }
     if (values.setRack !== undefined) rule.setRack = values.setRack;
-    if (values.rack === undefined && values.row === undefined && values.ip === undefined) {
-      problems.push({ message: `rule ${index + 1} matches nothing: it has no rack, row or ip`, fix: "add rack:, row: or ip: to say which machines the circuit feeds", source: at });
+    if (values.rack === undefined && values.row === undefined && values.container === undefined && values.ip === undefined) {
+      problems.push({ message: `rule ${index + 1} matches nothing: it has no container, rack, row or ip`, fix: "add container:, rack:, row: or ip: to say which machines the circuit feeds", source: at });
     }
     rules.push(rule);
   });
@@ -201,6 +207,7 @@ export function parseCircuitRules(text: string, file: string): { rules: CircuitR
 /** How a rule reads in messages: `rack A01-A04, ip 10.20.1.0/25`. */
 export function describeRule(rule: CircuitRule): string {
   const parts: string[] = [];
+  if (rule.container) parts.push(`container ${rule.container.text}`);
   if (rule.rack) parts.push(`rack ${rule.rack.text}`);
   if (rule.row) parts.push(`row ${rule.row.text}`);
   if (rule.ip) parts.push(`ip ${rule.ip.text}`);

@@ -1,13 +1,34 @@
 /**
  * CSV exports: Foreman's miner export and any other spreadsheet (generic, with `--map`).
  *
- * Foreman (foreman.mn) miner CSV export — what we assume, since its columns are not
- * published as a schema: a header row naming at least `name` (the miner name), `apiIp`
- * (the address Foreman polls), `minerType` (e.g. `Antminer S19j Pro`), usually `id` and
- * `mac`, and the location columns `rack`, `row` and `index` (position in the rack). Headers
- * match ignoring case, spaces, `_` and `-`; any column Foreman adds or renames can be
- * pointed at with `--map FIELD=COLUMN` (e.g. `--map rack="Rack Name"`). Every Foreman row is
- * an ASIC miner (role asic). Columns that map to nothing are reported once as a warning.
+ * Foreman (foreman.mn). Foreman publishes no schema of its CSV miner export, so the columns
+ * read are the fields of its miner and site-map records, under the names its API gives them
+ * and the snake_case names exports and spreadsheets use:
+ * - the miner record of the Foreman API, `GET /api/miners/...` (foremanmining/foreman-api,
+ *   swagger.yaml `components.schemas.miner` and src/main/java/mn/foreman/api/endpoints/miners/Miners.java):
+ *   `id`, `name`, `minerType`, `apiIp`, `apiPort`, `mac`, `serial`, `status`, `active`, `platform`;
+ * - the site-map location, `setLocation(minerId, rack, row, index)` (same repository,
+ *   src/main/java/mn/foreman/api/endpoints/sitemap/SiteMap.java): `rack` (name), `row` and
+ *   `index` (grid position inside the rack, 0-up: https://foreman.mn/blog/configuring-site-map/),
+ *   and racks grouped in containers or buildings (`container 1, rack 1, row 1, index 0` in the
+ *   same page).
+ * Header names match ignoring case, spaces, `_` and `-` (`miner_ip` = `minerIp`), and map as:
+ *
+ * | field     | Foreman columns accepted                                   |
+ * |-----------|------------------------------------------------------------|
+ * | hostname  | name, miner_name, worker_name, hostname                     |
+ * | ip        | apiIp, miner_ip, ip, ip_address                             |
+ * | mac       | mac, miner_mac, mac_address                                 |
+ * | fleetId   | id, miner_id                                                |
+ * | asicModel | minerType, miner_type, model, miner_model                   |
+ * | container | container, container_name, building, group                  |
+ * | rack      | rack, rack_name                                             |
+ * | row       | row, row_name, rack_row                                     |
+ * | circuit   | circuit                                                     |
+ *
+ * Every Foreman row is an ASIC miner (role asic). `index`, `apiPort`, `serial`, `status`,
+ * hashrates and other columns are not imported (listed once as a warning); any column can be
+ * pointed at with `--map FIELD=COLUMN` (e.g. `--map rack="Rack Name"`).
  *
  * Generic CSV: columns named like inventory fields map by themselves; others need
  * `--map hostname=Name --map ip="IP Address" ...`. A `model` field may name a GPU or an
@@ -16,16 +37,17 @@
 import type { HardwareCatalog } from "../site/catalog.js";
 import { excerpt, quoted } from "../site/input.js";
 import { parseCsv } from "../site/inventory.js";
-import type { Problem } from "../site/problems.js";
 import type { CircuitRule } from "./circuits.js";
-import { finishRows } from "./rows.js";
-import type { ImportResult, ProgressFn, RawRow } from "./types.js";
+import { failedImport, finishRows } from "./rows.js";
+import type { ImportProblem, ImportResult, ProgressFn, RawRow } from "./types.js";
 
-/** Fields a `--map FIELD=COLUMN` may name: the inventory columns, plus `row` and `model`. */
+/** Fields a `--map FIELD=COLUMN` may name: the inventory columns, plus `container` and `model`. */
 export const MAP_FIELDS = [
   "hostname",
   "ip",
   "mac",
+  "fleetId",
+  "container",
   "rack",
   "row",
   "circuit",
@@ -43,13 +65,15 @@ export const MAP_FIELDS = [
 export type MapField = (typeof MAP_FIELDS)[number];
 
 /** Header names Foreman's export uses for each field (normalized: lowercase, no spaces, `_` or `-`). */
-const FOREMAN_COLUMNS: Partial<Record<MapField, readonly string[]>> = {
-  hostname: ["name", "minername"],
-  ip: ["apiip", "ip", "ipaddress"],
-  mac: ["mac", "macaddress"],
-  asicModel: ["minertype", "model"],
+export const FOREMAN_COLUMNS: Partial<Record<MapField, readonly string[]>> = {
+  hostname: ["name", "minername", "workername", "hostname"],
+  ip: ["apiip", "minerip", "ip", "ipaddress"],
+  mac: ["mac", "minermac", "macaddress"],
+  fleetId: ["id", "minerid"],
+  asicModel: ["minertype", "model", "minermodel"],
+  container: ["container", "containername", "building", "group"],
   rack: ["rack", "rackname"],
-  row: ["row", "rowname"],
+  row: ["row", "rowname", "rackrow"],
   circuit: ["circuit"],
 };
 
@@ -94,7 +118,7 @@ export function parseMapFlags(flags: readonly string[]): Partial<Record<MapField
 /** Turns a Foreman or generic CSV export into inventory rows (nothing is usable when `problems` is not empty). */
 export function importCsv(text: string, file: string, opts: CsvImportOptions): ImportResult {
   const { records, problems } = parseCsv(text, file);
-  const empty = (extra: Problem[]): ImportResult => ({ file, machines: [], problems: [...problems, ...extra], warnings: [], renamed: [], records: Math.max(records.length - 1, 0) });
+  const empty = (extra: ImportProblem[]): ImportResult => failedImport(file, [...problems, ...extra], Math.max(records.length - 1, 0));
   const header = records[0];
   if (header === undefined) {
     return empty([{ message: "export has no header row", fix: "export the file again with its header row", source: { file, line: 1 } }]);
@@ -105,7 +129,7 @@ export function importCsv(text: string, file: string, opts: CsvImportOptions): I
   });
 
   const columnOf: Partial<Record<MapField, number>> = {};
-  const headerProblems: Problem[] = [];
+  const headerProblems: ImportProblem[] = [];
   for (const field of MAP_FIELDS) {
     const wanted = opts.map?.[field];
     if (wanted !== undefined) {
@@ -144,12 +168,13 @@ export function importCsv(text: string, file: string, opts: CsvImportOptions): I
   const used = new Set(Object.values(columnOf));
   const unmapped = header.cells.filter((_, k) => !used.has(k));
   const rows: RawRow[] = [];
-  const rowProblems: Problem[] = [];
+
   for (const record of records.slice(1)) {
     if (record.cells.length !== header.cells.length) {
       rows.push({
         line: record.line,
         invalid: {
+          kind: "row has the wrong number of cells",
           message: `row has ${record.cells.length} cell${record.cells.length === 1 ? "" : "s"} but the header has ${header.cells.length}`,
           fix: "add or remove commas so each row has one cell per header column (quote cells that contain commas)",
         },
@@ -167,7 +192,7 @@ export function importCsv(text: string, file: string, opts: CsvImportOptions): I
     rows.push(raw);
   }
   const result = finishRows(rows, { file, ...(opts.rules ? { rules: opts.rules } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.catalog ? { catalog: opts.catalog } : {}) });
-  result.problems = [...problems, ...rowProblems, ...result.problems].sort((a, b) => (a.source?.line ?? 0) - (b.source?.line ?? 0));
+  result.problems = [...problems, ...result.problems].sort((a, b) => (a.source?.line ?? 0) - (b.source?.line ?? 0));
   if (unmapped.length > 0) {
     result.warnings.push(`columns not imported (no inventory field): ${columnList(unmapped)}; map one with --map FIELD=COLUMN if it holds an inventory field`);
   }

@@ -2,9 +2,18 @@
  * Hive OS workers: the JSON of `GET /farms/{farmId}/workers` (Hive OS API v2), either the
  * response itself (`{ "data": [worker, ...] }`) or its bare array.
  *
- * Worker fields read (shape from the public API model docs; only these are relied on):
+ * Worker fields read (the worker model of Hive OS API v2, https://api2.hiveos.farm/api/v2,
+ * `GET /farms/{farmId}/workers` → `{ data: [worker], tags: [...] }`; only these are relied on):
+ * - `id` → fleetId (the worker id the Hive OS API addresses the rig by);
  * - `name` → hostname (normalized to a DNS label);
  * - `ip_addresses` (string[], the rig's LAN addresses) → ip, the first one;
+ * - `hardware_info.net_interfaces` ([{ iface, mac }]) → mac: the first interface with a MAC
+ *   (Hive OS lists the wired NIC the rig boots from first);
+ * - `stats.online` (false when Hive OS has not heard from the rig) → the rig is reported and
+ *   imported with state offline: its power is still planned (it draws it when it comes back)
+ *   but no SSH is attempted; `--skip-offline` leaves such rigs out instead. Importing them
+ *   silently as live hosts would make `pulumi up` wait on machines that cannot answer;
+ *   leaving them out by default would under-count the load on their circuits;
  * - `gpu_info` ([{ brand: "nvidia"|"amd"|"internal", model, short_name, ... }]) → one GPU
  *   model and its count; `internal` (on-board graphics) is skipped, AMD cards cannot be
  *   planned (the GPU operator is NVIDIA only), and a rig mixing models is refused because a
@@ -13,18 +22,27 @@
  * - `hardware_power_draw` (W drawn by everything but the GPUs, as the user set it) → baseWatts;
  * - `psu_efficiency` (percent) → psuEfficiency;
  * - `farm_id` → rack `farm-<id>` when no circuit rule gives a `setRack` (Hive OS records no location).
- * Rigs are riser rigs: pcieLink x1. Measured power (`stats.power_draw`, `gpu_stats[].power`)
+ * Rigs are riser rigs: pcieLink x1. sshUser is `user`, the account Hive OS images ship with
+ * (password `1` until changed; mine2hpc logs in with the stack's key), unless `--ssh-user`
+ * names another. Measured power (`stats.power_draw`, `gpu_stats[].power`)
  * is not imported: the planner derives draw from the catalog and the caps it sets.
  */
 import type { HardwareCatalog } from "../site/catalog.js";
 import { excerpt, printable } from "../site/input.js";
 import type { CircuitRule } from "./circuits.js";
-import { finishRows } from "./rows.js";
+import { failedImport, finishRows } from "./rows.js";
 import type { ImportResult, ProgressFn, RawRow } from "./types.js";
+
+/** SSH account of a Hive OS rig as the image ships it. */
+export const HIVEOS_SSH_USER = "user";
 
 /** Options of `importHiveOs`. */
 export interface HiveOsImportOptions {
   rules?: readonly CircuitRule[];
+  /** SSH user written for every rig. @default "user" (Hive OS's own account) */
+  sshUser?: string;
+  /** Leave offline rigs out instead of importing them with state offline. */
+  skipOffline?: boolean;
   onProgress?: ProgressFn;
   /** Where models are looked up. @default the built-in catalog */
   catalog?: HardwareCatalog;
@@ -100,11 +118,11 @@ export function importHiveOs(text: string, file: string, opts: HiveOsImportOptio
     const line = pos ? before.split("\n").length : 1;
     const column = pos ? Number(pos[1]) - before.lastIndexOf("\n") : 1;
     const what = printable(msg.replace(/,\s*(\.\.\.)?".*$/s, "").replace(/ in JSON at position \d+.*$/s, "")).slice(0, 80);
-    return { file, machines: [], problems: [{ message: `not valid JSON: ${what}${pos ? ` (line ${line}, column ${column})` : ""}`, fix: "export the workers again (GET /farms/{farmId}/workers) and import the file unchanged", source: { file, line } }], warnings: [], renamed: [], records: 0 };
+    return failedImport(file, [{ message: `not valid JSON: ${what}${pos ? ` (line ${line}, column ${column})` : ""}`, fix: "export the workers again (GET /farms/{farmId}/workers) and import the file unchanged", source: { file, line } }], 0);
   }
   const workers = Array.isArray(data) ? data : typeof data === "object" && data !== null && Array.isArray((data as { data?: unknown }).data) ? ((data as { data: unknown[] }).data) : undefined;
   if (workers === undefined) {
-    return { file, machines: [], problems: [{ message: "not a Hive OS workers export (expected a JSON array of workers or { \"data\": [...] })", fix: "export the workers with GET /farms/{farmId}/workers", source: { file, line: 1 } }], warnings: [], renamed: [], records: 0 };
+    return failedImport(file, [{ message: "not a Hive OS workers export (expected a JSON array of workers or { \"data\": [...] })", fix: "export the workers with GET /farms/{farmId}/workers", source: { file, line: 1 } }], 0);
   }
   const offsets = workerOffsets(text);
   const lines = linesOf(text, offsets);
@@ -113,10 +131,16 @@ export function importHiveOs(text: string, file: string, opts: HiveOsImportOptio
   const rows: RawRow[] = workers.map((w, index) => {
     const line = lines[index] ?? 1;
     if (typeof w !== "object" || w === null || Array.isArray(w)) {
-      return { line, invalid: { message: `worker ${index + 1} is not a JSON object`, fix: "import the workers export unchanged" } };
+      return { line, invalid: { kind: "worker is not a JSON object", message: `worker ${index + 1} is not a JSON object`, fix: "import the workers export unchanged" } };
     }
     const worker = w as Record<string, unknown>;
-    const raw: RawRow = { line };
+    const raw: RawRow = { line, sshUser: opts.sshUser ?? HIVEOS_SSH_USER };
+    const id = str(worker.id);
+    if (id !== undefined) raw.fleetId = id;
+    if ((worker.stats as { online?: unknown } | undefined)?.online === false) raw.offline = true;
+    const nics = (worker.hardware_info as { net_interfaces?: unknown } | undefined)?.net_interfaces;
+    const mac = Array.isArray(nics) ? nics.map((n) => str((n as { mac?: unknown } | null)?.mac)).find((m) => m !== undefined && m.trim() !== "") : undefined;
+    if (mac !== undefined) raw.mac = mac;
     const name = str(worker.name);
     if (name !== undefined) raw.hostname = name;
     const ips = Array.isArray(worker.ip_addresses) ? worker.ip_addresses.filter((x): x is string => typeof x === "string" && x.trim() !== "") : [];
@@ -139,17 +163,17 @@ export function importHiveOs(text: string, file: string, opts: HiveOsImportOptio
     }
     const amd = cards.filter((g) => str(g?.brand)?.toLowerCase() === "amd");
     if (amd.length > 0) {
-      raw.invalid = { message: `worker has ${amd.length} AMD GPU${amd.length === 1 ? "" : "s"} (${str(amd[0]!.model) !== undefined ? excerpt(str(amd[0]!.model)!) : "unknown model"})`, fix: "leave AMD rigs out: the NVIDIA GPU operator and the catalog cover NVIDIA GPUs only" };
+      raw.invalid = { kind: "AMD GPUs cannot be planned", message: `worker has ${amd.length} AMD GPU${amd.length === 1 ? "" : "s"} (${str(amd[0]!.model) !== undefined ? excerpt(str(amd[0]!.model)!) : "unknown model"})`, fix: "leave AMD rigs out: the NVIDIA GPU operator and the catalog cover NVIDIA GPUs only" };
       return raw;
     }
     if (cards.length === 0) {
-      raw.invalid = { message: "worker reports no GPUs (gpu_info is empty) and no ASIC", fix: "boot the rig once with Hive OS so it reports its GPUs, or add it to the inventory by hand" };
+      raw.invalid = { kind: "worker reports no GPUs", message: "worker reports no GPUs (gpu_info is empty) and no ASIC", fix: "boot the rig once with Hive OS so it reports its GPUs, or add it to the inventory by hand" };
       return raw;
     }
     const models = cards.map((g) => str(g.model) ?? str(g.short_name) ?? "");
     const distinct = [...new Set(models)];
     if (distinct.length > 1) {
-      raw.invalid = { message: `worker mixes GPU models (${distinct.map((m) => excerpt(m)).join(", ")})`, fix: "a machine has one GPU model: move the odd cards to another rig, or list the rig in the inventory by hand with its main model" };
+      raw.invalid = { kind: "worker mixes GPU models", message: `worker mixes GPU models (${distinct.map((m) => excerpt(m)).join(", ")})`, fix: "a machine has one GPU model: move the odd cards to another rig, or list the rig in the inventory by hand with its main model" };
       return raw;
     }
     raw.gpuModel = distinct[0] || (str(cards[0]!.short_name) ?? "");
@@ -158,7 +182,7 @@ export function importHiveOs(text: string, file: string, opts: HiveOsImportOptio
     raw.role = "gpu";
     return raw;
   });
-  const result = finishRows(rows, { file, ...(opts.rules ? { rules: opts.rules } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.catalog ? { catalog: opts.catalog } : {}) });
+  const result = finishRows(rows, { file, ...(opts.rules ? { rules: opts.rules } : {}), ...(opts.skipOffline ? { skipOffline: true } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.catalog ? { catalog: opts.catalog } : {}) });
   if (severalIps > 0) result.warnings.push(`${severalIps} worker${severalIps === 1 ? " reports" : "s report"} several IP addresses; the first of ip_addresses was used`);
   if (measuredPower) result.warnings.push("measured power (stats.power_draw, gpu_stats[].power) is not imported: the planner derives draw from the catalog and the caps it sets");
   return result;

@@ -22,8 +22,18 @@ export interface RawRow {
   ip?: string;
   mac?: string;
   rack?: string;
-  /** Row of racks (Foreman location); only used by circuit rules. */
+  /** Row inside the rack (Foreman site map); written as the inventory's `row`, and matched by circuit rules. */
   row?: string;
+  /**
+   * Container or building holding the rack (Foreman site-map group). Rack names repeat from
+   * one container to the next (rack 1 of C01, rack 1 of C02), so the inventory's rack becomes
+   * `<container>-<rack>`: two containers never collapse into one rack.
+   */
+  container?: string;
+  /** The machine's id in the fleet tool (Foreman miner `id`, Hive OS worker `id`): the inventory's `fleetId`. */
+  fleetId?: string;
+  /** The fleet tool reports the machine offline (Hive OS `stats.online: false`): imported with state offline. */
+  offline?: boolean;
   circuit?: string;
   role?: string;
   /** GPU model as the tool names it (`NVIDIA GeForce RTX 3090`). */
@@ -40,7 +50,16 @@ export interface RawRow {
   /** Rack used when neither the export nor a circuit rule's `setRack` gives one. */
   fallbackRack?: string;
   /** Set by an importer when the machine cannot be used at all (the reason, as a problem). */
-  invalid?: Omit<Problem, "source">;
+  invalid?: Omit<ImportProblem, "source">;
+}
+
+/**
+ * A problem of an import. `kind` names the problem without the row's values (`no circuit rule
+ * matches`), so 300 rows with the same problem print as one line with a count; rows of one
+ * kind share one fix.
+ */
+export interface ImportProblem extends Problem {
+  kind?: string;
 }
 
 /** One inventory row, ready to be written as CSV (keys are inventory columns). */
@@ -65,14 +84,26 @@ export interface ImportResult {
   file: string;
   /** Machines in input order. */
   machines: ImportedMachine[];
+  /** 1-based line of each machine in the export, parallel to `machines`. */
+  lines: number[];
   /** Rows that cannot be used (each with `source` file:line), and file-level problems. */
-  problems: Problem[];
+  problems: ImportProblem[];
   /** Things a person should know that do not stop the import (unmapped columns, ...), in the order found. */
   warnings: string[];
   /** Hostnames changed to DNS labels, in input order. */
   renamed: HostnameChange[];
   /** Machine records read from the export (valid or not). */
   records: number;
+  /** Machines the fleet tool reports offline: imported with state offline, or left out when `skipped`. */
+  offline: OfflineMachine[];
+}
+
+/** A machine the fleet tool reports offline. */
+export interface OfflineMachine {
+  line: number;
+  hostname: string;
+  /** Left out of the inventory (`--skip-offline`) rather than imported with state offline. */
+  skipped: boolean;
 }
 
 /** Called while rows are processed; `total` is the number of records. */

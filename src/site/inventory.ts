@@ -6,7 +6,7 @@
  * - The first record that is not a comment is the header. Columns are the Machine fields of
  *   `schema.ts`, in any order: hostname, ip, mac, rack, circuit, role, gpuModel, gpuCount,
  *   pcieLink, asicModel, psuEfficiency, baseWatts, sshUser, powerCords, gpuMaxWatts, state, generation, sshHostKey,
- *   minerApi, firmware, partition. hostname, ip, rack, circuit and
+ *   minerApi, firmware, partition, row, fleetId. hostname, ip, rack, circuit and
  *   role are required columns. Header names match ignoring case, spaces, `_` and `-`
  *   (`GPU Model` and `gpu_model` are `gpuModel`); any other column is an error that names it.
  * - An empty cell means the field is absent (the site's defaults apply).
@@ -53,6 +53,8 @@ export const INVENTORY_COLUMNS = [
   "minerApi",
   "firmware",
   "partition",
+  "row",
+  "fleetId",
 ] as const;
 
 /** One inventory column name. */

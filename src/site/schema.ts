@@ -182,6 +182,21 @@ export const Machine = z
       .describe(
         "gpu and cpu machines only: the partition (its own Pulumi stack) that holds this machine's bootstrap and node patch. Overrides the site's partitions rule for this machine. Servers always stay in the cluster stack. @default from partitions.by, or none (one stack for the site)",
       ),
+    row: z
+      .string()
+      .min(1)
+      .max(63)
+      .optional()
+      .describe("Row the machine stands in, kept beside rack as the fleet tool records it (Foreman site map: the row inside the rack). Used by circuit rules and shown in reports; racks stay separate."),
+    fleetId: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9._:-]+$/, { message: "must be the fleet tool's id of the machine: letters, digits, '.', '_', ':' or '-'" })
+      .optional()
+      .describe(
+        "The machine's id in the fleet tool it was imported from (Foreman miner id, Hive OS worker id), so a curtailment driver that acts through the fleet tool's API can name the machine. Written by 'mine2hpc import'.",
+      ),
   })
   .strict();
 export type Machine = z.infer<typeof Machine>;

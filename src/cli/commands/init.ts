@@ -3,9 +3,12 @@
  *
  * Writes `stacks/Pulumi.STACK.yaml` (pointing at the site), `stacks/STACK/site.yaml` (the
  * template's, renamed to STACK, comments kept) and `stacks/STACK/inventory.csv` (the
- * template's or the one given). The site is loaded and planned before anything is written,
- * and existing files are never overwritten without --force: either every file is written or
- * none is.
+ * template's or the one given). Before anything is written the template is loaded and planned
+ * and a given inventory is checked on its own (CSV, every row against the machine schema);
+ * existing files are never overwritten without --force: either every file is written or none
+ * is. Whether the inventory fits the site (its circuits in power.circuits, its IPs in the node
+ * subnet) is checked once the site is in place, because the site is where that gets fixed: a
+ * misfit is reported with the exact first step, not refused.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -16,6 +19,9 @@ import { outputFormat, outputOptions, printResult } from "../output.js";
 import { docMarkdown } from "../format/doc.js";
 import { displayPath, findRepoRoot, loadAndPlan } from "../site-args.js";
 import { loadStack } from "../../site/stack.js";
+import { loadSite } from "../../site/load.js";
+import { parseInventory } from "../../site/inventory.js";
+import { formatProblem, SiteError, type Problem } from "../../site/problems.js";
 import { figureLines, figureTable, findTemplate, templateFigures, type TemplateFigures, type TemplateInfo } from "./templates.js";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -100,6 +106,8 @@ export interface StackDraft {
   inventorySource?: string;
   /** Where the inventory came from, as shown to the person (null: none). */
   inventoryFrom: string | null;
+  /** The inventory is the person's (--inventory), not the template's sample: it may not fit the site yet. */
+  inventoryGiven: boolean;
 }
 
 /** What `init` and `new` take to make a stack from a template. */
@@ -139,8 +147,22 @@ export function draftStack(req: StackRequest): StackDraft {
     if (typeof inv === "string" && inv !== "") inventorySource = path.join(template.dir, inv);
   }
 
-  // Check the site before writing anything: the template with the chosen inventory.
-  loadAndPlan({ siteFile: template.siteFile, repoRoot, ...(inventorySource ? { inventory: inventorySource } : {}) });
+  if (req.inventory === undefined) {
+    // The template with its own sample inventory: it loads and plans, or the template is broken.
+    loadAndPlan({ siteFile: template.siteFile, repoRoot, ...(inventorySource ? { inventory: inventorySource } : {}) }, req.cwd);
+  } else {
+    // The template on its own, then the given inventory on its own: its CSV and every row against the
+    // machine schema (loadSite stops before the cross-checks). Whether its circuits and IPs fit the
+    // site is checked after writing (writeStack): the site to fit them to does not exist yet.
+    loadAndPlan({ siteFile: template.siteFile, repoRoot }, req.cwd);
+    try {
+      loadSite(template.siteFile, { inventory: inventorySource! });
+    } catch (err) {
+      if (!(err instanceof SiteError)) throw err;
+      throw new SiteError(err.problems.map((p) => (p.source ? { ...p, source: { ...p.source, file: displayPath(p.source.file, req.cwd) } } : p)));
+    }
+  }
+
 
   const stackDir = path.join(repoRoot, "stacks", stack);
   return {
@@ -156,6 +178,7 @@ export function draftStack(req: StackRequest): StackDraft {
     stackText: stackFileText(stack, template.name, req.by),
     ...(inventorySource ? { inventorySource } : {}),
     inventoryFrom: req.inventory !== undefined ? displayPath(inventorySource!, req.cwd) : inventorySource ? `templates/${template.name}/${path.basename(inventorySource)}` : null,
+    inventoryGiven: req.inventory !== undefined,
   };
 }
 
@@ -164,49 +187,128 @@ export function projectPath(repoRoot: string, file: string): string {
   return path.relative(repoRoot, file).split(path.sep).join("/");
 }
 
+/** A written stack: its files, and either the site's figures or why it does not plan yet. */
+export interface WrittenStack {
+  /** Files written, relative to the project root. */
+  files: string[];
+  /** The site's figures; absent when the site does not plan yet with the given inventory. */
+  figures?: TemplateFigures;
+  /** Why the site does not plan with the given inventory (file:line relative to the project); empty when it does. */
+  problems: Problem[];
+  /** The step that makes the site fit the inventory, first of the next steps; absent when it fits. */
+  fitStep?: NextStep;
+}
+
+/** Problems shown under "does not plan yet" before the rest are counted (validate lists them all). */
+const FIT_PROBLEMS_SHOWN = 5;
+
 /**
- * Writes a drafted stack, then loads and plans it as `plan --stack` will; returns the files
- * written (relative to the project root) and the site's figures.
+ * Circuits the inventory names that the site's `power.circuits` lacks (inventory order), and
+ * the site's own circuit ids, read from the texts as written (the site does not load yet).
  */
-export function writeStack(draft: StackDraft): { files: string[]; figures: TemplateFigures } {
+export function missingCircuits(siteText: string, inventoryText: string): { missing: string[]; known: string[] } {
+  const doc = parseDocument(siteText);
+  const circuits = doc.getIn(["power", "circuits"]) as { items?: unknown[] } | undefined;
+  const known: string[] = [];
+  for (const item of circuits?.items ?? []) {
+    const id = isMap(item) ? item.get("id") : undefined;
+    if (typeof id === "string") known.push(id);
+  }
+  const missing: string[] = [];
+  for (const m of parseInventory(inventoryText, "inventory.csv").machines) {
+    const c = m.circuit;
+    if (typeof c === "string" && !known.includes(c) && !missing.includes(c)) missing.push(c);
+  }
+  return { missing, known };
+}
+
+/**
+ * Writes a drafted stack, then loads and plans it as `plan --stack` will. With a given
+ * inventory the site may not fit it yet (circuits, node subnet): the files stay written and the
+ * problems come back with the first step to take, since editing the site is the fix.
+ */
+export function writeStack(draft: StackDraft, self = "mine2hpc"): WrittenStack {
   const { files, repoRoot, stack } = draft;
   mkdirSync(path.dirname(files.site), { recursive: true });
   writeFileSync(files.site, draft.siteText);
   if (draft.inventorySource && files.inventory) copyFileSync(draft.inventorySource, files.inventory);
   writeFileSync(files.stack, draft.stackText);
   const written = loadStack(stack, repoRoot);
-  const { loaded, plan } = loadAndPlan({ siteFile: written.siteFile, repoRoot, stack });
-  return {
-    files: [files.stack, files.site, ...(files.inventory ? [files.inventory] : [])].map((f) => projectPath(repoRoot, f)),
-    figures: templateFigures(loaded.spec, plan),
-  };
+  const rel = [files.stack, files.site, ...(files.inventory ? [files.inventory] : [])].map((f) => projectPath(repoRoot, f));
+  try {
+    const { loaded, plan } = loadAndPlan({ siteFile: written.siteFile, repoRoot, stack }, repoRoot);
+    return { files: rel, figures: templateFigures(loaded.spec, plan), problems: [] };
+  } catch (err) {
+    // Only a person's inventory may misfit; the template with its own inventory was planned in draftStack.
+    if (!(err instanceof SiteError) || !draft.inventoryGiven || !files.inventory) throw err;
+    const siteRel = projectPath(repoRoot, files.site);
+    const { missing, known } = missingCircuits(readFileSync(files.site, "utf8"), readFileSync(files.inventory, "utf8"));
+    const circuitProblems = err.problems.filter((p) => p.message.includes("names unknown circuit")).length;
+    const subnetProblems = err.problems.filter((p) => p.message.includes("is outside network.nodeSubnet")).length;
+    const others = err.problems.length - circuitProblems - subnetProblems;
+    const knownShown = known.length > 5 ? `${known.slice(0, 5).join(", ")} and ${known.length - 5} more` : known.join(", ") || "none yet";
+    const todo = [
+      missing.length > 0
+        ? `add circuit${missing.length === 1 ? "" : "s"} ${missing.join(", ")} (named by the inventory) to power.circuits in ${siteRel}, with feed, volts, amps and phases, or write the site's circuit ids (${knownShown}) into your circuit rules and run mine2hpc import again`
+        : "",
+      subnetProblems > 0 ? `set network.nodeSubnet in ${siteRel} to a range that holds the inventory's node IPs (${subnetProblems} outside it)` : "",
+      others > 0 ? `fix the ${others} other problem${others === 1 ? "" : "s"} that validate lists` : "",
+    ].filter((t) => t !== "");
+    const what = `Make the site fit the inventory: ${todo.join("; ")}; then check`;
+    return { files: rel, problems: [...err.problems], fitStep: { what, command: `${self} validate --stack ${stack}` } };
+  }
 }
 
-/** The Markdown `init` and `new` print with -o md: files, figures and next steps as tables. */
-export function createdMarkdown(heading: string, files: readonly string[], figures: TemplateFigures, steps: readonly NextStep[]): string {
+/** The Markdown `init` and `new` print with -o md: files, figures (or why the site does not plan yet) and next steps as tables. */
+export function createdMarkdown(heading: string, written: WrittenStack, steps: readonly NextStep[]): string {
+  const n = written.problems.length;
+  const site = written.figures
+    ? { title: "The site loads and plans", table: figureTable(written.figures) }
+    : {
+        title: `The site does not plan yet with this inventory (${n} problem${n === 1 ? "" : "s"})`,
+        table: { headers: ["WHERE", "PROBLEM", "FIX"], rows: written.problems.map((p) => [p.source ? `${p.source.file}:${p.source.line}` : "", p.message, p.fix]) },
+      };
   return docMarkdown({
     heading,
     summary: [],
     sections: [
-      { title: "Files written", table: { headers: ["FILE"], rows: files.map((f) => [f]) } },
-      { title: "The site loads and plans", table: figureTable(figures) },
+      { title: "Files written", table: { headers: ["FILE"], rows: written.files.map((f) => [f]) } },
+      site,
       { title: "Next steps", table: { headers: ["#", "STEP", "COMMAND"], align: ["right", "left", "left"], rows: steps.map((s, k) => [String(k + 1), s.what, `\`${s.command}\``]) } },
     ],
   });
 }
 
-/** The text `init` and `new` print: what was written, the figures, the numbered next steps. */
-export function createdText(heading: string, files: readonly string[], figures: TemplateFigures, steps: readonly NextStep[]): string {
-  const out = [heading, ...files.map((f) => `  ${f}`), "", "The site loads and plans:", ...figureLines(figures), "", "Next steps:"];
+/** The text `init` and `new` print: what was written, the figures (or why the site does not plan yet), the numbered next steps (the fit step first, when there is one). */
+export function createdText(heading: string, written: WrittenStack, steps: readonly NextStep[]): string {
+  const out = [heading, ...written.files.map((f) => `  ${f}`), ""];
+  if (written.figures) out.push("The site loads and plans:", ...figureLines(written.figures));
+  else {
+    const n = written.problems.length;
+    out.push(`The site does not plan yet with this inventory (${n} problem${n === 1 ? "" : "s"}); the files are written, so fix them there:`);
+    for (const p of written.problems.slice(0, FIT_PROBLEMS_SHOWN)) out.push(...formatProblem(p).split("\n").map((l) => `  ${l}`));
+    if (n > FIT_PROBLEMS_SHOWN) out.push(`  ... and ${n - FIT_PROBLEMS_SHOWN} more (mine2hpc validate lists them all)`);
+  }
+  out.push("", "Next steps:");
   steps.forEach((s, k) => out.push(`  ${k + 1}. ${s.what}:`, `       ${s.command}`));
   return out.join("\n") + "\n";
+}
+
+/** A problem as --json prints it. */
+export function problemJson(p: Problem) {
+  return { file: p.source?.file ?? null, line: p.source?.line ?? null, message: p.message, fix: p.fix };
 }
 
 const command: Command = {
   name: "init",
   summary: "Start a site from a template: write stacks/Pulumi.STACK.yaml and the site it points to.",
   usage: "STACK --template NAME [--inventory FILE] [--force] [-o text|json|yaml|md]",
-  description: "Checks the new site (load and plan) before writing, refuses to overwrite existing files without --force, and prints the next steps.",
+  description: [
+    "Checks the template (load and plan) and a given inventory on its own (CSV, each row against the machine schema) before",
+    "writing, and refuses to overwrite existing files without --force. Whether the inventory fits the site (its circuits in",
+    "power.circuits, its IPs in the node subnet) is checked once the site is written, since the site is where that is fixed:",
+    "a misfit is listed with the exact first step (exit 0), e.g. the circuits to add.",
+  ].join("\n"),
   options: {
     template: { type: "string", valueName: "NAME", description: "Template to start from (see 'mine2hpc templates')." },
     inventory: { type: "string", valueName: "FILE", description: "Inventory CSV to copy instead of the template's sample (e.g. from 'mine2hpc import')." },
@@ -228,13 +330,13 @@ const command: Command = {
         `${existing.map((f) => projectPath(repoRoot, f)).join(", ")} already exist${existing.length === 1 ? "s" : ""}; nothing was written.\n  fix: pass --force to overwrite ${existing.length === 1 ? "it" : "them"}, or pick another stack name.`,
       );
     }
-    const { files, figures } = writeStack(draft);
-    const steps = nextSteps(stack, ctx.self);
+    const written = writeStack(draft, ctx.self);
+    const steps = written.fitStep ? [written.fitStep, ...nextSteps(stack, ctx.self)] : nextSteps(stack, ctx.self);
     const heading = `Created stack ${stack} from template ${draft.template.name}:`;
     printResult(ctx, format, {
-      data: { stack, template: draft.template.name, files, inventoryFrom: draft.inventoryFrom, figures, nextSteps: steps },
-      text: () => createdText(heading, files, figures, steps),
-      md: () => createdMarkdown(heading.replace(/:$/, ""), files, figures, steps),
+      data: { stack, template: draft.template.name, files: written.files, inventoryFrom: draft.inventoryFrom, figures: written.figures ?? null, siteProblems: written.problems.map(problemJson), nextSteps: steps },
+      text: () => createdText(heading, written, steps),
+      md: () => createdMarkdown(heading.replace(/:$/, ""), written, steps),
     });
     return 0;
   },

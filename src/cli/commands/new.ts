@@ -4,15 +4,16 @@
  * DIR becomes a Pulumi project named after it, whose three-line index.ts runs the packaged
  * mine2hpc program, with the site as stack DIR (the same stack files `init` writes), the PR
  * preview workflows, a .gitignore and a README with the next steps. Every mine2hpc command
- * works inside it. The site is loaded and planned before anything is written, and DIR must be
- * new or empty: either every file is written or none is.
+ * works inside it. The template and a given inventory are checked before anything is written
+ * (as `init` does; whether the inventory fits the site is checked once the site is in place),
+ * and DIR must be new or empty: either every file is written or none is.
  */
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "../command.js";
 import { CliError, EXIT } from "../command.js";
 import { outputFormat, outputOptions, printResult } from "../output.js";
-import { createdMarkdown, createdText, draftStack, projectPath, writeStack } from "./init.js";
+import { createdMarkdown, createdText, draftStack, problemJson, projectPath, writeStack } from "./init.js";
 import { previewCommentWorkflow, previewWorkflow } from "../workflows.js";
 import { readOwnPackage, SITE_GITIGNORE, SITE_INDEX_TS, SITE_NPMRC, siteNextSteps, sitePackageJson, sitePulumiYaml, siteReadme } from "../site-repo.js";
 
@@ -23,8 +24,9 @@ const command: Command = {
   description: [
     "Writes package.json (mine2hpc pinned to this version), Pulumi.yaml, index.ts, the stack",
     "(stacks/Pulumi.NAME.yaml, stacks/NAME/site.yaml and inventory.csv), the PR preview workflows,",
-    ".gitignore, .npmrc, .nvmrc and README.md. DIR must not exist or be empty. The site is loaded and",
-    "planned before anything is written.",
+    ".gitignore, .npmrc, .nvmrc and README.md. DIR must not exist or be empty. The template (load and plan) and a",
+    "given inventory on its own (CSV, each row against the machine schema) are checked before anything is written;",
+    "whether the inventory fits the site (circuits, node subnet) once the site is written, with the exact first step.",
   ].join("\n"),
   options: {
     template: { type: "string", valueName: "NAME", description: "Template to start from (see 'mine2hpc templates')." },
@@ -63,18 +65,20 @@ const command: Command = {
       mkdirSync(path.dirname(file), { recursive: true });
       writeFileSync(file, text);
     }
-    const { files, figures } = writeStack(draft);
-    const written = [...projectFiles.map(([rel]) => rel), ...files];
     const shown = projectPath(ctx.cwd, root) || ".";
     // Always `npx mine2hpc` here, however this run was started: the steps run inside the new
     // repository, whose pinned mine2hpc (after `npm install`) is in its node_modules/.bin, not
     // on PATH; a global `mine2hpc` could be another version.
-    const steps = siteNextSteps(shown, stack);
+    const stackFiles = writeStack(draft, `${shown === "." ? "" : `cd ${shown} && `}npx mine2hpc`);
+    const written = { ...stackFiles, files: [...projectFiles.map(([rel]) => rel), ...stackFiles.files] };
+    // The fit step comes after `npm install` (validate needs the package).
+    const [install, ...rest] = siteNextSteps(shown, stack);
+    const steps = [install!, ...(stackFiles.fitStep ? [stackFiles.fitStep] : []), ...rest];
     const heading = `Created site repository ${shown} (stack ${stack}, template ${draft.template.name}, mine2hpc ${own.version}):`;
     printResult(ctx, format, {
-      data: { dir: shown, stack, template: draft.template.name, mine2hpc: own.version, files: written, inventoryFrom: draft.inventoryFrom, figures, nextSteps: steps },
-      text: () => createdText(heading, written, figures, steps),
-      md: () => createdMarkdown(heading.replace(/:$/, ""), written, figures, steps),
+      data: { dir: shown, stack, template: draft.template.name, mine2hpc: own.version, files: written.files, inventoryFrom: draft.inventoryFrom, figures: written.figures ?? null, siteProblems: written.problems.map(problemJson), nextSteps: steps },
+      text: () => createdText(heading, written, steps),
+      md: () => createdMarkdown(heading.replace(/:$/, ""), written, steps),
     });
     return 0;
   },
