@@ -112,6 +112,12 @@ export interface StateMeasure {
   machineBytes: number;
   /** `total / machines` (0 when no machines): the per-machine figure of issue 11's target. */
   perMachineBytes: number;
+  /**
+   * Where a machine's bytes go: per type of the resources named after machines, the average
+   * bytes of each part of one record (`inputs.<key>`, `outputs.<key>`, and `envelope`: URN,
+   * parent, provider, dependencies, propertyDependencies, stack trace, timestamps…).
+   */
+  machineParts: { type: string; count: number; bytesEach: number; parts: Record<string, number> }[];
   /** Every ResourceV3 record with its bytes, when `keepRecords` was set. */
   records?: { type: string; machine: string | undefined; bytes: number; record: Record<string, unknown> }[];
 }
@@ -375,6 +381,32 @@ function stateOf(
   written += components * current;
   writes += components;
 
+  // Per type of machine resource: the average bytes of each part of a record.
+  const partSums = new Map<string, { count: number; bytes: number; parts: Map<string, number> }>();
+  records.forEach((x, i) => {
+    if (x.machine === undefined) return;
+    const sum = partSums.get(x.type) ?? { count: 0, bytes: 0, parts: new Map<string, number>() };
+    sum.count++;
+    sum.bytes += sizes[i]!;
+    let fields = 0;
+    for (const side of ["inputs", "outputs"] as const) {
+      const obj = x.record[side] as Record<string, unknown> | undefined;
+      for (const [k, v] of Object.entries(obj ?? {})) {
+        const b = Buffer.byteLength(JSON.stringify(k), "utf8") + 1 + Buffer.byteLength(JSON.stringify(v), "utf8");
+        sum.parts.set(`${side}.${k}`, (sum.parts.get(`${side}.${k}`) ?? 0) + b);
+        fields += b;
+      }
+    }
+    sum.parts.set("envelope", (sum.parts.get("envelope") ?? 0) + sizes[i]! - fields);
+    partSums.set(x.type, sum);
+  });
+  const machineParts = [...partSums].map(([type, s]) => ({
+    type,
+    count: s.count,
+    bytesEach: Math.round(s.bytes / s.count),
+    parts: Object.fromEntries([...s.parts].map(([k, b]) => [k, Math.round(b / s.count)] as const).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
+  })).sort((a, b) => b.bytesEach * b.count - a.bytesEach * a.count);
+
   const count = machines.size;
   return {
     resources: records.length,
@@ -385,6 +417,7 @@ function stateOf(
     machines: count,
     machineBytes,
     perMachineBytes: count > 0 ? Math.round(total / count) : 0,
+    machineParts,
     ...(options.keepRecords ? { records: records.map((x, i) => ({ ...x, bytes: sizes[i]! })) } : {}),
   };
 }
@@ -859,6 +892,11 @@ export function formatStateBench(rows: readonly StateSizeResult[]): string[] {
   if (last !== undefined) {
     lines.push(`  per type at ${last.gpuNodes} GPU nodes (count, bytes, bytes each):`);
     for (const t of last.perType) lines.push(`    ${t.type.padEnd(52)} ${String(t.count).padStart(6)}  ${human(t.bytes).padStart(10)}  ${String(Math.round(t.bytes / t.count)).padStart(7)} B`);
+    lines.push(`  one machine's resources at ${last.gpuNodes} GPU nodes (average bytes of each part of a record):`);
+    for (const m of last.machineParts) {
+      const parts = Object.entries(m.parts).map(([k, b]) => `${k} ${b}`).join(", ");
+      lines.push(`    ${m.type} ×${m.count}: ${m.bytesEach} B each = ${parts}`);
+    }
     const met = last.perMachineBytes <= STATE_TARGET_BYTES_PER_MACHINE;
     lines.push(`  state per machine at ${last.gpuNodes} GPU nodes: ${last.perMachineBytes} B (target ≤ ${STATE_TARGET_BYTES_PER_MACHINE}: ${met ? "met" : "NOT met"})`);
   }
