@@ -72,6 +72,9 @@ describe("planFarm with the site's catalog", () => {
     const s = catalogSite([{ hostname: "cmp-01", ip: "10.0.1.1", rack: "r1", circuit: "pdu-a1", role: "gpu", gpuModel: "NVIDIA CMP 170HX", gpuCount: 8, pcieLink: "x16" }]);
     const plan = planFarm(s);
     expect(plan.pools.map((p) => [p.name, p.interconnect, p.workload, p.gpus])).toEqual([["cmp-170hx-x1-riser-firm", "x1-riser", "inference", 8]]);
+    expect(plan.warnings).toContain(
+      "pool cmp-170hx-x1-riser-firm: NVIDIA CMP 170HX boards run their PCIe link at Gen 1 x4 (1 GB/s) whatever the slot, so the pool is planned for single-GPU inference like x1 risers; check the model's compute limits in the catalog before scheduling work on it",
+    );
   });
 
   it("the planner re-checks gpuMaxWatts against the model's range (a site that skipped validation)", () => {

@@ -16,7 +16,7 @@ export interface GpuSpec {
   key: string;
   /** Marketing name, e.g. "NVIDIA GeForce RTX 3090". */
   name: string;
-  /** GeForce cards: outside NVIDIA's datacenter support matrix (driver on the host, no MIG). */
+  /** GeForce and CMP cards: outside NVIDIA's datacenter support matrix (driver on the host, no MIG). */
   consumer: boolean;
   /** `sxm` boards sit on an HGX baseboard with NVLink; `pcie` are cards. */
   formFactor: "pcie" | "sxm";
@@ -239,7 +239,7 @@ export const GPUS: readonly GpuSpec[] = [
     memoryGiB: 12, // NVIDIA RTX 3080 family spec page: 12 GB GDDR6X
     tdpWatts: 350, // NVIDIA spec page: 350 W graphics card power
     minWatts: 100, // derived: as the other GA10x boards here; not verified on this board
-    maxWatts: 350, // = TGP; the Founders Edition shares the RTX 3090 FE's board (400 W max above), not verified
+    maxWatts: 350, // = TGP (partner boards that accept more: gpuMaxWatts)
     idleWatts: 18, // engineering estimate (GDDR6X)
     fp16Tflops: 68.2, // derived: 320 tensor cores × 1.665 GHz boost (spec page) × 128
     curve: [[100, 0.379], [175, 0.7], [245, 0.9], [300, 0.972], [325, 0.99], [350, 1]],
@@ -627,9 +627,10 @@ export const GPUS: readonly GpuSpec[] = [
   // (GA100, 8 GB HBM2e, 250 W: pcguia.pt / pcworld.pl, September 2021). Mining software
   // measured the 50HX at 250 W and the 90HX at 320 W (kryptex/krig-miner v1.5.7 notes).
   // Crippled on purpose: NVIDIA limits the PCIe link to four Gen 1 lanes (heise on the 50HX:
-  // "auf vier 1.0-Lanes"; pcworld.pl on the 170HX: generation 1, 4 lanes, in an x16 slot), about
-  // 1 GB/s, what a Gen 3 x1 riser gives, so the planner treats them like x1-riser GPUs
-  // (single-GPU inference pools, pcieLinkLimit). On the 170HX NVIDIA also throttles FP32
+  // "auf vier 1.0-Lanes"; pcworld.pl on the 170HX: generation 1, 4 lanes, in an x16 slot;
+  // assumed the same on the 30HX and 90HX, for which no source was found), about 1 GB/s, what a
+  // Gen 3 x1 riser gives, so the planner treats them like x1-riser GPUs (single-GPU inference
+  // pools, pcieLinkLimit). On the 170HX NVIDIA also throttles FP32
   // FMA to 0.39 TFLOPS; FP16 runs at 42 TFLOPS and non-FMA FP32 at 6.25 TFLOPS (niconiconi,
   // "Nvidia CMP 170HX Review"). For the Turing and GA102 CMPs no measured figure was found:
   // their fp16Tflops is the GPU configuration's upper bound (derived as for GeForce above),

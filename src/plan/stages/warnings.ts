@@ -4,6 +4,7 @@
  * cluster past upstream Kubernetes' scalability limits (./scale.ts).
  * Every warning is a sentence with the figures and the fix; the list is sorted.
  */
+import { hasRiserClassLink, pcieLinkGBps } from "../../site/catalog.js";
 import type { SiteSpec } from "../../site/schema.js";
 import { cmpStr } from "../allocate.js";
 import { PHASE_NAMES, heaviestPhase } from "../phases.js";
@@ -101,6 +102,16 @@ export function planWarnings(site: SiteSpec, inp: WarningInputs): string[] {
         `pool ${p.name}: GPUs capped as low as ${p.capWatts.min} W (${round1((p.capWatts.min / tdp) * 100)} % of the ${tdp} W TDP) to fit circuit and feed budgets; more circuit or feed capacity would raise its throughput`,
       );
     }
+  }
+  // Boards whose own link is riser-class (NVIDIA CMP) land in inference pools whatever slot they
+  // sit in; say why, since the site file may say x16.
+  for (const p of pools) {
+    const gpu = gpuNodes.find((r) => r.gpu!.key === p.gpuModel)!.gpu!;
+    if (!hasRiserClassLink(gpu)) continue;
+    const link = gpu.pcieLinkLimit!;
+    warnings.push(
+      `pool ${p.name}: ${gpu.name} boards run their PCIe link at Gen ${link.generation} x${link.lanes} (${round1(pcieLinkGBps(link))} GB/s) whatever the slot, so the pool is planned for single-GPU inference like x1 risers; check the model's compute limits in the catalog before scheduling work on it`,
+    );
   }
   const consumerPools = pools.filter((p) => gpuNodes.find((r) => r.gpu!.key === p.gpuModel)!.gpu!.consumer).map((p) => p.name);
   if (consumerPools.length > 0 && site.gpuOperator.driverMode === "container") {
