@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseInventory } from "../src/site/inventory.js";
+import { parse } from "yaml";
 import { expectGolden, REPO_ROOT, runCli } from "./helpers/cli.js";
 
 let dir: string;
@@ -386,5 +387,35 @@ describe("errors summarise before they list", () => {
     expect(lines).toHaveLength(1 + 300 * 2 + 1);
     expect(lines[599]).toBe("unmatched.csv:301: no circuit rule matches this machine (rack Z300, row 1, ip 10.99.2.50)");
     expect(lines[600]).toBe("  fix: add a rule for it to the circuit rules file (rules checked: rack A01; rack A02; rack A03; rack A04; rack A05; and 36 more)");
+  });
+});
+
+describe("output conventions", () => {
+  it("-o yaml prints the same result as --json; -o md the machines as a table", async () => {
+    const args = ["import", "foreman:foreman-containers.csv", "--circuits", "circuits-containers.yaml"];
+    const json = JSON.parse((await runCli([...args, "--json"], { cwd: dir })).stdout) as unknown;
+    const yaml = await runCli([...args, "-o", "yaml"], { cwd: dir });
+    expect(yaml.exitCode).toBe(0);
+    expect(parse(yaml.stdout)).toEqual(json);
+    const md = await runCli([...args, "-o", "md"], { cwd: dir });
+    expect(md.exitCode).toBe(0);
+    expect(md.stdout).toContain("| c01-r1-01 | 10.30.5.11 | C01-R1 | 0 | pdu-d1 | asic | s21 | 2001 | active |");
+    expect(md.stdout).toContain("3 of 3 records imported.");
+  });
+
+  it("--quiet prints the inventory and errors only", async () => {
+    const ok = await runCli(["import", "foreman:foreman-containers.csv", "--circuits", "circuits-containers.yaml", "--quiet"], { cwd: dir });
+    expect([ok.exitCode, ok.stderr]).toEqual([0, ""]);
+    expect(ok.stdout.split("\n")).toHaveLength(5);
+    const bad = await runCli(["import", "foreman:foreman-broken.csv", "--circuits", "circuits.yaml", "--quiet"], { cwd: dir });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr.split("\n")[0]).toBe("error: 7 problems in 7 lines of foreman-broken.csv; nothing was written.");
+    expect(bad.stderr).not.toContain("note:");
+  });
+
+  it("lists every renamed hostname with --verbose", async () => {
+    const r = await runCli(["import", "foreman:foreman-miners.csv", "--circuits", "circuits.yaml", "--verbose"], { cwd: dir });
+    expect(r.stderr).toContain("  foreman-miners.csv:7: 'Bay 3 / Miner 1' -> 'bay-3-miner-1'\n");
+    expect(r.stderr).not.toContain("more (run with --verbose");
   });
 });

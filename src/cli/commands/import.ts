@@ -3,6 +3,8 @@ import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Command, CommandContext } from "../command.js";
 import { CliError, EXIT } from "../command.js";
+import { docMarkdown } from "../format/doc.js";
+import { note, outputFormat, outputOptions, printResult } from "../output.js";
 import { displayPath } from "../site-args.js";
 import { readInputText } from "../../site/input.js";
 import { loadSiteCatalog } from "../../site/load.js";
@@ -19,13 +21,11 @@ import {
   parseMapFlags,
   problemLines,
   ROWS_PER_KIND,
+  type ImportedMachine,
   type ImportOptions,
   type ImportResult,
   type ImportSource,
 } from "../../import/index.js";
-
-/** Hostname changes listed one by one before the rest is counted, so a 100k-row file stays readable. */
-const LIST_LIMIT = 100;
 
 /** The file as UTF-8 text; a missing, binary, UTF-16 or private-key file is a CliError that names it, never shows it. */
 function readText(file: string, what: string, shown: string): string {
@@ -70,7 +70,7 @@ const foremanColumns = Object.entries(FOREMAN_COLUMNS)
 const command: Command = {
   name: "import",
   summary: "Turn fleet tools' exports (Foreman, Hive OS, any CSV) into one inventory.",
-  usage: "TOOL:FILE ... | --from TOOL FILE ... [--circuits RULES] [--map FIELD=COLUMN ...] [--ssh-user USER] [--skip-offline] [--site SITE] [--out FILE] [--json] [--verbose]",
+  usage: "TOOL:FILE ... | --from TOOL FILE ... [--circuits RULES] [--map FIELD=COLUMN ...] [--ssh-user USER] [--skip-offline] [--site SITE] [--out FILE] [-o text|json|yaml|md] [--verbose]",
   description: [
     "TOOL is foreman (miner CSV export), hiveos (workers JSON of GET /farms/{farmId}/workers) or csv (any CSV, with --map);",
     "several exports make one inventory: mine2hpc import foreman:miners.csv hiveos:workers.json --circuits circuits.yaml.",
@@ -87,7 +87,8 @@ const command: Command = {
     "to circuits (first match wins), e.g. rules: [{ rack: \"A01-A04\", circuit: pdu-a1 }, { ip: \"10.20.1.0/25\", circuit: pdu-b1 }].",
     "Hostnames become DNS labels (each change is listed). When any row cannot be used nothing is written (exit 2):",
     `each kind of problem prints once with its count, its fix and the first ${ROWS_PER_KIND} rows; --verbose lists every row.`,
-    "Rows keep the exports' order.",
+    "Rows keep the exports' order. -o text (default) prints the inventory CSV on stdout (or writes --out) and notes on stderr;",
+    "-o json and -o yaml print the whole result (machines, warnings, renamed hostnames, offline rigs, problems), -o md as tables.",
   ].join("\n"),
   options: {
     from: { type: "string", valueName: "TOOL", description: "Tool of the exports given without a TOOL: prefix: foreman, hiveos or csv." },
@@ -106,10 +107,11 @@ const command: Command = {
       description: "Site file whose own catalog (catalog.gpus, catalog.asics) is searched before the built-in one, so models the site adds are recognized.",
     },
     out: { type: "string", valueName: "FILE", description: "Write the inventory CSV here instead of stdout." },
-    json: { type: "boolean", description: "Print the result (machines, warnings, renamed hostnames, offline rigs, problems) as JSON." },
-    verbose: { type: "boolean", description: "List every problem and every offline rig, not a summary of each kind with its first rows." },
+    verbose: { type: "boolean", description: "List every problem, renamed hostname and offline rig, not each kind's count and first rows." },
+    ...outputOptions(),
   },
   async run(ctx) {
+    const format = outputFormat(ctx);
     const exportsGiven = parseExportArgs(ctx.positionals, ctx.values.from as string | undefined, ctx.cwd);
     if (exportsGiven.length === 0) throw new CliError("no export file given.\n  fix: mine2hpc import foreman:miners.csv [hiveos:workers.json ...] (or --from TOOL FILE).", EXIT.usage);
     const hiveos = exportsGiven.some((e) => e.source === "hiveos");
@@ -181,65 +183,86 @@ const command: Command = {
     const ok = all.problems.length === 0;
     if (ok && outArg !== undefined) writeFileSync(path.resolve(ctx.cwd, outArg), inventoryCsv(all.machines));
 
-    if (ctx.values.json) {
-      ctx.stdout.write(
-        JSON.stringify(
-          {
-            ok,
-            sources: texts.map((t, k) => ({ tool: t.source, file: t.shown, records: results[k]!.records })),
-            records: all.records,
-            imported: ok ? all.machines.length : 0,
-            out: ok ? outShown : null,
-            warnings: results.flatMap((r) => r.warnings.map((message) => ({ file: r.file, message }))),
-            renamed: results.flatMap((r) => r.renamed.map((c) => ({ file: r.file, ...c }))),
-            offline: results.flatMap((r) => r.offline.map((o) => ({ file: r.file, ...o }))),
-            problems: all.problems.map(problemJson),
-            machines: ok ? all.machines : [],
-          },
-          null,
-          2,
-        ) + "\n",
-      );
+    const files = results.map((r) => r.file).join(", ");
+    const data = {
+      ok,
+      sources: texts.map((t, k) => ({ tool: t.source, file: t.shown, records: results[k]!.records })),
+      records: all.records,
+      imported: ok ? all.machines.length : 0,
+      out: ok ? outShown : null,
+      warnings: results.flatMap((r) => r.warnings.map((message) => ({ file: r.file, message }))),
+      renamed: results.flatMap((r) => r.renamed.map((c) => ({ file: r.file, ...c }))),
+      offline: results.flatMap((r) => r.offline.map((o) => ({ file: r.file, ...o }))),
+      problems: all.problems.map(problemJson),
+      machines: ok ? all.machines : [],
+    };
+    if (format !== "text") {
+      // Data for a program (json, yaml) or a page (md): everything in one value on stdout.
+      printResult(ctx, format, { data, md: () => importMarkdown(files, data, all.machines, all.problems) });
       return ok ? EXIT.ok : EXIT.invalidSite;
     }
+    const verbose = ctx.values.verbose === true;
     const several = results.length > 1;
-    for (const r of results) for (const w of r.warnings) ctx.stderr.write(`warning: ${several ? `${r.file}: ` : ""}${w}\n`);
-    for (const r of results) writeRenamed(r, ctx.stderr);
-    writeOffline(results, ctx.stderr, ctx.values.verbose === true);
-    const files = results.map((r) => r.file).join(", ");
+    for (const r of results) for (const w of r.warnings) note(ctx, `warning: ${several ? `${r.file}: ` : ""}${w}`);
+    for (const r of results) writeRenamed(ctx, r, verbose);
+    writeOffline(ctx, results, verbose);
     if (!ok) {
+      // Errors are printed under --quiet too: they are why the exit code is 2.
       const bad = new Set(all.problems.map((p) => `${p.source?.file}:${p.source?.line}`)).size;
       ctx.stderr.write(`error: ${all.problems.length} problem${all.problems.length === 1 ? "" : "s"} in ${bad} line${bad === 1 ? "" : "s"} of ${files}; nothing was written.\n`);
-      for (const line of problemLines(all.problems, ctx.values.verbose === true)) ctx.stderr.write(`${line}\n`);
+      for (const line of problemLines(all.problems, verbose)) ctx.stderr.write(`${line}\n`);
       return EXIT.invalidSite;
     }
+    // The inventory is the artefact the command exists to print: on stdout even under --quiet.
     if (outArg === undefined) ctx.stdout.write(inventoryCsv(all.machines));
-    ctx.stderr.write(`imported ${all.machines.length} machine${all.machines.length === 1 ? "" : "s"} (${roleSummary(all.machines)}) from ${files}${outShown !== null ? ` to ${outShown}` : ""}\n`);
+    note(ctx, `imported ${all.machines.length} machine${all.machines.length === 1 ? "" : "s"} (${roleSummary(all.machines)}) from ${files}${outShown !== null ? ` to ${outShown}` : ""}`);
     return EXIT.ok;
   },
 };
 
-function writeRenamed(result: ImportResult, stderr: CommandContext["stderr"]): void {
-  if (result.renamed.length === 0) return;
-  stderr.write(`note: ${result.renamed.length} hostname${result.renamed.length === 1 ? " was" : "s were"} changed to DNS labels (Kubernetes node names):\n`);
-  for (const r of result.renamed.slice(0, LIST_LIMIT)) stderr.write(`  ${result.file}:${r.line}: '${r.from}' -> '${r.to}'\n`);
-  if (result.renamed.length > LIST_LIMIT) stderr.write(`  ... and ${result.renamed.length - LIST_LIMIT} more (run with --json for all of them)\n`);
+type NoteContext = Pick<CommandContext, "stderr" | "quiet">;
+
+/** The first rows of a list and how many more there are, or every row with --verbose. */
+function firstRows(ctx: NoteContext, rows: readonly string[], verbose: boolean): void {
+  const shown = verbose ? rows : rows.slice(0, ROWS_PER_KIND);
+  for (const row of shown) note(ctx, `  ${row}`);
+  if (shown.length < rows.length) note(ctx, `  ... and ${rows.length - shown.length} more (run with --verbose to list them all)`);
+}
+
+function writeRenamed(ctx: NoteContext, result: ImportResult, verbose: boolean): void {
+  const n = result.renamed.length;
+  if (n === 0) return;
+  note(ctx, `note: ${n} hostname${n === 1 ? " was" : "s were"} changed to DNS labels (Kubernetes node names):`);
+  firstRows(ctx, result.renamed.map((r) => `${result.file}:${r.line}: '${r.from}' -> '${r.to}'`), verbose);
 }
 
 /** One note for the rigs the fleet tool reports offline: how many, what happened to them, the first few. */
-function writeOffline(results: readonly ImportResult[], stderr: CommandContext["stderr"], verbose: boolean): void {
+function writeOffline(ctx: NoteContext, results: readonly ImportResult[], verbose: boolean): void {
   const offline = results.flatMap((r) => r.offline.map((o) => ({ file: r.file, ...o })));
-  if (offline.length === 0) return;
   const n = offline.length;
-  const skipped = offline[0]!.skipped;
-  stderr.write(
-    skipped
-      ? `note: ${n} rig${n === 1 ? " is" : "s are"} offline in Hive OS (stats.online false) and ${n === 1 ? "was" : "were"} left out (--skip-offline):\n`
-      : `note: ${n} rig${n === 1 ? " is" : "s are"} offline in Hive OS (stats.online false): imported with state offline (power planned, no SSH); pass --skip-offline to leave ${n === 1 ? "it" : "them"} out:\n`,
+  if (n === 0) return;
+  note(
+    ctx,
+    offline[0]!.skipped
+      ? `note: ${n} rig${n === 1 ? " is" : "s are"} offline in Hive OS (stats.online false) and ${n === 1 ? "was" : "were"} left out (--skip-offline):`
+      : `note: ${n} rig${n === 1 ? " is" : "s are"} offline in Hive OS (stats.online false): imported with state offline (power planned, no SSH); pass --skip-offline to leave ${n === 1 ? "it" : "them"} out:`,
   );
-  const shown = verbose ? offline : offline.slice(0, ROWS_PER_KIND);
-  for (const o of shown) stderr.write(`  ${o.file}:${o.line}: ${o.hostname}\n`);
-  if (shown.length < n) stderr.write(`  ... and ${n - shown.length} more (run with --verbose to list them all)\n`);
+  firstRows(ctx, offline.map((o) => `${o.file}:${o.line}: ${o.hostname}`), verbose);
+}
+
+/** `-o md`: what was imported (or why nothing was) as Markdown tables, for a pull request or a ticket. */
+function importMarkdown(files: string, data: { ok: boolean; records: number; imported: number }, machines: readonly ImportedMachine[], problems: readonly Problem[]): string {
+  const summary = data.ok ? [`${data.imported} of ${data.records} records imported.`] : [`${problems.length} problem${problems.length === 1 ? "" : "s"}; nothing was written.`];
+  const section = data.ok
+    ? {
+        title: "Machines",
+        table: {
+          headers: ["HOSTNAME", "IP", "RACK", "ROW", "CIRCUIT", "ROLE", "MODEL", "FLEET ID", "STATE"],
+          rows: machines.map((m) => [m.hostname, m.ip, m.rack, String(m.row ?? ""), m.circuit, m.role, String(m.gpuModel ?? m.asicModel ?? ""), String(m.fleetId ?? ""), String(m.state ?? "active")]),
+        },
+      }
+    : { title: "Problems", table: { headers: ["WHERE", "PROBLEM", "FIX"], rows: problems.map((p) => [p.source ? `${p.source.file}:${p.source.line}` : "", p.message, p.fix]) } };
+  return docMarkdown({ heading: `Import of ${files}`, summary, sections: [section] });
 }
 
 function roleSummary(machines: ReadonlyArray<{ role: string }>): string {
