@@ -44,6 +44,48 @@ describe("mine2hpc init", () => {
     expect((JSON.parse(plan.stdout) as { site: { name: string }; totals: { gpus: number } }).site).toMatchObject({ name: "tx-west" });
   });
 
+  it("--partition-by rack: the rule in the site, one stack file per partition, and the steps to create them", async () => {
+    const r = await runCli(["init", "tx-west", "--template", "hybrid-curtailable", "--partition-by", "rack", "--json"], { cwd: project });
+    expect(r.stderr).toBe("");
+    expect(r.exitCode).toBe(0);
+    const out = JSON.parse(r.stdout) as { files: string[]; nextSteps: { what: string; command: string }[] };
+    const racks = ["gpu-r01", "gpu-r02", "gpu-r03", "gpu-r04", "gpu-r05", "gpu-r06", "gpu-r07", "gpu-r08", "gpu-r09"];
+    expect(out.files).toEqual([
+      "stacks/Pulumi.tx-west.yaml",
+      "stacks/tx-west/site.yaml",
+      "stacks/tx-west/inventory.csv",
+      ...racks.map((p) => `stacks/Pulumi.tx-west-${p}.yaml`),
+    ]);
+    expect(read("stacks/Pulumi.tx-west-gpu-r01.yaml")).toBe(
+      [
+        "# Stack tx-west-gpu-r01: partition gpu-r01 of site tx-west (its gpu and cpu machines only), written by 'mine2hpc init'.",
+        "# It reads the cluster's kubeconfig and agent join secrets from the cluster stack tx-west (pulumi up there first).",
+        "# Secrets (mine2hpc:sshPrivateKey) are added here, encrypted, by 'pulumi config set --secret'.",
+        "config:",
+        "  mine2hpc:site: stacks/tx-west/site.yaml",
+        "  mine2hpc:partition: gpu-r01",
+        "  mine2hpc:clusterStack: tx-west",
+        "",
+      ].join("\n"),
+    );
+    expect(read("stacks/tx-west/site.yaml").endsWith("partitions:\n  by: rack\n")).toBe(true);
+    expect(out.nextSteps.at(-2)!.command).toBe(
+      `for s in ${racks.map((p) => `tx-west-${p}`).join(" ")}; do pulumi stack init "$s" && pulumi config set --secret mine2hpc:sshPrivateKey --stack "$s" < ~/.ssh/id_ed25519; done`,
+    );
+    // A partition stack validates against its site; the plan lists the partitions.
+    const v = await runCli(["validate", "--stack", "tx-west-gpu-r05"], { cwd: project });
+    expect(v.exitCode).toBe(0);
+    const plan = JSON.parse((await runCli(["plan", "--stack", "tx-west", "--json"], { cwd: project })).stdout) as { partitions: unknown };
+    expect(plan.partitions).toEqual({ by: "rack", names: racks });
+  });
+
+  it("--partition-by refuses an unknown kind, writing nothing", async () => {
+    const r = await runCli(["init", "tx-west", "--template", "hybrid-curtailable", "--partition-by", "row"], { cwd: project });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("--partition-by row is not a way to split a site.\n  fix: use --partition-by feed, --partition-by circuit, --partition-by rack.");
+    expect(existsSync(path.join(project, "stacks", "Pulumi.tx-west.yaml"))).toBe(false);
+  });
+
   it("refuses to overwrite an existing file, names it and writes nothing", async () => {
     mkdirSync(path.join(project, "stacks", "tx-west"), { recursive: true });
     writeFileSync(path.join(project, "stacks", "tx-west", "site.yaml"), "# my edits\n");

@@ -89,6 +89,40 @@ describe("preview.yml", () => {
   });
 });
 
+describe("preview.yml of a partitioned site", () => {
+  const wf = parse(previewWorkflow("tx", { partitioned: true })) as Workflow & {
+    jobs: Record<string, Job & { strategy?: { "fail-fast": boolean; matrix: Record<string, string> }; concurrency?: { group: string; "cancel-in-progress": boolean }; outputs?: Record<string, string> }>;
+  };
+
+  it("lists the stacks from the plan, previews them as one matrix and updates the cluster before the partitions", () => {
+    expect(Object.keys(wf.jobs)).toEqual(["test-and-diff", "stacks", "pulumi-preview", "pulumi-up-cluster", "pulumi-up-partitions"]);
+    expect(wf.jobs.stacks!.outputs).toEqual({ stacks: "${{ steps.list.outputs.stacks }}", partitions: "${{ steps.list.outputs.partitions }}" });
+    expect(runs(wf.jobs.stacks!).at(-1)).toBe(
+      [
+        "npx mine2hpc plan --stack tx --json > plan.json",
+        `echo "partitions=$(jq -c '.partitions.names // []' plan.json)" >> "$GITHUB_OUTPUT"`,
+        `echo "stacks=$(jq -c --arg s tx '[$s] + [(.partitions.names // [])[] | "\\($s)-\\(.)"]' plan.json)" >> "$GITHUB_OUTPUT"`,
+      ].join("\n"),
+    );
+    const preview = wf.jobs["pulumi-preview"]!;
+    expect(preview.needs).toEqual(["test-and-diff", "stacks"]);
+    expect(preview.strategy).toEqual({ "fail-fast": false, matrix: { stack: "${{ fromJSON(needs.stacks.outputs.stacks) }}" } });
+    expect(preview.steps.at(-1)!.with).toMatchObject({ command: "preview", "stack-name": "${{ matrix.stack }}" });
+    const up = wf.jobs["pulumi-up-partitions"]!;
+    expect(up.needs).toEqual(["stacks", "pulumi-up-cluster"]);
+    expect(up.environment).toBe("production");
+    expect(up.strategy).toEqual({ "fail-fast": false, matrix: { partition: "${{ fromJSON(needs.stacks.outputs.partitions) }}" } });
+    expect(up.steps.at(-1)!.with).toEqual({ command: "up", "stack-name": "tx-${{ matrix.partition }}", "work-dir": "." });
+    expect(wf.jobs["pulumi-up-cluster"]!.steps.at(-1)!.with).toEqual({ command: "up", "stack-name": "tx", "work-dir": "." });
+  });
+
+  it("gives every matrix entry its own concurrency group; updates are never cancelled", () => {
+    expect(wf.jobs["pulumi-preview"]!.concurrency).toEqual({ group: "pulumi-preview-${{ github.ref }}-${{ matrix.stack }}", "cancel-in-progress": true });
+    expect(wf.jobs["pulumi-up-cluster"]!.concurrency).toEqual({ group: "pulumi-up-tx", "cancel-in-progress": false });
+    expect(wf.jobs["pulumi-up-partitions"]!.concurrency).toEqual({ group: "pulumi-up-tx-${{ matrix.partition }}", "cancel-in-progress": false });
+  });
+});
+
 describe("preview-comment.yml", () => {
   it("runs after the preview workflow, with write access only where it comments", () => {
     expect(comment.on).toEqual({ workflow_run: { workflows: ["preview"], types: ["completed"] } });

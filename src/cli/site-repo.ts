@@ -7,7 +7,7 @@
  * ones this mine2hpc was tested with).
  */
 import { readFileSync } from "node:fs";
-import type { NextStep } from "./commands/init.js";
+import { partitionSteps, type NextStep } from "./commands/init.js";
 
 /** The fields of mine2hpc's own package.json that a site repository pins. */
 export interface OwnPackage {
@@ -103,7 +103,7 @@ export const SITE_GITIGNORE = ["node_modules/", "*.log", ".pulumi/", "# Written 
 export const SITE_NPMRC = "# npm ci / npm install stop at once on a Node older than package.json engines.node (npm only warns by default).\nengine-strict=true\n";
 
 /** The steps from a fresh site repository to `pulumi up`, in order. */
-export function siteNextSteps(dir: string, stack: string): NextStep[] {
+export function siteNextSteps(dir: string, stack: string, partitions: readonly string[] = []): NextStep[] {
   return [
     { what: "Install mine2hpc and the Pulumi SDK into the repository", command: dir === "." ? "npm install" : `cd ${dir} && npm install` },
     { what: "Start its history (mine2hpc diff compares a pull request with its base commit)", command: `git init && git add -A && git commit -m "Site ${stack} from mine2hpc new"` },
@@ -113,12 +113,13 @@ export function siteNextSteps(dir: string, stack: string): NextStep[] {
     { what: "Create the Pulumi stack (its config file already exists)", command: `pulumi stack init ${stack}` },
     { what: "Store the SSH private key mine2hpc prepares the hosts with (encrypted in the stack file)", command: "pulumi config set --secret mine2hpc:sshPrivateKey < ~/.ssh/id_ed25519" },
     { what: "Preview, then apply", command: `pulumi preview --stack ${stack} && pulumi up --stack ${stack}` },
+    ...partitionSteps(stack, partitions),
   ];
 }
 
 /** README.md of a site repository: what is where, and the next steps. */
-export function siteReadme(name: string, stack: string, template: string, version: string): string {
-  const steps = siteNextSteps(".", stack).map((s, k) => `${k + 1}. ${s.what}:\n   \`\`\`sh\n   ${s.command}\n   \`\`\``);
+export function siteReadme(name: string, stack: string, template: string, version: string, partitions: readonly string[] = []): string {
+  const steps = siteNextSteps(".", stack, partitions).map((s, k) => `${k + 1}. ${s.what}:\n   \`\`\`sh\n   ${s.command}\n   \`\`\``);
   return [
     `# ${name}`,
     "",
@@ -134,6 +135,9 @@ export function siteReadme(name: string, stack: string, template: string, versio
     `| \`stacks/${stack}/site.yaml\` | the site: feeds, circuits, network, Kubernetes, machines (schema: node_modules/mine2hpc/schema) |`,
     `| \`stacks/${stack}/inventory.csv\` | the machines, one row each (from \`mine2hpc import\` or by hand) |`,
     `| \`stacks/Pulumi.${stack}.yaml\` | the stack: which site file, and the encrypted secrets |`,
+    ...(partitions.length > 0
+      ? [`| \`stacks/Pulumi.${stack}-<partition>.yaml\` | one stack per partition (${partitions.join(", ")}): its gpu and cpu machines; reads the cluster from stack ${stack} |`]
+      : []),
     "| `index.ts` | the Pulumi program: mine2hpc's `run()`, nothing else |",
     "| `Pulumi.yaml` | the Pulumi project (config keys are `mine2hpc:*`) |",
     "| `.github/workflows/` | every pull request: `npm test`, the offline `mine2hpc diff` as a comment, `pulumi preview` when `PULUMI_ACCESS_TOKEN` is set; `pulumi up` on main behind the `production` environment |",

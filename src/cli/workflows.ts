@@ -8,10 +8,25 @@
  * site's stack. In a site repository `npm test` is `mine2hpc validate` (its package.json).
  * Action majors pinned as in the rest of the project: actions/checkout@v4, setup-node@v4,
  * upload-artifact@v4, download-artifact@v4, github-script@v7, pulumi/actions@v6.
+ *
+ * A partitioned site (site `partitions`) gets the same PR diff (it compares every stack of the
+ * site), and its `pulumi preview` and `pulumi up` run per stack: the cluster stack `<stack>` and
+ * one stack `<stack>-<partition>` per partition, listed at run time from the plan (so a new
+ * partition needs no workflow edit), as a job matrix in parallel, each entry with its own
+ * concurrency group: a job-level `concurrency:` may use the `matrix` context
+ * (https://docs.github.com/en/actions/reference/workflows-and-actions/contexts#context-availability:
+ * `jobs.<job_id>.concurrency` — github, needs, strategy, matrix, inputs, vars). A matrix runs at
+ * most 256 jobs per workflow run, hence `MAX_PARTITIONS` in site/partitions.ts.
  */
 
+/** Options of {@link previewWorkflow}. */
+export interface WorkflowOptions {
+  /** The site has partitions: preview and up per stack, as job matrices. @default false */
+  partitioned?: boolean;
+}
+
 /** `.github/workflows/preview.yml` for the stack `stack`. */
-export function previewWorkflow(stack: string): string {
+export function previewWorkflow(stack: string, opts: WorkflowOptions = {}): string {
   return `# Pull requests: run the tests, compute \`mine2hpc diff\` against the base branch (offline: no
 # secrets, no cloud, no cluster) and hand it to preview-comment.yml as an artifact, because a
 # pull_request run from a fork gets a read-only token and cannot comment itself. When the
@@ -59,12 +74,12 @@ jobs:
             diff.md
             pr-number.txt
           retention-days: 7
+${opts.partitioned === true ? partitionedJobs(stack) : singleStackJobs(stack)}`;
+}
 
-  pulumi-preview:
-    if: github.event_name == 'pull_request'
-    needs: test-and-diff
-    runs-on: ubuntu-latest
-    permissions:
+/** Permissions, token and steps of a `pulumi preview` of `stackName` (a stack or a matrix expression). */
+function previewBody(stackName: string): string {
+  return `    permissions:
       contents: read
       pull-requests: write # comment-on-pr; forks get a read-only token but never reach the step
     env:
@@ -87,20 +102,16 @@ jobs:
         if: env.PULUMI_ACCESS_TOKEN != ''
         with:
           command: preview
-          stack-name: ${stack}
+          stack-name: ${stackName}
           work-dir: .
           comment-on-pr: true
           github-token: \${{ secrets.GITHUB_TOKEN }}
+`;
+}
 
-  pulumi-up:
-    if: github.event_name == 'push' && github.ref == 'refs/heads/main'
-    runs-on: ubuntu-latest
-    # Protected: required reviewers and the deployment secrets live on this environment.
-    environment: production
-    concurrency:
-      group: pulumi-up-${stack}
-      cancel-in-progress: false # never cancel an update half-way through the hosts
-    permissions:
+/** Permissions, token and steps of a `pulumi up` of `stackName`; `test`: run `npm test` first. */
+function upBody(stackName: string, test: boolean): string {
+  return `    permissions:
       contents: read
     env:
       PULUMI_ACCESS_TOKEN: \${{ secrets.PULUMI_ACCESS_TOKEN }}
@@ -111,13 +122,100 @@ jobs:
           node-version-file: .nvmrc
           cache: npm
       - run: npm ci
-      - run: npm test
-      - uses: pulumi/actions@v6
+${test ? "      - run: npm test\n" : ""}      - uses: pulumi/actions@v6
         with:
           command: up
-          stack-name: ${stack}
+          stack-name: ${stackName}
           work-dir: .
 `;
+}
+
+/** `pulumi preview` and `pulumi up` of a site that is one stack. */
+function singleStackJobs(stack: string): string {
+  return `
+  pulumi-preview:
+    if: github.event_name == 'pull_request'
+    needs: test-and-diff
+    runs-on: ubuntu-latest
+${previewBody(stack)}
+  pulumi-up:
+    if: github.event_name == 'push' && github.ref == 'refs/heads/main'
+    runs-on: ubuntu-latest
+    # Protected: required reviewers and the deployment secrets live on this environment.
+    environment: production
+    concurrency:
+      group: pulumi-up-${stack}
+      cancel-in-progress: false # never cancel an update half-way through the hosts
+${upBody(stack, true)}`;
+}
+
+/**
+ * `pulumi preview` and `pulumi up` of a partitioned site: the stacks listed from the plan, the
+ * previews as one matrix, `up` on the cluster stack first (the partitions read its outputs),
+ * then the partitions as a matrix. \`fail-fast: false\`: one partition's failure must never
+ * cancel another partition's update half-way through its hosts.
+ */
+function partitionedJobs(stack: string): string {
+  return `
+  stacks:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+    outputs:
+      stacks: \${{ steps.list.outputs.stacks }}
+      partitions: \${{ steps.list.outputs.partitions }}
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-node@v4
+        with:
+          node-version-file: .nvmrc
+          cache: npm
+      - run: npm ci
+      - name: List the cluster stack and one stack per partition, from the plan
+        id: list
+        run: |
+          npx mine2hpc plan --stack ${stack} --json > plan.json
+          echo "partitions=$(jq -c '.partitions.names // []' plan.json)" >> "$GITHUB_OUTPUT"
+          echo "stacks=$(jq -c --arg s ${stack} '[$s] + [(.partitions.names // [])[] | "\\($s)-\\(.)"]' plan.json)" >> "$GITHUB_OUTPUT"
+
+  pulumi-preview:
+    if: github.event_name == 'pull_request'
+    needs: [test-and-diff, stacks]
+    runs-on: ubuntu-latest
+    strategy:
+      fail-fast: false
+      matrix:
+        stack: \${{ fromJSON(needs.stacks.outputs.stacks) }}
+    # One group per stack: a new push cancels that stack's older preview only.
+    concurrency:
+      group: pulumi-preview-\${{ github.ref }}-\${{ matrix.stack }}
+      cancel-in-progress: true
+${previewBody("${{ matrix.stack }}")}
+  pulumi-up-cluster:
+    if: github.event_name == 'push' && github.ref == 'refs/heads/main'
+    needs: stacks
+    runs-on: ubuntu-latest
+    # Protected: required reviewers and the deployment secrets live on this environment.
+    environment: production
+    concurrency:
+      group: pulumi-up-${stack}
+      cancel-in-progress: false # never cancel an update half-way through the hosts
+${upBody(stack, true)}
+  pulumi-up-partitions:
+    # The partitions read the cluster stack's outputs (kubeconfig, join secrets): it goes first.
+    if: github.event_name == 'push' && github.ref == 'refs/heads/main' && needs.stacks.outputs.partitions != '[]'
+    needs: [stacks, pulumi-up-cluster]
+    runs-on: ubuntu-latest
+    environment: production
+    strategy:
+      fail-fast: false
+      matrix:
+        partition: \${{ fromJSON(needs.stacks.outputs.partitions) }}
+    # One group per partition: two pushes never update one partition at once; partitions run in parallel.
+    concurrency:
+      group: pulumi-up-${stack}-\${{ matrix.partition }}
+      cancel-in-progress: false
+${upBody(`${stack}-\${{ matrix.partition }}`, false)}`;
 }
 
 /** `.github/workflows/preview-comment.yml` (the same for every stack). */

@@ -22,6 +22,9 @@ import { loadStack } from "../../site/stack.js";
 import { loadSite } from "../../site/load.js";
 import { parseInventory } from "../../site/inventory.js";
 import { formatProblem, SiteError, type Problem } from "../../site/problems.js";
+import { resolvePartitions } from "../../site/partitions.js";
+import type { Partitions } from "../../site/schema.js";
+import type { LoadedSite } from "../../site/load.js";
 import { figureLines, figureTable, findTemplate, templateFigures, type TemplateFigures, type TemplateInfo } from "./templates.js";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -43,11 +46,50 @@ export interface NextStep {
   command: string;
 }
 
+/** Ways `--partition-by` may split a site. */
+const PARTITION_KINDS = ["feed", "circuit", "rack"] as const;
+
+/** The stack of partition `partition` of the site whose cluster stack is `stack`. */
+export function partitionStackName(stack: string, partition: string): string {
+  return `${stack}-${partition}`;
+}
+
+/**
+ * The config file of a partition stack: the site, the partition, and the cluster stack whose
+ * kubeconfig and join secrets it reads (a stack of this project; `org/project/stack` when the
+ * cluster stack lives elsewhere).
+ */
+export function partitionStackText(stack: string, partition: string, by: string): string {
+  return [
+    `# Stack ${partitionStackName(stack, partition)}: partition ${partition} of site ${stack} (its gpu and cpu machines only), written by '${by}'.`,
+    `# It reads the cluster's kubeconfig and agent join secrets from the cluster stack ${stack} (pulumi up there first).`,
+    "# Secrets (mine2hpc:sshPrivateKey) are added here, encrypted, by 'pulumi config set --secret'.",
+    "config:",
+    `  mine2hpc:site: stacks/${stack}/site.yaml`,
+    `  mine2hpc:partition: ${partition}`,
+    `  mine2hpc:clusterStack: ${stack}`,
+    "",
+  ].join("\n");
+}
+
+/** The steps that create a partitioned site's partition stacks (after its cluster stack's). */
+export function partitionSteps(stack: string, partitions: readonly string[]): NextStep[] {
+  if (partitions.length === 0) return [];
+  const stacks = partitions.map((p) => partitionStackName(stack, p)).join(" ");
+  return [
+    {
+      what: `Create the partition stack${partitions.length === 1 ? "" : "s"} (config files already exist) and give each the SSH key`,
+      command: `for s in ${stacks}; do pulumi stack init "$s" && pulumi config set --secret mine2hpc:sshPrivateKey --stack "$s" < ~/.ssh/id_ed25519; done`,
+    },
+    { what: `After 'pulumi up --stack ${stack}' (the cluster), bring the partitions up, in parallel if you like`, command: `for s in ${stacks}; do pulumi up --stack "$s" --yes & done; wait` },
+  ];
+}
+
 /**
  * The steps from a fresh stack to `pulumi preview`, in order; mine2hpc commands start with
  * `self`, the way the person runs it (invocation.ts).
  */
-export function nextSteps(stack: string, self = "mine2hpc"): NextStep[] {
+export function nextSteps(stack: string, self = "mine2hpc", partitions: readonly string[] = []): NextStep[] {
   return [
     { what: `Edit stacks/${stack}/site.yaml and stacks/${stack}/${INVENTORY_FILE} for your site, then check them`, command: `${self} validate --stack ${stack}` },
     { what: "Create the Pulumi stack (its config file already exists)", command: `pulumi stack init ${stack}` },
@@ -55,6 +97,7 @@ export function nextSteps(stack: string, self = "mine2hpc"): NextStep[] {
     { what: "Optional: choose the k3s join token yourself", command: `pulumi config set --secret mine2hpc:k3sToken "$(openssl rand -hex 32)"` },
     { what: "See what mine2hpc will build: pools, GPU caps, circuit loads, curtailment", command: `${self} plan --stack ${stack}` },
     { what: "Preview the resources", command: `pulumi preview --stack ${stack}` },
+    ...partitionSteps(stack, partitions),
   ];
 }
 
@@ -108,6 +151,9 @@ export interface StackDraft {
   inventoryFrom: string | null;
   /** The inventory is the person's (--inventory), not the template's sample: it may not fit the site yet. */
   inventoryGiven: boolean;
+  /** The site's partitions, sorted (empty: one stack), and the partition stack files to write (absolute path, text). */
+  partitions: string[];
+  partitionStacks: Array<{ file: string; text: string }>;
 }
 
 /** What `init` and `new` take to make a stack from a template. */
@@ -123,6 +169,8 @@ export interface StackRequest {
   inventory?: string;
   /** The command named in the stack file's comment, e.g. `mine2hpc init`. */
   by: string;
+  /** --partition-by: split the site's gpu and cpu machines into partitions by feed, circuit or rack. */
+  partitionBy?: string;
 }
 
 /**
@@ -147,22 +195,25 @@ export function draftStack(req: StackRequest): StackDraft {
     if (typeof inv === "string" && inv !== "") inventorySource = path.join(template.dir, inv);
   }
 
+  // The site's machines as they will be (the template's, or the given inventory's): they decide the partitions.
+  let loaded: LoadedSite;
   if (req.inventory === undefined) {
     // The template with its own sample inventory: it loads and plans, or the template is broken.
-    loadAndPlan({ siteFile: template.siteFile, repoRoot, ...(inventorySource ? { inventory: inventorySource } : {}) }, req.cwd);
+    loaded = loadAndPlan({ siteFile: template.siteFile, repoRoot, ...(inventorySource ? { inventory: inventorySource } : {}) }, req.cwd).loaded;
   } else {
     // The template on its own, then the given inventory on its own: its CSV and every row against the
     // machine schema (loadSite stops before the cross-checks). Whether its circuits and IPs fit the
     // site is checked after writing (writeStack): the site to fit them to does not exist yet.
     loadAndPlan({ siteFile: template.siteFile, repoRoot }, req.cwd);
     try {
-      loadSite(template.siteFile, { inventory: inventorySource! });
+      loaded = loadSite(template.siteFile, { inventory: inventorySource! });
     } catch (err) {
       if (!(err instanceof SiteError)) throw err;
       throw new SiteError(err.problems.map((p) => (p.source ? { ...p, source: { ...p.source, file: displayPath(p.source.file, req.cwd) } } : p)));
     }
   }
 
+  const partitions = draftPartitions(loaded, req.partitionBy, req.cwd);
 
   const stackDir = path.join(repoRoot, "stacks", stack);
   return {
@@ -174,12 +225,44 @@ export function draftStack(req: StackRequest): StackDraft {
       site: path.join(stackDir, "site.yaml"),
       ...(inventorySource ? { inventory: path.join(stackDir, INVENTORY_FILE) } : {}),
     },
-    siteText: siteForStack(templateText, stack, inventorySource !== undefined, schemaLine(repoRoot)),
+    siteText: withPartitionRule(siteForStack(templateText, stack, inventorySource !== undefined, schemaLine(repoRoot)), req.partitionBy),
     stackText: stackFileText(stack, template.name, req.by),
     ...(inventorySource ? { inventorySource } : {}),
     inventoryFrom: req.inventory !== undefined ? displayPath(inventorySource!, req.cwd) : inventorySource ? `templates/${template.name}/${path.basename(inventorySource)}` : null,
     inventoryGiven: req.inventory !== undefined,
+    partitions,
+    partitionStacks: partitions.map((p) => ({ file: path.join(repoRoot, "stacks", `Pulumi.${partitionStackName(stack, p)}.yaml`), text: partitionStackText(stack, p, req.by) })),
   };
+}
+
+/**
+ * The partitions the new stack's site will have: the template's own, or those `--partition-by`
+ * gives it (checked here, each problem at its line of the template or inventory).
+ */
+function draftPartitions(loaded: LoadedSite, partitionBy: string | undefined, cwd: string): string[] {
+  // The template's own partitions (their problems are the validation's to report).
+  if (partitionBy === undefined) return resolvePartitions(loaded.spec)?.names ?? [];
+  if (!(PARTITION_KINDS as readonly string[]).includes(partitionBy)) {
+    throw new CliError(`--partition-by ${partitionBy} is not a way to split a site.\n  fix: use --partition-by ${PARTITION_KINDS.join(", --partition-by ")}.`);
+  }
+  if (loaded.spec.partitions !== undefined) throw new CliError("the template already splits its machines into partitions.\n  fix: leave out --partition-by (its partitions get their stacks).");
+  const problems: Problem[] = [];
+  const assigned = resolvePartitions({ ...loaded.spec, partitions: { by: partitionBy as Partitions["by"] } }, problems);
+  if (problems.length > 0) {
+    throw new SiteError(
+      problems.map((p) => {
+        const at = p.path ? loaded.locate(p.path) : undefined;
+        return at ? { ...p, source: { ...at, file: displayPath(at.file, cwd) } } : p;
+      }),
+    );
+  }
+  return assigned?.names ?? [];
+}
+
+/** The site text with `partitions: {by: KIND}` at its end (the rule `--partition-by` chose). */
+function withPartitionRule(siteText: string, partitionBy: string | undefined): string {
+  if (partitionBy === undefined) return siteText;
+  return `${siteText.replace(/\n*$/, "\n")}\n# Partitioned stacks: the cluster stack holds the servers and everything cluster-wide; one stack per\n# ${partitionBy} holds its gpu and cpu machines (stacks/Pulumi.<stack>-<partition>.yaml). See README, "Partitioned stacks".\npartitions:\n  by: ${partitionBy}\n`;
 }
 
 /** A file path relative to the project root, with '/' (as printed and as in --json). */
@@ -233,8 +316,9 @@ export function writeStack(draft: StackDraft, self = "mine2hpc"): WrittenStack {
   writeFileSync(files.site, draft.siteText);
   if (draft.inventorySource && files.inventory) copyFileSync(draft.inventorySource, files.inventory);
   writeFileSync(files.stack, draft.stackText);
+  for (const p of draft.partitionStacks) writeFileSync(p.file, p.text);
   const written = loadStack(stack, repoRoot);
-  const rel = [files.stack, files.site, ...(files.inventory ? [files.inventory] : [])].map((f) => projectPath(repoRoot, f));
+  const rel = [files.stack, files.site, ...(files.inventory ? [files.inventory] : []), ...draft.partitionStacks.map((p) => p.file)].map((f) => projectPath(repoRoot, f));
   try {
     const { loaded, plan } = loadAndPlan({ siteFile: written.siteFile, repoRoot, stack }, repoRoot);
     return { files: rel, figures: templateFigures(loaded.spec, plan), problems: [] };
@@ -302,7 +386,7 @@ export function problemJson(p: Problem) {
 const command: Command = {
   name: "init",
   summary: "Start a site from a template: write stacks/Pulumi.STACK.yaml and the site it points to.",
-  usage: "STACK --template NAME [--inventory FILE] [--force] [-o text|json|yaml|md]",
+  usage: "STACK --template NAME [--inventory FILE] [--partition-by feed|circuit|rack] [--force] [-o text|json|yaml|md]",
   description: [
     "Checks the template (load and plan) and a given inventory on its own (CSV, each row against the machine schema) before",
     "writing, and refuses to overwrite existing files without --force. Whether the inventory fits the site (its circuits in",
@@ -312,6 +396,7 @@ const command: Command = {
   options: {
     template: { type: "string", valueName: "NAME", description: "Template to start from (see 'mine2hpc templates')." },
     inventory: { type: "string", valueName: "FILE", description: "Inventory CSV to copy instead of the template's sample (e.g. from 'mine2hpc import')." },
+    "partition-by": { type: "string", valueName: "KIND", description: "Split the gpu and cpu machines into partitions, one stack each, by feed, circuit or rack (writes stacks/Pulumi.STACK-PARTITION.yaml too)." },
     force: { type: "boolean", description: "Overwrite the stack's files when they exist." },
     ...outputOptions(),
   },
@@ -323,15 +408,24 @@ const command: Command = {
     const repoRoot = findRepoRoot(ctx.cwd);
     if (!existsSync(path.join(repoRoot, "Pulumi.yaml"))) throw new CliError("not inside a mine2hpc project (no Pulumi.yaml here or above).\n  fix: run mine2hpc init from the project folder, the one holding Pulumi.yaml, or start a site repository with 'mine2hpc new DIR --template NAME'.");
     const invFlag = ctx.values.inventory as string | undefined;
-    const draft = draftStack({ cwd: ctx.cwd, repoRoot, stack, template: ctx.values.template as string | undefined, ...(invFlag !== undefined ? { inventory: invFlag } : {}), by: "mine2hpc init" });
-    const existing = Object.values(draft.files).filter((f) => existsSync(f));
+    const partitionBy = ctx.values["partition-by"] as string | undefined;
+    const draft = draftStack({
+      cwd: ctx.cwd,
+      repoRoot,
+      stack,
+      template: ctx.values.template as string | undefined,
+      ...(invFlag !== undefined ? { inventory: invFlag } : {}),
+      ...(partitionBy !== undefined ? { partitionBy } : {}),
+      by: "mine2hpc init",
+    });
+    const existing = [...Object.values(draft.files), ...draft.partitionStacks.map((p) => p.file)].filter((f) => existsSync(f));
     if (existing.length > 0 && ctx.values.force !== true) {
       throw new CliError(
         `${existing.map((f) => projectPath(repoRoot, f)).join(", ")} already exist${existing.length === 1 ? "s" : ""}; nothing was written.\n  fix: pass --force to overwrite ${existing.length === 1 ? "it" : "them"}, or pick another stack name.`,
       );
     }
     const written = writeStack(draft, ctx.self);
-    const steps = written.fitStep ? [written.fitStep, ...nextSteps(stack, ctx.self)] : nextSteps(stack, ctx.self);
+    const steps = written.fitStep ? [written.fitStep, ...nextSteps(stack, ctx.self, draft.partitions)] : nextSteps(stack, ctx.self, draft.partitions);
     const heading = `Created stack ${stack} from template ${draft.template.name}:`;
     printResult(ctx, format, {
       data: { stack, template: draft.template.name, files: written.files, inventoryFrom: draft.inventoryFrom, figures: written.figures ?? null, siteProblems: written.problems.map(problemJson), nextSteps: steps },

@@ -20,7 +20,7 @@ import { readOwnPackage, SITE_GITIGNORE, SITE_INDEX_TS, SITE_NPMRC, siteNextStep
 const command: Command = {
   name: "new",
   summary: "Start a site repository from a template: its own Pulumi project running the mine2hpc package.",
-  usage: "DIR --template NAME [--stack NAME] [--inventory FILE] [-o text|json|yaml|md]",
+  usage: "DIR --template NAME [--stack NAME] [--inventory FILE] [--partition-by feed|circuit|rack] [-o text|json|yaml|md]",
   description: [
     "Writes package.json (mine2hpc pinned to this version), Pulumi.yaml, index.ts, the stack",
     "(stacks/Pulumi.NAME.yaml, stacks/NAME/site.yaml and inventory.csv), the PR preview workflows,",
@@ -32,6 +32,7 @@ const command: Command = {
     template: { type: "string", valueName: "NAME", description: "Template to start from (see 'mine2hpc templates')." },
     stack: { type: "string", valueName: "NAME", description: "Site, stack and project name (a DNS label). Default: DIR's folder name." },
     inventory: { type: "string", valueName: "FILE", description: "Inventory CSV to copy instead of the template's sample (e.g. from 'mine2hpc import')." },
+    "partition-by": { type: "string", valueName: "KIND", description: "Split the gpu and cpu machines into partitions, one stack each, by feed, circuit or rack; the CI workflow previews and updates them as a job matrix." },
     ...outputOptions(),
   },
   async run(ctx) {
@@ -45,7 +46,17 @@ const command: Command = {
     }
     const stack = (ctx.values.stack as string | undefined) ?? path.basename(root);
     const invFlag = ctx.values.inventory as string | undefined;
-    const draft = draftStack({ cwd: ctx.cwd, repoRoot: root, stack, template: ctx.values.template as string | undefined, ...(invFlag !== undefined ? { inventory: invFlag } : {}), by: "mine2hpc new" });
+    const partitionBy = ctx.values["partition-by"] as string | undefined;
+    const draft = draftStack({
+      cwd: ctx.cwd,
+      repoRoot: root,
+      stack,
+      template: ctx.values.template as string | undefined,
+      ...(invFlag !== undefined ? { inventory: invFlag } : {}),
+      ...(partitionBy !== undefined ? { partitionBy } : {}),
+      by: "mine2hpc new",
+    });
+    const partitioned = draft.partitions.length > 0;
 
     const own = readOwnPackage();
     const projectFiles: Array<[string, string]> = [
@@ -56,8 +67,8 @@ const command: Command = {
       [".npmrc", SITE_NPMRC],
       // The workflows' setup-node reads it; the same major mine2hpc needs.
       [".nvmrc", `${own.engines.node.replace(/^>=\s*/, "")}\n`],
-      ["README.md", siteReadme(stack, stack, draft.template.name, own.version)],
-      [".github/workflows/preview.yml", previewWorkflow(stack)],
+      ["README.md", siteReadme(stack, stack, draft.template.name, own.version, draft.partitions)],
+      [".github/workflows/preview.yml", previewWorkflow(stack, { partitioned })],
       [".github/workflows/preview-comment.yml", previewCommentWorkflow()],
     ];
     for (const [rel, text] of projectFiles) {
@@ -72,7 +83,7 @@ const command: Command = {
     const stackFiles = writeStack(draft, `${shown === "." ? "" : `cd ${shown} && `}npx mine2hpc`);
     const written = { ...stackFiles, files: [...projectFiles.map(([rel]) => rel), ...stackFiles.files] };
     // The fit step comes after `npm install` (validate needs the package).
-    const [install, ...rest] = siteNextSteps(shown, stack);
+    const [install, ...rest] = siteNextSteps(shown, stack, draft.partitions);
     const steps = [install!, ...(stackFiles.fitStep ? [stackFiles.fitStep] : []), ...rest];
     const heading = `Created site repository ${shown} (stack ${stack}, template ${draft.template.name}, mine2hpc ${own.version}):`;
     printResult(ctx, format, {
