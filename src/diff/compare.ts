@@ -15,6 +15,8 @@ export interface ResourceRef {
   name: string;
   /** Parent as `type::name`, or null for a root resource. */
   parent: string | null;
+  /** The stack it belongs to, on a partitioned site (several stacks compared at once). */
+  stack?: string;
 }
 
 /** One value that differs between base and working tree; a side where it is absent is `null`. */
@@ -52,9 +54,11 @@ export interface Rebootstrap {
    * hash (in the `update` command) moved; `readdressed`: its IP or SSH user moved, so the
    * bootstrap runs at the new address (an in-place update).
    */
-  reason: "added" | "removed" | "changed" | "readdressed";
+  reason: "added" | "removed" | "changed" | "readdressed" | "forgotten";
   /** Resource name of its `HostBootstrap` command. */
   resource: string;
+  /** The stack of the command, on a partitioned site. `forgotten`: a partition stack drops it from state without the uninstall. */
+  stack?: string;
   /** Content hashes of the host config; null on the side where the machine is absent. */
   configBefore: string | null;
   configAfter: string | null;
@@ -200,6 +204,42 @@ export interface DiffSummary {
   secretsChanged: number;
 }
 
+/** A Kubernetes machine that another stack holds after the change (`null`: the cluster stack, or the whole site). */
+export interface PartitionMove {
+  hostname: string;
+  from: string | null;
+  to: string | null;
+}
+
+/** A resource registered by another stack after the change, under the same type, name and parent. */
+export interface MovedResource extends ResourceRef {
+  fromStack: string;
+  toStack: string;
+}
+
+/** What one stack's `pulumi up` would change. */
+export interface StackTouch {
+  stack: string;
+  /** The partition it holds, or null for the cluster stack. */
+  partition: string | null;
+  added: number;
+  changed: number;
+  removed: number;
+  /** Resources that arrive from, and leave to, another stack (machine moves). */
+  movedIn: number;
+  movedOut: number;
+}
+
+/** Partitioned stacks: which stacks a change touches and which machines change stack. */
+export interface PartitionDiff {
+  /** Stacks with something to do, by stack name; the others need no `pulumi up`. */
+  touched: StackTouch[];
+  /** Machines whose partition changes, by hostname. */
+  moves: PartitionMove[];
+  /** Their resources, as they leave one stack and arrive in another (not counted as added or removed). */
+  movedResources: MovedResource[];
+}
+
 /** The whole diff between the site at a git ref and the working tree. */
 export interface SiteDiff {
   base: {
@@ -217,22 +257,24 @@ export interface SiteDiff {
   plan: PlanDiff;
   /** Stack secrets that changed (by name only). */
   secrets: SecretDiff;
+  /** Present when either side of the site is partitioned: every stack of the site is compared. */
+  partitions?: PartitionDiff;
 }
 
 /** Type of the component whose children are the per-machine bootstrap commands. */
 export const HOST_BOOTSTRAP_TYPE = "mine2hpc:index:HostBootstrap";
 
 function resourceKey(r: ResourceRef): string {
-  return `${r.parent ?? ""}>${r.type}::${r.name}`;
+  return `${r.stack ?? ""}|${r.parent ?? ""}>${r.type}::${r.name}`;
 }
 
 function ref(r: PreviewResource): ResourceRef {
-  return { type: r.type, name: r.name, parent: r.parent };
+  return { type: r.type, name: r.name, parent: r.parent, ...(r.stack !== undefined ? { stack: r.stack } : {}) };
 }
 
 function byKey<T extends ResourceRef>(a: T, b: T): number {
-  const ka = `${a.type}::${a.name}>${a.parent ?? ""}`;
-  const kb = `${b.type}::${b.name}>${b.parent ?? ""}`;
+  const ka = `${a.stack ?? ""}|${a.type}::${a.name}>${a.parent ?? ""}`;
+  const kb = `${b.stack ?? ""}|${b.type}::${b.name}>${b.parent ?? ""}`;
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
@@ -323,7 +365,7 @@ export function findRebootstraps(base: readonly PreviewResource[], head: readonl
     // HostBootstrap (CA read, removals, uninstalls of retired machines) and the placeholders of
     // machines first seen offline carry none and bootstrap nothing.
     if (configBefore === null && configAfter === null) return;
-    out.push({ hostname, reason, resource: r.name, configBefore, configAfter });
+    out.push({ hostname, reason, resource: r.name, configBefore, configAfter, ...(r.stack !== undefined ? { stack: r.stack } : {}) });
   };
   for (const r of diff.added) push(r, "added");
   for (const r of diff.removed) push(r, "removed");
@@ -509,6 +551,70 @@ export function versionChange(before: string, head: FarmPlan): VersionChange | n
   return { before, after, hosts, agentBatch, line: versionChangeLine(before, after, hosts, agentBatch) };
 }
 
+/** The partition of every Kubernetes machine of a plan (null: the cluster stack's, or an unpartitioned site's). */
+function partitionsOf(plan: MachinesOf): Map<string, string | null> {
+  const out = new Map<string, string | null>();
+  for (const m of [...plan.nodes, ...plan.retired]) if (m.k3sRole !== "asic") out.set(m.hostname, m.partition ?? null);
+  return out;
+}
+
+/** Machines on both sides whose partition differs (an unpartitioned side counts as the cluster stack). */
+export function partitionMoves(base: MachinesOf | null, head: MachinesOf): PartitionMove[] {
+  if (base === null) return [];
+  const before = partitionsOf(base);
+  const out: PartitionMove[] = [];
+  for (const [hostname, to] of [...partitionsOf(head)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (!before.has(hostname)) continue;
+    const from = before.get(hostname)!;
+    if (from !== to) out.push({ hostname, from, to });
+  }
+  return out;
+}
+
+/**
+ * Takes resources that leave one stack and arrive in another under the same type, name and
+ * parent out of `diff.added`/`diff.removed` and returns them as moves. A machine's resources keep
+ * their names in every stack (FarmPartition registers under FarmCluster's type), so such a pair
+ * is the same host changing stack, not a removal and an install.
+ */
+export function extractMoves(diff: ResourceDiff): MovedResource[] {
+  const identity = (r: ResourceRef) => `${r.parent ?? ""}>${r.type}::${r.name}`;
+  const removed = new Map<string, ResourceRef[]>();
+  for (const r of diff.removed) if (r.stack !== undefined) removed.set(identity(r), [...(removed.get(identity(r)) ?? []), r]);
+  const moved: MovedResource[] = [];
+  const taken = new Set<ResourceRef>();
+  diff.added = diff.added.filter((a) => {
+    const from = a.stack === undefined ? undefined : removed.get(identity(a))?.find((r) => r.stack !== a.stack && !taken.has(r));
+    if (from === undefined) return true;
+    taken.add(from);
+    moved.push({ type: a.type, name: a.name, parent: a.parent, fromStack: from.stack!, toStack: a.stack! });
+    return false;
+  });
+  diff.removed = diff.removed.filter((r) => !taken.has(r));
+  return moved.sort(byKey);
+}
+
+/** Per stack of the site: what its `pulumi up` changes (stacks with nothing to do are left out). */
+function touchedStacks(diff: ResourceDiff, moved: readonly MovedResource[], parts: Readonly<Record<string, string | null>>): StackTouch[] {
+  const by = new Map<string, StackTouch>();
+  const of = (stack: string): StackTouch => {
+    let t = by.get(stack);
+    if (t === undefined) {
+      t = { stack, partition: parts[stack] ?? null, added: 0, changed: 0, removed: 0, movedIn: 0, movedOut: 0 };
+      by.set(stack, t);
+    }
+    return t;
+  };
+  for (const r of diff.added) if (r.stack !== undefined) of(r.stack).added++;
+  for (const r of diff.changed) if (r.stack !== undefined) of(r.stack).changed++;
+  for (const r of diff.removed) if (r.stack !== undefined) of(r.stack).removed++;
+  for (const m of moved) {
+    of(m.fromStack).movedOut++;
+    of(m.toStack).movedIn++;
+  }
+  return [...by.values()].sort((a, b) => (a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
+}
+
 /**
  * Secrets whose ciphertext differs, by key, sorted. A null base (no stack file at the base ref)
  * has nothing to change; every secret is new and so is the cluster.
@@ -528,16 +634,23 @@ export function diffSecrets(base: StackSecrets | null, head: StackSecrets | null
 
 /**
  * The full diff: base preview and plan (null when the stack does not exist at the base) against
- * the working tree's.
+ * the working tree's. For a partitioned site the previews hold every stack of the site (each
+ * resource tagged with its `stack`) and `parts` names each stack's partition (null: the cluster
+ * stack); the diff then says which stacks the change touches and which machines change stack.
  */
 export function diffSite(
   base: { ref: string; commit: string; plan: FarmPlan | null; preview: PreviewResult | null; secrets?: StackSecrets | null },
   head: { plan: FarmPlan; preview: PreviewResult; secrets?: StackSecrets | null },
+  parts?: Readonly<Record<string, string | null>>,
 ): SiteDiff {
   const secrets = diffSecrets(base.secrets ?? null, head.secrets ?? null);
   const baseResources = base.preview?.resources ?? [];
   const resources = diffResources(baseResources, head.preview.resources);
-  const rebootstraps = findRebootstraps(baseResources, head.preview.resources, resources);
+  const movedResources = parts !== undefined ? extractMoves(resources) : [];
+  // A partition stack forgets a machine that leaves it (retainOnDelete): no uninstall runs.
+  const rebootstraps = findRebootstraps(baseResources, head.preview.resources, resources).map((r) =>
+    r.reason === "removed" && r.stack !== undefined && (parts?.[r.stack] ?? null) !== null ? { ...r, reason: "forgotten" as const } : r,
+  );
   const plan = diffPlans(base.plan, head.plan);
   return {
     base: { ref: base.ref, commit: base.commit, stackExists: base.plan !== null },
@@ -558,5 +671,8 @@ export function diffSite(
     rebootstraps,
     plan,
     secrets,
+    ...(parts !== undefined
+      ? { partitions: { touched: touchedStacks(resources, movedResources, parts), moves: partitionMoves(base.plan, head.plan), movedResources } }
+      : {}),
   };
 }

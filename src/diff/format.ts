@@ -25,7 +25,7 @@ export function summaryLine(diff: SiteDiff): string {
 
 function hasChanges(diff: SiteDiff): boolean {
   const s = diff.summary;
-  return Object.values(s).some((n) => n > 0) || diff.plan.version !== null || diff.plan.readdressed.length > 0 || diff.plan.nodes.added.length + diff.plan.nodes.removed.length + diff.plan.asics.added.length + diff.plan.asics.removed.length > 0;
+  return Object.values(s).some((n) => n > 0) || (diff.partitions?.moves.length ?? 0) + (diff.partitions?.movedResources.length ?? 0) > 0 || diff.plan.version !== null || diff.plan.readdressed.length > 0 || diff.plan.nodes.added.length + diff.plan.nodes.removed.length + diff.plan.asics.added.length + diff.plan.asics.removed.length > 0;
 }
 
 function show(v: unknown): string {
@@ -49,6 +49,7 @@ const cell = (text: string) => text.replace(/\|/g, "\\|");
 function rebootstrapWhy(r: SiteDiff["rebootstraps"][number]): string {
   if (r.reason === "added") return "new machine: bootstrap (installs k3s and joins)";
   if (r.reason === "removed") return "machine removed: uninstall runs (leaves the cluster)";
+  if (r.reason === "forgotten") return `left partition stack ${r.stack ?? ""}: forgotten there (retainOnDelete: nothing runs on the host; retire it to uninstall)`;
   if (r.reason === "readdressed") return "re-addressed: bootstrap runs at the new address (in place; nothing runs through the old one)";
   return `host config changed: bootstrap runs again (config ${short(r.configBefore)} → ${short(r.configAfter)})`;
 }
@@ -114,6 +115,30 @@ export function stateWhy(c: SiteDiff["plan"]["states"][number]): string {
   return `${from} → ${to}${what ? `: ${what}` : ""}`;
 }
 
+/** A stack as the partition lines name it. */
+const stackPart = (stack: string, partition: string | null) => `${stack} (${partition === null ? "cluster" : `partition ${partition}`})`;
+
+/**
+ * The partition lines both formats print: each stack a `pulumi up` must run in, with what it
+ * changes, then each machine that changes stack and what that does on the hosts.
+ */
+export function partitionLines(diff: SiteDiff): string[] {
+  const d = diff.partitions;
+  if (d === undefined) return [];
+  const counts = (t: NonNullable<SiteDiff["partitions"]>["touched"][number]) =>
+    [t.added > 0 ? `${t.added} added` : "", t.changed > 0 ? `${t.changed} changed` : "", t.removed > 0 ? `${t.removed} removed` : "", t.movedIn > 0 ? `${t.movedIn} moved in` : "", t.movedOut > 0 ? `${t.movedOut} moved out` : ""]
+      .filter((x) => x !== "")
+      .join(", ");
+  const stackOf = (partition: string | null) => d.touched.find((t) => t.partition === partition)?.stack ?? (partition === null ? "the cluster stack" : `the ${partition} stack`);
+  return [
+    ...(d.touched.length === 0 ? ["no stack changes: no pulumi up needed"] : d.touched.map((t) => `${stackPart(t.stack, t.partition)}: ${counts(t)}`)),
+    ...d.moves.map(
+      (m) =>
+        `${m.hostname} moves ${m.from ?? "cluster"} → ${m.to ?? "cluster"}: ${stackOf(m.to)} bootstraps it (same host config: k3s keeps running), ${stackOf(m.from)} forgets it (nothing runs on the host); 'pulumi state move --source ${stackOf(m.from)} --dest ${stackOf(m.to)} <its URNs>' first makes both no-ops`,
+    ),
+  ];
+}
+
 /** The lifecycle lines both formats print before the details: version, states, addresses. */
 function lifecycleLines(diff: SiteDiff): string[] {
   const p = diff.plan;
@@ -123,6 +148,9 @@ function lifecycleLines(diff: SiteDiff): string[] {
     ...p.readdressed.map((r) => `${r.hostname}: re-addressed: ${r.before} → ${r.after}`),
   ];
 }
+
+/** `[stack] ` before a resource of a partitioned site's diff (several stacks at once); nothing otherwise. */
+const inStack = (r: { stack?: string }) => (r.stack !== undefined ? `[${r.stack}] ` : "");
 
 function fieldText(c: FieldChange): string {
   return `${c.field} ${show(c.before)} → ${show(c.after)}`;
@@ -156,6 +184,12 @@ export function diffMarkdown(diff: SiteDiff, maxChars: number = MAX_COMMENT_CHAR
   if (lifecycle.length > 0) {
     lines.push("### Lifecycle", "");
     for (const l of lifecycle) lines.push(`- ${l}`);
+    lines.push("");
+  }
+  const partitions = partitionLines(diff);
+  if (partitions.length > 0) {
+    lines.push("### Partitions (stacks)", "");
+    for (const l of partitions) lines.push(`- ${l}`);
     lines.push("");
   }
   if (diff.rebootstraps.length > 0) {
@@ -208,12 +242,14 @@ export function diffMarkdown(diff: SiteDiff, maxChars: number = MAX_COMMENT_CHAR
   for (const w of p.warnings.removed) lines.push(`> resolved warning: ${w}`);
   if (p.warnings.added.length + p.warnings.removed.length > 0) lines.push("");
   const r = diff.resources;
-  if (r.added.length + r.removed.length + r.changed.length > 0) {
+  const moved = diff.partitions?.movedResources ?? [];
+  if (r.added.length + r.removed.length + r.changed.length + moved.length > 0) {
     lines.push("### Resources (offline preview; secrets masked)", "");
-    for (const x of r.added) lines.push(`- **add** \`${x.type}\` \`${x.name}\``);
-    for (const x of r.removed) lines.push(`- **remove** \`${x.type}\` \`${x.name}\``);
+    for (const x of r.added) lines.push(`- **add** ${inStack(x)}\`${x.type}\` \`${x.name}\``);
+    for (const x of r.removed) lines.push(`- **remove** ${inStack(x)}\`${x.type}\` \`${x.name}\``);
+    for (const x of moved) lines.push(`- **move** \`${x.type}\` \`${x.name}\`: ${x.fromStack} → ${x.toStack}`);
     for (const x of r.changed) {
-      lines.push(`- **change** \`${x.type}\` \`${x.name}\``);
+      lines.push(`- **change** ${inStack(x)}\`${x.type}\` \`${x.name}\``);
       for (const c of x.inputs) lines.push(inputLine(c, true));
       for (const d of x.dependsOn.added) lines.push(`  - now depends on \`${d}\``);
       for (const d of x.dependsOn.removed) lines.push(`  - no longer depends on \`${d}\``);
@@ -256,6 +292,7 @@ export function diffText(diff: SiteDiff): string {
   };
   section("Secrets (names only; values never read)", secretLines(diff));
   section("Lifecycle", lifecycleLines(diff));
+  section("Partitions (stacks)", partitionLines(diff));
   section("Machines re-bootstrapped", diff.rebootstraps.map((r) => `${r.hostname}: ${rebootstrapWhy(r)}`));
   section("Machines", [
     ...p.nodes.added.map((h) => `+ node ${h}`),
@@ -283,10 +320,11 @@ export function diffText(diff: SiteDiff): string {
   section("Warnings", [...p.warnings.added.map((w) => `+ ${w}`), ...p.warnings.removed.map((w) => `- ${w}`)]);
   const r = diff.resources;
   section("Resources (offline preview; secrets masked)", [
-    ...r.added.map((x) => `+ ${x.type}  ${x.name}`),
-    ...r.removed.map((x) => `- ${x.type}  ${x.name}`),
+    ...r.added.map((x) => `+ ${inStack(x)}${x.type}  ${x.name}`),
+    ...r.removed.map((x) => `- ${inStack(x)}${x.type}  ${x.name}`),
+    ...(diff.partitions?.movedResources ?? []).map((x) => `> ${x.type}  ${x.name}: ${x.fromStack} → ${x.toStack}`),
     ...r.changed.flatMap((x) => [
-      `~ ${x.type}  ${x.name}`,
+      `~ ${inStack(x)}${x.type}  ${x.name}`,
       ...x.inputs.map((c) => inputLine(c, false).slice(2)),
       ...x.dependsOn.added.map((d) => `    now depends on ${d}`),
       ...x.dependsOn.removed.map((d) => `    no longer depends on ${d}`),

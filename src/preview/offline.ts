@@ -52,6 +52,8 @@ export interface PreviewResource {
   dependsOn: string[];
   /** Whether the resource is protected from deletion. */
   protect: boolean;
+  /** The stack registering it, when previews of several stacks of a partitioned site are combined (`diff`). */
+  stack?: string;
 }
 
 /** Result of an offline preview. */

@@ -14,9 +14,14 @@
  * repository's own index, worktrees and HEAD are never touched), with a symlink to the working
  * tree's node_modules: the base runs with today's installed packages (a base whose lockfile
  * differs is previewed with the newer packages). The folder is removed on every exit path.
+ *
+ * A partitioned site (either side) is compared stack by stack: every stack of the project whose
+ * `mine2hpc:site` is the given stack's (the cluster stack and one per partition) is previewed on
+ * both sides, so the diff says which stacks a change touches and shows a machine that changes
+ * partition as a move, not as an uninstall and an install.
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import os from "node:os";
 import path from "node:path";
@@ -166,6 +171,37 @@ export function readStackSecrets(repoRoot: string, stack: string): StackSecrets 
   return { ciphertexts, provider: provider === ";;" ? null : provider };
 }
 
+/**
+ * The stacks of the project at `root` that run the same site as `stack` (its cluster stack and
+ * its partitions' stacks), by name, with the partition each holds (null: the cluster stack).
+ * Stack files that do not load are left out: the stack given is checked on its own.
+ */
+export function siteStacks(root: string, stack: string): Record<string, string | null> {
+  const siteFile = loadStack(stack, root).siteFile;
+  const out: Record<string, string | null> = {};
+  for (const f of readdirSync(path.join(root, "stacks")).sort()) {
+    const name = /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1];
+    if (name === undefined) continue;
+    try {
+      const s = loadStack(name, root);
+      if (s.siteFile === siteFile) out[name] = s.partition?.name ?? null;
+    } catch (err) {
+      if (!(err instanceof SiteError)) throw err;
+    }
+  }
+  return out;
+}
+
+/** The previews of several stacks as one, each resource tagged with its stack (null when there are none). */
+function combined(stack: string, previews: readonly PreviewResult[]): PreviewResult | null {
+  const main = previews.find((p) => p.stack === stack) ?? previews[0];
+  if (main === undefined) return null;
+  const resources = previews.flatMap((p) => p.resources.map((r) => ({ ...r, stack: p.stack })));
+  const counts: Record<string, number> = {};
+  for (const t of resources.map((r) => r.type).sort()) counts[t] = (counts[t] ?? 0) + 1;
+  return { ...main, stack, resources, counts };
+}
+
 /** Removes the temporary tree even when the process is interrupted. */
 function withCleanup<T>(dir: string, work: () => Promise<T>): Promise<T> {
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
@@ -204,6 +240,8 @@ const command: Command = {
     "-o md fits a PR comment (trimmed under 64,000 characters, with a note); -o json/yaml is the structured diff.",
     "A changed secret in the stack file (k3sToken, k3sAgentToken, sshPrivateKey, minerCredentials) is shown by name and",
     "effect, never by value: the ciphertexts are compared, not decrypted.",
+    "A partitioned site is compared stack by stack (the cluster stack and every partition's):",
+    "the diff names the stacks a change touches and shows a machine changing partition as a move.",
   ].join("\n"),
   options: {
     base: { type: "string", valueName: "GIT_REF", description: "Branch, tag or commit to compare with (e.g. origin/main)." },
@@ -237,11 +275,25 @@ const command: Command = {
         const stackExists = existsSync(path.join(baseRoot, "stacks", `Pulumi.${stack}.yaml`));
         if (stackExists && !existsSync(path.join(baseRoot, "node_modules"))) symlinkSync(nodeModulesFor(repoRoot), path.join(baseRoot, "node_modules"), "dir");
         const basePlan = stackExists ? await planBase(baseRoot, stack, baseLabel) : null;
+        const { diffSite } = await import("../../diff/index.js");
+        if (headPlan.partitions !== undefined || basePlan?.partitions !== undefined) {
+          const baseStacks = stackExists ? siteStacks(baseRoot, stack) : {};
+          const headStacks = siteStacks(repoRoot, stack);
+          // One at a time: each preview is a child process holding the whole plan.
+          const basePreviews: PreviewResult[] = [];
+          for (const s of Object.keys(baseStacks)) basePreviews.push(await preview("base", baseLabel, baseRoot, s));
+          const headPreviews: PreviewResult[] = [];
+          for (const s of Object.keys(headStacks)) headPreviews.push(await preview("working tree", "working tree", repoRoot, s, basePreviews.find((b) => b.stack === s)?.records));
+          return diffSite(
+            { ref, commit, plan: basePlan, preview: combined(stack, basePreviews), secrets: stackExists ? readStackSecrets(baseRoot, stack) : null },
+            { plan: headPlan, preview: combined(stack, headPreviews)!, secrets: readStackSecrets(repoRoot, stack) },
+            { ...baseStacks, ...headStacks },
+          );
+        }
         // The base first: the working tree's preview starts from the state the base leaves (its
         // records, e.g. the k3s version each machine was installed with), as `pulumi up` would.
         const basePreview = stackExists ? await preview("base", baseLabel, baseRoot, stack) : null;
         const headPreview = await preview("working tree", "working tree", repoRoot, stack, basePreview?.records);
-        const { diffSite } = await import("../../diff/index.js");
         return diffSite(
           { ref, commit, plan: basePlan, preview: basePreview, secrets: stackExists ? readStackSecrets(baseRoot, stack) : null },
           { plan: headPlan, preview: headPreview, secrets: readStackSecrets(repoRoot, stack) },
