@@ -6,7 +6,9 @@
  * own; results go to bench/results/latest.json and a table on stdout. `--planner [--repeat N]`
  * runs only these sizes, N times each (see `plannerMain`); `--exactness` only the plan-quality
  * report against the LP optimum and the wiring against the best wiring (`exactnessMain`). Then the Pulumi
- * program under mocks for 100, 1,000 and 5,000 GPU nodes against its floor (bench/program.ts).
+ * program under mocks for 100, 1,000 and 5,000 GPU nodes against its floor (bench/program.ts),
+ * its state (bench/state.ts), and 5,000 GPU nodes as one stack and as 10 partitions
+ * (bench/partitions.ts).
  *
  * Synthetic site: ~8 machines per 415 V × 32 A three-phase circuit (4 riser rigs of
  * 6 × RTX 3090, 2 servers of 4 × RTX 4090, 2 Antminer S19j Pro), 250 circuits per feed,
@@ -23,6 +25,7 @@ import type { GpuSpec } from "../src/site/catalog.js";
 import type { SiteSpec } from "../src/site/schema.js";
 import { PROGRAM_TARGETS, formatProgramBench, runProgramBench } from "./program.js";
 import { STATE_TARGET_BYTES_PER_MACHINE, formatStateBench, runStateBench } from "./state.js";
+import { formatPartitionBench, runPartitionBench } from "./partitions.js";
 import { allocProblem, bestWiring, exactAllocate, exactInput, legacyAllocate } from "./alloc.js";
 import { loadSite } from "../src/site/load.js";
 import { TEST_CATALOG, arbPhasedSite } from "../tests/arbitraries.js";
@@ -448,6 +451,8 @@ async function main(): Promise<void> {
   const program = runProgramBench();
   // State bytes per resource type and the bytes a first `up` writes (bench/state.ts), each size in its own process.
   const state = runStateBench();
+  // 5,000 GPU nodes as one stack and as a cluster + 10 partition stacks (bench/partitions.ts), each stack and its floor in its own process.
+  const partitions = runPartitionBench();
 
   // Miner curtailment (bench/miners.ts): its own process, which runs the simulators in one child.
   const minersChild = spawnSync(process.execPath, [...process.execArgv, join(dirname(self), "miners.ts")], { encoding: "utf8", maxBuffer: 1 << 20, timeout: 600_000 });
@@ -470,6 +475,7 @@ async function main(): Promise<void> {
     exactness,
     program,
     state,
+    partitions,
     miners,
     powerAgent,
   };
@@ -487,6 +493,8 @@ async function main(): Promise<void> {
   for (const line of formatProgramBench(program)) console.log(line);
   console.log("");
   for (const line of formatStateBench(state)) console.log(line);
+  console.log("");
+  for (const line of formatPartitionBench(partitions)) console.log(line);
   console.log("");
   for (const line of formatMinersBench(miners)) console.log(line);
   for (const line of formatPowerAgentBench(powerAgent)) console.log(line);

@@ -91,7 +91,7 @@ export function run(config: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE),
   const site = loadAndValidate(siteFile, inventory ? { inventory: resolve(projectRoot, inventory), inventoryRoot: projectRoot } : {});
   const plan = planFarm(site.spec);
   const partition = config.get(PARTITION_KEY);
-  if (partition !== undefined) return runPartition(config, plan, partition, sshPrivateKey);
+  if (partition !== undefined) return runPartition(plan, { partition, clusterStack: config.require(CLUSTER_STACK_KEY), sshPrivateKey });
 
   // Presence only (the value stays inside the secret Output): a missing token is generated once
   // and kept in state, so every later `up` joins nodes with the same one.
@@ -120,9 +120,23 @@ export function run(config: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE),
   };
 }
 
-/** A partition stack: its machines only, joined to the cluster stack's cluster through a StackReference. */
-function runPartition(config: pulumi.Config, plan: FarmPlan, partition: string, sshPrivateKey: pulumi.Output<string>): FarmOutputs {
-  const cluster = new pulumi.StackReference(`${plan.site.name}-cluster`, { name: clusterStackName(config.require(CLUSTER_STACK_KEY)) });
+/** What a partition stack is, besides the site's plan (from its stack config). */
+export interface PartitionStackArgs {
+  /** The partition it holds (`mine2hpc:partition`). */
+  partition: string;
+  /** The cluster stack it reads (`mine2hpc:clusterStack`: a stack of this project, or org/project/stack). */
+  clusterStack: string;
+  /** SSH private key for its machines; a Pulumi secret. */
+  sshPrivateKey: pulumi.Input<string>;
+}
+
+/**
+ * A partition stack: its machines only, joined to the cluster stack's cluster through a
+ * StackReference. Exported for the bench, which builds partition stacks the way `pulumi up` does.
+ */
+export function runPartition(plan: FarmPlan, args: PartitionStackArgs): FarmOutputs {
+  const { partition, sshPrivateKey } = args;
+  const cluster = new pulumi.StackReference(`${plan.site.name}-cluster`, { name: clusterStackName(args.clusterStack) });
   const farm = new FarmPartition(plan.site.name, {
     plan,
     partition,
