@@ -24,8 +24,9 @@ describe("partition bench on 20 GPU nodes in 2 partitions", () => {
     expect(m.machines).toBe(10);
     // 30 per machine, StackReference, provider, FarmCluster/HostBootstrap/ClusterAccess/PowerPools components.
     expect(m.registered).toBe(30 + 1 + 1 + 4);
-    // The checkpoint adds the root stack and the default providers of command and random.
-    expect(m.state.resources).toBe(m.registered + 3);
+    // The checkpoint adds the root stack and the default providers of command, random and pulumi
+    // (the engine's builtin provider that reads stack references, `pulumi:providers:pulumi`).
+    expect(m.state.resources).toBe(m.registered + 4);
     expect(m.state.total).toBeGreaterThan(referenceBytes({ outputs: {}, secretOutputNames: [] }));
   });
 });
