@@ -209,6 +209,28 @@ describe("why power is stranded", () => {
     expect(c.causes).toEqual([{ kind: "no-gain", hostnames: ["rig-1"] }]);
   });
 
+  it("reads the curve up to a machine's own max (gpuMaxWatts), as the planner does", () => {
+    // 8 × built-in RTX 4090 on boards that accept 600 W, 240 V × 24 A × 0.8 = 4,608 W:
+    // (4,608 × 0.9 − 120 W rig base) / 8 = 503.4 → cap 503 W, draw 4,604 W, 4 W left. The model's
+    // own curve ends at 450 W (flat past it); the machine's curve, continued to 600 W, still gains.
+    const plan = planFarm(
+      site(
+        siteInput({
+          power: { pue: 1.0, feeds: [{ name: "f", tier: "firm", capacityKw: 100 }], circuits: [{ id: "c", feed: "f", derating: 0.8, volts: 240, amps: 24, phases: 1 }, { id: "ctl", feed: "f", volts: 240, amps: 20, phases: 1 }] },
+          machines: [
+            cpMachine({ circuit: "ctl" }),
+            { hostname: "rig-1", ip: "10.0.0.11", rack: "r1", circuit: "c", role: "gpu", gpuModel: "rtx-4090", gpuCount: 8, pcieLink: "x1", psuEfficiency: 0.9, gpuMaxWatts: 600 },
+          ],
+        }),
+      ),
+    );
+    expect(plan.nodes.find((n) => n.hostname === "rig-1")!.gpu).toMatchObject({ capWatts: 503, maxWatts: 600, maxFromMachine: true });
+    const c = explainStranded(plan).circuits.find((x) => x.circuit === "c")!;
+    expect([c.strandedWatts, plan.circuits.find((x) => x.id === "c")!.loadPercent]).toEqual([4, 99.9]);
+    expect(c.causes).toEqual([{ kind: "circuit-full", roomWatts: 4, nodes: [{ hostname: "rig-1", stepWatts: 8 / 0.9 }] }]);
+    expect(describeCircuit(c, 1)).toBe("the circuit is full: 4 W left, less than the next watt of GPU cap needs (8.9 W at the wall)");
+  });
+
   it("says so when a plan's figures explain nothing (a plan not made by the planner)", () => {
     const plan = rigSite(100, { volts: 240, amps: 100, phases: 1 });
     plan.nodes.find((n) => n.hostname === "rig-1")!.gpu!.capWatts = 300;

@@ -26,7 +26,7 @@ import { cmpStr } from "../plan/allocate.js";
 import { PHASE_NAMES } from "../plan/phases.js";
 import { formatWatts } from "../plan/power.js";
 import type { GpuSpec } from "../site/catalog.js";
-import { findGpu, relativeThroughput } from "../site/catalog.js";
+import { findGpu, relativeThroughput, withMaxWatts } from "../site/catalog.js";
 import { kw, plural } from "./format.js";
 import type { CircuitLoad, FarmPlan, FeedLoad, PhaseName, PlannedNode } from "../plan/types.js";
 
@@ -126,10 +126,16 @@ function feedItRoom(f: FeedLoad, pue: number): number {
   return f.capacityWatts / pue - f.itWatts;
 }
 
-/** Whether one more watt of cap buys throughput on this node (`handOutLeftover`'s gain > 0); true when the model is unknown. */
+/**
+ * Whether one more watt of cap buys throughput on this node (`handOutLeftover`'s gain > 0); true
+ * when the model is unknown. The curve is the one the planner used: the model's, cut or extended
+ * at the node's max (a machine's `gpuMaxWatts`, as `resolve` does), else a board allowed past the
+ * model's max reads as flat there.
+ */
 function gains(n: PlannedNode, gpuOf: (model: string) => GpuSpec | undefined): boolean {
-  const spec = gpuOf(n.gpu!.model);
-  if (!spec) return true;
+  const model = gpuOf(n.gpu!.model);
+  if (!model) return true;
+  const spec = n.gpu!.maxFromMachine ? withMaxWatts(model, n.gpu!.maxWatts) : model;
   return relativeThroughput(spec, n.gpu!.capWatts + 1) > relativeThroughput(spec, n.gpu!.capWatts);
 }
 
