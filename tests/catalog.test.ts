@@ -249,10 +249,10 @@ describe("throughput figures compare across GPU classes", () => {
       ["rtx-4070-ti", 80.2],
       ["rtx-4080", 97.5],
       ["rtx-5090", 209.5],
-      ["cmp-30hx", 10],
-      ["cmp-50hx", 44.3],
-      ["cmp-90hx", 43.8],
-      ["cmp-170hx", 42],
+      ["cmp-30hx", 0.31],
+      ["cmp-50hx", 1.38],
+      ["cmp-90hx", 1.37],
+      ["cmp-170hx", 6.3],
     ]);
   });
 });

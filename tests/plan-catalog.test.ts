@@ -77,6 +77,32 @@ describe("planFarm with the site's catalog", () => {
     );
   });
 
+  it("a CMP 170HX rig no longer takes watts from real GPUs on a shared circuit (6.3 TFLOPS measured, not 42)", () => {
+    // 240 V × 30 A × 0.8 = 5,760 W for 8 × CMP 170HX and 8 × RTX 3090 (PSU 0.9, 120 W base each).
+    // With 42 TFLOPS the CMPs sat at their 250 W max and the 3090s stopped at 368 W; now the 3090s
+    // reach their 400 W max first and the CMPs get what is left: (5,760 × 0.9 − 240 − 8 × 400) / 8 = 218 W.
+    const s = site(
+      siteInput({
+        power: {
+          pue: 1.0,
+          feeds: [{ name: "utility", tier: "firm", capacityKw: 100 }],
+          circuits: [
+            { id: "pdu-cp", feed: "utility", volts: 240, amps: 30, phases: 1 },
+            { id: "pdu-a1", feed: "utility", volts: 240, amps: 30, phases: 1 },
+          ],
+        },
+        machines: [
+          cpMachine(),
+          { hostname: "cmp-01", ip: "10.0.1.1", rack: "r1", circuit: "pdu-a1", role: "gpu", gpuModel: "cmp-170hx", gpuCount: 8, pcieLink: "x1", psuEfficiency: 0.9 },
+          { hostname: "rig-01", ip: "10.0.1.2", rack: "r1", circuit: "pdu-a1", role: "gpu", gpuModel: "rtx-3090", gpuCount: 8, pcieLink: "x1", psuEfficiency: 0.9 },
+        ],
+      }),
+    );
+    const plan = planFarm(s);
+    expect(plan.nodes.filter((n) => n.gpu).map((n) => [n.hostname, n.gpu!.capWatts])).toEqual([["cmp-01", 218], ["rig-01", 400]]);
+    expect(plan.circuits.find((c) => c.id === "pdu-a1")!.loadWatts).toBe(5760);
+  });
+
   it("the planner re-checks gpuMaxWatts against the model's range (a site that skipped validation)", () => {
     const s = catalogSite([
       { hostname: "rig-01", ip: "10.0.1.1", rack: "r1", circuit: "pdu-a1", role: "gpu", gpuModel: "rtx-4090", gpuCount: 4, gpuMaxWatts: 700 },

@@ -627,15 +627,24 @@ export const GPUS: readonly GpuSpec[] = [
   // (GA100, 8 GB HBM2e, 250 W: pcguia.pt / pcworld.pl, September 2021). Mining software
   // measured the 50HX at 250 W and the 90HX at 320 W (kryptex/krig-miner v1.5.7 notes).
   // Crippled on purpose: NVIDIA limits the PCIe link to four Gen 1 lanes (heise on the 50HX:
-  // "auf vier 1.0-Lanes"; pcworld.pl on the 170HX: generation 1, 4 lanes, in an x16 slot;
-  // assumed the same on the 30HX and 90HX, for which no source was found), about 1 GB/s, what a
-  // Gen 3 x1 riser gives, so the planner treats them like x1-riser GPUs (single-GPU inference
-  // pools, pcieLinkLimit). On the 170HX NVIDIA also throttles FP32
-  // FMA to 0.39 TFLOPS; FP16 runs at 42 TFLOPS and non-FMA FP32 at 6.25 TFLOPS (niconiconi,
-  // "Nvidia CMP 170HX Review"). For the Turing and GA102 CMPs no measured figure was found:
-  // their fp16Tflops is the GPU configuration's upper bound (derived as for GeForce above),
-  // not a measurement, and may be far above what NVIDIA's limits allow. Min Power Limits are
-  // not published: 100 W assumed (the GA10x floor above), not verified; max = the table's power.
+  // "auf vier 1.0-Lanes"; pcworld.pl on the 170HX: generation 1, 4 lanes, in an x16 slot), about
+  // 1 GB/s, what a Gen 3 x1 riser gives, so the planner treats them like x1-riser GPUs
+  // (single-GPU inference pools, pcieLinkLimit). Not sourced: Gen 1 x4 on the 30HX and 90HX is
+  // assumed (no source found; heise and pcworld cover only the 50HX and 170HX), and pcguia.pt
+  // calls the 170HX's link "PCIe 4.0 x1", which conflicts with pcworld.pl. Every reading is a
+  // riser-class link (Gen 1 x4 ≈ Gen 3 x1 ≈ 1 GB/s; Gen 4 x1 ≈ 2 GB/s), so planning is the same.
+  // Throughput: fp16Tflops is dense tensor FP16 with FP32 accumulate, and on the 170HX NVIDIA
+  // gates the tensor cores to 1/32 of their peak, measured at 6.3 TFLOPS (Xing, "Microbenchmarking
+  // Instruction-Level Tensor Core Throttling in NVIDIA CMP 170HX", zenodo.org/records/18995979).
+  // The 42 TFLOPS niconiconi measured ("Nvidia CMP 170HX Review") is non-tensor FP16; FP32 FMA is
+  // throttled to 0.39 TFLOPS, non-FMA FP32 runs at 6.25. For the Turing and GA102 CMPs no measured
+  // figure was found: their fp16Tflops is the configuration's upper bound (derived as for GeForce
+  // above) × 1/32, the throttle measured on the 170HX, assumed the same — a conservative figure,
+  // because the planner hands out watts by throughput and an overstated CMP would take watts from
+  // real GPUs on a shared feed. (Two torch matmul reports show a 170HX at ~163 TFLOPS FP16:
+  // zzc0721/torch-performance-test-data issues #187 and #188, unexplained, likely modified drivers;
+  // not used.) Min Power Limits are not published: 100 W assumed (the GA10x floor above), not
+  // verified; max = the table's power.
   // Not GeForce, but as far outside NVIDIA's datacenter support matrix: consumer: true.
   {
     key: "cmp-30hx",
@@ -647,7 +656,7 @@ export const GPUS: readonly GpuSpec[] = [
     minWatts: 100, // derived (see above)
     maxWatts: 125,
     idleWatts: 10, // engineering estimate
-    fp16Tflops: 10, // derived upper bound: TU116, no tensor cores, FP16 at 2 × FP32: 1408 cores × 2 FLOPs × 2 × 1.785 GHz ≈ 10 TFLOPS
+    fp16Tflops: 0.31, // assumed: 10 TFLOPS upper bound (TU116, no tensor cores, FP16 at 2 × FP32: 1408 cores × 2 FLOPs × 2 × 1.785 GHz) × 1/32 (the 170HX's measured throttle, see above)
     curve: [[100, 0.947], [105, 0.965], [115, 0.988], [125, 1]],
     hostBaseWatts: MINING_RIG_BASE_WATTS,
     aliases: ["cmp30hx", "30hx", "cmp-30hx-6gb"],
@@ -663,7 +672,7 @@ export const GPUS: readonly GpuSpec[] = [
     minWatts: 100, // derived (see above)
     maxWatts: 250,
     idleWatts: 15, // engineering estimate
-    fp16Tflops: 44.3, // derived upper bound: TU102 with 56 SMs (heise) = 448 tensor cores × 1.545 GHz boost × 64 (Turing GeForce rate with FP32 accumulate)
+    fp16Tflops: 1.38, // assumed: 44.3 upper bound (TU102 with 56 SMs (heise) = 448 tensor cores × 1.545 GHz boost × 64, the Turing GeForce rate with FP32 accumulate) × 1/32 (see above)
     curve: [[100, 0.55], [125, 0.7], [175, 0.9], [215, 0.972], [235, 0.991], [250, 1]],
     hostBaseWatts: MINING_RIG_BASE_WATTS,
     aliases: ["cmp50hx", "50hx", "cmp-50hx-10gb"],
@@ -679,7 +688,7 @@ export const GPUS: readonly GpuSpec[] = [
     minWatts: 100, // derived (see above)
     maxWatts: 320,
     idleWatts: 15, // engineering estimate
-    fp16Tflops: 43.8, // derived upper bound: GA102 with 50 SMs = 200 tensor cores × 1.71 GHz × 128 (GA10x GeForce rate); not measured
+    fp16Tflops: 1.37, // assumed: 43.8 upper bound (GA102 with 50 SMs = 200 tensor cores × 1.71 GHz × 128, the GA10x GeForce rate) × 1/32 (see above); not measured
     curve: [[100, 0.419], [160, 0.7], [225, 0.901], [270, 0.967], [300, 0.991], [320, 1]],
     hostBaseWatts: MINING_RIG_BASE_WATTS,
     aliases: ["cmp90hx", "90hx", "cmp-90hx-10gb"],
@@ -695,7 +704,7 @@ export const GPUS: readonly GpuSpec[] = [
     minWatts: 100, // derived (see above)
     maxWatts: 250,
     idleWatts: 25, // engineering estimate (HBM2e)
-    fp16Tflops: 42, // niconiconi review: FP16 measured at 42 TFLOPS (FP32 FMA throttled to 0.39 TFLOPS)
+    fp16Tflops: 6.3, // measured tensor-core FP16, 1/32 of peak (zenodo.org/records/18995979); 42 TFLOPS (niconiconi) is non-tensor FP16
     curve: [[100, 0.55], [125, 0.7], [175, 0.9], [215, 0.972], [235, 0.991], [250, 1]],
     hostBaseWatts: MINING_RIG_BASE_WATTS,
     aliases: ["cmp170hx", "170hx", "cmp-170hx-8gb"],
