@@ -21,7 +21,7 @@ import {
 
 const REQUIRED_GPU_KEYS = [
   "rtx-3060", "rtx-3060-ti", "rtx-3070", "rtx-3070-ti", "rtx-3080", "rtx-3080-ti", "rtx-3090", "rtx-4070-ti", "rtx-4080", "rtx-4090", "rtx-5090",
-  "rtx-a2000", "rtx-a4000", "rtx-a4500", "rtx-a5000", "rtx-a6000", "rtx-6000-ada",
+  "rtx-a2000", "rtx-a2000-12gb", "rtx-a4000", "rtx-a4500", "rtx-a5000", "rtx-a6000", "rtx-6000-ada",
   "a10", "a30", "a40", "l4", "l40", "l40s", "t4", "v100-pcie", "v100-sxm", "a100-pcie", "a100-sxm", "h100-pcie", "h100-sxm", "h200-sxm", "b200",
   "cmp-30hx", "cmp-50hx", "cmp-90hx", "cmp-170hx",
 ];
@@ -321,6 +321,51 @@ describe("modelCurve and withMaxWatts", () => {
     // A datacenter curve ending at TDP continues with the smaller of its last slope and the model's.
     const a10 = withMaxWatts(gpu("a10"), 160);
     expect(a10.curve[a10.curve.length - 1]![1]).toBeCloseTo(1 + 10 * Math.min(0.01 / 10, 0.1 / 150), 12);
+  });
+});
+
+describe("minimum power limits: sourced or marked derived", () => {
+  it("marks exactly the built-in models whose minWatts is inferred", () => {
+    expect(GPUS.filter((g) => g.minWattsSource === "derived").map((g) => [g.key, g.minWatts])).toEqual([
+      ["rtx-3060-ti", 100],
+      ["rtx-3070-ti", 100],
+      ["rtx-3080-ti", 100],
+      ["rtx-4070-ti", 95],
+      ["rtx-4080", 110],
+      ["rtx-a2000", 50],
+      ["rtx-a2000-12gb", 50],
+      ["rtx-a4500", 100],
+      ["rtx-a6000", 100],
+      ["a10", 100],
+      ["a30", 100],
+      ["l4", 40],
+      ["l40", 100],
+      ["v100-pcie", 100],
+      ["b200", 200],
+      ["cmp-30hx", 100],
+      ["cmp-50hx", 100],
+      ["cmp-90hx", 100],
+      ["cmp-170hx", 100],
+    ]);
+  });
+
+  it("takes the V100 SXM2 and A40 limits from nvidia-smi captures (nvidia-docker #1076, #1447)", () => {
+    expect([gpu("v100-sxm").minWatts, gpu("v100-sxm").maxWatts, gpu("v100-sxm").minWattsSource]).toEqual([150, 300, undefined]);
+    expect([gpu("a40").minWatts, gpu("a40").maxWatts, gpu("a40").minWattsSource]).toEqual([100, 300, undefined]);
+    expect([gpu("rtx-4090").minWatts, gpu("rtx-4090").minWattsSource]).toEqual([150, undefined]);
+  });
+
+  it("a site entry counts as verified even where it replaces a derived built-in model", () => {
+    const cat = siteCatalog({ catalog: { gpus: [{ key: "cmp-170hx", name: "NVIDIA CMP 170HX", consumer: true, formFactor: "pcie", memoryGiB: 8, tdpWatts: 250, minWatts: 125, maxWatts: 250, fp16Tflops: 6.3, aliases: [] }], asics: [] } });
+    expect([cat.findGpu("cmp-170hx")!.minWatts, cat.findGpu("cmp-170hx")!.minWattsSource]).toEqual([125, undefined]);
+  });
+
+  it("tells the 12 GB RTX A2000 from the 6 GB one", () => {
+    expect([findGpu("NVIDIA RTX A2000 12GB")?.key, findGpu("NVIDIA RTX A2000 12GB")?.memoryGiB]).toEqual(["rtx-a2000-12gb", 12]);
+    expect([findGpu("NVIDIA RTX A2000")?.key, findGpu("rtx-a2000-6gb")?.memoryGiB]).toEqual(["rtx-a2000", 6]);
+    const { key: _k, name: _n, memoryGiB: _m, aliases: _a, ...rest12 } = gpu("rtx-a2000-12gb");
+    const { key: _k6, name: _n6, memoryGiB: _m6, aliases: _a6, ...rest6 } = gpu("rtx-a2000");
+    expect(rest12).toEqual(rest6);
   });
 });
 

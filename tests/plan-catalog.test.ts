@@ -103,6 +103,23 @@ describe("planFarm with the site's catalog", () => {
     expect(plan.circuits.find((c) => c.id === "pdu-a1")!.loadWatts).toBe(5760);
   });
 
+  it("warns where a plan uses a built-in model whose minimum power limit is derived, not where the site supplies it", () => {
+    const rigs = [
+      { hostname: "cmp-01", ip: "10.0.1.1", rack: "r1", circuit: "pdu-a1", role: "gpu" as const, gpuModel: "cmp-170hx", gpuCount: 8, pcieLink: "x1" as const },
+      { hostname: "cmp-02", ip: "10.0.1.2", rack: "r1", circuit: "pdu-a1", role: "gpu" as const, gpuModel: "cmp-170hx", gpuCount: 8, pcieLink: "x1" as const },
+      { hostname: "rig-01", ip: "10.0.1.3", rack: "r1", circuit: "pdu-a1", role: "gpu" as const, gpuModel: "rtx-3090", gpuCount: 8, pcieLink: "x1" as const },
+    ];
+    const derived = planFarm(catalogSite(rigs)).warnings.filter((w) => w.includes("minimum power limit"));
+    expect(derived).toEqual([
+      "GPU model NVIDIA CMP 170HX (cmp-170hx) on 2 machines (cmp-01, cmp-02): its 100 W minimum power limit in the built-in catalog is derived, not published or measured, and the plan caps it as low as 250 W; if the driver's real minimum is higher, the power agent holds the GPU at that minimum and reports CapBelowMinimum (the node stays tainted) wherever the plan goes below it. Run nvidia-smi -q -d POWER on one of them and set minWatts to its Min Power Limit in the site file's catalog.gpus (an entry with key: cmp-170hx)",
+    ]);
+    // The operator's figure (a site catalog entry with the same key) is taken as measured.
+    const measured = catalogSite(rigs, {
+      gpus: [{ key: "cmp-170hx", name: "NVIDIA CMP 170HX", consumer: true, memoryGiB: 8, tdpWatts: 250, minWatts: 125, maxWatts: 250, fp16Tflops: 6.3, pcieLinkLimit: { generation: 1, lanes: 4 } }],
+    });
+    expect(planFarm(measured).warnings.filter((w) => w.includes("minimum power limit"))).toEqual([]);
+  });
+
   it("the planner re-checks gpuMaxWatts against the model's range (a site that skipped validation)", () => {
     const s = catalogSite([
       { hostname: "rig-01", ip: "10.0.1.1", rack: "r1", circuit: "pdu-a1", role: "gpu", gpuModel: "rtx-4090", gpuCount: 4, gpuMaxWatts: 700 },

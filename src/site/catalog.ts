@@ -25,6 +25,13 @@ export interface GpuSpec {
   tdpWatts: number;
   /** Lowest settable power limit, in W. */
   minWatts: number;
+  /**
+   * `"derived"` where `minWatts` is neither published nor measured on the board but inferred
+   * (from a sibling board, a share of TDP): the plan warns that the driver's real minimum may be
+   * higher. Absent: from a datasheet or an nvidia-smi capture. A site catalog entry never has it
+   * (the operator supplied the figure).
+   */
+  minWattsSource?: "derived";
   /** Highest settable power limit the planner uses, in W (a machine's `gpuMaxWatts` replaces it). */
   maxWatts: number;
   /**
@@ -103,6 +110,24 @@ const WORKSTATION_BASE_WATTS = 400;
 /** 4–8-GPU dual-socket PCIe server: CPUs, DIMMs, NICs, NVMe, fans, per host (engineering estimate, 400–800 W range). */
 const PCIE_SERVER_BASE_WATTS = 600;
 
+/** NVIDIA RTX A2000 (6 GB); the 12 GB board below copies it. */
+const RTX_A2000: GpuSpec = {
+  key: "rtx-a2000",
+  name: "NVIDIA RTX A2000",
+  consumer: false,
+  formFactor: "pcie",
+  memoryGiB: 6, // NVIDIA RTX A2000 datasheet: 6 GB GDDR6 with ECC (the 12 GB board is its own entry, rtx-a2000-12gb)
+  tdpWatts: 70, // RTX A2000 datasheet: max power consumption 70 W (slot-powered)
+  minWatts: 50, // derived: not published; a slot-powered 70 W card's range assumed as narrow as the T4's (60–70 W), rounded down; not verified
+  minWattsSource: "derived",
+  maxWatts: 70, // = datasheet max power
+  idleWatts: 8, // engineering estimate
+  fp16Tflops: 31.9, // RTX A2000 datasheet: 63.9 TFLOPS tensor performance with sparsity → 31.9 dense
+  curve: [[50, 0.907], [60, 0.972], [65, 0.99], [70, 1]],
+  hostBaseWatts: WORKSTATION_BASE_WATTS,
+  aliases: ["a2000", "rtxa2000", "rtx-a2000-6gb"],
+};
+
 /** The GPU models a site file may name, sorted by key family (consumer, workstation, datacenter). */
 export const GPUS: readonly GpuSpec[] = [
   // --- GeForce (consumer): power limits as nvidia-smi -q -d POWER reports for the Founders
@@ -178,7 +203,9 @@ export const GPUS: readonly GpuSpec[] = [
     formFactor: "pcie",
     memoryGiB: 24, // NVIDIA spec page: 24 GB GDDR6X
     tdpWatts: 450, // NVIDIA spec page: 450 W total graphics power (Tom's Hardware power-limit study: "450W TBP")
-    minWatts: 150, // nvidia-smi -q -x of a 4090 board (1Panel-dev/1Panel issue #11910): min_power_limit 150.00 W, default 450.00 W
+    // nvidia-smi -q -x of a 4090 board (1Panel-dev/1Panel issue #11910): min_power_limit 150.00 W,
+    // default 450.00 W; an RTX 4090 capped at 150 W in NVIDIA/open-gpu-kernel-modules issue #483.
+    minWatts: 150,
     // The Max Power Limit differs by board: the same capture shows max_power_limit 450.00 W
     // (a board that stops at its default), an AIO board accepted 510–530 W caps
     // (noonghunna/club-3090 issue #697), and the Founders Edition's slider reaches 133 %
@@ -196,7 +223,7 @@ export const GPUS: readonly GpuSpec[] = [
   // Boards added for issue 9 (what mining farms hold). Same conventions as above. Where NVIDIA
   // publishes no power-limit range, maxWatts is the TGP (every board accepts its default limit;
   // partner boards may accept more: a machine sets gpuMaxWatts) and minWatts is marked
-  // "derived" with how. GeForce tensor figures not printed in a whitepaper are derived as
+  // "derived" with how (and minWattsSource: "derived", so a plan that uses the model warns). GeForce tensor figures not printed in a whitepaper are derived as
   // tensor cores × boost clock × FLOPs per core per clock with FP32 accumulate (GA10x: 128,
   // from the whitepaper's RTX 3090 row: 71 TFLOPS = 328 × 1.695 GHz × 128; Ada and Blackwell
   // GeForce: 128, from the RTX 4090 row: 165.2 = 512 × 2.52 GHz × 128). Curves are the shared
@@ -209,6 +236,7 @@ export const GPUS: readonly GpuSpec[] = [
     memoryGiB: 8, // NVIDIA RTX 3060 family spec page: 8 GB GDDR6
     tdpWatts: 200, // NVIDIA spec page: 200 W graphics card power
     minWatts: 100, // derived: the 100 W Min Power Limit of the other GA10x boards here (3060/3070/3080/3090); not verified on this board
+    minWattsSource: "derived",
     maxWatts: 200, // = TGP (see the note above this group)
     idleWatts: 12, // engineering estimate
     fp16Tflops: 32.4, // derived: 152 tensor cores × 1.665 GHz boost (spec page) × 128
@@ -224,6 +252,7 @@ export const GPUS: readonly GpuSpec[] = [
     memoryGiB: 8, // NVIDIA RTX 3070 family spec page: 8 GB GDDR6X
     tdpWatts: 290, // NVIDIA spec page: 290 W graphics card power
     minWatts: 100, // derived: as the other GA10x boards here; not verified on this board
+    minWattsSource: "derived",
     maxWatts: 290, // = TGP
     idleWatts: 15, // engineering estimate (GDDR6X)
     fp16Tflops: 43.5, // derived: 192 tensor cores × 1.77 GHz boost (spec page) × 128
@@ -239,6 +268,7 @@ export const GPUS: readonly GpuSpec[] = [
     memoryGiB: 12, // NVIDIA RTX 3080 family spec page: 12 GB GDDR6X
     tdpWatts: 350, // NVIDIA spec page: 350 W graphics card power
     minWatts: 100, // derived: as the other GA10x boards here; not verified on this board
+    minWattsSource: "derived",
     maxWatts: 350, // = TGP (partner boards that accept more: gpuMaxWatts)
     idleWatts: 18, // engineering estimate (GDDR6X)
     fp16Tflops: 68.2, // derived: 320 tensor cores × 1.665 GHz boost (spec page) × 128
@@ -254,6 +284,7 @@ export const GPUS: readonly GpuSpec[] = [
     memoryGiB: 12, // NVIDIA RTX 4070 family spec page: 12 GB GDDR6X
     tdpWatts: 285, // NVIDIA spec page: 285 W total graphics power (no Founders Edition)
     minWatts: 95, // derived: one third of TGP as on the RTX 4090 (150 of 450 W), rounded up to 5 W; not verified
+    minWattsSource: "derived",
     maxWatts: 285, // = TGP
     idleWatts: 12, // engineering estimate
     fp16Tflops: 80.2, // derived: 240 tensor cores × 2.61 GHz boost (spec page) × 128 (the Ada whitepaper lists this AD104 part as "RTX 4080 12GB")
@@ -269,6 +300,7 @@ export const GPUS: readonly GpuSpec[] = [
     memoryGiB: 16, // NVIDIA spec page: 16 GB GDDR6X
     tdpWatts: 320, // NVIDIA spec page: 320 W total graphics power
     minWatts: 110, // derived: one third of TGP as on the RTX 4090, rounded up to 5 W; not verified
+    minWattsSource: "derived",
     maxWatts: 320, // = TGP
     idleWatts: 15, // engineering estimate
     fp16Tflops: 97.5, // Ada whitepaper, RTX 4080 16GB: peak FP16 tensor with FP32 accumulate, dense (= 304 × 2.505 GHz × 128)
@@ -324,21 +356,11 @@ export const GPUS: readonly GpuSpec[] = [
     hostBaseWatts: WORKSTATION_BASE_WATTS,
     aliases: ["a5000", "rtxa5000", "rtx-a5000-24gb"],
   },
-  {
-    key: "rtx-a2000",
-    name: "NVIDIA RTX A2000",
-    consumer: false,
-    formFactor: "pcie",
-    memoryGiB: 6, // NVIDIA RTX A2000 datasheet: 6 GB GDDR6 with ECC (a 12 GB model exists: alias below, same power)
-    tdpWatts: 70, // RTX A2000 datasheet: max power consumption 70 W (slot-powered)
-    minWatts: 50, // derived: not published; a slot-powered 70 W card's range assumed as narrow as the T4's (60–70 W), rounded down; not verified
-    maxWatts: 70, // = datasheet max power
-    idleWatts: 8, // engineering estimate
-    fp16Tflops: 31.9, // RTX A2000 datasheet: 63.9 TFLOPS tensor performance with sparsity → 31.9 dense
-    curve: [[50, 0.907], [60, 0.972], [65, 0.99], [70, 1]],
-    hostBaseWatts: WORKSTATION_BASE_WATTS,
-    aliases: ["a2000", "rtxa2000", "rtx-a2000-6gb", "rtx-a2000-12gb"],
-  },
+  RTX_A2000,
+  // The 12 GB board, a device of its own ("NVIDIA RTX A2000 12GB" in driver device lists): 12 GB
+  // GDDR6, the same GA106 and 70 W slot power as the 6 GB board, so only the memory differs (power
+  // and throughput figures copied from the 6 GB entry; not re-verified on a 12 GB board).
+  { ...RTX_A2000, key: "rtx-a2000-12gb", name: "NVIDIA RTX A2000 12GB", memoryGiB: 12, aliases: ["a2000-12gb", "rtxa2000-12gb"] },
   {
     key: "rtx-a4500",
     name: "NVIDIA RTX A4500",
@@ -347,6 +369,7 @@ export const GPUS: readonly GpuSpec[] = [
     memoryGiB: 20, // NVIDIA RTX A4500 datasheet: 20 GB GDDR6 with ECC
     tdpWatts: 200, // RTX A4500 datasheet: max power consumption 200 W
     minWatts: 100, // derived: the 100 W floor nvidia-smi reports on the A4000/A5000 here; not verified on this board
+    minWattsSource: "derived",
     maxWatts: 200, // = datasheet max power (RTX boards allow no cap above it)
     idleWatts: 12, // engineering estimate
     fp16Tflops: 94.6, // RTX A4500 datasheet: 189.2 TFLOPS tensor performance with sparsity → 94.6 dense
@@ -362,6 +385,7 @@ export const GPUS: readonly GpuSpec[] = [
     memoryGiB: 48, // NVIDIA RTX A6000 datasheet: 48 GB GDDR6 with ECC
     tdpWatts: 300, // RTX A6000 datasheet: max power consumption 300 W
     minWatts: 100, // derived: the 100 W floor of the A4000/A5000 here; not verified on this board
+    minWattsSource: "derived",
     maxWatts: 300, // = datasheet max power
     idleWatts: 20, // engineering estimate
     fp16Tflops: 154.8, // RTX A6000 datasheet: 309.7 TFLOPS tensor performance with sparsity → 154.8 dense
@@ -440,6 +464,7 @@ export const GPUS: readonly GpuSpec[] = [
     memoryGiB: 24, // NVIDIA A10 datasheet: 24 GB GDDR6
     tdpWatts: 150, // A10 datasheet: max TDP power 150 W
     minWatts: 100, // derived (see above); not verified
+    minWattsSource: "derived",
     maxWatts: 150, // = datasheet max power
     idleWatts: 20, // engineering estimate
     fp16Tflops: 125, // A10 datasheet: FP16 tensor 125 TFLOPS dense (250 sparse)
@@ -455,6 +480,7 @@ export const GPUS: readonly GpuSpec[] = [
     memoryGiB: 24, // NVIDIA A30 datasheet: 24 GB HBM2
     tdpWatts: 165, // A30 datasheet: max TDP power 165 W
     minWatts: 100, // derived (see above); not verified
+    minWattsSource: "derived",
     maxWatts: 165, // = datasheet max power
     idleWatts: 30, // engineering estimate (HBM2)
     fp16Tflops: 165, // A30 datasheet: FP16 tensor 165 TFLOPS dense (330 sparse)
@@ -469,8 +495,12 @@ export const GPUS: readonly GpuSpec[] = [
     formFactor: "pcie",
     memoryGiB: 48, // NVIDIA A40 datasheet: 48 GB GDDR6 with ECC
     tdpWatts: 300, // A40 datasheet: max power consumption 300 W
-    minWatts: 100, // derived (see above); not verified
-    maxWatts: 300, // = datasheet max power
+    // nvidia-smi -q of a 300 W board with 1740 MHz max graphics clock and 7251 MHz GDDR6 (NVIDIA/
+    // nvidia-docker issue #1447; the product name is not in the capture, but these are the A40's
+    // boost clock and 14.5 Gbps memory, the RTX A6000 runs 1800 MHz and 16 Gbps): Min Power Limit
+    // 100.00 W, Default and Max Power Limit 300.00 W.
+    minWatts: 100,
+    maxWatts: 300,
     idleWatts: 30, // engineering estimate (passive card)
     fp16Tflops: 149.7, // A40 datasheet: FP16 tensor 149.7 TFLOPS dense (299.4 sparse)
     curve: [[100, 0.45], [150, 0.7], [210, 0.9], [255, 0.97], [280, 0.99], [300, 1]],
@@ -485,6 +515,7 @@ export const GPUS: readonly GpuSpec[] = [
     memoryGiB: 24, // NVIDIA L4 datasheet: 24 GB GDDR6
     tdpWatts: 72, // L4 datasheet: max thermal design power 72 W (slot-powered)
     minWatts: 40, // not published: the Min Power Limit recalled from nvidia-smi on cloud L4 VMs, not re-verified here
+    minWattsSource: "derived",
     maxWatts: 72, // = datasheet max power
     idleWatts: 12, // engineering estimate
     fp16Tflops: 121, // L4 datasheet: FP16 tensor 242 TFLOPS with sparsity → 121 dense
@@ -500,6 +531,7 @@ export const GPUS: readonly GpuSpec[] = [
     memoryGiB: 48, // NVIDIA L40 datasheet: 48 GB GDDR6 with ECC
     tdpWatts: 300, // L40 datasheet: max power consumption 300 W
     minWatts: 100, // derived: the 100 W floor of the L40S above (same AD102 board); not verified
+    minWattsSource: "derived",
     maxWatts: 300, // = datasheet max power
     idleWatts: 35, // engineering estimate (as the L40S)
     fp16Tflops: 181.05, // L40 datasheet: FP16 tensor 362.1 TFLOPS with sparsity → 181.05 dense
@@ -530,6 +562,7 @@ export const GPUS: readonly GpuSpec[] = [
     memoryGiB: 32, // NVIDIA V100 datasheet (PCIe column): 32 GB HBM2 (16 GB boards also exist)
     tdpWatts: 250, // V100 datasheet: max power consumption 250 W (PCIe)
     minWatts: 100, // derived (see above); not verified
+    minWattsSource: "derived",
     maxWatts: 250, // = datasheet max power
     idleWatts: 30, // engineering estimate (HBM2)
     fp16Tflops: 112, // V100 datasheet (PCIe): tensor performance 112 TFLOPS (Volta: no sparsity)
@@ -545,8 +578,10 @@ export const GPUS: readonly GpuSpec[] = [
     formFactor: "sxm",
     memoryGiB: 32, // NVIDIA V100 datasheet (SXM2 column): 32 GB HBM2
     tdpWatts: 300, // V100 datasheet: max power consumption 300 W (SXM2)
-    minWatts: 150, // derived: half of TDP, as the A100 PCIe (150 of 300 W); not verified
-    maxWatts: 300, // = datasheet max power
+    // nvidia-smi -q of a DGX with Tesla V100-SXM2-32GB boards (NVIDIA/nvidia-docker issue #1076):
+    // Min Power Limit 150.00 W, Default and Max Power Limit 300.00 W (1530 MHz max clock, V100's).
+    minWatts: 150,
+    maxWatts: 300,
     idleWatts: 40, // engineering estimate
     fp16Tflops: 125, // V100 datasheet (SXM2): tensor performance 125 TFLOPS
     curve: [[150, 0.7], [210, 0.9], [255, 0.97], [280, 0.99], [300, 1]],
@@ -613,6 +648,7 @@ export const GPUS: readonly GpuSpec[] = [
     memoryGiB: 180, // DGX B200 datasheet: 1,440 GB total GPU memory / 8 GPUs
     tdpWatts: 1000, // HGX/DGX B200 datasheet: 1,000 W per GPU
     minWatts: 200, // engineering estimate: DGX B200 user guide's Redfish example shows AllowableMin 200 W, but its max (700) is the H100 figure, so not trusted as B200-specific
+    minWattsSource: "derived",
     maxWatts: 1000, // = TDP (DGX B200 firmware default; not re-verified here)
     idleWatts: 140, // engineering estimate
     fp16Tflops: 2250, // DGX B200 datasheet: 72 PFLOPS FP8 training per 8 GPUs (sparse) → FP16 dense 2.25 PFLOPS per GPU
@@ -654,6 +690,7 @@ export const GPUS: readonly GpuSpec[] = [
     memoryGiB: 6, // CMP HX table: 6 GB GDDR6
     tdpWatts: 125, // CMP HX table: 125 W
     minWatts: 100, // derived (see above)
+    minWattsSource: "derived",
     maxWatts: 125,
     idleWatts: 10, // engineering estimate
     fp16Tflops: 0.31, // assumed: 10 TFLOPS upper bound (TU116, no tensor cores, FP16 at 2 × FP32: 1408 cores × 2 FLOPs × 2 × 1.785 GHz) × 1/32 (the 170HX's measured throttle, see above)
@@ -670,6 +707,7 @@ export const GPUS: readonly GpuSpec[] = [
     memoryGiB: 10, // heise (MSI CMP 50HX): 10 GB GDDR6
     tdpWatts: 250, // CMP HX table: 250 W (heise quotes MSI's 225 W; krig-miner measured 250 W)
     minWatts: 100, // derived (see above)
+    minWattsSource: "derived",
     maxWatts: 250,
     idleWatts: 15, // engineering estimate
     fp16Tflops: 1.38, // assumed: 44.3 upper bound (TU102 with 56 SMs (heise) = 448 tensor cores × 1.545 GHz boost × 64, the Turing GeForce rate with FP32 accumulate) × 1/32 (see above)
@@ -686,6 +724,7 @@ export const GPUS: readonly GpuSpec[] = [
     memoryGiB: 10, // CMP HX table: 10 GB
     tdpWatts: 320, // CMP HX table: 320 W (krig-miner measured 320 W)
     minWatts: 100, // derived (see above)
+    minWattsSource: "derived",
     maxWatts: 320,
     idleWatts: 15, // engineering estimate
     fp16Tflops: 1.37, // assumed: 43.8 upper bound (GA102 with 50 SMs = 200 tensor cores × 1.71 GHz × 128, the GA10x GeForce rate) × 1/32 (see above); not measured
@@ -702,6 +741,7 @@ export const GPUS: readonly GpuSpec[] = [
     memoryGiB: 8, // pcworld.pl / niconiconi: 8 GB HBM2e
     tdpWatts: 250, // pcguia.pt: maximum TDP 250 W (one 8-pin connector, passive cooler)
     minWatts: 100, // derived (see above)
+    minWattsSource: "derived",
     maxWatts: 250,
     idleWatts: 25, // engineering estimate (HBM2e)
     fp16Tflops: 6.3, // measured tensor-core FP16, 1/32 of peak (zenodo.org/records/18995979); 42 TFLOPS (niconiconi) is non-tensor FP16

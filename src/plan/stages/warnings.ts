@@ -113,6 +113,22 @@ export function planWarnings(site: SiteSpec, inp: WarningInputs): string[] {
       `pool ${p.name}: ${gpu.name} boards run their PCIe link at Gen ${link.generation} x${link.lanes} (${round1(pcieLinkGBps(link))} GB/s) whatever the slot, so the pool is planned for single-GPU inference like x1 risers; check the model's compute limits in the catalog before scheduling work on it`,
     );
   }
+  // A built-in model whose minimum power limit is inferred, not sourced: the plan may cap below
+  // what the driver accepts. The power agent then holds the GPU at the driver's minimum and
+  // reports CapBelowMinimum (runtime/power-agent/agent.ts), so the circuit carries more than the
+  // plan says; the operator's fix is the measured figure in the site catalog (which never
+  // carries the flag).
+  const derivedMin = new Map<string, ResolvedMachine[]>();
+  for (const r of gpuNodes) if (r.gpu!.minWattsSource === "derived") derivedMin.set(r.gpu!.key, [...(derivedMin.get(r.gpu!.key) ?? []), r]);
+  for (const [key, rs] of [...derivedMin].sort((a, b) => cmpStr(a[0], b[0]))) {
+    const gpu = rs[0]!.gpu!;
+    const hosts = rs.map((r) => r.hostname);
+    const shown = hosts.slice(0, 3).join(", ") + (hosts.length > 3 ? ` and ${hosts.length - 3} more` : "");
+    const lowest = Math.min(...rs.map((r) => power.capOf.get(r.index)!));
+    warnings.push(
+      `GPU model ${gpu.name} (${key}) on ${hosts.length} machine${hosts.length === 1 ? "" : "s"} (${shown}): its ${gpu.minWatts} W minimum power limit in the built-in catalog is derived, not published or measured, and the plan caps it as low as ${lowest} W; if the driver's real minimum is higher, the power agent holds the GPU at that minimum and reports CapBelowMinimum (the node stays tainted) wherever the plan goes below it. Run nvidia-smi -q -d POWER on one of them and set minWatts to its Min Power Limit in the site file's catalog.gpus (an entry with key: ${key})`,
+    );
+  }
   const consumerPools = pools.filter((p) => gpuNodes.find((r) => r.gpu!.key === p.gpuModel)!.gpu!.consumer).map((p) => p.name);
   if (consumerPools.length > 0 && site.gpuOperator.driverMode === "container") {
     warnings.push(`GeForce cards are outside the GPU operator's support matrix; set gpuOperator.driverMode: host (pools: ${consumerPools.join(", ")})`);
