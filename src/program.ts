@@ -25,6 +25,8 @@ import { FarmCluster, FarmPartition, summarizePlan, type CircuitSummary, type Cl
 import type { FarmPlan } from "./plan/types.js";
 import { planFarm } from "./plan/index.js";
 import { loadAndValidate } from "./site/load.js";
+import { SiteError } from "./site/problems.js";
+import { PARTITIONED_KEY, unsplitClusterStackProblem } from "./site/stack.js";
 
 /** Namespace of every mine2hpc config key (`mine2hpc:site`, `mine2hpc:sshPrivateKey`, …). */
 export const CONFIG_NAMESPACE = "mine2hpc";
@@ -91,6 +93,13 @@ export function run(config: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE),
   const site = loadAndValidate(siteFile, inventory ? { inventory: resolve(projectRoot, inventory), inventoryRoot: projectRoot } : {});
   const plan = planFarm(site.spec);
   const partition = config.get(PARTITION_KEY);
+  // A partitioned site's cluster stack may be its old whole-site stack, whose state still holds the
+  // partitions' agents (without retainOnDelete): refused until it says otherwise, before any resource.
+  if (partition === undefined && plan.partitions !== undefined && config.get(PARTITIONED_KEY) !== "true") {
+    const stack = pulumi.getStack();
+    const stackFile = resolve(projectRoot, "stacks", `Pulumi.${stack}.yaml`);
+    throw new SiteError([unsplitClusterStackProblem(stack, plan.site.name, plan.partitions.names, { file: stackFile, line: 1 }, config.get(PARTITIONED_KEY))]);
+  }
   if (partition !== undefined) return runPartition(plan, { partition, clusterStack: config.require(CLUSTER_STACK_KEY), sshPrivateKey });
 
   // Presence only (the value stays inside the secret Output): a missing token is generated once

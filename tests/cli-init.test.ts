@@ -72,6 +72,20 @@ describe("mine2hpc init", () => {
     expect(out.nextSteps.at(-2)!.command).toBe(
       `for s in ${racks.map((p) => `tx-west-${p}`).join(" ")}; do pulumi stack init "$s" && pulumi config set --secret mine2hpc:sshPrivateKey --stack "$s" < ~/.ssh/id_ed25519; done`,
     );
+    // The cluster stack says it was made for a partitioned site, so it validates (and the program runs it).
+    expect(read("stacks/Pulumi.tx-west.yaml")).toBe(
+      [
+        "# Stack tx-west: the site in stacks/tx-west/site.yaml, started from template hybrid-curtailable by 'mine2hpc init'.",
+        "# Secrets (mine2hpc:sshPrivateKey, mine2hpc:k3sToken) are added here, encrypted, by 'pulumi config set --secret'.",
+        "# mine2hpc:partitioned: this cluster stack was made for a partitioned site, so its state never held a partition's",
+        '# machines (the program refuses a partitioned site\'s cluster stack without it; README, "Splitting an existing stack").',
+        "config:",
+        "  mine2hpc:site: stacks/tx-west/site.yaml",
+        '  mine2hpc:partitioned: "true"',
+        "",
+      ].join("\n"),
+    );
+    expect((await runCli(["validate", "--stack", "tx-west"], { cwd: project })).exitCode).toBe(0);
     // A partition stack validates against its site; the plan lists the partitions.
     const v = await runCli(["validate", "--stack", "tx-west-gpu-r05"], { cwd: project });
     expect(v.exitCode).toBe(0);

@@ -129,3 +129,57 @@ describe("one partition stack in this process", () => {
     expect(outputs.clusterJoin).toBeUndefined();
   }, TIMEOUT_MS);
 });
+
+/** The exact problem of a partitioned site's cluster stack that does not say `mine2hpc:partitioned: "true"`. */
+function unsplitProblem(stack: string, file: string, line: number, set = "does not set mine2hpc:partitioned") {
+  return {
+    message:
+      `stack ${stack} is the cluster stack of partitioned site demo (partitions ercot-flex, grid-firm) but ${set}: ` +
+      "if it ran the site before it was partitioned, its state still holds the bootstraps of the machines that now belong to partitions, " +
+      "and running it would uninstall k3s from every one of them (and delete their NodePatches)",
+    fix:
+      "if this stack ran the site before, first move each partition's machines into that partition's stack, once per partition: " +
+      `'pulumi state move --source ${stack} --dest <partition stack> <URNs>' (URNs from 'pulumi stack --stack ${stack} --show-urns': ` +
+      "every resource named demo-<host> or demo-<host>-… of the partition's machines; they are the same in both layouts); a brand-new site has nothing to move. " +
+      `Then run 'pulumi config set mine2hpc:partitioned true --stack ${stack}'`,
+    source: { file, line },
+  };
+}
+
+describe("a partitioned site's cluster stack without mine2hpc:partitioned", () => {
+  it("registers nothing and throws the SiteError saying how to move the partitions' machines out first", async () => {
+    const { setupMocks } = await import("./mocks.js");
+    const { SiteError } = await import("../src/site/problems.js");
+    const rec = await setupMocks({ stack: "old-whole", config: { "mine2hpc:site": "stacks/demo/site.yaml", "mine2hpc:sshPrivateKey": "K" }, secretKeys: ["mine2hpc:sshPrivateKey"] });
+    const { run } = await import("../src/program.js");
+    let err: unknown;
+    try {
+      run(new pulumi.Config("mine2hpc"), { projectRoot: dir });
+    } catch (e) {
+      err = e;
+    }
+    await rec.settle();
+    expect(err).toBeInstanceOf(SiteError);
+    expect((err as InstanceType<typeof SiteError>).problems).toEqual([unsplitProblem("old-whole", join(dir, "stacks", "Pulumi.old-whole.yaml"), 1)]);
+    expect(rec.registrations).toEqual([]);
+  }, TIMEOUT_MS);
+});
+
+describe("mine2hpc validate --stack of a partitioned site's cluster stack", () => {
+  it("refuses it without mine2hpc:partitioned: \"true\", at the stack file's line, and passes it with", async () => {
+    const { runCli } = await import("./helpers/cli.js");
+    const file = join(dir, "stacks", "Pulumi.old-whole.yaml");
+    writeFileSync(file, "config:\n  mine2hpc:site: stacks/demo/site.yaml\n");
+    const missing = await runCli(["validate", "--stack", "old-whole", "--json"], { cwd: dir });
+    writeFileSync(file, "# the old whole-site stack\nconfig:\n  mine2hpc:site: stacks/demo/site.yaml\n  mine2hpc:partitioned: \"false\"\n");
+    const wrong = await runCli(["validate", "--stack", "old-whole", "--json"], { cwd: dir });
+    writeFileSync(file, "config:\n  mine2hpc:site: stacks/demo/site.yaml\n  mine2hpc:partitioned: \"true\"\n");
+    const set = await runCli(["validate", "--stack", "old-whole"], { cwd: dir });
+    const { formatProblem } = await import("../src/site/problems.js");
+    const refusal = (line: number, value?: string) =>
+      `error: the site has 1 problem; nothing was planned or applied.\n${formatProblem(unsplitProblem("old-whole", "stacks/Pulumi.old-whole.yaml", line, value))}\n`;
+    expect([missing.exitCode, missing.stdout, missing.stderr]).toEqual([2, "", refusal(1)]);
+    expect([wrong.exitCode, wrong.stdout, wrong.stderr]).toEqual([2, "", refusal(4, 'does not set mine2hpc:partitioned to "true"')]);
+    expect([set.exitCode, set.stderr]).toEqual([0, ""]);
+  }, TIMEOUT_MS);
+});

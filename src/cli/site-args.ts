@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { CliError, type CommandContext } from "./command.js";
 import { loadAndValidate, type LoadedSite } from "../site/load.js";
-import { loadStack } from "../site/stack.js";
+import { loadStack, unsplitClusterStackProblem } from "../site/stack.js";
 import { SiteError } from "../site/problems.js";
 import { planFarm } from "../plan/index.js";
 import type { FarmPlan } from "../plan/types.js";
@@ -30,6 +30,8 @@ export interface SiteSource {
   repoRoot: string;
   /** The partition the stack holds (`mine2hpc:partition`) and where its file says so. */
   partition?: { name: string; file: string; line: number };
+  /** A stack without a partition: whether it sets `mine2hpc:partitioned: "true"`, and where (its file's line, else 1). */
+  partitioned?: { set: boolean; value: unknown; file: string; line: number };
 }
 
 /** The stack commands use when neither --stack nor --site is given (as `npm start`, `preview` and `diff` do). */
@@ -59,7 +61,10 @@ export function siteSourceFromArgs(ctx: Pick<CommandContext, "values" | "cwd">, 
   const name = stack ?? defaultStackName ?? defaultStack(repoRoot);
   const s = loadStack(name, repoRoot);
   const inv = inventory ?? s.inventory;
-  const partition = s.partition ? { partition: { ...s.partition, file: path.join(repoRoot, "stacks", `Pulumi.${name}.yaml`) } } : {};
+  const file = path.join(repoRoot, "stacks", `Pulumi.${name}.yaml`);
+  const partition = s.partition
+    ? { partition: { ...s.partition, file } }
+    : { partitioned: { set: s.partitioned, value: s.config["mine2hpc:partitioned"], file, line: s.partitionedLine } };
   return { siteFile: s.siteFile, stack: name, repoRoot, ...(inv ? { inventory: inv } : {}), ...partition };
 }
 
@@ -81,8 +86,15 @@ export function loadAndPlan(source: SiteSource, cwd: string = process.cwd(), opt
   }
 }
 
-/** A partition stack must name a partition of its site (the program refuses it otherwise, at `pulumi up`). */
+/**
+ * A partition stack must name a partition of its site, and a partitioned site's cluster stack
+ * must say it holds no partition's machines (the program refuses both otherwise, at `pulumi up`).
+ */
 function checkStackPartition(source: SiteSource, plan: FarmPlan): void {
+  const c = source.partitioned;
+  if (c !== undefined && !c.set && plan.partitions !== undefined) {
+    throw new SiteError([unsplitClusterStackProblem(source.stack!, plan.site.name, plan.partitions.names, { file: c.file, line: c.line }, c.value)]);
+  }
   const p = source.partition;
   if (p === undefined) return;
   const names = plan.partitions?.names ?? [];

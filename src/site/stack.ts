@@ -50,6 +50,44 @@ export interface StackConfig {
   partition?: { name: string; line: number };
   /** The cluster stack a partition stack reads (`mine2hpc:clusterStack`), as written. */
   clusterStack?: string;
+  /**
+   * `mine2hpc:partitioned: "true"`: this cluster stack of a partitioned site was made as one, or its
+   * partitions' machines were moved out of its state (see {@link unsplitClusterStackProblem}).
+   */
+  partitioned: boolean;
+  /** The line of the stack file that sets `mine2hpc:partitioned` (else 1). */
+  partitionedLine: number;
+}
+
+/** Config key (namespace `mine2hpc`) that says a partitioned site's cluster stack holds no partition's machines. */
+export const PARTITIONED_KEY = "partitioned";
+
+/**
+ * The problem of a partitioned site's cluster stack without `mine2hpc:partitioned: "true"`.
+ *
+ * Why: the natural cluster stack of a site split into partitions is its old whole-site stack,
+ * whose state holds every agent's bootstrap without `retainOnDelete`. On its next `up` those
+ * agents are no longer registered, so Pulumi deletes them with the options in state: the stored
+ * `delete` (the k3s uninstall) runs on every machine now in a partition, and their NodePatches go.
+ * The program and `mine2hpc validate --stack` refuse the stack until the operator says it is safe.
+ * The moved resources keep their URNs: FarmPartition registers under FarmCluster's type token
+ * (src/components/farm-cluster.ts), and `pulumi state move` rewrites only the stack
+ * (https://www.pulumi.com/docs/iac/operations/stack-management/moving-resources-between-stacks/).
+ */
+export function unsplitClusterStackProblem(stack: string, site: string, partitions: readonly string[], source: { file: string; line: number }, value?: unknown): Problem {
+  const set = value === undefined || value === null ? `does not set mine2hpc:${PARTITIONED_KEY}` : `does not set mine2hpc:${PARTITIONED_KEY} to "true"`;
+  return {
+    message:
+      `stack ${stack} is the cluster stack of partitioned site ${site} (partitions ${partitions.join(", ")}) but ${set}: ` +
+      `if it ran the site before it was partitioned, its state still holds the bootstraps of the machines that now belong to partitions, ` +
+      `and running it would uninstall k3s from every one of them (and delete their NodePatches)`,
+    fix:
+      `if this stack ran the site before, first move each partition's machines into that partition's stack, once per partition: ` +
+      `'pulumi state move --source ${stack} --dest <partition stack> <URNs>' (URNs from 'pulumi stack --stack ${stack} --show-urns': ` +
+      `every resource named ${site}-<host> or ${site}-<host>-… of the partition's machines; they are the same in both layouts); a brand-new site has nothing to move. ` +
+      `Then run 'pulumi config set mine2hpc:${PARTITIONED_KEY} true --stack ${stack}'`,
+    source,
+  };
 }
 
 /** Partition names as the site allows them (DNS labels). */
@@ -174,6 +212,7 @@ export function loadStack(stackName: string, repoRoot: string): StackConfig {
       source: { file, line: lineOf("mine2hpc:clusterStack") },
     });
   }
+  const partitioned = config[`mine2hpc:${PARTITIONED_KEY}`];
   if (problems.length > 0) throw new SiteError(problems);
 
   return {
@@ -183,6 +222,9 @@ export function loadStack(stackName: string, repoRoot: string): StackConfig {
     config,
     ...(typeof partition === "string" ? { partition: { name: partition, line: lineOf("mine2hpc:partition") } } : {}),
     ...(typeof clusterStack === "string" ? { clusterStack } : {}),
+    // `pulumi config set mine2hpc:partitioned true` writes the string "true"; a hand-written `true` is a boolean.
+    partitioned: partitioned === "true" || partitioned === true,
+    partitionedLine: lineOf(`mine2hpc:${PARTITIONED_KEY}`),
   };
 }
 

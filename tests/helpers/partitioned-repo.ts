@@ -22,7 +22,7 @@ export function partitionedDemo(edit: (siteText: string) => string = (t) => t): 
   writeFileSync(join(dir, "Pulumi.yaml"), "name: mine2hpc\nruntime: nodejs\nmain: index.ts\nstackConfigDir: stacks\n");
   writeFileSync(join(dir, "index.ts"), `import { run } from ${JSON.stringify(join(repoRoot, "src", "program.ts"))};\nexport default run();\n`);
   writeDemoSite(dir, edit);
-  writeFileSync(join(dir, "stacks", "Pulumi.demo.yaml"), "config:\n  mine2hpc:site: stacks/demo/site.yaml\n");
+  writeFileSync(join(dir, "stacks", "Pulumi.demo.yaml"), 'config:\n  mine2hpc:site: stacks/demo/site.yaml\n  mine2hpc:partitioned: "true"\n');
   for (const p of DEMO_PARTITIONS) {
     writeFileSync(join(dir, "stacks", `Pulumi.demo-${p}.yaml`), `config:\n  mine2hpc:site: stacks/demo/site.yaml\n  mine2hpc:partition: ${p}\n  mine2hpc:clusterStack: demo\n`);
   }

@@ -126,12 +126,19 @@ export function siteForStack(templateText: string, stack: string, withInventory:
   return lines.join("\n");
 }
 
-function stackFileText(stack: string, template: string, by: string): string {
+function stackFileText(stack: string, template: string, by: string, partitioned = false): string {
   return [
     `# Stack ${stack}: the site in stacks/${stack}/site.yaml, started from template ${template} by '${by}'.`,
     "# Secrets (mine2hpc:sshPrivateKey, mine2hpc:k3sToken) are added here, encrypted, by 'pulumi config set --secret'.",
+    ...(partitioned
+      ? [
+          "# mine2hpc:partitioned: this cluster stack was made for a partitioned site, so its state never held a partition's",
+          "# machines (the program refuses a partitioned site's cluster stack without it; README, \"Splitting an existing stack\").",
+        ]
+      : []),
     "config:",
     `  mine2hpc:site: stacks/${stack}/site.yaml`,
+    ...(partitioned ? ['  mine2hpc:partitioned: "true"'] : []),
     "",
   ].join("\n");
 }
@@ -226,7 +233,7 @@ export function draftStack(req: StackRequest): StackDraft {
       ...(inventorySource ? { inventory: path.join(stackDir, INVENTORY_FILE) } : {}),
     },
     siteText: withPartitionRule(siteForStack(templateText, stack, inventorySource !== undefined, schemaLine(repoRoot)), req.partitionBy),
-    stackText: stackFileText(stack, template.name, req.by),
+    stackText: stackFileText(stack, template.name, req.by, partitions.length > 0),
     ...(inventorySource ? { inventorySource } : {}),
     inventoryFrom: req.inventory !== undefined ? displayPath(inventorySource!, req.cwd) : inventorySource ? `templates/${template.name}/${path.basename(inventorySource)}` : null,
     inventoryGiven: req.inventory !== undefined,
