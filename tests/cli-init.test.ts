@@ -86,6 +86,10 @@ describe("mine2hpc init", () => {
       ].join("\n"),
     );
     expect((await runCli(["validate", "--stack", "tx-west"], { cwd: project })).exitCode).toBe(0);
+    // The offline preview runs this checkout's program on it (a site repository's index.ts does the same).
+    writeFileSync(path.join(project, "index.ts"), `import { run } from ${JSON.stringify(path.join(REPO_ROOT, "src", "program.ts"))};\nexport default run();\n`);
+    const preview = await runCli(["preview", "--offline", "--stack", "tx-west", "--json"], { cwd: project });
+    expect([preview.exitCode, preview.stderr]).toEqual([0, ""]);
     // A partition stack validates against its site; the plan lists the partitions.
     const v = await runCli(["validate", "--stack", "tx-west-gpu-r05"], { cwd: project });
     expect(v.exitCode).toBe(0);
