@@ -15,7 +15,7 @@ describe("program bench on 20 GPU nodes", () => {
     expect(() => programSite(0)).toThrow(/positive integer/);
   });
 
-  it("reports the exact resource counts (three per machine plus a constant) and the sequential steps", async () => {
+  it("reports the exact resource counts (two per machine plus a constant) and the sequential steps", async () => {
     const m = await measureProgram(20);
     const { wallMs, ...counts } = m;
     expect(wallMs).toBeGreaterThan(0);
@@ -23,14 +23,13 @@ describe("program bench on 20 GPU nodes", () => {
       gpuNodes: 20,
       machines: 23,
       pools: 2,
-      resources: 108,
+      resources: 85,
       byType: {
         "command:remote:Command": 26, // 23 bootstraps, kubeconfig and CA reads, Kueue webhook check
         "kubernetes:apps/v1:DaemonSet": 1,
         "kubernetes:apps/v1:Deployment": 1,
         "kubernetes:core/v1:ConfigMap": 3,
         "kubernetes:core/v1:Namespace": 4,
-        "kubernetes:core/v1:NodePatch": 23,
         "kubernetes:core/v1:ServiceAccount": 2,
         "kubernetes:helm.sh/v3:Release": 2,
         "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue": 1,
@@ -50,9 +49,9 @@ describe("program bench on 20 GPU nodes", () => {
         "pulumi:providers:kubernetes": 1,
         "random:index/randomShuffle:RandomShuffle": 23,
       },
-      // A bootstrap command, an install-version record and a NodePatch per Kubernetes machine.
-      perMachine: { bootstraps: 23, installRecords: 23, nodePatches: 23, total: 69 },
-      resourcesPerMachine: 3,
+      // A bootstrap command (which also sets the node's labels) and an install-version record per Kubernetes machine.
+      perMachine: { bootstraps: 23, installRecords: 23, nodePatches: 0, total: 46 },
+      resourcesPerMachine: 2,
       constant: 39,
       constantPerPool: 19.5,
       // First install: cp-1 → CA read → cp-2 → cp-3 → Kueue release → webhook check → Kueue objects.

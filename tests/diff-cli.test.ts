@@ -93,7 +93,7 @@ describe("mine2hpc diff between two commits", () => {
     expect(d.summary).toEqual({
       resourcesAdded: 0,
       resourcesRemoved: 0,
-      resourcesChanged: 12,
+      resourcesChanged: 6, // the six bootstraps (labels travel in them: no NodePatch)
       rebootstraps: 6,
       poolsChanged: 1,
       statesChanged: 0,
@@ -102,10 +102,10 @@ describe("mine2hpc diff between two commits", () => {
       feedsMoved: 1,
       secretsChanged: 0,
     });
-    // Caps are day-2 labels (NodePatch), and each GPU host keeps its planned cap in its safe-cap
-    // file (/etc/mine2hpc/gpu-power-cap, written by the bootstrap without a k3s restart), so the
-    // six rigs whose cap moved are bootstrapped again; rig-s01-1 also moved shelves (a
-    // registration label in its k3s config).
+    // Caps are day-2 labels, set by each node's bootstrap with its kubelet credentials, which
+    // also keeps the planned cap in the safe-cap file (/etc/mine2hpc/gpu-power-cap), without a
+    // k3s restart; so the six rigs whose cap moved are bootstrapped again; rig-s01-1 also moved
+    // shelves (a registration label in its k3s config).
     expect(d.rebootstraps.map((b) => [b.hostname, b.reason, b.resource])).toEqual(
       ["rig-s01-1", "rig-s01-2", "rig-s01-3", "rig-s02-1", "rig-s02-2", "rig-s02-3"].map((h) => [h, "changed", `demo-${h}`]),
     );
@@ -147,14 +147,11 @@ describe("mine2hpc diff between two commits", () => {
         ],
       },
     ]);
-    const patch = d.resources.changed.find((c) => c.type === "kubernetes:core/v1:NodePatch" && c.name === "demo-rig-s01-1");
-    expect(patch?.inputs).toEqual([
-      { key: 'metadata.labels["mine2hpc.io/gpu-power-cap"]', before: "268", after: "306" },
-      { key: 'metadata.labels["mine2hpc.io/rack"]', before: "shelf-01", after: "shelf-02" },
-    ]);
+    // No NodePatch: the labels travel in the bootstrap (whose host config hash moves).
+    expect(d.resources.changed.filter((c) => c.type === "kubernetes:core/v1:NodePatch")).toEqual([]);
     const cmd = d.resources.changed.find((c) => c.name === "demo-rig-s01-1" && c.type === "command:remote:Command");
     expect(cmd?.inputs.map((c) => c.key)).toEqual(["create"]);
-    // A rig whose cap alone moved: its bootstrap re-runs for the safe-cap file only.
+    // A rig whose cap alone moved: its bootstrap re-runs for the safe-cap file and the cap label.
     const other = d.resources.changed.find((c) => c.name === "demo-rig-s01-2" && c.type === "command:remote:Command");
     expect(other?.inputs.map((c) => c.key)).toEqual(["create"]);
     // Secrets never show up: connection and stdin are masked on both sides and so never differ.
@@ -164,8 +161,9 @@ describe("mine2hpc diff between two commits", () => {
     // lifecycle resources (the upgrade controller's 10 objects and 2 Plans, 11 install records,
     // the CA read, the Kueue and MetalLB webhook checks, the agent token) + the curtailment's
     // Role, RoleBinding and runtime ConfigMap; the rigs re-bootstrapped for their safe-cap file
-    // are changed, not unchanged.
-    expect(d.resources.unchanged).toBe(80);
+    // are changed, not unchanged; minus the 5 unchanged nodes' NodePatches this count once held
+    // (labels now travel in each node's bootstrap).
+    expect(d.resources.unchanged).toBe(75);
     expect(leftovers()).toEqual([]);
   });
 
@@ -174,7 +172,7 @@ describe("mine2hpc diff between two commits", () => {
     expect(r.stderr).toBe("");
     expect(r.exitCode).toBe(0);
     expect(r.stdout.split("\n")[0]).toBe(
-      "**mine2hpc diff** · stack `demo` · `HEAD~1` → working tree: 0 added, 12 changed, 0 removed resources · 6 machines re-bootstrapped · 1 pool changed · 6 node caps moved · 1 circuit and 1 feed moved",
+      "**mine2hpc diff** · stack `demo` · `HEAD~1` → working tree: 0 added, 6 changed, 0 removed resources · 6 machines re-bootstrapped · 1 pool changed · 6 node caps moved · 1 circuit and 1 feed moved",
     );
     expect(r.stdout.length).toBeLessThan(64_000);
     await expectGolden("diff-demo.md", r.stdout);
@@ -280,7 +278,7 @@ describe("mine2hpc diff of a rotated k3s token", () => {
           "Secrets (names only; values never read):",
           "  mine2hpc:k3sToken: k3s server token set again (its encrypted value differs): every server's bootstrap runs again with it, but a running cluster refuses a new server token (k3s encrypts its bootstrap data with it), so servers fail to restart and server joins break (agents join with the agent token). Rotate it on the cluster first: 'k3s token rotate --token OLD --new-token NEW' on one server, then merge this change so pulumi up gives every server the new token (snapshots taken before need the old one; docs.k3s.io/cli/token). If it was set again with the same value, nothing breaks.",
           "",
-          "91 resources unchanged. 'pulumi preview' is the source of truth.",
+          "80 resources unchanged. 'pulumi preview' is the source of truth.",
           "",
         ].join("\n"),
       );

@@ -120,6 +120,12 @@ describe.skipIf(missing !== null)("host scripts over real SSH", () => {
     expect([...snap].filter(([, c]) => c.includes(SERVER_SECRET)).map(([p]) => p)).toEqual([]);
     expect([...snap].filter(([, c]) => c.includes(AGENT_SECRET)).map(([p]) => p)).toEqual(["etc/rancher/k3s/token"]);
     expect(h.calls().filter((c) => /^systemctl (start|restart)/.test(c))).toEqual(["systemctl restart k3s-agent"]);
+    // Its planned labels, applied once it runs, with its own kubelet identity (never an admin kubeconfig).
+    expect(h.calls().filter((c) => c.startsWith("k3s kubectl"))).toEqual([
+      "k3s kubectl --kubeconfig /var/lib/rancher/k3s/agent/kubelet.kubeconfig --request-timeout=20s apply --server-side --force-conflicts --field-manager=mine2hpc-bootstrap -f -",
+    ]);
+    const labels = Object.keys(plan.nodes.find((n) => n.hostname === "rig-a01")!.labels);
+    expect(run.stdout).toContain(`mine2hpc[rig-a01]: ${labels.length} planned labels set\n`);
 
     // Handing an agent the server token (or anything more than its one line) is refused before any write.
     h.reset();

@@ -135,10 +135,9 @@ describe(`a site repository made by mine2hpc new, with the package installed`, (
     const d = JSON.parse(diff.stdout) as { stack: string; rebootstraps: Array<{ hostname: string; reason: string }>; resources: { removed: Array<{ type: string; name: string }> } };
     expect(d.stack).toBe(SITE);
     expect(d.rebootstraps.filter((r) => r.reason === "removed").map((r) => r.hostname)).toEqual([REMOVED]);
-    // Its bootstrap (whose delete is the uninstall), its NodePatch and its install-version record.
+    // Its bootstrap (whose delete is the uninstall) and its install-version record.
     expect(d.resources.removed.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
       `command:remote:Command ${SITE}-${REMOVED}`,
-      `kubernetes:core/v1:NodePatch ${SITE}-${REMOVED}`,
       `random:index/randomShuffle:RandomShuffle ${SITE}-${REMOVED}-k3s-install`,
     ]);
   });

@@ -37,7 +37,6 @@ function expectedScaling(siteFile: string) {
       "command:remote:Command": plan.nodes.length + 2 + webhookChecks + drains + 3 * retired,
       "random:index/randomShuffle:RandomShuffle": plan.nodes.length,
       "kubernetes:upgrade.cattle.io/v1:Plan": 2,
-      "kubernetes:core/v1:NodePatch": plan.nodes.filter((n) => n.state !== "offline").length,
       "kubernetes:helm.sh/v3:Release": releases,
       "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor": plan.pools.length,
       "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue": plan.queues.clusterQueues.length,

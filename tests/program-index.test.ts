@@ -39,7 +39,7 @@ function plainTextOf(rs: readonly { inputs: Record<string, unknown> }[]): string
 describe("src/index.ts on the demo stack", () => {
   const plan = () => planFarm(loadAndValidate(`${repoRoot}stacks/demo/site.yaml`).spec);
 
-  it("registers one bootstrap and one NodePatch per Kubernetes node, none for ASICs, no generated token", () => {
+  it("registers one bootstrap per Kubernetes node (which also sets its labels), none for ASICs, no generated token", () => {
     const p = plan();
     const names = new Set(p.nodes.map((n) => `${p.site.name}-${n.hostname}`));
     const bootstraps = rec.ofType("command:remote:Command").filter((r) => names.has(r.name));
@@ -48,7 +48,7 @@ describe("src/index.ts on the demo stack", () => {
     expect(rec.ofType("command:remote:Command").filter((r) => !names.has(r.name)).map((r) => r.name).sort()).toEqual(
       [`${p.site.name}-cluster-ca`, `${p.site.name}-kubeconfig`, `${p.site.name}-kueue-webhooks-ready`, ...(p.network.loadBalancerPool ? [`${p.site.name}-metallb-webhooks-ready`] : [])].sort(),
     );
-    expect(rec.ofType("kubernetes:core/v1:NodePatch")).toHaveLength(p.nodes.length);
+    expect(rec.ofType("kubernetes:core/v1:NodePatch")).toEqual([]);
     for (const a of p.asics) expect(bootstraps.map((r) => r.name)).not.toContain(`${p.site.name}-${a.hostname}`);
     // Both tokens come from config, so nothing is generated.
     expect(rec.ofType("random:index/randomPassword:RandomPassword")).toEqual([]);

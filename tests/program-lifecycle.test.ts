@@ -81,35 +81,41 @@ const commands = (farm: string) => under(farm).filter((r) => r.type === "command
 const host = (r: Registration) => (unwrap(r.inputs.connection) as { host: string }).host;
 
 describe("machine states", () => {
-  it("offline: a placeholder that runs nothing and keeps every stored input, no NodePatch", () => {
+  it("offline: a placeholder that runs nothing and keeps every stored input, nothing else addressed to it", () => {
     const b = named("life", "rig-a02")!;
     expect([b.inputs.create, b.inputs.update, b.inputs.delete, b.inputs.stdin]).toEqual([undefined, undefined, undefined, undefined]);
     expect(b.ignoreChanges).toEqual(mod.COMMAND_INPUTS);
     expect(b.retainOnDelete).toBe(true);
-    // Nothing else of the site is addressed to it: no NodePatch, no drain, no command at its address.
-    expect(under("life").filter((r) => r.type === "kubernetes:core/v1:NodePatch").map((r) => r.name)).not.toContain("life-rig-a02");
+    // Nothing else of the site is addressed to it: no per-node Kubernetes resource, no drain, no command at its address.
+    expect(under("life").filter((r) => r.type === "kubernetes:core/v1:NodePatch")).toEqual([]);
+    expect(named("life", "drain-rig-a02")).toBeUndefined();
     expect(commands("life").filter((r) => host(r) === "10.20.1.12").map((r) => r.name)).toEqual(["life-rig-a02"]);
     expect(farms.life!.hosts.order.find((o) => o.hostname === "rig-a02")).toMatchObject({ state: "offline", reachesHost: false });
     // Its power is still planned, and its install record is kept under the same name.
     expect(named("life", "rig-a02-k3s-install")).toBeDefined();
   });
 
-  it("cordoned: stays installed, NodePatch cordons it, a bounded drain on the first server follows the patch", () => {
+  it("cordoned: stays installed; a bounded drain on the first server cordons it, and its delete uncordons it", () => {
     const b = named("life", "rig-a01")!;
     // The bootstrap itself is that of an active machine: cordoning is done in the cluster.
     expect(b.inputs.create).toBe(named("base", "rig-a01")!.inputs.create);
-    const patch = under("life").find((r) => r.type === "kubernetes:core/v1:NodePatch" && r.name === "life-rig-a01")!;
-    expect(patch.inputs.spec).toEqual({ unschedulable: true });
     const drain = named("life", "drain-rig-a01")!;
     expect(host(drain)).toBe("10.20.0.10");
-    expect(drain.dependencies).toContain(patch.urn);
-    const script = gunzipSync(Buffer.from(/'([A-Za-z0-9+/=]+)'/.exec(drain.inputs.create as string)![1]!, "base64")).toString("utf8");
+    // The Node exists once the machine's own bootstrap registered it.
+    expect(drain.dependencies).toContain(b.urn);
+    const decode = (cmd: unknown) => gunzipSync(Buffer.from(/'([A-Za-z0-9+/=]+)'/.exec(cmd as string)![1]!, "base64")).toString("utf8");
+    const script = decode(drain.inputs.create);
+    // kubectl drain cordons first (spec.unschedulable), then evicts.
     expect(script).toContain('kubectl_ drain "$NODE_NAME" --ignore-daemonsets --delete-emptydir-data --timeout=300s');
     expect(script).toContain("401/403");
     expect(drain.inputs.create).toContain(`timeout -k 30 ${mod.SERVER_SIDE_DEADLINE_SECONDS} bash -c`);
-    // Active nodes are not cordoned: no spec at all (never the atomic taint list).
-    const active = under("life").find((r) => r.type === "kubernetes:core/v1:NodePatch" && r.name === "life-h100-01")!;
-    expect(active.inputs.spec).toBeUndefined();
+    // When the machine is no longer cordoned its drain goes, and the delete uncordons it (bounded).
+    const uncordon = decode(drain.inputs.delete);
+    expect(uncordon).toContain('kubectl_ uncordon "$NODE_NAME" >/dev/null\n');
+    expect(uncordon).toContain('log "node is not registered: nothing to uncordon"');
+    expect(drain.inputs.delete).toContain(`timeout -k 30 ${mod.SERVER_SIDE_DEADLINE_SECONDS} bash -c`);
+    // Active nodes get no drain.
+    expect(named("life", "drain-h100-01")).toBeUndefined();
   });
 
   it("retired: placeholder kept without SSH, server-side removal, then the uninstall on the machine", async () => {
@@ -131,7 +137,7 @@ describe("machine states", () => {
   it("the platform and the pools depend on no agent bootstrap", () => {
     const agents = new Set(["h100-01", "rig-a01", "rig-a02"].map((h) => named("life", h)!.urn));
     for (const r of under("life")) {
-      if (r.type === "kubernetes:core/v1:NodePatch" || r.name.startsWith("life-drain-")) continue; // per node, after its own bootstrap
+      if (r.name.startsWith("life-drain-")) continue; // per cordoned node, after its own bootstrap
       for (const d of r.dependencies) expect(agents.has(d), `${r.type} ${r.name} depends on an agent`).toBe(false);
     }
     // ... and every release waits for the (only) server.

@@ -202,7 +202,14 @@ describe("scripts", () => {
     expect(renderBootstrapScript(samplePlanHa(), "cp-02")).toContain("to register (Ready follows once Cilium is installed)");
     const agent = renderBootstrapScript(samplePlan(), "rig-a01");
     expect(agent).toContain("K3S_SERVICE='k3s-agent'\n");
-    expect(agent).not.toContain("kubectl");
+    // An agent's one API call is the label step, with its own kubelet identity (no admin credential).
+    const calls = agent.split("\n").filter((l) => !l.trimStart().startsWith("#") && l.includes("kubectl"));
+    expect(calls).toEqual([
+      'until label_out="$(timeout --kill-after=5 30 "$K3S_BIN" kubectl --kubeconfig /var/lib/rancher/k3s/agent/kubelet.kubeconfig --request-timeout=20s apply --server-side --force-conflicts --field-manager=mine2hpc-bootstrap -f - <<<"$NODE_LABELS" 2>&1)"; do',
+    ]);
+    const node = samplePlan().nodes.find((n) => n.hostname === "rig-a01")!;
+    expect(agent).toContain(`NODE_LABELS="$(cat <<'MINE2HPC_NODE_LABELS'\n${JSON.stringify({ apiVersion: "v1", kind: "Node", metadata: { name: "rig-a01", labels: node.labels } })}\nMINE2HPC_NODE_LABELS\n)"\n`);
+    expect(agent).not.toMatch(/k3s\.yaml|KUBECONFIG=/);
   });
 
   it("drains servers with their own credentials; agents hold none and read nothing from stdin", () => {
@@ -297,14 +304,19 @@ describe("hostConfigHash", () => {
     }
   });
 
-  it("does not change for a GPU cap change: the cap is a day-2 label, applied through the API", () => {
+  it("keeps a GPU cap label out of the k3s config: a cap change re-runs the bootstrap's label step, never a k3s restart", () => {
     for (const [, make] of FIXTURES) {
       const before = make();
       const after = make();
       for (const n of after.nodes) if (n.gpu) n.labels[LABELS.gpuPowerCap] = String(n.gpu.minWatts);
-      const changed = before.nodes.filter((n) => hostConfigHash(before, n.hostname) !== hostConfigHash(after, n.hostname));
-      expect(changed).toEqual([]);
-      for (const n of after.nodes) expect(renderK3sConfig(after, n.hostname)).not.toContain(LABELS.gpuPowerCap);
+      const changed = before.nodes.filter((n) => hostConfigHash(before, n.hostname) !== hostConfigHash(after, n.hostname)).map((n) => n.hostname);
+      // Exactly the GPU nodes whose label moved: their bootstrap sets it (with the node's kubelet credentials).
+      expect(changed).toEqual(before.nodes.filter((n) => n.gpu && n.labels[LABELS.gpuPowerCap] !== String(n.gpu.minWatts)).map((n) => n.hostname));
+      for (const n of after.nodes) {
+        expect(renderK3sConfig(after, n.hostname)).toBe(renderK3sConfig(before, n.hostname));
+        expect(renderK3sConfig(after, n.hostname)).not.toContain(LABELS.gpuPowerCap);
+        if (n.gpu) expect(renderBootstrapScript(after, n.hostname)).toContain(`"${LABELS.gpuPowerCap}":"${n.gpu.minWatts}"`);
+      }
     }
   });
 });
@@ -475,11 +487,11 @@ describe("deadlines", () => {
   });
 
   it("states the longest a bootstrap can run, for an outer deadline to exceed", () => {
-    // 2 × (3 × 60 + 4) + (3 × 900 + 4) + 30 + 60 + 120 + 10 + 300 + 10 + 300 + 15 + 15 + 300
-    expect(bootstrapMaxSeconds(samplePlan())).toBe(4232);
+    // 2 × (3 × 60 + 4) + (3 × 900 + 4) + 30 + 60 + 120 + 10 + 300 + 10 + 300 + 15 + 15 + (300 + 30 + 10) + 300
+    expect(bootstrapMaxSeconds(samplePlan())).toBe(4572);
     const mirrored = samplePlan();
     mirrored.mirror = { artifacts: "https://mirror.site/k3s", registry: null, charts: null };
-    expect(bootstrapMaxSeconds(mirrored)).toBe(4232 + 3 * 1800 + 4);
+    expect(bootstrapMaxSeconds(mirrored)).toBe(4572 + 3 * 1800 + 4);
   });
 
   it("refuses a start deadline that is not a positive whole number", () => {

@@ -9,7 +9,7 @@ import { parseDocument } from "yaml";
 import type { FarmPlan } from "../plan/types.js";
 import * as command from "@pulumi/command";
 import { renderCurtailment, renderKueueObjects, renderPowerAgent } from "../render/index.js";
-import { renderCordonDrainScript } from "../render/upgrade.js";
+import { renderCordonDrainScript, renderUncordonScript } from "../render/upgrade.js";
 import { commandTimeouts, SERVER_SIDE_DEADLINE_SECONDS, sshConnection } from "./host-bootstrap.js";
 import { createObjects, objectResourceName } from "./k8s-objects.js";
 import { MINER_CREDENTIALS_SECRET, renderMinerCredentialsSecret } from "../render/curtailment.js";
@@ -40,7 +40,7 @@ export interface PowerPoolsArgs {
    */
   minerCredentials?: pulumi.Input<string>;
   /**
-   * Hostnames whose NodePatch (and drain) this stack registers (`stackHosts`).
+   * Hostnames whose drain (when cordoned) this stack registers (`stackHosts`).
    * @default every planned node (one stack for the site)
    */
   hosts?: ReadonlySet<string>;
@@ -53,82 +53,55 @@ export interface PowerPoolsArgs {
   clusterObjects?: boolean;
 }
 
-/** NodePatches, Kueue objects, power agent and curtailment objects. */
+/** Drains of cordoned machines, Kueue objects, power agent and curtailment objects. */
 export class PowerPools extends pulumi.ComponentResource {
-  /** The NodePatch of each node that is not offline, by hostname. */
-  readonly nodePatches: Readonly<Record<string, k8s.core.v1.NodePatch>>;
   /** The drain of each cordoned node (run on the first server), by hostname. */
   readonly drains: Readonly<Record<string, command.remote.Command>>;
-  /** Number of Kubernetes objects registered besides the NodePatches. */
+  /** Number of Kubernetes objects registered. */
   readonly objectCount: number;
 
   constructor(name: string, args: PowerPoolsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mine2hpc:index:PowerPools", name, {}, opts);
     const built = createPowerPools(name, this, args);
-    this.nodePatches = built.nodePatches;
     this.drains = built.drains;
     this.objectCount = built.objectCount;
     this.registerOutputs({ objectCount: this.objectCount });
   }
 }
 
-/** Builds the NodePatches and objects under `parent`. */
+/** Builds the drains and objects under `parent`. */
 export function createPowerPools(name: string, parent: pulumi.Resource, args: PowerPoolsArgs) {
   const { plan, provider } = args;
   const opts: pulumi.CustomResourceOptions = { parent, provider };
-  const nodePatches: Record<string, k8s.core.v1.NodePatch> = {};
   const drains: Record<string, command.remote.Command> = {};
   const control = controlServerOf(plan);
 
+  // Labels are set by each node's own bootstrap, with its kubelet credentials (render/scripts.ts
+  // `labelBlock`), not by a NodePatch: a NodePatch keeps the whole live Node (~21 KB) in the
+  // stack's state for every machine. Taints are set at registration from the k3s config.
   for (const node of plan.nodes) {
     if (args.hosts !== undefined && !args.hosts.has(node.hostname)) continue;
-    const state = stateOf(node);
-    // An offline machine gets no NodePatch: one that never registered would be created by the
-    // server-side apply (pulumi-kubernetes await.go `Creation` always PATCHes with apply, an
-    // upsert), and a Node object made before its kubelet registers misses the registration
-    // taints (kubelet sets them on create only). Its labels return when it is active again.
-    if (state === "offline") continue;
+    if (stateOf(node) !== "cordoned" || args.sshPrivateKey === undefined) continue;
     const bootstrap = args.nodeBootstraps[node.hostname];
     if (bootstrap === undefined) throw new Error(`no bootstrap for node '${node.hostname}'`);
-    const patch = new k8s.core.v1.NodePatch(
-      `${name}-${node.hostname}`,
+    const connection = sshConnection({ ip: control.ip, sshUser: control.sshUser, sshHostKey: hostKeyOf(control) }, pulumi.secret(args.sshPrivateKey));
+    drains[node.hostname] = new command.remote.Command(
+      `${name}-drain-${node.hostname}`,
       {
-        metadata: {
-          name: node.hostname,
-          labels: node.labels,
-          // k3s set these labels at registration under its own field manager; a day-2 change
-          // (new cap, new pool) must take them over instead of failing on the conflict. Labels
-          // are a granular map under server-side apply: forcing takes over these keys only.
-          annotations: { "pulumi.com/patchForce": "true" },
-        },
-        // Never `spec.taints`: an atomic list under server-side apply (core/v1 Node `+listType=atomic`),
-        // so sending it would take over and replace every taint others set (the power agent's
-        // power-unverified taint, the node lifecycle controller's). Taints are set at
-        // registration from the k3s config. `unschedulable` is a scalar: owned here only while
-        // the machine is cordoned, and released (uncordoned) when it is active again.
-        ...(state === "cordoned" ? { spec: { unschedulable: true } } : {}),
+        connection,
+        // `kubectl drain` cordons first (spec.unschedulable), then evicts, bounded.
+        create: remoteScriptCommand(renderCordonDrainScript(plan, node.hostname), "mine2hpc-drain", { timeoutSeconds: SERVER_SIDE_DEADLINE_SECONDS }),
+        // The machine is no longer cordoned (active again, offline, retired or gone): uncordon it.
+        delete: remoteScriptCommand(renderUncordonScript(plan, node.hostname), "mine2hpc-uncordon", { timeoutSeconds: SERVER_SIDE_DEADLINE_SECONDS }),
+        logging: "stdoutAndStderr",
+        addPreviousOutputInEnv: false,
       },
-      // The Node object exists only after k3s on that host has registered it.
-      pulumi.mergeOptions(opts, { dependsOn: [bootstrap] }),
+      // The Node object exists only once that machine's bootstrap registered it.
+      { parent, dependsOn: [bootstrap], customTimeouts: commandTimeouts(SERVER_SIDE_DEADLINE_SECONDS) },
     );
-    nodePatches[node.hostname] = patch;
-    if (state === "cordoned" && args.sshPrivateKey !== undefined) {
-      const script = remoteScriptCommand(renderCordonDrainScript(plan, node.hostname), "mine2hpc-drain", { timeoutSeconds: SERVER_SIDE_DEADLINE_SECONDS });
-      drains[node.hostname] = new command.remote.Command(
-        `${name}-drain-${node.hostname}`,
-        {
-          connection: sshConnection({ ip: control.ip, sshUser: control.sshUser, sshHostKey: hostKeyOf(control) }, pulumi.secret(args.sshPrivateKey)),
-          create: script,
-          logging: "stdoutAndStderr",
-          addPreviousOutputInEnv: false,
-        },
-        // Cordoned by the NodePatch first, so kubectl drain finds it cordoned and leaves `unschedulable` to the patch.
-        { parent, dependsOn: [patch], customTimeouts: commandTimeouts(SERVER_SIDE_DEADLINE_SECONDS) },
-      );
-    }
   }
 
-  if (args.clusterObjects === false) return { nodePatches, drains, objectCount: 0 };
+  if (args.clusterObjects === false) return { drains, objectCount: 0 };
   if (args.kueueRelease === undefined) throw new Error("PowerPools: the cluster-wide objects need the Kueue release (kueueRelease)");
   // Flavors, queues and priority classes are Kueue CRDs: the chart must be installed first.
   const kueue = createObjects(
@@ -136,9 +109,10 @@ export function createPowerPools(name: string, parent: pulumi.Resource, args: Po
     renderKueueObjects(plan),
     pulumi.mergeOptions(opts, { dependsOn: [args.kueueRelease, ...(args.kueueReady ? [args.kueueReady] : [])] }),
   );
-  // No dependsOn on the NodePatches for the agent and the CronJobs: the agent re-reads its
-  // node's cap label every period and the CronJobs act only when a window opens, so neither
-  // needs the labels at creation time (and thousands of per-node edges would slow every update).
+  // No dependsOn on the bootstraps (which set the labels) for the agent and the CronJobs: the
+  // agent re-reads its node's cap label every period and the CronJobs act only when a window
+  // opens, so neither needs the labels at creation time (and thousands of per-node edges would
+  // slow every update).
   // One batch: the curtailment objects live in the agent's namespace and must wait for it.
   const agentAndCurtail = createObjects(name, [...renderPowerAgent(plan), ...renderCurtailment(plan)], opts);
   const namespace = agentAndCurtail[0]!;
@@ -162,7 +136,7 @@ export function createPowerPools(name: string, parent: pulumi.Resource, args: Po
     secrets = 1;
   }
 
-  return { nodePatches, drains, objectCount: kueue.length + agentAndCurtail.length + secrets };
+  return { drains, objectCount: kueue.length + agentAndCurtail.length + secrets };
 }
 
 /** YAML (JSON is YAML) for the credentials text; a syntax error names its line only, never a value. */

@@ -119,7 +119,7 @@ function checkRegistrationLabel(node: PlannedNode, key: string): void {
   if (KUBELET_ALLOWED_PREFIXES.some((p) => prefix === p || prefix.endsWith(`.${p}`))) return;
   throw new Error(
     `node "${node.hostname}": label "${key}" uses the reserved prefix "${prefix}", which the kubelet may not set at registration (NodeRestriction), so k3s would fail to start. ` +
-      "Use a mine2hpc.io/ label, or set it later through the API (NodePatch).",
+      "Use a mine2hpc.io/ label: the kubelet may not set this one, at registration or later.",
   );
 }
 
@@ -127,8 +127,9 @@ function checkRegistrationLabel(node: PlannedNode, key: string): void {
  * Labels left out of the registration config. The GPU power cap moves whenever a machine
  * on the same circuit or feed changes; in config.yaml it would change the host's config
  * hash and re-run its bootstrap (and restart k3s) for a label k3s reads only once, at
- * registration. The cap reaches the node through the API instead (PowerPools' NodePatch),
- * and the power agent, which runs only on nodes with the label, starts once it is there.
+ * registration. The cap reaches the node through the API instead (the bootstrap's label step,
+ * with the node's kubelet credentials, render/scripts.ts), and the power agent, which runs only
+ * on nodes with the label, starts once it is there.
  */
 export const DAY2_ONLY_LABELS: ReadonlySet<string> = new Set([LABELS.gpuPowerCap]);
 

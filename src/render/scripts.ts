@@ -54,6 +54,11 @@ export const INSTALLER_TIMEOUT_SECONDS = 120;
 export const UNINSTALL_TIMEOUT_SECONDS = 300;
 /** Deadline of one `nvidia-smi` call, in s. */
 export const NVIDIA_SMI_TIMEOUT_SECONDS = 30;
+/** The kubelet's kubeconfig k3s writes on every node, server or agent: the node's own identity (`system:node:<name>`). */
+export const K3S_KUBELET_KUBECONFIG = "/var/lib/rancher/k3s/agent/kubelet.kubeconfig";
+/** Deadline of one `kubectl label` of the node's planned labels, in s (each try; tries run until the start deadline). */
+export const LABEL_TIMEOUT_SECONDS = 30;
+
 /** Where the bootstrap leaves the planned per-GPU cap for the power agent's fail-safe start (issue 8). */
 export const GPU_POWER_CAP_FILE = "/etc/mine2hpc/gpu-power-cap";
 
@@ -92,8 +97,9 @@ export function bootstrapMaxSeconds(plan: FarmPlan): number {
   const downloads =
     download(DOWNLOAD_SMALL_MAX_SECONDS) * 2 + download(DOWNLOAD_BINARY_MAX_SECONDS) + (k3sArtifacts(plan).airgapImages !== null ? download(DOWNLOAD_IMAGES_MAX_SECONDS) : 0);
   const start = startTimeoutSeconds(plan);
-  // version check 30, is-active 30 ×2, installer +10 kill, start +10 kill, node wait (+ one last 10 s kubectl + 5 s sleep), journalctl 15.
-  return downloads + 30 + 60 + INSTALLER_TIMEOUT_SECONDS + 10 + start + 10 + start + 15 + 15 + 300;
+  // version check 30, is-active 30 ×2, installer +10 kill, start +10 kill, node wait (+ one last 10 s kubectl + 5 s sleep), journalctl 15,
+  // labels (tries until the start deadline, one last try of 30 s + 5 kill, 5 s sleep).
+  return downloads + 30 + 60 + INSTALLER_TIMEOUT_SECONDS + 10 + start + 10 + start + 15 + 15 + start + LABEL_TIMEOUT_SECONDS + 10 + 300;
 }
 
 function serviceName(role: "server" | "agent"): string {
@@ -263,6 +269,49 @@ until ${condition}; do
   fi
   sleep 5
 done
+`;
+}
+
+/** Server-side apply field manager of the labels the bootstrap sets. */
+export const LABEL_FIELD_MANAGER = "mine2hpc-bootstrap";
+
+/**
+ * The node's planned labels (pool, tier, feed, circuit, rack, GPU cap…), applied with the node's
+ * own kubelet credentials once it has registered. k3s applies `node-label` at registration only;
+ * every later change (a new cap, pool or rack) changes this text, so the host's config hash, so
+ * the bootstrap runs again and applies them here. NodeRestriction lets a kubelet change its own
+ * Node's labels outside the kubernetes.io and k8s.io namespaces (render/k3s.ts refuses those),
+ * never its taints nor another node (kubernetes plugin/pkg/admission/noderestriction/admission.go
+ * `admitNode`). No Pulumi resource holds them: a NodePatch keeps the whole live Node, ~21 KB per
+ * machine, in the stack's state (bench/state.ts).
+ *
+ * Server-side apply (not `kubectl label`): the field manager owns every label it applies even
+ * when the value does not change, so a label that leaves the plan is removed, and an old
+ * NodePatch's deletion (which gives up pulumi-kubernetes' ownership) cannot take a label with it.
+ * `--force-conflicts` takes over labels k3s set at registration, as the NodePatch's force did.
+ */
+function labelBlock(node: PlannedNode): string {
+  const entries = Object.entries(node.labels);
+  if (entries.length === 0) return "";
+  const manifest = JSON.stringify({ apiVersion: "v1", kind: "Node", metadata: { name: node.hostname, labels: node.labels } });
+  if (manifest.includes("MINE2HPC_NODE_LABELS")) throw new Error(`node "${node.hostname}": a label contains the heredoc delimiter MINE2HPC_NODE_LABELS`);
+  return `
+# --- planned labels (k3s sets node-label at registration only; later changes are set here) ---
+# Server-side apply with this node's own kubelet credentials: NodeRestriction lets it change its
+# own labels outside kubernetes.io/k8s.io, never its taints. The Node may register a little after
+# the service is active: tries every 5 s until the start deadline.
+NODE_LABELS="$(cat <<'MINE2HPC_NODE_LABELS'
+${manifest}
+MINE2HPC_NODE_LABELS
+)"
+deadline=$((SECONDS + START_TIMEOUT))
+until label_out="$(timeout --kill-after=5 ${LABEL_TIMEOUT_SECONDS} "$K3S_BIN" kubectl --kubeconfig ${K3S_KUBELET_KUBECONFIG} --request-timeout=20s apply --server-side --force-conflicts --field-manager=${LABEL_FIELD_MANAGER} -f - <<<"$NODE_LABELS" 2>&1)"; do
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    die "could not set the planned labels of node \${NODE_NAME} within \${START_TIMEOUT} s (kubernetes.startTimeoutSeconds): \${label_out}"
+  fi
+  sleep 5
+done
+log "${entries.length} planned labels set"
 `;
 }
 
@@ -457,7 +506,7 @@ if [ "$CHANGED" -eq 1 ]; then
   RESTART=1
   log "wrote \${CONFIG_FILE}"
 fi
-${registriesBlock(plan)}${installK3s(plan)}${waitForNode(plan, node)}
+${registriesBlock(plan)}${installK3s(plan)}${waitForNode(plan, node)}${labelBlock(node)}
 log "done"
 `;
 }

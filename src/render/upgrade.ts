@@ -357,10 +357,10 @@ function serverSideHeader(plan: FarmPlan, hostname: string, what: string): strin
 }
 
 /**
- * Drain of a cordoned machine, run on a server. The NodePatch has already set
- * `spec.unschedulable` (the drain depends on it), so `kubectl drain` finds the node cordoned
- * and does not take that field over (a later uncordon by the NodePatch stays possible).
- * Bounded by `--timeout`; a node that never registered has nothing to drain.
+ * Drain of a cordoned machine, run on a server: `kubectl drain` cordons the node first
+ * (`spec.unschedulable`), then evicts its pods. Bounded by `--timeout`; a node that never
+ * registered has nothing to drain. {@link renderUncordonScript} undoes the cordon when the
+ * machine is no longer cordoned (the drain resource's `delete`).
  */
 export function renderCordonDrainScript(plan: FarmPlan, hostname: string): string {
   return `${serverSideHeader(plan, hostname, "drain (state: cordoned)")}${SERVER_SIDE_PRELUDE}
@@ -373,6 +373,23 @@ if ! kubectl_ drain "$NODE_NAME" --ignore-daemonsets --delete-emptydir-data --ti
   die "drain did not finish within ${SERVER_SIDE_DRAIN_TIMEOUT_SECONDS} s (a PodDisruptionBudget or a stuck pod holds it): fix the blocker, then run pulumi up again"
 fi
 log "drained"
+`;
+}
+
+/**
+ * Uncordon of a machine that is no longer `cordoned` (active again, offline, retired or removed
+ * from the site), run on a server as the `delete` of its drain. A node that is not registered
+ * has nothing to uncordon.
+ */
+export function renderUncordonScript(plan: FarmPlan, hostname: string): string {
+  return `${serverSideHeader(plan, hostname, "uncordon (no longer cordoned)")}${SERVER_SIDE_PRELUDE}
+exec </dev/null
+if ! node_exists; then
+  log "node is not registered: nothing to uncordon"
+  exit 0
+fi
+kubectl_ uncordon "$NODE_NAME" >/dev/null
+log "uncordoned"
 `;
 }
 

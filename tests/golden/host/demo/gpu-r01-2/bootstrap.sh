@@ -235,4 +235,21 @@ if ! timeout 30 systemctl is-active --quiet "$K3S_SERVICE"; then
   fail_start "${K3S_SERVICE} is not running"
 fi
 
+# --- planned labels (k3s sets node-label at registration only; later changes are set here) ---
+# Server-side apply with this node's own kubelet credentials: NodeRestriction lets it change its
+# own labels outside kubernetes.io/k8s.io, never its taints. The Node may register a little after
+# the service is active: tries every 5 s until the start deadline.
+NODE_LABELS="$(cat <<'MINE2HPC_NODE_LABELS'
+{"apiVersion":"v1","kind":"Node","metadata":{"name":"gpu-r01-2","labels":{"mine2hpc.io/circuit":"gpu-pdu-01","mine2hpc.io/feed":"ercot-flex","mine2hpc.io/gpu-model":"l40s","mine2hpc.io/gpu-power-cap":"245","mine2hpc.io/pool":"l40s-pcie-curtailable","mine2hpc.io/power-tier":"curtailable","mine2hpc.io/rack":"gpu-r01","mine2hpc.io/workload":"training"}}}
+MINE2HPC_NODE_LABELS
+)"
+deadline=$((SECONDS + START_TIMEOUT))
+until label_out="$(timeout --kill-after=5 30 "$K3S_BIN" kubectl --kubeconfig /var/lib/rancher/k3s/agent/kubelet.kubeconfig --request-timeout=20s apply --server-side --force-conflicts --field-manager=mine2hpc-bootstrap -f - <<<"$NODE_LABELS" 2>&1)"; do
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    die "could not set the planned labels of node ${NODE_NAME} within ${START_TIMEOUT} s (kubernetes.startTimeoutSeconds): ${label_out}"
+  fi
+  sleep 5
+done
+log "8 planned labels set"
+
 log "done"

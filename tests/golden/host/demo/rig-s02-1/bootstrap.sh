@@ -235,4 +235,21 @@ if ! timeout 30 systemctl is-active --quiet "$K3S_SERVICE"; then
   fail_start "${K3S_SERVICE} is not running"
 fi
 
+# --- planned labels (k3s sets node-label at registration only; later changes are set here) ---
+# Server-side apply with this node's own kubelet credentials: NodeRestriction lets it change its
+# own labels outside kubernetes.io/k8s.io, never its taints. The Node may register a little after
+# the service is active: tries every 5 s until the start deadline.
+NODE_LABELS="$(cat <<'MINE2HPC_NODE_LABELS'
+{"apiVersion":"v1","kind":"Node","metadata":{"name":"rig-s02-1","labels":{"mine2hpc.io/circuit":"rig-b","mine2hpc.io/feed":"grid-firm","mine2hpc.io/gpu-model":"rtx-3090","mine2hpc.io/gpu-power-cap":"268","mine2hpc.io/pool":"rtx-3090-x1-riser-firm","mine2hpc.io/power-tier":"firm","mine2hpc.io/rack":"shelf-02","mine2hpc.io/workload":"inference","nvidia.com/device-plugin.config":"rtx-3090-x1-riser-firm"}}}
+MINE2HPC_NODE_LABELS
+)"
+deadline=$((SECONDS + START_TIMEOUT))
+until label_out="$(timeout --kill-after=5 30 "$K3S_BIN" kubectl --kubeconfig /var/lib/rancher/k3s/agent/kubelet.kubeconfig --request-timeout=20s apply --server-side --force-conflicts --field-manager=mine2hpc-bootstrap -f - <<<"$NODE_LABELS" 2>&1)"; do
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    die "could not set the planned labels of node ${NODE_NAME} within ${START_TIMEOUT} s (kubernetes.startTimeoutSeconds): ${label_out}"
+  fi
+  sleep 5
+done
+log "9 planned labels set"
+
 log "done"

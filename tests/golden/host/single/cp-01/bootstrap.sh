@@ -227,4 +227,21 @@ until [ "$("$K3S_BIN" kubectl --request-timeout=10s get node "$NODE_NAME" -o 'js
   sleep 5
 done
 
+# --- planned labels (k3s sets node-label at registration only; later changes are set here) ---
+# Server-side apply with this node's own kubelet credentials: NodeRestriction lets it change its
+# own labels outside kubernetes.io/k8s.io, never its taints. The Node may register a little after
+# the service is active: tries every 5 s until the start deadline.
+NODE_LABELS="$(cat <<'MINE2HPC_NODE_LABELS'
+{"apiVersion":"v1","kind":"Node","metadata":{"name":"cp-01","labels":{"mine2hpc.io/circuit":"pdu-ctl","mine2hpc.io/feed":"grid-firm","mine2hpc.io/power-tier":"firm","mine2hpc.io/rack":"ctl-r1"}}}
+MINE2HPC_NODE_LABELS
+)"
+deadline=$((SECONDS + START_TIMEOUT))
+until label_out="$(timeout --kill-after=5 30 "$K3S_BIN" kubectl --kubeconfig /var/lib/rancher/k3s/agent/kubelet.kubeconfig --request-timeout=20s apply --server-side --force-conflicts --field-manager=mine2hpc-bootstrap -f - <<<"$NODE_LABELS" 2>&1)"; do
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    die "could not set the planned labels of node ${NODE_NAME} within ${START_TIMEOUT} s (kubernetes.startTimeoutSeconds): ${label_out}"
+  fi
+  sleep 5
+done
+log "4 planned labels set"
+
 log "done"
