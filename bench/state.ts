@@ -616,7 +616,8 @@ const K3S_KUBECONFIG_MODEL = (() => {
 /**
  * What a first bootstrap of `node` prints (stdout, stderr), line by line as the script and the
  * programs it runs print them:
- * - the script's `log` lines (src/render/scripts.ts), prefixed `mine2hpc[<host>]: `;
+ * - the script's `log` lines (src/render/scripts.ts), prefixed `mine2hpc[<host>]: `, the label
+ *   step's included;
  * - `update-initramfs -u` on GPU nodes whose driver the GPU operator installs (nouveau blacklisted):
  *   `update-initramfs: Generating /boot/initrd.img-<kernel>` (Ubuntu 24.04 initramfs-tools);
  * - k3s install.sh with `INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_SKIP_START=true`
@@ -652,6 +653,8 @@ export function bootstrapLog(plan: FarmPlan, node: PlannedNode): { stdout: strin
   out.push(log(`starting ${service} (configuration, token or binary changed; deadline ${plan.kubernetes.startTimeoutSeconds ?? 300} s)`));
   out.push(log(`${service} is active`));
   if (node.k3sRole === "server") out.push(log(`waiting for node ${h} to ${plan.network.cni === "cilium" ? "register (Ready follows once Cilium is installed)" : "be Ready"}`));
+  // The label step (render/scripts.ts labelBlock): kubectl's own output is captured, not printed.
+  if (Object.keys(node.labels).length > 0) out.push(log(`${Object.keys(node.labels).length} planned labels set`));
   out.push(log("done"));
   const stderr = `Created symlink /etc/systemd/system/multi-user.target.wants/${service}.service → /etc/systemd/system/${service}.service.`;
   return { stdout: out.join("\n"), stderr };

@@ -45,6 +45,7 @@ describe("state model", () => {
       "[INFO]  systemd: Enabling k3s-agent unit",
       `mine2hpc[${h}]: starting k3s-agent (configuration, token or binary changed; deadline 300 s)`,
       `mine2hpc[${h}]: k3s-agent is active`,
+      `mine2hpc[${h}]: ${Object.keys(node.labels).length} planned labels set`,
       `mine2hpc[${h}]: done`,
     ]);
     expect(stderr).toBe("Created symlink /etc/systemd/system/multi-user.target.wants/k3s-agent.service → /etc/systemd/system/k3s-agent.service.");

@@ -104,7 +104,7 @@ function clusterProvider(name: string, parent: pulumi.Resource, plan: FarmPlan, 
     name,
     {
       kubeconfig,
-      // Server-side apply is what NodePatch needs, and it lets field managers share objects with k3s.
+      // Server-side apply lets field managers share objects with k3s and the charts.
       enableServerSideApply: true,
       // The cluster's identity is the site, not the kubeconfig text: a re-read (unknown while
       // previewing, a renewed certificate after) must never replace the provider and with it

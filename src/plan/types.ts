@@ -110,7 +110,7 @@ export interface PlannedNode {
   /** Pool name (GPU nodes only). */
   pool?: string;
   gpu?: NodeGpu;
-  /** Labels to set at registration and keep by NodePatch. Sorted by key. */
+  /** Labels to set at registration and keep by the bootstrap's label step (render/scripts.ts). Sorted by key. */
   labels: Record<string, string>;
   taints: Taint[];
   /** DC draw of everything but the GPUs, in W. */
