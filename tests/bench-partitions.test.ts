@@ -19,11 +19,11 @@ describe("partition bench on 20 GPU nodes in 2 partitions", () => {
     expect(() => partitionedSite(20, 0)).toThrow(/partitions must be 1…20/);
   });
 
-  it("measures a partition stack: its 10 machines' three resources each, the reference and its components", async () => {
+  it("measures a partition stack: its 10 machines' two resources each (bootstrap, install record), the reference and its components", async () => {
     const m = await measureStack(20, 2, "part-01");
     expect(m.machines).toBe(10);
-    // 30 per machine, StackReference, provider, FarmCluster/HostBootstrap/ClusterAccess/PowerPools components.
-    expect(m.registered).toBe(30 + 1 + 1 + 4);
+    // 20 for the machines, StackReference, provider, FarmCluster/HostBootstrap/ClusterAccess/PowerPools components.
+    expect(m.registered).toBe(20 + 1 + 1 + 4);
     // The checkpoint adds the root stack and the default providers of command, random and pulumi
     // (the engine's builtin provider that reads stack references, `pulumi:providers:pulumi`).
     expect(m.state.resources).toBe(m.registered + 4);
