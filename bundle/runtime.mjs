@@ -1781,7 +1781,13 @@ async function postWebhook(url, feed, action, miners, o) {
   const l = limits(o);
   const start = Date.now();
   const where = redactUrl(url);
-  const body = JSON.stringify({ feed, action, hosts: miners.map((m) => m.hostname) });
+  const withIds = miners.filter((m) => m.fleetId !== void 0);
+  const body = JSON.stringify({
+    feed,
+    action,
+    hosts: miners.map((m) => m.hostname),
+    ...withIds.length > 0 ? { fleetIds: Object.fromEntries(withIds.map((m) => [m.hostname, m.fleetId])) } : {}
+  });
   let outcome = "confirmed";
   let reason = WEBHOOK_NOTE;
   let attempts = 1;
@@ -1985,7 +1991,8 @@ async function runMiners(miners, op, creds, o) {
     port: m.port,
     feed: o.feed,
     plannedWatts: m.plannedWatts,
-    ...m.statusPort !== void 0 ? { statusPort: m.statusPort } : {}
+    ...m.statusPort !== void 0 ? { statusPort: m.statusPort } : {},
+    ...m.fleetId !== void 0 ? { fleetId: m.fleetId } : {}
   });
   const results = [];
   const emit = (r) => {
@@ -2237,6 +2244,7 @@ function parseFeedTargets(text, where) {
         if (typeof m?.hostname !== "string") problems.push(`miners[${i}].hostname: expected a string`);
         if (m?.driver !== null && !["luxos", "braiins", "antminer", "whatsminer", "webhook"].includes(m?.driver)) problems.push(`miners[${i}].driver: unknown driver ${JSON.stringify(m?.driver)}`);
         if (typeof m?.host !== "string" || typeof m?.port !== "number" || typeof m?.plannedWatts !== "number") problems.push(`miners[${i}]: expected host (string), port and plannedWatts (numbers)`);
+        if (m?.fleetId !== void 0 && (typeof m.fleetId !== "string" || m.fleetId === "")) problems.push(`miners[${i}].fleetId: expected the fleet tool's id (a non-empty string)`);
       });
     if (!Array.isArray(o.gpuNodes)) problems.push("gpuNodes: expected a list");
     if (!Array.isArray(o.clusterQueues)) problems.push("clusterQueues: expected a list");

@@ -7,11 +7,12 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { capsConfirmed, runCurtailment, CAPS_CONDITION, OVERRIDE_LABEL, type KubeLike } from "../src/runtime/curtail/controller.js";
 import { credentialFor, parseCredentials } from "../src/runtime/curtail/credentials.js";
-import { mapBounded } from "../src/runtime/curtail/miners.js";
+import { mapBounded, runMiners } from "../src/runtime/curtail/miners.js";
+import { planFarm } from "../src/plan/index.js";
 import { feedTargets, parseFeedTargets, type FeedTargets } from "../src/runtime/curtail/targets.js";
 import { loadAndPlan, siteSourceFromArgs } from "../src/cli/site-args.js";
 import { REPO_ROOT } from "./helpers/cli.js";
-import { SIM_PASSWORD, SIM_USER, startAntminerSim, startLuxosSim, startWhatsminerSim, type SimMiner, simPorts } from "./helpers/miner-sims.js";
+import { SIM_PASSWORD, SIM_USER, startWebhookSim, startAntminerSim, startLuxosSim, startWhatsminerSim, type SimMiner, simPorts } from "./helpers/miner-sims.js";
 
 const running: SimMiner[] = [];
 afterEach(async () => {
@@ -306,6 +307,28 @@ describe("targets", () => {
       before.stages[1]!.shedWatts - before.gpuNodes[0]!.shedWatts,
       before.stages[2]!.shedWatts,
     ]);
+  });
+
+  it("carries a miner's fleetId from the site through the plan and the targets into the webhook body", async () => {
+    const site = loadAndPlan(siteSourceFromArgs({ values: {}, cwd: REPO_ROOT }), REPO_ROOT).loaded.spec;
+    const asic = site.machines.find((m) => m.hostname === "asic-c01-01")!;
+    asic.fleetId = "foreman:4711";
+    const plan = planFarm(site);
+    expect(plan.asics.find((a) => a.hostname === "asic-c01-01")!.fleetId).toBe("foreman:4711");
+    expect(plan.asics.filter((a) => a.fleetId !== undefined)).toHaveLength(1);
+    const t = feedTargets(plan, "ercot-flex")!;
+    const m = t.miners.find((x) => x.hostname === "asic-c01-01")!;
+    expect(m.fleetId).toBe("foreman:4711");
+    expect(parseFeedTargets(JSON.stringify(t), "x")).toEqual(t);
+    const hook = await startWebhookSim(204);
+    try {
+      const specs = t.miners.slice(0, 2).map((x) => ({ ...x, driver: "webhook" as const }));
+      await runMiners(specs, "curtail", parseCredentials("{}", "c"), { feed: "ercot-flex", webhookUrl: hook.url, timeoutSeconds: 5 });
+      expect(hook.bodies).toEqual([{ feed: "ercot-flex", action: "asics-off", hosts: ["asic-c01-01", "asic-c01-02"], fleetIds: { "asic-c01-01": "foreman:4711" } }]);
+    } finally {
+      await hook.close();
+    }
+    expect(() => parseFeedTargets(JSON.stringify({ ...t, miners: [{ ...m, fleetId: "" }] }), "t.json")).toThrow("miners[0].fleetId: expected the fleet tool's id (a non-empty string)");
   });
 
   it("a bad targets file lists its problems", () => {

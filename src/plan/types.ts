@@ -147,6 +147,8 @@ export interface PlannedAsic {
    * (the feed's `asicWebhookUrl`, host and port empty); null when nothing automates it.
    */
   minerApi: MinerApi | null;
+  /** The miner's id in the fleet tool (site `fleetId`, e.g. Foreman's miner id): the webhook body names it. */
+  fleetId?: string;
 }
 
 /** Drivers of ASIC miners' APIs (see `src/runtime/miners/`). */

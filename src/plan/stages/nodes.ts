@@ -96,6 +96,7 @@ export function plannedNodes(site: SiteSpec, machines: readonly ResolvedMachine[
         ...(cordPhases ? { phases: cordPhases } : {}),
         state: m.state === "offline" ? "offline" : m.state === "cordoned" ? "cordoned" : "active",
         minerApi: resolveMinerApi(m, site.defaults.minerFirmware, feed.curtailment?.asicWebhookUrl !== undefined),
+        ...(m.fleetId !== undefined ? { fleetId: m.fleetId } : {}),
       });
       continue;
     }

@@ -99,6 +99,7 @@ export async function runMiners(miners: readonly MinerTargetSpec[], op: MinerOp,
     feed: o.feed,
     plannedWatts: m.plannedWatts,
     ...(m.statusPort !== undefined ? { statusPort: m.statusPort } : {}),
+    ...(m.fleetId !== undefined ? { fleetId: m.fleetId } : {}),
   });
   const results: MinerResult[] = [];
   const emit = (r: MinerResult) => {

@@ -21,6 +21,8 @@ export interface MinerTargetSpec {
   statusPort?: number;
   /** Wall draw while hashing, in W (the plan's `drawWatts`). */
   plannedWatts: number;
+  /** The miner's id in the fleet tool (the plan's `fleetId`), for the webhook body. */
+  fleetId?: string;
 }
 
 /** One GPU node whose caps go to minimum in the `gpu-caps-to-min` stage. */
@@ -62,8 +64,9 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  */
 export function minerTargetOf(a: PlannedAsic): MinerTargetSpec {
   const api = a.minerApi;
-  if (api === null) return { hostname: a.hostname, driver: null, host: a.ip, port: 0, plannedWatts: a.drawWatts };
-  return { hostname: a.hostname, driver: api.driver, host: api.driver === "webhook" ? a.ip : api.host, port: api.port, plannedWatts: a.drawWatts };
+  const fleet = a.fleetId !== undefined ? { fleetId: a.fleetId } : {};
+  if (api === null) return { hostname: a.hostname, driver: null, host: a.ip, port: 0, plannedWatts: a.drawWatts, ...fleet };
+  return { hostname: a.hostname, driver: api.driver, host: api.driver === "webhook" ? a.ip : api.host, port: api.port, plannedWatts: a.drawWatts, ...fleet };
 }
 
 /** Targets of one non-firm feed; undefined when the plan has no curtailment for it. */
@@ -133,6 +136,7 @@ export function parseFeedTargets(text: string, where: string): FeedTargets {
         if (typeof m?.hostname !== "string") problems.push(`miners[${i}].hostname: expected a string`);
         if (m?.driver !== null && !["luxos", "braiins", "antminer", "whatsminer", "webhook"].includes(m?.driver as string)) problems.push(`miners[${i}].driver: unknown driver ${JSON.stringify(m?.driver)}`);
         if (typeof m?.host !== "string" || typeof m?.port !== "number" || typeof m?.plannedWatts !== "number") problems.push(`miners[${i}]: expected host (string), port and plannedWatts (numbers)`);
+        if (m?.fleetId !== undefined && (typeof m.fleetId !== "string" || m.fleetId === "")) problems.push(`miners[${i}].fleetId: expected the fleet tool's id (a non-empty string)`);
       });
     if (!Array.isArray(o.gpuNodes)) problems.push("gpuNodes: expected a list");
     if (!Array.isArray(o.clusterQueues)) problems.push("clusterQueues: expected a list");

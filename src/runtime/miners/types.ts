@@ -42,6 +42,8 @@ export interface MinerTarget {
   feed: string;
   /** Planned wall draw while hashing, in W: what a confirmed curtailment sheds. */
   plannedWatts: number;
+  /** The miner's id in the fleet tool (site `fleetId`): the webhook body names it. */
+  fleetId?: string;
 }
 
 /** Login of one miner's API. Never logged, never in a result. */

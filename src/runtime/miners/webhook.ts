@@ -3,7 +3,10 @@
  * `FeedCurtailment.asicWebhook`) receives a JSON POST
  * `{"feed":"<feed>","action":"asics-off"|"asics-on","hosts":["<hostname>",…]}` — the body
  * today's curtailment jobs send (src/render/curtailment.ts `notify_fleet`) — and the site's
- * fleet tool powers the miners off or on.
+ * fleet tool powers the miners off or on. When miners carry the fleet tool's own id (site
+ * `fleetId`, e.g. Foreman's miner id written by `mine2hpc import`), the body adds
+ * `"fleetIds":{"<hostname>":"<id>",…}` for them, so the receiver can call the fleet tool's API
+ * by id without a hostname lookup; `hosts` stays as it was, so existing receivers keep working.
  *
  * Confirmation is the HTTP 2xx alone: a webhook cannot read back a miner's hashrate or
  * power, so a confirmed webhook result says the fleet tool accepted the request, not that
@@ -40,7 +43,13 @@ export async function postWebhook(url: string, feed: string, action: WebhookActi
   const l = limits(o);
   const start = Date.now();
   const where = redactUrl(url);
-  const body = JSON.stringify({ feed, action, hosts: miners.map((m) => m.hostname) });
+  const withIds = miners.filter((m) => m.fleetId !== undefined);
+  const body = JSON.stringify({
+    feed,
+    action,
+    hosts: miners.map((m) => m.hostname),
+    ...(withIds.length > 0 ? { fleetIds: Object.fromEntries(withIds.map((m) => [m.hostname, m.fleetId!])) } : {}),
+  });
   let outcome: MinerResult["outcome"] = "confirmed";
   let reason = WEBHOOK_NOTE;
   let attempts = 1;
