@@ -80,6 +80,28 @@ describe("diffResources and findRebootstraps", () => {
   });
 });
 
+describe("a command whose encoding changed but not its host config", () => {
+  const hash = "c".repeat(64);
+  // e.g. after a mine2hpc upgrade: the script now travels gzip-compressed, its text (and hash) unchanged.
+  const base = [res("site-rig-1", { create: `<9000 bytes mine2hpc-host-config=${hash} base64 -d>` })];
+  const head = [res("site-rig-1", { create: `<3000 bytes mine2hpc-host-config=${hash} base64 -d | gzip -dc>` })];
+
+  it("is a re-run of its own kind, not a host config change", () => {
+    expect(findRebootstraps(base, head, diffResources(base, head))).toEqual([
+      { hostname: "rig-1", reason: "reencoded", resource: "site-rig-1", configBefore: hash, configAfter: hash },
+    ]);
+  });
+
+  it("says so in the diff, without a config X → X", () => {
+    const plan = samplePlan();
+    const md = diffMarkdown(diffSite({ ref: "origin/main", commit: "0".repeat(40), plan, preview: previewOf(base) }, { plan, preview: previewOf(head) }));
+    const rows = md.split("\n").filter((l) => l.startsWith("| `rig-1`"));
+    expect(rows).toEqual([
+      "| `rig-1` | bootstrap re-runs once: command encoding changed, host config unchanged (config cccccccccccc; idempotent; hosts that are down will fail this up: use --continue-on-error) |",
+    ]);
+  });
+});
+
 describe("diffPlans", () => {
   it("reports a moved cap, a changed pool and the circuit it sits on", () => {
     const before = samplePlan();

@@ -43,6 +43,7 @@ import {
   renderServerSideRemovalScript,
   renderUninstallScript,
   bootstrapMaxSeconds,
+  HOST_LOCK_WAIT_SECONDS,
 } from "../render/index.js";
 import { controlServerOf, generationOf, hostKeyOf, retiredNodesOf, stateOf, type NodeState, type RetiredNode } from "./lifecycle.js";
 import { remoteScriptCommand } from "./remote-script.js";
@@ -104,10 +105,10 @@ export const PER_DIAL_TIMEOUT_SECONDS = 10;
  * step that hangs outside them, and the script's precise failure (journal tail, hint) comes first.
  */
 export const BOOTSTRAP_DEADLINE_MARGIN_SECONDS = 300;
-/** Host-side deadline of an uninstall, in s (drain, GPU limits, the k3s uninstaller, each bounded inside). */
-export const UNINSTALL_DEADLINE_SECONDS = 900;
-/** Host-side deadline of a command on a server: a drain or a removal (drain bounded inside), in s. */
-export const SERVER_SIDE_DEADLINE_SECONDS = 900;
+/** Host-side deadline of an uninstall, in s (the host lock wait, drain, GPU limits, the k3s uninstaller, each bounded inside). */
+export const UNINSTALL_DEADLINE_SECONDS = 900 + HOST_LOCK_WAIT_SECONDS;
+/** Host-side deadline of a command on a server: a drain or a removal (the host lock wait and the drain bounded inside), in s. */
+export const SERVER_SIDE_DEADLINE_SECONDS = 900 + HOST_LOCK_WAIT_SECONDS;
 /** Host-side deadline of a read (kubeconfig, CA hash), in s. */
 export const READ_DEADLINE_SECONDS = 60;
 

@@ -52,9 +52,11 @@ export interface Rebootstrap {
   /**
    * `added`: new machine, bootstrapped; `removed`: uninstall runs; `changed`: its host config
    * hash (in the `update` command) moved; `readdressed`: its IP or SSH user moved, so the
-   * bootstrap runs at the new address (an in-place update).
+   * bootstrap runs at the new address (an in-place update); `reencoded`: its command changed but
+   * its host config hash did not (e.g. after a mine2hpc upgrade changed how the script travels):
+   * the bootstrap re-runs once, changing nothing on the host.
    */
-  reason: "added" | "removed" | "changed" | "readdressed" | "forgotten";
+  reason: "added" | "removed" | "changed" | "readdressed" | "reencoded" | "forgotten";
   /** Resource name of its `HostBootstrap` command. */
   resource: string;
   /** The stack of the command, on a partitioned site. `forgotten`: a partition stack drops it from state without the uninstall. */
@@ -373,7 +375,12 @@ export function findRebootstraps(base: readonly PreviewResource[], head: readonl
     // An offline or retired machine's placeholder has no command: it runs nothing (its state says why).
     if (configOf(headByKey.get(resourceKey(r))) === null) continue;
     if (r.inputs.some((c) => c.key === "connection.host" || c.key === "connection.user")) push(r, "readdressed");
-    else if (r.inputs.some((c) => c.key === "create" || c.key === "update")) push(r, "changed");
+    else if (r.inputs.some((c) => c.key === "create" || c.key === "update")) {
+      // The hash covers the config and both scripts: the same hash on both sides means only the
+      // command around them (encoding, outer deadline) moved.
+      const before = configOf(baseByKey.get(resourceKey(r)));
+      push(r, before !== null && before === configOf(headByKey.get(resourceKey(r))) ? "reencoded" : "changed");
+    }
   }
   return out.sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
 }

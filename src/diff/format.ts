@@ -51,6 +51,9 @@ function rebootstrapWhy(r: SiteDiff["rebootstraps"][number]): string {
   if (r.reason === "removed") return "machine removed: uninstall runs (leaves the cluster)";
   if (r.reason === "forgotten") return `left partition stack ${r.stack ?? ""}: forgotten there (retainOnDelete: nothing runs on the host; retire it to uninstall)`;
   if (r.reason === "readdressed") return "re-addressed: bootstrap runs at the new address (in place; nothing runs through the old one)";
+  if (r.reason === "reencoded") {
+    return `bootstrap re-runs once: command encoding changed, host config unchanged (config ${short(r.configAfter)}; idempotent; hosts that are down will fail this up: use --continue-on-error)`;
+  }
   return `host config changed: bootstrap runs again (config ${short(r.configBefore)} → ${short(r.configAfter)})`;
 }
 

@@ -56,6 +56,16 @@ export const UNINSTALL_TIMEOUT_SECONDS = 300;
 export const NVIDIA_SMI_TIMEOUT_SECONDS = 30;
 /** The kubelet's kubeconfig k3s writes on every node, server or agent: the node's own identity (`system:node:<name>`). */
 export const K3S_KUBELET_KUBECONFIG = "/var/lib/rancher/k3s/agent/kubelet.kubeconfig";
+/**
+ * The most a script waits for another mine2hpc script on the same host to release
+ * {@link HOST_LOCK_PATH}, in s (counted in {@link bootstrapMaxSeconds} and in the uninstall's and
+ * removal's host-side deadlines). An idempotent re-run takes seconds; a longer holder is a full
+ * bootstrap or a stuck run, which the person should see rather than queue behind.
+ */
+export const HOST_LOCK_WAIT_SECONDS = 60;
+/** The lock every mine2hpc script takes on its host (flock(1), util-linux), so two never overlap. */
+export const HOST_LOCK_PATH = "/run/mine2hpc.lock";
+
 /** Deadline of one `kubectl label` of the node's planned labels, in s (each try; tries run until the start deadline). */
 export const LABEL_TIMEOUT_SECONDS = 30;
 
@@ -97,9 +107,9 @@ export function bootstrapMaxSeconds(plan: FarmPlan): number {
   const downloads =
     download(DOWNLOAD_SMALL_MAX_SECONDS) * 2 + download(DOWNLOAD_BINARY_MAX_SECONDS) + (k3sArtifacts(plan).airgapImages !== null ? download(DOWNLOAD_IMAGES_MAX_SECONDS) : 0);
   const start = startTimeoutSeconds(plan);
-  // version check 30, is-active 30 ×2, installer +10 kill, start +10 kill, node wait (+ one last 10 s kubectl + 5 s sleep), journalctl 15,
+  // host lock wait, version check 30, is-active 30 ×2, installer +10 kill, start +10 kill, node wait (+ one last 10 s kubectl + 5 s sleep), journalctl 15,
   // labels (tries until the start deadline, one last try of 30 s + 5 kill, 5 s sleep).
-  return downloads + 30 + 60 + INSTALLER_TIMEOUT_SECONDS + 10 + start + 10 + start + 15 + 15 + start + LABEL_TIMEOUT_SECONDS + 10 + 300;
+  return HOST_LOCK_WAIT_SECONDS + downloads + 30 + 60 + INSTALLER_TIMEOUT_SECONDS + 10 + start + 10 + start + 15 + 15 + start + LABEL_TIMEOUT_SECONDS + 10 + 300;
 }
 
 function serviceName(role: "server" | "agent"): string {
@@ -116,13 +126,33 @@ function header(plan: FarmPlan, hostname: string, role: string, what: string): s
   ].join("\n");
 }
 
-const COMMON_FUNCTIONS = `log() { printf 'mine2hpc[%s]: %s\\n' "$NODE_NAME" "$*"; }
+/**
+ * log/die, the root check and the host lock, shared by every script run on a host. `what` names
+ * the script in the lock file, so a run that finds the lock held says who holds it.
+ *
+ * The lock: two scripts on one host at once (a machine moving between partition stacks, two
+ * stacks on different site revisions, a re-run `pulumi up` while the previous SSH session still
+ * runs) would interleave writes and restarts. flock(1) on fd 9 for the script's lifetime (the
+ * kernel releases it when the script ends, killed included); opened with `<>` so a waiting
+ * run does not truncate the holder's "pid what" line; the wait is bounded.
+ */
+function commonFunctions(what: string): string {
+  return `log() { printf 'mine2hpc[%s]: %s\\n' "$NODE_NAME" "$*"; }
 die() { printf 'mine2hpc[%s]: error: %s\\n' "$NODE_NAME" "$*" >&2; exit 1; }
 
 if [ "$(id -u)" -ne 0 ]; then
   die "must run as root: run it as 'sudo -n bash -c <script>' (HostBootstrap does this for non-root SSH users)"
 fi
+
+# One mine2hpc script at a time on this host (flock(1), util-linux).
+command -v flock >/dev/null 2>&1 || die "flock is required to keep two mine2hpc scripts from running at once on this host: install it (apt-get install util-linux)"
+exec 9<>${HOST_LOCK_PATH}
+if ! flock -w ${HOST_LOCK_WAIT_SECONDS} 9; then
+  die "another mine2hpc script holds ${HOST_LOCK_PATH} on $(uname -n) (pid $(cat ${HOST_LOCK_PATH} 2>/dev/null || echo unknown)) and did not end within ${HOST_LOCK_WAIT_SECONDS} s; wait for it or check for a stuck run; nothing was changed"
+fi
+printf '%s %s\\n' "$$" ${shellQuote(what)} >${HOST_LOCK_PATH}
 `;
+}
 
 /** A quoted heredoc writing `lines` through write_file. */
 function writeFileBlock(path: string, mode: string, lines: string[]): string {
@@ -474,7 +504,7 @@ CONFIG_FILE=${shellQuote(K3S_CONFIG_PATH)}
 TOKEN_FILE=${shellQuote(K3S_TOKEN_PATH)}
 ${server ? `AGENT_TOKEN_FILE=${shellQuote(K3S_AGENT_TOKEN_PATH)}\n` : ""}START_TIMEOUT=${startTimeoutSeconds(plan)}
 
-${COMMON_FUNCTIONS}
+${commonFunctions(`host bootstrap of ${node.hostname}`)}
 ${readTokens(node)}
 # write_file PATH MODE: writes stdin to PATH with MODE when the content differs.
 # Sets CHANGED=1 when it wrote the file, CHANGED=0 when the file already had this content.
@@ -625,7 +655,7 @@ umask 077
 NODE_NAME=${shellQuote(node.hostname)}
 ${server ? "K3S_BIN='/usr/local/bin/k3s'\n" : ""}UNINSTALL=${shellQuote(uninstaller)}
 ${server ? `DRAIN_SECONDS=${DRAIN_TIMEOUT_SECONDS}\n` : ""}
-${COMMON_FUNCTIONS}
+${commonFunctions(`k3s uninstall of ${node.hostname}`)}
 exec </dev/null
 
 if [ ! -x "$UNINSTALL" ]; then
@@ -673,7 +703,7 @@ NODE_NAME=${shellQuote(target.hostname)}
 K3S_BIN='/usr/local/bin/k3s'
 DRAIN_SECONDS=${DRAIN_TIMEOUT_SECONDS}
 
-${COMMON_FUNCTIONS}
+${commonFunctions(`server-side removal of ${target.hostname}`)}
 exec </dev/null
 [ -x "$K3S_BIN" ] || die "k3s is not installed on this host: run the removal on a k3s server"
 ${API_FUNCTIONS}
