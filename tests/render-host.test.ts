@@ -265,6 +265,36 @@ describe("scripts", () => {
     }
   });
 
+  it("takes the host lock before anything else, bounded, naming the holder; every host script the same way", () => {
+    const plan = samplePlan();
+    const lock = (what: string) =>
+      [
+        "# One mine2hpc script at a time on this host (flock(1), util-linux).",
+        'command -v flock >/dev/null 2>&1 || die "flock is required to keep two mine2hpc scripts from running at once on this host: install it (apt-get install util-linux)"',
+        "exec 9<>/run/mine2hpc.lock",
+        "if ! flock -w 60 9; then",
+        '  die "another mine2hpc script holds /run/mine2hpc.lock on $(uname -n) (pid $(cat /run/mine2hpc.lock 2>/dev/null || echo unknown)) and did not end within 60 s; wait for it or check for a stuck run; nothing was changed"',
+        "fi",
+        `printf '%s %s\\n' "$$" '${what}' >/run/mine2hpc.lock`,
+        "",
+      ].join("\n");
+    const agent = plan.nodes.find((n) => n.k3sRole === "agent")!.hostname;
+    const server = plan.nodes.find((n) => n.k3sRole === "server")!.hostname;
+    const scripts: [string, string][] = [
+      [renderBootstrapScript(plan, agent), `host bootstrap of ${agent}`],
+      [renderUninstallScript(plan, server), `k3s uninstall of ${server}`],
+      [renderServerSideRemovalScript(plan, agent), `server-side removal of ${agent}`],
+    ];
+    for (const [script, what] of scripts) {
+      expect(script).toContain(`fi\n\n${lock(what)}`);
+      // Before stdin is read and before anything on the host is touched.
+      const at = script.indexOf("exec 9<>/run/mine2hpc.lock");
+      const firstStep = what.startsWith("host bootstrap") ? "IFS= read -r K3S_TOKEN" : "exec </dev/null";
+      expect(script.indexOf(firstStep)).toBeGreaterThan(at);
+      expect(script.match(/flock -w/g)).toHaveLength(1);
+    }
+  });
+
   it("never contains the token", () => {
     const token = "K10fa7e0c0ffee1234567890abcdef::server:s3cr3t-t0ken-value";
     for (const [, make] of FIXTURES) {
@@ -487,11 +517,11 @@ describe("deadlines", () => {
   });
 
   it("states the longest a bootstrap can run, for an outer deadline to exceed", () => {
-    // 2 × (3 × 60 + 4) + (3 × 900 + 4) + 30 + 60 + 120 + 10 + 300 + 10 + 300 + 15 + 15 + (300 + 30 + 10) + 300
-    expect(bootstrapMaxSeconds(samplePlan())).toBe(4572);
+    // 60 (host lock) + 2 × (3 × 60 + 4) + (3 × 900 + 4) + 30 + 60 + 120 + 10 + 300 + 10 + 300 + 15 + 15 + (300 + 30 + 10) + 300
+    expect(bootstrapMaxSeconds(samplePlan())).toBe(4632);
     const mirrored = samplePlan();
     mirrored.mirror = { artifacts: "https://mirror.site/k3s", registry: null, charts: null };
-    expect(bootstrapMaxSeconds(mirrored)).toBe(4572 + 3 * 1800 + 4);
+    expect(bootstrapMaxSeconds(mirrored)).toBe(4632 + 3 * 1800 + 4);
   });
 
   it("refuses a start deadline that is not a positive whole number", () => {

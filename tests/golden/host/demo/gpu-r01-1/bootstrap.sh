@@ -24,6 +24,14 @@ if [ "$(id -u)" -ne 0 ]; then
   die "must run as root: run it as 'sudo -n bash -c <script>' (HostBootstrap does this for non-root SSH users)"
 fi
 
+# One mine2hpc script at a time on this host (flock(1), util-linux).
+command -v flock >/dev/null 2>&1 || die "flock is required to keep two mine2hpc scripts from running at once on this host: install it (apt-get install util-linux)"
+exec 9<>/run/mine2hpc.lock
+if ! flock -w 60 9; then
+  die "another mine2hpc script holds /run/mine2hpc.lock on $(uname -n) (pid $(cat /run/mine2hpc.lock 2>/dev/null || echo unknown)) and did not end within 60 s; wait for it or check for a stuck run; nothing was changed"
+fi
+printf '%s %s\n' "$$" 'host bootstrap of gpu-r01-1' >/run/mine2hpc.lock
+
 K3S_TOKEN=''
 IFS= read -r K3S_TOKEN || true
 if [ -z "$K3S_TOKEN" ]; then
