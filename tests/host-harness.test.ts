@@ -6,7 +6,8 @@
  * Required under CI=1 (CI installs openssh-server); elsewhere it skips with a message naming
  * what is missing.
  */
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execa } from "execa";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -215,6 +216,27 @@ describe.skipIf(missing !== null)("host scripts over real SSH", () => {
     expect(second.exitCode).toBe(0);
     expect(second.stdout).toBe("mine2hpc[rig-a01]: k3s is not installed (no /usr/local/bin/k3s-agent-uninstall.sh): nothing to do");
     expect(h.calls().slice(mid)).toEqual([]);
+  });
+
+  it("waits for another mine2hpc script that holds the host lock, then runs and records itself as the holder", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "m2h-lock-"));
+    try {
+      const held = path.join(dir, "held");
+      const released = path.join(dir, "released");
+      // Another run holding /run/mine2hpc.lock for 2 s (flock(1) on the same file: same inode in sshd's namespace).
+      const holder = execa("flock", ["/run/mine2hpc.lock", "bash", "-c", `touch ${held}; sleep 2; touch ${released}`]);
+      for (let i = 0; i < 100 && !existsSync(held); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(existsSync(held)).toBe(true);
+      const run = await h.run(uninstall("rig-a01"), stdinOf("rig-a01"));
+      // It could only start once the holder had let go.
+      expect(existsSync(released)).toBe(true);
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.stdout).toBe("mine2hpc[rig-a01]: k3s is not installed (no /usr/local/bin/k3s-agent-uninstall.sh): nothing to do");
+      expect(readFileSync("/run/mine2hpc.lock", "utf8")).toMatch(/^\d+ k3s uninstall of rig-a01\n$/);
+      await holder;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("refuses a host whose key differs from the pinned one, before anything runs", async () => {
