@@ -198,6 +198,8 @@ describe.skipIf(missing !== null)("host scripts over real SSH", () => {
   it("uninstalls idempotently, restoring the GPUs' default power limits once", async () => {
     const boot = await h.run(bootstrap("rig-a01"), stdinOf("rig-a01"));
     expect(boot.exitCode, boot.stderr).toBe(0);
+    // The boot unit that applies the safe cap before k3s on every reboot.
+    expect(h.read("/etc/systemd/system/mine2hpc-gpu-safe-cap.service")).toContain("Before=k3s.service k3s-agent.service\n");
     const before = h.calls().length;
     // remote.Command replays the bootstrap's stdin to `delete`.
     const first = await h.run(uninstall("rig-a01"), stdinOf("rig-a01"));
@@ -207,10 +209,13 @@ describe.skipIf(missing !== null)("host scripts over real SSH", () => {
       "nvidia-smi --query-gpu=index,power.default_limit --format=csv,noheader,nounits",
       "nvidia-smi -i 0 -pl 350",
       "nvidia-smi -i 1 -pl 350",
+      "systemctl disable mine2hpc-gpu-safe-cap.service",
+      "systemctl daemon-reload",
       "uninstaller k3s-agent",
     ]);
     expect(h.read("/usr/local/bin/k3s")).toBeNull();
     expect(h.read("/etc/mine2hpc/gpu-power-cap")).toBeNull();
+    expect(h.read("/etc/systemd/system/mine2hpc-gpu-safe-cap.service")).toBeNull();
     const mid = h.calls().length;
     const second = await h.run(uninstall("rig-a01"), stdinOf("rig-a01"));
     expect(second.exitCode).toBe(0);

@@ -566,6 +566,52 @@ describe("GPU safe cap", () => {
     expect(configOf(plan, "cp-01")["node-taint"]).toEqual(["node-role.kubernetes.io/control-plane:NoSchedule"]);
   });
 
+  it("installs a boot unit that applies the safe cap before k3s on every boot, and the uninstall removes it", () => {
+    const plan = samplePlan();
+    const script = renderBootstrapScript(plan, "h100-01");
+    const unit = [
+      "write_file /etc/systemd/system/mine2hpc-gpu-safe-cap.service 0644 <<'EOF'",
+      "[Unit]",
+      "Description=mine2hpc: GPU power limits to the safe cap before k3s starts",
+      "After=systemd-modules-load.service nvidia-persistenced.service",
+      "Before=k3s.service k3s-agent.service",
+      "ConditionPathExists=/etc/mine2hpc/gpu-power-cap",
+      "",
+      "[Service]",
+      "Type=oneshot",
+      "RemainAfterExit=yes",
+      "TimeoutStartSec=150",
+      `ExecStart=/bin/sh -c 'command -v nvidia-smi >/dev/null 2>&1 || exit 0; cap="$$(cat /etc/mine2hpc/gpu-power-cap)"; timeout 60 nvidia-smi -pm 1 || true; exec timeout 60 nvidia-smi -pl "$$cap"'`,
+      "",
+      "[Install]",
+      "WantedBy=multi-user.target",
+      "EOF",
+      'if [ "$CHANGED" -eq 1 ]; then',
+      "  timeout 30 systemctl daemon-reload",
+      '  log "wrote /etc/systemd/system/mine2hpc-gpu-safe-cap.service"',
+      "fi",
+      "if ! timeout 30 systemctl is-enabled --quiet mine2hpc-gpu-safe-cap.service; then",
+      "  timeout 30 systemctl enable mine2hpc-gpu-safe-cap.service",
+      '  log "enabled mine2hpc-gpu-safe-cap.service (safe cap at boot, before k3s)"',
+      "fi",
+    ].join("\n");
+    const at = script.indexOf(unit);
+    expect(at).toBeGreaterThan(script.indexOf("write_file /etc/mine2hpc/gpu-power-cap 0644"));
+    expect(at).toBeLessThan(script.indexOf("start_k3s restart\n"));
+    expect(renderBootstrapScript(plan, "cp-01")).not.toContain("mine2hpc-gpu-safe-cap");
+    const uninstall = renderUninstallScript(plan, "h100-01");
+    expect(uninstall).toContain(
+      [
+        "if [ -f /etc/systemd/system/mine2hpc-gpu-safe-cap.service ]; then",
+        "  timeout 30 systemctl disable mine2hpc-gpu-safe-cap.service >/dev/null 2>&1 || true",
+        "  rm -f /etc/systemd/system/mine2hpc-gpu-safe-cap.service",
+        "  timeout 30 systemctl daemon-reload || true",
+        '  log "removed mine2hpc-gpu-safe-cap.service"',
+        "fi",
+      ].join("\n"),
+    );
+  });
+
   it("re-runs only the bootstrap of a node whose planned cap moved, without touching its k3s config", () => {
     const before = samplePlan();
     const after = samplePlan();

@@ -72,6 +72,40 @@ export const LABEL_TIMEOUT_SECONDS = 30;
 /** Where the bootstrap leaves the planned per-GPU cap for the power agent's fail-safe start (issue 8). */
 export const GPU_POWER_CAP_FILE = "/etc/mine2hpc/gpu-power-cap";
 
+/** Oneshot unit that applies the safe cap at every boot, before k3s (see {@link gpuSafeCapUnit}). */
+export const GPU_SAFE_CAP_UNIT = "mine2hpc-gpu-safe-cap.service";
+
+/**
+ * The boot unit's text. GPU power limits do not survive a reboot or driver unload (NVML
+ * `nvmlDeviceSetPowerManagementLimit`: "not persistent across reboots or driver unloads"), and
+ * the power agent is a pod: after a reboot the GPUs would run at their default limit until
+ * the kubelet has started it. With a driver on the host (driverMode host) this unit applies
+ * the safe cap before k3s starts (`Before=` both k3s units: the kubelet, and so any workload
+ * pod, comes later); with the GPU operator's driver there is no nvidia-smi before k3s, so it
+ * does nothing and the GPUs cannot run work before the operator's driver and the agent are up.
+ * A failure is logged in the journal and does not hold k3s back (`Before=` orders, it does not
+ * require): the agent applies the cap again and keeps the node tainted until it reads back.
+ * `$$` is a literal `$` in a unit's command line (systemd.service, "Command lines").
+ */
+export function gpuSafeCapUnit(): string[] {
+  return [
+    "[Unit]",
+    "Description=mine2hpc: GPU power limits to the safe cap before k3s starts",
+    "After=systemd-modules-load.service nvidia-persistenced.service",
+    "Before=k3s.service k3s-agent.service",
+    `ConditionPathExists=${GPU_POWER_CAP_FILE}`,
+    "",
+    "[Service]",
+    "Type=oneshot",
+    "RemainAfterExit=yes",
+    "TimeoutStartSec=150",
+    `ExecStart=/bin/sh -c 'command -v nvidia-smi >/dev/null 2>&1 || exit 0; cap="$$(cat ${GPU_POWER_CAP_FILE})"; timeout 60 nvidia-smi -pm 1 || true; exec timeout 60 nvidia-smi -pl "$$cap"'`,
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+  ];
+}
+
 /** Heredoc delimiter of the embedded config; quoted in the script so bash expands nothing inside. */
 const CONFIG_DELIMITER = "MINE2HPC_K3S_CONFIG";
 /** Heredoc delimiter of the embedded registries.yaml. */
@@ -217,6 +251,16 @@ fi
 # node registers tainted ${"`"}mine2hpc.io/power-unverified:NoSchedule${"`"} until the agent read the caps back.
 install -d -m 0755 /etc/mine2hpc
 ${writeFileBlock(GPU_POWER_CAP_FILE, "0644", [String(node.gpu.capWatts)])}if [ "$CHANGED" -eq 1 ]; then log "wrote ${GPU_POWER_CAP_FILE} (${node.gpu.capWatts} W per GPU)"; fi
+# After a reboot the limits are back at their defaults until the agent's pod runs: a boot unit
+# applies the safe cap before k3s starts (where the host has nvidia-smi).
+${writeFileBlock(`/etc/systemd/system/${GPU_SAFE_CAP_UNIT}`, "0644", gpuSafeCapUnit())}if [ "$CHANGED" -eq 1 ]; then
+  timeout 30 systemctl daemon-reload
+  log "wrote /etc/systemd/system/${GPU_SAFE_CAP_UNIT}"
+fi
+if ! timeout 30 systemctl is-enabled --quiet ${GPU_SAFE_CAP_UNIT}; then
+  timeout 30 systemctl enable ${GPU_SAFE_CAP_UNIT}
+  log "enabled ${GPU_SAFE_CAP_UNIT} (safe cap at boot, before k3s)"
+fi
 `;
   }
   return text;
@@ -646,6 +690,12 @@ if [ -f ${GPU_POWER_CAP_FILE} ]; then
     log "warning: could not read the GPUs' default power limits (\${GPU_DEFAULTS}): restore them by hand with nvidia-smi -pl"
   fi
   rm -f ${GPU_POWER_CAP_FILE}
+fi
+if [ -f /etc/systemd/system/${GPU_SAFE_CAP_UNIT} ]; then
+  timeout 30 systemctl disable ${GPU_SAFE_CAP_UNIT} >/dev/null 2>&1 || true
+  rm -f /etc/systemd/system/${GPU_SAFE_CAP_UNIT}
+  timeout 30 systemctl daemon-reload || true
+  log "removed ${GPU_SAFE_CAP_UNIT}"
 fi
 `;
   return `${header(plan, node.hostname, node.k3sRole, "k3s uninstall")}# stdin: not read (remote.Command replays the bootstrap's stdin, the join tokens, which the uninstall does not need).

@@ -65,6 +65,12 @@ if [ -f /etc/mine2hpc/gpu-power-cap ]; then
   fi
   rm -f /etc/mine2hpc/gpu-power-cap
 fi
+if [ -f /etc/systemd/system/mine2hpc-gpu-safe-cap.service ]; then
+  timeout 30 systemctl disable mine2hpc-gpu-safe-cap.service >/dev/null 2>&1 || true
+  rm -f /etc/systemd/system/mine2hpc-gpu-safe-cap.service
+  timeout 30 systemctl daemon-reload || true
+  log "removed mine2hpc-gpu-safe-cap.service"
+fi
 
 log "uninstalling k3s"
 timeout --kill-after=10 300 "$UNINSTALL" || die "the k3s uninstaller failed or ran longer than 300 s"

@@ -142,6 +142,32 @@ write_file /etc/mine2hpc/gpu-power-cap 0644 <<'EOF'
 250
 EOF
 if [ "$CHANGED" -eq 1 ]; then log "wrote /etc/mine2hpc/gpu-power-cap (250 W per GPU)"; fi
+# After a reboot the limits are back at their defaults until the agent's pod runs: a boot unit
+# applies the safe cap before k3s starts (where the host has nvidia-smi).
+write_file /etc/systemd/system/mine2hpc-gpu-safe-cap.service 0644 <<'EOF'
+[Unit]
+Description=mine2hpc: GPU power limits to the safe cap before k3s starts
+After=systemd-modules-load.service nvidia-persistenced.service
+Before=k3s.service k3s-agent.service
+ConditionPathExists=/etc/mine2hpc/gpu-power-cap
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+TimeoutStartSec=150
+ExecStart=/bin/sh -c 'command -v nvidia-smi >/dev/null 2>&1 || exit 0; cap="$$(cat /etc/mine2hpc/gpu-power-cap)"; timeout 60 nvidia-smi -pm 1 || true; exec timeout 60 nvidia-smi -pl "$$cap"'
+
+[Install]
+WantedBy=multi-user.target
+EOF
+if [ "$CHANGED" -eq 1 ]; then
+  timeout 30 systemctl daemon-reload
+  log "wrote /etc/systemd/system/mine2hpc-gpu-safe-cap.service"
+fi
+if ! timeout 30 systemctl is-enabled --quiet mine2hpc-gpu-safe-cap.service; then
+  timeout 30 systemctl enable mine2hpc-gpu-safe-cap.service
+  log "enabled mine2hpc-gpu-safe-cap.service (safe cap at boot, before k3s)"
+fi
 
 # --- k3s tokens and configuration -------------------------------------------------------
 RESTART=0
