@@ -109,6 +109,15 @@ function previewBody(stackName: string): string {
 `;
 }
 
+/** Checkout, Node from `.nvmrc`, `npm ci`: the first steps of the jobs that need no extra options on them. */
+const CHECKOUT_AND_INSTALL = `      - uses: actions/checkout@v4
+      - uses: actions/setup-node@v4
+        with:
+          node-version-file: .nvmrc
+          cache: npm
+      - run: npm ci
+`;
+
 /** Permissions, token and steps of a `pulumi up` of `stackName`; `test`: run `npm test` first. */
 function upBody(stackName: string, test: boolean): string {
   return `    permissions:
@@ -116,13 +125,7 @@ function upBody(stackName: string, test: boolean): string {
     env:
       PULUMI_ACCESS_TOKEN: \${{ secrets.PULUMI_ACCESS_TOKEN }}
     steps:
-      - uses: actions/checkout@v4
-      - uses: actions/setup-node@v4
-        with:
-          node-version-file: .nvmrc
-          cache: npm
-      - run: npm ci
-${test ? "      - run: npm test\n" : ""}      - uses: pulumi/actions@v6
+${CHECKOUT_AND_INSTALL}${test ? "      - run: npm test\n" : ""}      - uses: pulumi/actions@v6
         with:
           command: up
           stack-name: ${stackName}
@@ -165,13 +168,7 @@ function partitionedJobs(stack: string): string {
       stacks: \${{ steps.list.outputs.stacks }}
       partitions: \${{ steps.list.outputs.partitions }}
     steps:
-      - uses: actions/checkout@v4
-      - uses: actions/setup-node@v4
-        with:
-          node-version-file: .nvmrc
-          cache: npm
-      - run: npm ci
-      - name: List the cluster stack and one stack per partition, from the plan
+${CHECKOUT_AND_INSTALL}      - name: List the cluster stack and one stack per partition, from the plan
         id: list
         run: |
           npx mine2hpc plan --stack ${stack} --json > plan.json
