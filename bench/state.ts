@@ -56,6 +56,13 @@ import { planFarm } from "../src/plan/index.js";
 import type { FarmPlan, PlannedNode } from "../src/plan/types.js";
 import type { MockRecorder, MockSetup, Registration } from "../src/preview/mocks.js";
 import { programSite } from "./program.js";
+import { AGENT_BOOTSTRAP_LOG } from "../src/render/agent-files.js";
+
+/**
+ * How the measured stack authenticates over SSH: "agent" (no `mine2hpc:sshPrivateKey`: the SSH
+ * agent, the key in no state) or "key" (the key in every command's `connection`, twice).
+ */
+export type SshMode = "agent" | "key";
 
 /** GPU-node counts the state bench runs. */
 export const STATE_SIZES = [100, 1_000, 5_000];
@@ -217,10 +224,11 @@ export async function recordState(setup: MockSetup = {}): Promise<StateRecorder>
  * Plans nothing: builds the FarmCluster of `plan` under {@link recordState}, in this process, and
  * measures its state. Call once per process (Pulumi's runtime is a singleton).
  */
-export async function measureState(plan: FarmPlan, options: Omit<StateOptions, "plan" | "machines"> = {}): Promise<StateMeasure> {
+export async function measureState(plan: FarmPlan, options: Omit<StateOptions, "plan" | "machines"> & { ssh?: SshMode } = {}): Promise<StateMeasure> {
   const rec = await recordState({ project: options.project ?? "mine2hpc", stack: options.stack ?? "bench" });
-  const { FarmCluster } = await import("../src/components/index.js");
-  new FarmCluster(plan.site.name, { plan, sshPrivateKey: STATE_SSH_KEY, k3sToken: STATE_TOKEN, k3sAgentToken: STATE_AGENT_TOKEN });
+  const { FarmCluster, SSH_AGENT } = await import("../src/components/index.js");
+  const sshPrivateKey = (options.ssh ?? "agent") === "agent" ? SSH_AGENT : STATE_SSH_KEY;
+  new FarmCluster(plan.site.name, { plan, sshPrivateKey, k3sToken: STATE_TOKEN, k3sAgentToken: STATE_AGENT_TOKEN });
   await rec.settle();
   const machines = [...plan.nodes.map((n) => n.hostname), ...plan.retired.filter((r) => r.k3sRole !== "asic").map((r) => r.hostname)];
   return rec.measure({ ...options, plan, machines });
@@ -578,6 +586,9 @@ function commandLog(r: Registration, node: PlannedNode | undefined, plan: FarmPl
   if (/k3s\.yaml/.test(create)) return { stdout: K3S_KUBECONFIG_MODEL, stderr: "" };
   if (/ mine2hpc-ca-hash( |$)/.test(create)) return { stdout: "c".repeat(64), stderr: "" };
   if (/ mine2hpc-bootstrap( |$)/.test(create) && node !== undefined && plan !== undefined) return bootstrapLog(plan, node);
+  // An agent's published bootstrap (render/agent-files.ts): its log stays on the host, the command prints its last line.
+  if (create.startsWith("M2H_HOST_CONFIG=") && node !== undefined) return { stdout: `mine2hpc[${node.hostname}]: done (log: ${AGENT_BOOTSTRAP_LOG})`, stderr: "" };
+  if (/ mine2hpc-publish( |$)/.test(create)) return { stdout: `mine2hpc[${plan?.nodes.find((n) => n.clusterInit)?.hostname ?? "cp"}]: ${plan?.nodes.length ?? 0} files published in /var/lib/rancher/k3s/server/static/mine2hpc for stack bench, 0 old ones removed`, stderr: "" };
   const host = node?.hostname ?? r.name;
   // Drains, removals and uninstalls: a few log lines of the script and kubectl.
   return { stdout: [`mine2hpc[${host}]: draining ${host}`, `node/${host} cordoned`, `node/${host} drained`, `mine2hpc[${host}]: done`].join("\n"), stderr: "" };
@@ -849,19 +860,20 @@ export function liveNode(hostname: string, node: PlannedNode | undefined, plan: 
 /** One size of the state bench. */
 export interface StateSizeResult extends StateMeasure {
   gpuNodes: number;
+  ssh: SshMode;
 }
 
 /** Measures `gpuNodes` GPU nodes (programSite) in this process. */
-export async function measureStateOfSize(gpuNodes: number): Promise<StateSizeResult> {
+export async function measureStateOfSize(gpuNodes: number, ssh: SshMode = "agent"): Promise<StateSizeResult> {
   const plan = planFarm(programSite(gpuNodes));
-  return { gpuNodes, ...(await measureState(plan)) };
+  return { gpuNodes, ssh, ...(await measureState(plan, { ssh })) };
 }
 
 /** Runs every size in a fresh child process (Pulumi's runtime is a singleton). */
-export function runStateBench(sizes: readonly number[] = STATE_SIZES): StateSizeResult[] {
+export function runStateBench(sizes: readonly number[] = STATE_SIZES, ssh: SshMode = "agent"): StateSizeResult[] {
   const self = fileURLToPath(import.meta.url);
   return sizes.map((n) => {
-    const child = spawnSync(process.execPath, [...process.execArgv, self, "--state", String(n)], { encoding: "utf8", maxBuffer: 64 << 20, timeout: CHILD_TIMEOUT_MS });
+    const child = spawnSync(process.execPath, [...process.execArgv, self, "--state", String(n), "--ssh", ssh], { encoding: "utf8", maxBuffer: 64 << 20, timeout: CHILD_TIMEOUT_MS });
     if (child.error !== undefined || child.status !== 0) {
       throw new Error(`state bench child for ${n} GPU nodes failed (${child.error?.message ?? `exit ${child.status}`}; limit ${CHILD_TIMEOUT_MS / 1000} s):\n${child.stderr}`);
     }
@@ -909,7 +921,9 @@ export function formatStateBench(rows: readonly StateSizeResult[]): string[] {
 // Child entry: `--state N` prints one JSON object on stdout.
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const at = process.argv.indexOf("--state");
-  const job = at >= 0 ? measureStateOfSize(Number(process.argv[at + 1])) : Promise.reject(new Error("usage: state.ts --state N"));
+  const sshAt = process.argv.indexOf("--ssh");
+  const ssh: SshMode = sshAt >= 0 && process.argv[sshAt + 1] === "key" ? "key" : "agent";
+  const job = at >= 0 ? measureStateOfSize(Number(process.argv[at + 1]), ssh) : Promise.reject(new Error("usage: state.ts --state N [--ssh agent|key]"));
   job.then(
     (result) => process.stdout.write(JSON.stringify(result), () => process.exit(0)),
     (err: unknown) => {

@@ -22,6 +22,7 @@ import { resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { FarmCluster, FarmPartition, summarizePlan, type CircuitSummary, type ClusterJoin, type PoolSummary } from "./components/farm-cluster.js";
+import { SSH_AGENT, type SshAuth } from "./components/host-bootstrap.js";
 import type { FarmPlan } from "./plan/types.js";
 import { planFarm } from "./plan/index.js";
 import { loadAndValidate } from "./site/load.js";
@@ -86,7 +87,7 @@ export function run(config: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE),
   const projectRoot = opts.projectRoot ?? process.cwd();
   const siteFile = resolve(projectRoot, config.require("site"));
   const inventory = config.get("inventory");
-  const sshPrivateKey = config.requireSecret("sshPrivateKey");
+  const sshPrivateKey = sshAuth(config);
 
   // Throws SiteError for an invalid or unplannable site: nothing below has run yet.
   // The stack's inventory path must stay inside the project: a pull request can change it.
@@ -135,8 +136,27 @@ export interface PartitionStackArgs {
   partition: string;
   /** The cluster stack it reads (`mine2hpc:clusterStack`: a stack of this project, or org/project/stack). */
   clusterStack: string;
-  /** SSH private key for its machines; a Pulumi secret. */
-  sshPrivateKey: pulumi.Input<string>;
+  /** SSH private key for its machines (a Pulumi secret), or the SSH agent. */
+  sshPrivateKey: SshAuth;
+}
+
+/**
+ * How the stack's commands authenticate over SSH: `mine2hpc:sshPrivateKey` (a secret, kept in the
+ * state of every command that dials a host), or, without it, the SSH agent the Pulumi CLI runs
+ * with (`SSH_AUTH_SOCK`; ssh-agent + ssh-add locally, an ssh-agent step in CI), which keeps the
+ * fleet's key out of the state. A `pulumi up` without either fails here, before any host is
+ * dialled; a preview dials nothing and needs neither.
+ */
+export function sshAuth(config: pulumi.Config): SshAuth {
+  const key = config.getSecret("sshPrivateKey");
+  if (key !== undefined) return key;
+  if (!pulumi.runtime.isDryRun() && (process.env["SSH_AUTH_SOCK"] ?? "") === "") {
+    throw new Error(
+      `stack ${pulumi.getStack()}: no SSH credentials: set ${config.name}:sshPrivateKey (pulumi config set --secret ${config.name}:sshPrivateKey < key) ` +
+        "or run pulumi up with an SSH agent holding the fleet's key (eval \"$(ssh-agent)\"; ssh-add key), which keeps the key out of the stack's state",
+    );
+  }
+  return SSH_AGENT;
 }
 
 /**

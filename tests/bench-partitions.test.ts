@@ -19,14 +19,16 @@ describe("partition bench on 20 GPU nodes in 2 partitions", () => {
     expect(() => partitionedSite(20, 0)).toThrow(/partitions must be 1…20/);
   });
 
-  it("measures a partition stack: its 10 machines' two resources each (bootstrap, install record), the reference and its components", async () => {
+  it("measures a partition stack: its 10 machines' bootstraps, their published files, the reference and its components", async () => {
     const m = await measureStack(20, 2, "part-01");
     expect(m.machines).toBe(10);
-    // 20 for the machines, StackReference, provider, FarmCluster/HostBootstrap/ClusterAccess/PowerPools components.
-    expect(m.registered).toBe(20 + 1 + 1 + 4);
-    // The checkpoint adds the root stack and the default providers of command, random and pulumi
-    // (the engine's builtin provider that reads stack references, `pulumi:providers:pulumi`).
-    expect(m.state.resources).toBe(m.registered + 4);
+    // 10 bootstraps, the publication (copy, put in place), StackReference, provider,
+    // FarmCluster/HostBootstrap/ClusterAccess/PowerPools components.
+    expect(m.registered).toBe(10 + 2 + 1 + 1 + 4);
+    // The checkpoint adds the root stack and the default providers of command and pulumi (the
+    // engine's builtin provider that reads stack references, `pulumi:providers:pulumi`); a
+    // partition stack holds no server, so no install record and no random provider.
+    expect(m.state.resources).toBe(m.registered + 3);
     expect(m.state.total).toBeGreaterThan(referenceBytes({ outputs: {}, secretOutputNames: [] }));
   });
 });

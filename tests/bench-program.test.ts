@@ -15,7 +15,7 @@ describe("program bench on 20 GPU nodes", () => {
     expect(() => programSite(0)).toThrow(/positive integer/);
   });
 
-  it("reports the exact resource counts (two per machine plus a constant) and the sequential steps", async () => {
+  it("reports the exact resource counts (one per machine, a record per server, a constant) and the sequential steps", async () => {
     const m = await measureProgram(20);
     const { wallMs, ...counts } = m;
     expect(wallMs).toBeGreaterThan(0);
@@ -23,9 +23,10 @@ describe("program bench on 20 GPU nodes", () => {
       gpuNodes: 20,
       machines: 23,
       pools: 2,
-      resources: 85,
+      resources: 67,
       byType: {
-        "command:remote:Command": 26, // 23 bootstraps, kubeconfig and CA reads, Kueue webhook check
+        "command:remote:Command": 27, // 23 bootstraps, kubeconfig and CA reads, Kueue webhook check, agents' files put in place
+        "command:remote:CopyToRemote": 1, // the agents' files, copied to the first server
         "kubernetes:apps/v1:DaemonSet": 1,
         "kubernetes:apps/v1:Deployment": 1,
         "kubernetes:core/v1:ConfigMap": 3,
@@ -47,16 +48,17 @@ describe("program bench on 20 GPU nodes", () => {
         "mine2hpc:index:KubePlatform": 1,
         "mine2hpc:index:PowerPools": 1,
         "pulumi:providers:kubernetes": 1,
-        "random:index/randomShuffle:RandomShuffle": 23,
+        "random:index/randomShuffle:RandomShuffle": 3, // the servers' install-version records
       },
-      // A bootstrap command (which also sets the node's labels) and an install-version record per Kubernetes machine.
-      perMachine: { bootstraps: 23, installRecords: 23, nodePatches: 0, total: 46 },
-      resourcesPerMachine: 2,
-      constant: 39,
-      constantPerPool: 19.5,
-      // First install: cp-1 → CA read → cp-2 → cp-3 → Kueue release → webhook check → Kueue objects.
+      // A bootstrap command per Kubernetes machine (which also sets the node's labels), and an
+      // install-version record per server (agents read the version from the first server).
+      perMachine: { bootstraps: 23, installRecords: 3, nodePatches: 0, total: 26 },
+      resourcesPerMachine: 1.13,
+      constant: 41,
+      constantPerPool: 20.5,
+      // First install: cp-1 → agents' files copied → put in place → CA read → cp-2 → cp-3 → Kueue release → webhook check → Kueue objects.
       // Upgrade: the two Plans change (one Pulumi step), then 3 servers one by one and ⌈20/2⌉ agent batches.
-      depth: { agents: 20, servers: 3, installSteps: 7, upgradePulumiSteps: 1, agentBatch: 2, upgradeRounds: 13 },
+      depth: { agents: 20, servers: 3, installSteps: 9, upgradePulumiSteps: 1, agentBatch: 2, upgradeRounds: 13 },
     });
   });
 

@@ -57,28 +57,36 @@ describe("state bench on 20 GPU nodes", () => {
     const plan = planFarm(programSite(20));
     const m = await measureState(plan, { keepRecords: true });
     const counts = Object.fromEntries(m.perType.map((t) => [t.type, t.count]));
-    // 85 registrations (tests/bench-program.test.ts) + the root stack + default command and random providers.
-    expect(m.resources).toBe(88);
+    // 67 registrations (tests/bench-program.test.ts) + the root stack + default command and random providers.
+    expect(m.resources).toBe(70);
     expect(counts["pulumi:pulumi:Stack"]).toBe(1);
     expect(counts["pulumi:providers:command"]).toBe(1);
     expect(counts["pulumi:providers:random"]).toBe(1);
-    expect(counts["command:remote:Command"]).toBe(26);
+    expect(counts["command:remote:Command"]).toBe(27);
+    expect(counts["command:remote:CopyToRemote"]).toBe(1);
     expect(counts["kubernetes:core/v1:NodePatch"]).toBeUndefined();
     expect(m.machines).toBe(23);
     // Two writes per resource (pending, done) and one per registerOutputs (5 components and the root stack).
-    expect(m.checkpointWrites).toBe(2 * 88 + 6);
+    expect(m.checkpointWrites).toBe(2 * 70 + 6);
     const sum = m.perType.reduce((s, t) => s + t.bytes, 0);
     expect(m.total).toBeGreaterThan(sum);
     expect(m.total - sum).toBeLessThan(2_000); // the manifest, secrets provider and commas
     expect(m.perMachineBytes).toBe(Math.round(m.total / 23));
-    // Resources named after a machine: its bootstrap and install record, 2 × 23.
-    expect(m.records!.filter((r) => r.machine !== undefined)).toHaveLength(46);
+    // Resources named after a machine: its bootstrap, and a server's install record: 23 + 3.
+    expect(m.records!.filter((r) => r.machine !== undefined)).toHaveLength(26);
     // Each write holds at most the whole state: the sum lies between the final state and writes × state.
     expect(m.firstUpBytesWritten).toBeGreaterThan(m.total);
     expect(m.firstUpBytesWritten).toBeLessThan(m.checkpointWrites * m.total);
-    // The SSH key reaches state only encrypted, and so do the tokens on stdin.
+    // Measured with the SSH agent (the default without mine2hpc:sshPrivateKey): no key in any
+    // connection, encrypted or not; the tokens on stdin only encrypted.
     const text = JSON.stringify(m.records!.map((r) => r.record));
     expect(text).not.toContain("OPENSSH PRIVATE KEY");
+    // The SDK keeps `connection` secret (its schema), so it is compared encrypted: exactly the
+    // ciphertext of host, user, bounds and port, without a key.
+    const agent = plan.nodes.find((n) => n.k3sRole === "agent")!;
+    const record = m.records!.find((r) => r.type === "command:remote:Command" && r.machine === agent.hostname)!.record;
+    const plain = { dialErrorLimit: 6, host: agent.ip, perDialTimeout: 10, port: 22, user: agent.sshUser };
+    expect((record.inputs as Record<string, unknown>).connection).toEqual(serializeProperty({ [SECRET_SIG_KEY]: SECRET_SIG_VALUE, value: plain }));
     expect(text).not.toContain("T".repeat(48));
   });
 });

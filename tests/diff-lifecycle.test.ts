@@ -78,12 +78,12 @@ beforeAll(async () => {
 }, 4 * TIMEOUT_MS);
 
 describe("a k3s version change", () => {
-  it("keeps the installed version in every machine's record (the base's state)", () => {
-    expect(Object.keys(base.preview.records!)).toHaveLength(base.plan.nodes.length);
+  it("keeps the installed version in every server's record (the base's state)", () => {
+    expect(Object.keys(base.preview.records!)).toHaveLength(base.plan.nodes.filter((n) => n.k3sRole === "server").length);
     for (const v of Object.values(base.preview.records!)) expect(v).toEqual(["v1.33.5+k3s1"]);
   });
 
-  it("is one line and re-runs no bootstrap: only the two upgrade Plans change", () => {
+  it("is one line and re-runs no bootstrap: only the two upgrade Plans and the published version for new machines change", () => {
     const agents = base.plan.nodes.filter((n) => n.k3sRole === "agent").length;
     expect(upgraded.plan.version).toEqual({
       before: "v1.33.5+k3s1",
@@ -95,10 +95,15 @@ describe("a k3s version change", () => {
     expect(agents).toBeGreaterThan(0);
     expect(upgraded.rebootstraps).toEqual([]);
     expect(upgraded.resources.changed.map((r) => [r.type, r.name])).toEqual([
+      // The k3s version file an agent without k3s reads from the first server (render/agent-files.ts).
+      ["command:remote:Command", "demo-publish"],
+      ["command:remote:CopyToRemote", "demo-publish-copy"],
       ["kubernetes:upgrade.cattle.io/v1:Plan", "demo-plan-system-upgrade-k3s-agent"],
       ["kubernetes:upgrade.cattle.io/v1:Plan", "demo-plan-system-upgrade-k3s-server"],
     ]);
-    for (const r of upgraded.resources.changed) expect(r.inputs).toEqual([{ key: "spec.version", before: "v1.33.5+k3s1", after: "v1.34.2+k3s1" }]);
+    for (const r of upgraded.resources.changed.filter((x) => x.type === "kubernetes:upgrade.cattle.io/v1:Plan")) {
+      expect(r.inputs).toEqual([{ key: "spec.version", before: "v1.33.5+k3s1", after: "v1.34.2+k3s1" }]);
+    }
     expect(diffText(upgraded)).toContain(`Lifecycle:\n  ${upgraded.plan.version!.line} (system-upgrade-controller; no host bootstrap runs)\n`);
   });
 });

@@ -124,8 +124,9 @@ describe(`a site repository made by mine2hpc new, with the package installed`, (
     expect(p.siteFile).toBe(`stacks/${SITE}/site.yaml`);
     expect(p.counts["mine2hpc:index:FarmCluster"]).toBe(1);
     const bootstraps = p.resources.filter((r) => r.type === "command:remote:Command" && r.parent === `mine2hpc:index:HostBootstrap::${SITE}`).map((r) => r.name);
-    // One bootstrap per node, and the read of the cluster CA hash the joining nodes' tokens pin.
-    expect(bootstraps.sort()).toEqual([...want.nodes.map((n) => `${SITE}-${n.hostname}`), `${SITE}-cluster-ca`].sort());
+    // One bootstrap per node, the read of the cluster CA hash the joining nodes' tokens pin, and
+    // the agents' bootstrap files put in place on the first server.
+    expect(bootstraps.sort()).toEqual([...want.nodes.map((n) => `${SITE}-${n.hostname}`), `${SITE}-cluster-ca`, `${SITE}-publish`].sort());
     expect(Object.keys(p.outputs)).toEqual(["apiEndpoint", "circuitLoads", "kubeconfig", "pools"]);
     expect(p.outputs.kubeconfig).toBe("[secret]");
     expect((p.outputs.pools as Array<{ name: string }>).map((x) => x.name)).toEqual(want.pools.map((x) => x.name));
@@ -135,11 +136,8 @@ describe(`a site repository made by mine2hpc new, with the package installed`, (
     const d = JSON.parse(diff.stdout) as { stack: string; rebootstraps: Array<{ hostname: string; reason: string }>; resources: { removed: Array<{ type: string; name: string }> } };
     expect(d.stack).toBe(SITE);
     expect(d.rebootstraps.filter((r) => r.reason === "removed").map((r) => r.hostname)).toEqual([REMOVED]);
-    // Its bootstrap (whose delete is the uninstall) and its install-version record.
-    expect(d.resources.removed.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
-      `command:remote:Command ${SITE}-${REMOVED}`,
-      `random:index/randomShuffle:RandomShuffle ${SITE}-${REMOVED}-k3s-install`,
-    ]);
+    // Its bootstrap (whose delete runs the uninstall its bootstrap installed on the host).
+    expect(d.resources.removed.map((r) => `${r.type} ${r.name}`).sort()).toEqual([`command:remote:Command ${SITE}-${REMOVED}`]);
   });
 
   it("imports the library entry and its subpaths under tsx, as the site's index.ts does", async () => {

@@ -29,13 +29,19 @@ function expectedScaling(siteFile: string) {
   const webhookChecks = 1 + (plan.network.loadBalancerPool ? 1 : 0); // Kueue, MetalLB
   const drains = plan.nodes.filter((n) => n.state === "cordoned").length;
   const retired = plan.retired.filter((r) => r.k3sRole !== "asic").length;
+  // The agents' bootstrap files are published on the first server (copy + put in place) when
+  // there is an agent that is not offline and the first server is not offline.
+  const publishes = plan.nodes.some((n) => n.k3sRole === "agent" && n.state !== "offline") && plan.nodes.find((n) => n.clusterInit)?.state !== "offline" ? 1 : 0;
   return {
     plan,
     counts: {
       // A bootstrap (or placeholder) per node and retired machine, the kubeconfig and CA reads,
-      // the webhook checks, a drain per cordoned node, a removal and an uninstall per retired one.
-      "command:remote:Command": plan.nodes.length + 2 + webhookChecks + drains + 3 * retired,
-      "random:index/randomShuffle:RandomShuffle": plan.nodes.length,
+      // the webhook checks, a drain per cordoned node, a removal and an uninstall per retired one,
+      // the agents' files put in place on the first server.
+      "command:remote:Command": plan.nodes.length + 2 + webhookChecks + drains + 3 * retired + publishes,
+      "command:remote:CopyToRemote": publishes,
+      // The k3s version a server installs where k3s is missing (agents read it from the first server).
+      "random:index/randomShuffle:RandomShuffle": plan.nodes.filter((n) => n.k3sRole === "server").length,
       "kubernetes:upgrade.cattle.io/v1:Plan": 2,
       "kubernetes:helm.sh/v3:Release": releases,
       "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor": plan.pools.length,

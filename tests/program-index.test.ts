@@ -44,9 +44,16 @@ describe("src/index.ts on the demo stack", () => {
     const names = new Set(p.nodes.map((n) => `${p.site.name}-${n.hostname}`));
     const bootstraps = rec.ofType("command:remote:Command").filter((r) => names.has(r.name));
     expect(bootstraps.map((r) => r.name).sort()).toEqual([...names].sort());
-    // The other commands: the kubeconfig and CA reads on the first server, and the Kueue webhook check.
+    // The other commands: the kubeconfig and CA reads on the first server, the agents' files put
+    // in place there, and the Kueue webhook check.
     expect(rec.ofType("command:remote:Command").filter((r) => !names.has(r.name)).map((r) => r.name).sort()).toEqual(
-      [`${p.site.name}-cluster-ca`, `${p.site.name}-kubeconfig`, `${p.site.name}-kueue-webhooks-ready`, ...(p.network.loadBalancerPool ? [`${p.site.name}-metallb-webhooks-ready`] : [])].sort(),
+      [
+        `${p.site.name}-cluster-ca`,
+        `${p.site.name}-kubeconfig`,
+        `${p.site.name}-kueue-webhooks-ready`,
+        `${p.site.name}-publish`,
+        ...(p.network.loadBalancerPool ? [`${p.site.name}-metallb-webhooks-ready`] : []),
+      ].sort(),
     );
     expect(rec.ofType("kubernetes:core/v1:NodePatch")).toEqual([]);
     for (const a of p.asics) expect(bootstraps.map((r) => r.name)).not.toContain(`${p.site.name}-${a.hostname}`);

@@ -9,6 +9,7 @@ import { setupMocks, isSecretWrapper, unwrap, valueOf, type MockRecorder, type R
 import { samplePlan } from "./helpers/sample-plan.js";
 import type { FarmPlan } from "../src/plan/types.js";
 import { CHARTS } from "../src/render/versions.js";
+import { renderAgentHostFile, sha256Hex } from "../src/render/agent-files.js";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nLIFECYCLEKEY\n-----END OPENSSH PRIVATE KEY-----\n";
 const TOKEN = "LIFECYCLESERVERTOKEN0123456789";
@@ -91,8 +92,8 @@ describe("machine states", () => {
     expect(named("life", "drain-rig-a02")).toBeUndefined();
     expect(commands("life").filter((r) => host(r) === "10.20.1.12").map((r) => r.name)).toEqual(["life-rig-a02"]);
     expect(farms.life!.hosts.order.find((o) => o.hostname === "rig-a02")).toMatchObject({ state: "offline", reachesHost: false });
-    // Its power is still planned, and its install record is kept under the same name.
-    expect(named("life", "rig-a02-k3s-install")).toBeDefined();
+    // An agent has no install record: it reads the version for new machines from the first server.
+    expect(named("life", "rig-a02-k3s-install")).toBeUndefined();
   });
 
   it("cordoned: stays installed; a bounded drain on the first server cordons it, and its delete uncordons it", () => {
@@ -188,8 +189,11 @@ describe("a k3s version change", () => {
 describe("replacement and credentials", () => {
   it("a generation bump re-runs only that machine's bootstrap, with a fresh install record", () => {
     expect(Object.keys(hashes.gen!).filter((h) => hashes.gen![h] !== hashes.base![h])).toEqual(["rig-a01"]);
-    expect(named("gen", "rig-a01-k3s-install-g1")).toBeDefined();
-    expect(named("gen", "rig-a01-k3s-install")).toBeUndefined();
+    // The generation is part of the agent's host file, so of its hash and its command.
+    const file = renderAgentHostFile(plans.gen!, "rig-a01", mod.bootstrapDeadlineSeconds(plans.gen!));
+    expect(file).toContain("\n# install generation 1: a new generation runs the bootstrap again.\n");
+    expect(named("gen", "rig-a01")!.inputs.create).toContain(`M2H_HOST_CONFIG=${sha256Hex(file)};`);
+    expect(named("gen", "rig-a01-k3s-install-g1")).toBeUndefined();
   });
 
   it("re-addressing is an in-place update at the new address, never an uninstall through the old one", () => {
@@ -211,7 +215,18 @@ describe("replacement and credentials", () => {
       if (c.inputs.create === undefined) continue; // offline and retired placeholders run nothing
       expect(c.customTimeouts.create, c.name).toMatch(/^\d+s$/);
       expect(c.customTimeouts.delete, c.name).toMatch(/^\d+s$/);
-      expect(c.inputs.create as string, c.name).toMatch(/timeout (-k 30 )?\d+ /);
+      const create = c.inputs.create as string;
+      const agent = /^M2H_HOST_CONFIG=([0-9a-f]{64});/.exec(create);
+      if (agent === null) {
+        expect(create, c.name).toMatch(/timeout (-k 30 )?\d+ /);
+        continue;
+      }
+      // An agent's command fetches its host file (curl bounded by -m 60), which runs under the deadline.
+      const hostname = c.name.slice("life-".length);
+      const file = renderAgentHostFile(plans.life!, hostname, mod.bootstrapDeadlineSeconds(plans.life!));
+      expect(sha256Hex(file), c.name).toBe(agent[1]);
+      expect(create, c.name).toContain("curl -fsSk -m 60 --retry 2 ");
+      expect(file, c.name).toContain(`"$@" env M2H_DEADLINE=${mod.bootstrapDeadlineSeconds(plans.life!)} timeout -k 30 ${mod.bootstrapDeadlineSeconds(plans.life!)} bash "$0" || M2H_RC=$?\n`);
     }
   });
 

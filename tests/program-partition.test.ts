@@ -35,8 +35,11 @@ beforeAll(async () => {
 }, TIMEOUT_MS);
 
 const key = (r: PreviewResource) => `${r.parent ?? ""}>${r.type}::${r.name}`;
-/** What two layouts must agree on: everything but the per-stack provider and the stack reference. */
-const machineAndClusterResources = (rs: readonly PreviewResource[]) => rs.filter((r) => r.type !== "pulumi:providers:kubernetes" && r.type !== "pulumi:pulumi:StackReference");
+/** Each stack's publication of its agents' bootstrap files (its own content, under the same names in every stack). */
+const isPublication = (r: PreviewResource) => r.name === "demo-publish" || r.name === "demo-publish-copy";
+/** What two layouts must agree on: everything but the per-stack provider, the stack reference and the publication. */
+const machineAndClusterResources = (rs: readonly PreviewResource[]) =>
+  rs.filter((r) => r.type !== "pulumi:providers:kubernetes" && r.type !== "pulumi:pulumi:StackReference" && !isPublication(r));
 
 describe("partitioned stacks of the demo site", () => {
   it("plans every agent into its partition and leaves the servers to the cluster stack", () => {
@@ -51,7 +54,10 @@ describe("partitioned stacks of the demo site", () => {
     const hosts = [...stackHosts(plan, partition)].sort();
     const p = previews[`demo-${partition}`]!;
     const expected = [
-      ...hosts.flatMap((h) => [`command:remote:Command::demo-${h}`, `random:index/randomShuffle:RandomShuffle::demo-${h}-k3s-install`]),
+      ...hosts.map((h) => `command:remote:Command::demo-${h}`),
+      // Its agents' bootstrap files, published on the first server by this stack.
+      "command:remote:CopyToRemote::demo-publish-copy",
+      "command:remote:Command::demo-publish",
       "pulumi:providers:kubernetes::demo",
       "pulumi:pulumi:StackReference::demo-cluster",
       "mine2hpc:index:FarmCluster::demo",
@@ -66,7 +72,7 @@ describe("partitioned stacks of the demo site", () => {
     expect(p.outputs).not.toHaveProperty("kubeconfig");
     // The agents join on the reference's outputs, not on a server's bootstrap in this stack.
     const bootstrap = p.resources.find((r) => r.name === `demo-${hosts[0]}` && r.type === "command:remote:Command")!;
-    expect(bootstrap.dependsOn).toEqual(["pulumi:pulumi:StackReference::demo-cluster", `random:index/randomShuffle:RandomShuffle::demo-${hosts[0]}-k3s-install`]);
+    expect(bootstrap.dependsOn).toEqual(["command:remote:Command::demo-publish", "pulumi:pulumi:StackReference::demo-cluster"]);
   });
 
   it("the cluster stack registers no partition's machine, and exports the join secrets", () => {
@@ -75,6 +81,8 @@ describe("partitioned stacks of the demo site", () => {
     for (const r of c.resources) for (const h of agents) expect(r.name.endsWith(`-${h}`) || r.name.endsWith(`-${h}-k3s-install`)).toBe(false);
     expect(c.counts["kubernetes:core/v1:NodePatch"]).toBeUndefined(); // labels are set by each node's bootstrap
     expect(c.counts["random:index/randomShuffle:RandomShuffle"]).toBe(1);
+    // With no agent of its own it still publishes the k3s version new machines install.
+    expect(c.resources.filter(isPublication).map((r) => r.name).sort()).toEqual(["demo-publish", "demo-publish-copy"]);
     expect(c.counts["pulumi:pulumi:StackReference"]).toBeUndefined();
     expect(c.outputs.clusterJoin).toBe("[secret]");
     expect(c.outputs.kubeconfig).toBe("[secret]");
@@ -112,7 +120,7 @@ describe("one partition stack in this process", () => {
     const outputs = run(new pulumi.Config("mine2hpc"), { projectRoot: dir });
     await rec.settle();
     const hosts = [...stackHosts(plan, "grid-firm")].sort();
-    const bootstraps = rec.ofType("command:remote:Command");
+    const bootstraps = rec.ofType("command:remote:Command").filter((r) => r.name !== "demo-publish");
     expect(bootstraps.map((r) => r.name).sort()).toEqual(hosts.map((h) => `demo-${h}`));
     for (const b of bootstraps) {
       // Removal from this stack must never run the uninstall: the machine may be another partition's now.

@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { setupMocks, isSecretWrapper, unwrap, valueOf, type MockRecorder, type Registration } from "./mocks.js";
 import { samplePlan, samplePlanHa } from "./helpers/sample-plan.js";
 import { LABELS, type FarmPlan } from "../src/plan/types.js";
+import { renderAgentHostFile, sha256Hex } from "../src/render/agent-files.js";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nTESTKEYPLAINTEXT\n-----END OPENSSH PRIVATE KEY-----\n";
 const TOKEN = "TESTK3STOKENPLAINTEXT0123456789";
@@ -87,7 +88,8 @@ const bootstraps = (farm: string) =>
 describe("FarmCluster on the single-server sample plan", () => {
   it("registers exactly these resources", () => {
     expect(counts(under("single"))).toEqual({
-      "command:remote:Command": 7, // 4 nodes + kubeconfig read + cluster CA read + Kueue webhook check
+      "command:remote:Command": 8, // 4 nodes + kubeconfig read + cluster CA read + Kueue webhook check + agents' files put in place
+      "command:remote:CopyToRemote": 1, // the agents' files, copied to the first server
       "kubernetes:apps/v1:DaemonSet": 1,
       "kubernetes:apps/v1:Deployment": 1, // system-upgrade-controller
       "kubernetes:batch/v1:CronJob": 4, // grid-flex: manual start/end (suspended) + 4cp-afternoon start/end
@@ -110,7 +112,7 @@ describe("FarmCluster on the single-server sample plan", () => {
       "mine2hpc:index:KubePlatform": 1,
       "mine2hpc:index:PowerPools": 1,
       "pulumi:providers:kubernetes": 1,
-      "random:index/randomShuffle:RandomShuffle": 4, // the k3s version each node installs when k3s is missing
+      "random:index/randomShuffle:RandomShuffle": 1, // the k3s version the server installs when k3s is missing (agents read it from the first server)
     });
   });
 
@@ -131,22 +133,39 @@ describe("FarmCluster on the single-server sample plan", () => {
   });
 
   it("runs the rendered scripts with the token on stdin, led by the host config hash, without triggers", async () => {
-    const { renderBootstrapScript, renderUninstallScript, hostConfigHash } = await import("../src/render/index.js");
-    const rig = bootstraps("single").find((r) => r.name === "single-rig-a01")!;
-    const create = rig.inputs.create as string;
-    expect(create.startsWith(`: mine2hpc-host-config=${hostConfigHash(plans.single!, "rig-a01")}; `)).toBe(true);
+    const { renderBootstrapScript, renderUninstallScript, hostConfigHash, renderAgentHostFile, sha256Hex, INSTALLED_UNINSTALL_PATH } = await import("../src/render/index.js");
+    // A server runs its whole script inline.
+    const cp = bootstraps("single").find((r) => r.name === "single-cp-01")!;
+    const create = cp.inputs.create as string;
+    expect(create.startsWith(`: mine2hpc-host-config=${hostConfigHash(plans.single!, "cp-01")}; `)).toBe(true);
     // Bounded on the host: coreutils timeout past the longest the script's own deadlines allow.
     const { bootstrapMaxSeconds } = await import("../src/render/index.js");
     expect(mod.bootstrapDeadlineSeconds(plans.single!)).toBe(bootstrapMaxSeconds(plans.single!) + 300);
     expect(create).toContain(`timeout -k 30 ${mod.bootstrapDeadlineSeconds(plans.single!)} bash -c "$M2H_SCRIPT"`);
     const b64 = /'([A-Za-z0-9+/=]+)'/.exec(create)![1]!;
-    expect(gunzipSync(Buffer.from(b64, "base64")).toString("utf8")).toBe(renderBootstrapScript(plans.single!, "rig-a01"));
-    expect(rig.inputs.update).toBeUndefined(); // an update runs `create` again: one copy of the script in state
-    const del = /'([A-Za-z0-9+/=]+)'/.exec(rig.inputs.delete as string)![1]!;
-    expect(gunzipSync(Buffer.from(del, "base64")).toString("utf8")).toBe(renderUninstallScript(plans.single!, "rig-a01"));
+    expect(gunzipSync(Buffer.from(b64, "base64")).toString("utf8")).toBe(renderBootstrapScript(plans.single!, "cp-01"));
+    expect(cp.inputs.update).toBeUndefined(); // an update runs `create` again: one copy of the script in state
+    const del = /'([A-Za-z0-9+/=]+)'/.exec(cp.inputs.delete as string)![1]!;
+    expect(gunzipSync(Buffer.from(del, "base64")).toString("utf8")).toBe(renderUninstallScript(plans.single!, "cp-01"));
     // triggers are replaceOnChanges in @pulumi/command: a replacement would uninstall k3s.
+    expect(cp.inputs.triggers).toBeUndefined();
+    expect(cp.inputs.logging).toBe("stdoutAndStderr");
+
+    // An agent's command fetches its published host file by sha256; its uninstall is on the host.
+    const rig = bootstraps("single").find((r) => r.name === "single-rig-a01")!;
+    const hash = sha256Hex(renderAgentHostFile(plans.single!, "rig-a01", mod.bootstrapDeadlineSeconds(plans.single!)));
+    expect(hostConfigHash(plans.single!, "rig-a01")).toBe(hash);
+    expect(rig.inputs.create).toBe(
+      `M2H_HOST_CONFIG=${hash};u=https://10.20.0.10:6443/static/mine2hpc/$M2H_HOST_CONFIG;` +
+        't=$(mktemp)&&curl -fsSk -m 60 --retry 2 -o $t $u&&echo "$M2H_HOST_CONFIG  $t"|sha256sum -c --status&&exec bash $t;' +
+        'echo "mine2hpc: cannot read $u (or its sha256 differs)" >&2;exit 1',
+    );
+    expect(rig.inputs.delete).toBe(`f=${INSTALLED_UNINSTALL_PATH};[ ! -f $f ]||exec bash $f;echo "mine2hpc: no $f: nothing to uninstall"`);
+    expect(rig.inputs.update).toBeUndefined();
     expect(rig.inputs.triggers).toBeUndefined();
-    expect(rig.inputs.logging).toBe("stdoutAndStderr");
+    // Left at its default (both streams logged): one input less in every machine's state.
+    expect(rig.inputs.logging).toBeUndefined();
+    expect(rig.inputs.addPreviousOutputInEnv).toBe(false);
   });
 
   it("sends servers both bare tokens, agents only the CA-pinned agent token, as secrets", async () => {
@@ -171,16 +190,22 @@ describe("ordering", () => {
     const bs = bootstraps("ha");
     const urn = (host: string) => bs.find((r) => r.name === `ha-${host}`)!.urn;
     const ca = under("ha").find((r) => r.name === "ha-cluster-ca")!;
-    // Each bootstrap also reads its own install-version record (an input dependency).
+    // Each server bootstrap also reads its own install-version record (an input dependency).
     const deps = (host: string) => {
-      const record = under("ha").find((r) => r.name === `ha-${host}-k3s-install`)!.urn;
+      const record = under("ha").find((r) => r.name === `ha-${host}-k3s-install`)?.urn;
       return bs.find((r) => r.name === `ha-${host}`)!.dependencies.filter((d) => d !== record);
     };
-    expect(ca.dependencies).toEqual([urn("cp-01")]);
+    const publish = under("ha").find((r) => r.name === "ha-publish")!;
+    const copy = under("ha").find((r) => r.name === "ha-publish-copy")!;
+    expect(copy.dependencies).toEqual([urn("cp-01")]);
+    expect(publish.dependencies).toEqual([urn("cp-01"), copy.urn].sort());
+    // The CA read follows the first server and the agents' files.
+    expect(ca.dependencies).toEqual([urn("cp-01"), publish.urn].sort());
     expect(deps("cp-01")).toEqual([]);
     expect(deps("cp-02")).toEqual([urn("cp-01"), ca.urn].sort());
     expect(deps("cp-03")).toEqual([urn("cp-02"), ca.urn].sort());
-    for (const agent of ["rig-b01", "rig-b02", "rig-b03", "h100-01", "h100-02"]) expect(deps(agent)).toEqual([urn("cp-01"), ca.urn].sort());
+    // An agent's one dependency is the CA read its STDIN carries (after cp-01 and the publication).
+    for (const agent of ["rig-b01", "rig-b02", "rig-b03", "h100-01", "h100-02"]) expect(deps(agent)).toEqual([ca.urn]);
     expect(farms.ha!.hosts.order.map((o) => [o.hostname, o.after.join(","), o.protected])).toEqual([
       ["cp-01", "", true],
       ["cp-02", "cp-01", true],
@@ -272,7 +297,12 @@ describe("secrets", () => {
 
 describe("a change to one machine", () => {
   const scripts = (farm: string) => Object.fromEntries(bootstraps(farm).map((r) => [r.name.slice(farm.length + 1), r.inputs.create]));
-  const script = (farm: string, host: string) => gunzipSync(Buffer.from(/'([A-Za-z0-9+/=]+)'/.exec(scripts(farm)[host] as string)![1]!, "base64")).toString("utf8");
+  // An agent's command names its host file by sha256; the file is what its bootstrap runs.
+  const script = (farm: string, host: string) => {
+    const text = renderAgentHostFile(plans[farm]!, host, mod.bootstrapDeadlineSeconds(plans[farm]!));
+    expect(scripts(farm)[host]).toContain(`M2H_HOST_CONFIG=${sha256Hex(text)};`);
+    return text;
+  };
   const differing = (a: Record<string, unknown>, b: Record<string, unknown>) => Object.keys(a).filter((h) => a[h] !== b[h]);
 
   it("a registration label (rack) changes only that machine's config hash and bootstrap", () => {

@@ -179,11 +179,14 @@ describe("scripts", () => {
     expect(script).toContain(
       'INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_SKIP_START=true INSTALL_K3S_EXEC="$K3S_ROLE" \\\n    timeout --kill-after=10 120 sh "$work/install.sh" \\\n',
     );
-    expect(script).toContain("fetch 'https://github.com/k3s-io/k3s/releases/download/v1.33.5%2Bk3s1/k3s' \"$work/k3s\" 900\n");
+    // The URL is rendered once for every version: the version goes in at run time, '+' as '%2B'.
+    expect(script).toContain('  K3S_VERSION_URL="${K3S_VERSION//+/%2B}"\n');
+    expect(script).toContain("fetch 'https://github.com/k3s-io/k3s/releases/download/'\"$K3S_VERSION_URL\"'/k3s' \"$work/k3s\" 900\n");
     expect(script).toContain("fetch 'https://get.k3s.io' \"$work/install.sh\" 60\n");
     expect(script).toContain('curl -fsSL --connect-timeout 20 --retry 2 --retry-delay 2 --max-time "$3" -o "$2" "$1"');
     expect(script).toContain('timeout --kill-after=10 "$START_TIMEOUT" systemctl "$1" "$K3S_SERVICE" || rc=$?\n');
-    expect(script).toContain("write_file \"$CONFIG_FILE\" 0600 <<'MINE2HPC_K3S_CONFIG'\n" + renderK3sConfig(samplePlan(), "cp-01") + "MINE2HPC_K3S_CONFIG\n");
+    expect(script).toContain("K3S_CONFIG=\"$(cat <<'MINE2HPC_K3S_CONFIG'\n" + renderK3sConfig(samplePlan(), "cp-01") + "MINE2HPC_K3S_CONFIG\n)\"\n");
+    expect(script).toContain('write_file "$CONFIG_FILE" 0600 <<<"$K3S_CONFIG"\n');
     expect(script).not.toContain("set -x");
   });
 
@@ -205,7 +208,7 @@ describe("scripts", () => {
     // An agent's one API call is the label step, with its own kubelet identity (no admin credential).
     const calls = agent.split("\n").filter((l) => !l.trimStart().startsWith("#") && l.includes("kubectl"));
     expect(calls).toEqual([
-      'until label_out="$(timeout --kill-after=5 30 "$K3S_BIN" kubectl --kubeconfig /var/lib/rancher/k3s/agent/kubelet.kubeconfig --request-timeout=20s apply --server-side --force-conflicts --field-manager=mine2hpc-bootstrap -f - <<<"$NODE_LABELS" 2>&1)"; do',
+      '  until label_out="$(timeout --kill-after=5 30 "$K3S_BIN" kubectl --kubeconfig /var/lib/rancher/k3s/agent/kubelet.kubeconfig --request-timeout=20s apply --server-side --force-conflicts --field-manager=mine2hpc-bootstrap -f - <<<"$NODE_LABELS" 2>&1)"; do',
     ]);
     const node = samplePlan().nodes.find((n) => n.hostname === "rig-a01")!;
     expect(agent).toContain(`NODE_LABELS="$(cat <<'MINE2HPC_NODE_LABELS'\n${JSON.stringify({ apiVersion: "v1", kind: "Node", metadata: { name: "rig-a01", labels: node.labels } })}\nMINE2HPC_NODE_LABELS\n)"\n`);
@@ -275,17 +278,21 @@ describe("scripts", () => {
         "if ! flock -w 60 9; then",
         '  die "another mine2hpc script holds /run/mine2hpc.lock on $(uname -n) (pid $(cat /run/mine2hpc.lock 2>/dev/null || echo unknown)) and did not end within 60 s; wait for it or check for a stuck run; nothing was changed"',
         "fi",
-        `printf '%s %s\\n' "$$" '${what}' >/run/mine2hpc.lock`,
+        `printf '%s %s of %s\\n' "$$" '${what}' "$NODE_NAME" >/run/mine2hpc.lock`,
         "",
       ].join("\n");
     const agent = plan.nodes.find((n) => n.k3sRole === "agent")!.hostname;
     const server = plan.nodes.find((n) => n.k3sRole === "server")!.hostname;
     const scripts: [string, string][] = [
-      [renderBootstrapScript(plan, agent), `host bootstrap of ${agent}`],
-      [renderUninstallScript(plan, server), `k3s uninstall of ${server}`],
-      [renderServerSideRemovalScript(plan, agent), `server-side removal of ${agent}`],
+      [renderBootstrapScript(plan, agent), "host bootstrap"],
+      [renderUninstallScript(plan, server), "k3s uninstall"],
+      [renderServerSideRemovalScript(plan, agent), "server-side removal"],
+      // The uninstall an agent's bootstrap installs on the host, cut out of the bootstrap.
+      [renderBootstrapScript(plan, agent).split("<<'MINE2HPC_UNINSTALL'\n")[1]!.split("MINE2HPC_UNINSTALL\n")[0]!, "k3s uninstall"],
     ];
-    for (const [script, what] of scripts) {
+    for (const [whole, what] of scripts) {
+      // An agent's bootstrap carries the uninstall it installs (its own lock) as a quoted heredoc.
+      const script = whole.split("<<'MINE2HPC_UNINSTALL'")[0]!;
       expect(script).toContain(`fi\n\n${lock(what)}`);
       // Before stdin is read and before anything on the host is touched.
       const at = script.indexOf("exec 9<>/run/mine2hpc.lock");
@@ -558,7 +565,8 @@ describe("GPU safe cap", () => {
   it("writes the planned cap before k3s starts and registers the power-unverified taint", () => {
     const plan = samplePlan();
     const script = renderBootstrapScript(plan, "h100-01");
-    const cap = script.indexOf("write_file /etc/mine2hpc/gpu-power-cap 0644 <<'EOF'\n700\nEOF\n");
+    expect(script).toContain("\nGPU_CAP_WATTS=700\n");
+    const cap = script.indexOf('write_file /etc/mine2hpc/gpu-power-cap 0644 <<<"$GPU_CAP_WATTS"\n');
     expect(cap).toBeGreaterThan(0);
     expect(cap).toBeLessThan(script.indexOf("start_k3s restart\n"));
     expect(configOf(plan, "h100-01")["node-taint"]).toEqual(["mine2hpc.io/power-unverified:NoSchedule"]);

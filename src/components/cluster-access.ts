@@ -13,6 +13,7 @@
  * (pulumi-kubernetes provider/pkg/provider/provider.go `DiffConfig`).
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { SshAuth } from "./host-bootstrap.js";
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import type { FarmPlan } from "../plan/types.js";
@@ -25,7 +26,7 @@ export interface ClusterAccessArgs {
   /** The plan: the first server is `plan.kubernetes.servers[0]`, clients use `plan.kubernetes.apiEndpoint`. */
   plan: FarmPlan;
   /** SSH private key for the first server; a Pulumi secret. */
-  sshPrivateKey: pulumi.Input<string>;
+  sshPrivateKey: SshAuth;
   /** The first server's bootstrap: the kubeconfig exists only once k3s runs there. Required unless `kubeconfig` is given. */
   firstServerBootstrap?: pulumi.Resource;
   /**
@@ -76,7 +77,7 @@ export function createClusterAccess(name: string, parent: pulumi.Resource, args:
   const read = new command.remote.Command(
     `${name}-kubeconfig`,
     {
-      connection: sshConnection({ ip: first.ip, sshUser: first.sshUser, sshHostKey: hostKeyOf(first) }, pulumi.secret(args.sshPrivateKey)),
+      connection: sshConnection({ ip: first.ip, sshUser: first.sshUser, sshHostKey: hostKeyOf(first) }, args.sshPrivateKey),
       // `timeout` bounds a `cat` that hangs (a stuck filesystem); the read is tiny otherwise.
       create: `timeout ${READ_DEADLINE_SECONDS} sh -c '${KUBECONFIG_READ_COMMAND.replace(/'/g, `'\\''`)}'`,
       // A new value every run replaces this read: the kubeconfig is re-read on every up.

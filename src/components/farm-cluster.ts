@@ -4,6 +4,7 @@
  * (KubePlatform) and the power-aware pools (PowerPools).
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { SshAuth } from "./host-bootstrap.js";
 import type { FarmPlan } from "../plan/types.js";
 import { stackHosts } from "../plan/partitions.js";
 import { ClusterAccess } from "./cluster-access.js";
@@ -16,7 +17,7 @@ export interface FarmClusterArgs {
   /** The site's plan (from `planFarm`); every decision comes from it. */
   plan: FarmPlan;
   /** SSH private key for every node; a Pulumi secret from stack config. */
-  sshPrivateKey: pulumi.Input<string>;
+  sshPrivateKey: SshAuth;
   /** k3s server token (bare secret); a Pulumi secret (from config, or generated). Only servers receive it. */
   k3sToken: pulumi.Input<string>;
   /** k3s agent token (bare secret, k3s `agent-token`); a Pulumi secret. What agents join with. */
@@ -157,7 +158,7 @@ export interface FarmPartitionArgs {
   /** The partition this stack holds (one of `plan.partitions.names`). */
   partition: string;
   /** SSH private key for the partition's machines; a Pulumi secret from this stack's config. */
-  sshPrivateKey: pulumi.Input<string>;
+  sshPrivateKey: SshAuth;
   /**
    * The cluster stack's outputs, through a StackReference (`getOutput`/`requireOutput` keep them
    * secret): its admin kubeconfig (for the NodePatches) and its {@link ClusterJoin}.

@@ -33,6 +33,12 @@ import * as command from "@pulumi/command";
 import * as random from "@pulumi/random";
 import type { FarmPlan, PlannedNode } from "../plan/types.js";
 import {
+  agentPublication,
+  bootstrapDeadlineSeconds,
+  hostFileUrl,
+  publishedAgents,
+  publishingServerUrl,
+  renderPublicationScript,
   CA_HASH_SCRIPT,
   CONFIG_HASH_MARKER,
   hostConfigHash,
@@ -42,18 +48,23 @@ import {
   renderHostStdin,
   renderServerSideRemovalScript,
   renderUninstallScript,
-  bootstrapMaxSeconds,
   HOST_LOCK_WAIT_SECONDS,
+  INSTALLED_UNINSTALL_PATH,
+  PUBLISHED_URL_PATH,
+  UNINSTALL_DEADLINE_SECONDS,
 } from "../render/index.js";
 import { controlServerOf, generationOf, hostKeyOf, retiredNodesOf, stateOf, type NodeState, type RetiredNode } from "./lifecycle.js";
-import { remoteScriptCommand } from "./remote-script.js";
+import { writePublicationArchive } from "./publication.js";
+import { installedScriptCommand, remoteFetchCommand, remoteScriptCommand } from "./remote-script.js";
+
+export { BOOTSTRAP_DEADLINE_MARGIN_SECONDS, bootstrapDeadlineSeconds, UNINSTALL_DEADLINE_SECONDS } from "../render/index.js";
 
 /** Arguments of {@link HostBootstrap}. */
 export interface HostBootstrapArgs {
   /** The plan whose `nodes` are bootstrapped (servers first) and whose `retired` machines are removed. */
   plan: FarmPlan;
-  /** SSH private key (PEM/OpenSSH text) for every node; a Pulumi secret from stack config. */
-  sshPrivateKey: pulumi.Input<string>;
+  /** SSH private key (PEM/OpenSSH text) for every node, a Pulumi secret from stack config, or {@link SSH_AGENT}. */
+  sshPrivateKey: SshAuth;
   /**
    * k3s server token (bare secret); only servers ever receive it, on STDIN. A Pulumi secret.
    * Required when the stack holds a server; a partition stack holds none and never sees it.
@@ -99,26 +110,15 @@ export interface BootstrapOrder {
 export const DIAL_ERROR_LIMIT = 6;
 /** Seconds per SSH dial attempt (`connection.perDialTimeout`). */
 export const PER_DIAL_TIMEOUT_SECONDS = 10;
-/**
- * Margin of a bootstrap's host-side deadline over the longest the script can run with every
- * step using its own deadline (`bootstrapMaxSeconds`), in s: the outer deadline only ends a
- * step that hangs outside them, and the script's precise failure (journal tail, hint) comes first.
- */
-export const BOOTSTRAP_DEADLINE_MARGIN_SECONDS = 300;
-/** Host-side deadline of an uninstall, in s (the host lock wait, drain, GPU limits, the k3s uninstaller, each bounded inside). */
-export const UNINSTALL_DEADLINE_SECONDS = 900 + HOST_LOCK_WAIT_SECONDS;
 /** Host-side deadline of a command on a server: a drain or a removal (the host lock wait and the drain bounded inside), in s. */
 export const SERVER_SIDE_DEADLINE_SECONDS = 900 + HOST_LOCK_WAIT_SECONDS;
+/** Host-side deadline of the publication of the agents' files on the first server (the host lock wait, unpack, checks), in s. */
+export const PUBLISH_DEADLINE_SECONDS = 300 + HOST_LOCK_WAIT_SECONDS;
 /** Host-side deadline of a read (kubeconfig, CA hash), in s. */
 export const READ_DEADLINE_SECONDS = 60;
 
 /** Every input of `remote.Command`: what an offline or retired placeholder ignores. */
 export const COMMAND_INPUTS = ["connection", "create", "update", "delete", "stdin", "logging", "addPreviousOutputInEnv", "environment", "triggers"];
-
-/** The host-side deadline of a bootstrap for this plan, in s. */
-export function bootstrapDeadlineSeconds(plan: FarmPlan): number {
-  return bootstrapMaxSeconds(plan) + BOOTSTRAP_DEADLINE_MARGIN_SECONDS;
-}
 
 /** `customTimeouts` a little past the host-side deadline: the provider's own bound. */
 export function commandTimeouts(runSeconds: number, deleteSeconds?: number): pulumi.CustomTimeouts {
@@ -126,15 +126,30 @@ export function commandTimeouts(runSeconds: number, deleteSeconds?: number): pul
   return { create: `${runSeconds + pad}s`, update: `${runSeconds + pad}s`, delete: `${(deleteSeconds ?? runSeconds) + pad}s` };
 }
 
+/**
+ * SSH authentication through the agent the Pulumi CLI runs with (`SSH_AUTH_SOCK`, which the
+ * provider dials when a connection has no key: pulumi-command provider/pkg/provider/remote/
+ * connection.go `SSHConfig`, connection_unix.go `tryGetDefaultAgentSocket`): the fleet's private
+ * key is then in no command's state (it is ~1.7 KB of every machine's record otherwise: input and
+ * output of its `connection`, issue 11).
+ */
+export const SSH_AGENT: { readonly sshAgent: true } = Object.freeze({ sshAgent: true as const });
+
+/** How commands authenticate over SSH: a private key (a Pulumi secret, kept in state) or {@link SSH_AGENT}. */
+export type SshAuth = pulumi.Input<string> | typeof SSH_AGENT;
+
+/** Whether `auth` is {@link SSH_AGENT}. */
+export function isSshAgent(auth: unknown): auth is typeof SSH_AGENT {
+  return auth === SSH_AGENT;
+}
+
 /** An SSH connection to a machine: pinned host key when the site has one, bounded dials. */
-export function sshConnection(
-  target: { ip: string; sshUser: string; sshHostKey?: string },
-  privateKey: pulumi.Input<string>,
-): command.types.input.remote.ConnectionArgs {
+export function sshConnection(target: { ip: string; sshUser: string; sshHostKey?: string }, auth: SshAuth): command.types.input.remote.ConnectionArgs {
   return {
     host: target.ip,
     user: target.sshUser,
-    privateKey,
+    // Secret even when a caller passes a plain string: keys must never reach state in clear.
+    ...(isSshAgent(auth) ? {} : { privateKey: pulumi.secret(auth) }),
     // `ssh.ParseAuthorizedKey` form (`ssh-ed25519 AAAA…`), checked with `ssh.FixedHostKey`
     // (pulumi-command connection.go `SSHConfig`); without it the provider ignores host keys.
     ...(target.sshHostKey !== undefined ? { hostKey: target.sshHostKey } : {}),
@@ -171,7 +186,9 @@ export class HostBootstrap extends pulumi.ComponentResource {
     this.caHash = built.caHash;
     this.controlServer = built.controlServer;
     this.removals = built.removals;
-    this.registerOutputs({ configHashes: this.configHashes });
+    // No outputs registered: a component's outputs are kept in the state, and a map of every
+    // machine's hash (~95 B each) is what issue 11's per-machine budget cannot carry.
+    this.registerOutputs({});
   }
 }
 
@@ -184,8 +201,8 @@ export function installVersionName(name: string, node: PlannedNode): string {
 /** Builds the bootstrap commands under `parent`. Plain function so the class stays thin. */
 export function createHostBootstraps(name: string, parent: pulumi.Resource, args: HostBootstrapArgs) {
   const { plan } = args;
-  // Secret even when a caller passes a plain string: keys and tokens must never reach state in clear.
-  const privateKey = pulumi.secret(args.sshPrivateKey);
+  // sshConnection keeps a key secret even when a caller passes a plain string.
+  const privateKey = args.sshPrivateKey;
   const holds = (hostname: string): boolean => args.hosts === undefined || args.hosts.has(hostname);
   const secrets = pulumi.secret(
     pulumi.all([args.serverToken ?? null, args.agentToken]).apply(([serverToken, agentToken]) => ({ serverToken, agentToken })),
@@ -215,10 +232,16 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
   let caHash: pulumi.Output<string> | undefined = args.join !== undefined ? pulumi.output(args.join.caHash) : undefined;
   let caRead: command.remote.Command | undefined;
   let previousServer: PlannedNode | undefined;
+  // The agents' bootstrap files, published on the first server once its bootstrap ran (null:
+  // nothing to publish, or the first server is offline and agents cannot join anyway).
+  let publication: command.remote.Command | null | undefined;
 
   for (const node of ordered) {
     const isServer = node.k3sRole === "server";
     const state = stateOf(node);
+    if (!isServer && publication === undefined) {
+      publication = publishAgentFiles(name, parent, args, privateKey, first, commands[first.hostname], runDeadline);
+    }
     // Servers join one after another (a second and third etcd member joining at once can lose
     // quorum); agents need only the control server: a dead secondary server must not hold
     // back every agent.
@@ -231,18 +254,50 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
     // bootstrapped (a RandomShuffle of one element whose input changes are ignored): a version
     // change then leaves every bootstrap as it is and rolls through the upgrade controller; a
     // new machine, or a new generation (new record), installs the plan's current version.
-    const installVersion = new random.RandomShuffle(
-      installVersionName(name, node),
-      { inputs: [plan.kubernetes.version], resultCount: 1 },
-      // Later versions are the upgrade controller's to roll out, never a host reinstall.
-      { parent, ignoreChanges: ["inputs", "resultCount"] },
-    ).results.apply((r) => r[0] ?? plan.kubernetes.version);
-
     if (state === "offline") {
+      if (isServer) installVersionRecord(name, parent, node, plan);
       commands[node.hostname] = placeholder(name, parent, node, privateKey, { protect: isServer, dependsOn: deps });
       order.push({ hostname: node.hostname, k3sRole: node.k3sRole, state, after, protected: isServer, reachesHost: false });
       continue;
     }
+
+    if (!isServer) {
+      // An agent's command only fetches its published host file by sha256 and runs it
+      // (render/agent-files.ts); its uninstall is the one its bootstrap installed on the host.
+      const hash = hostConfigHash(plan, node.hostname);
+      // From the agent token alone: an agent's state depends on no server token (the first
+      // server's STDIN checks that the two differ).
+      const stdin = pulumi.secret(
+        pulumi.all([args.agentToken, caHashOutput(caHash, node)]).apply(([agentToken, ca]) => renderAgentStdin(plan, node.hostname, agentToken, ca ?? "")),
+      );
+      const cmd = new command.remote.Command(
+        `${name}-${node.hostname}`,
+        {
+          connection: sshConnection({ ip: node.ip, sshUser: node.sshUser, sshHostKey: hostKeyOf(node) }, privateKey),
+          create: remoteFetchCommand(`${publishingServerUrl(plan)}${PUBLISHED_URL_PATH}`, hash),
+          // No `update`: a change of `create` is an update, which runs `create` again (see the servers' command below).
+          delete: installedScriptCommand(INSTALLED_UNINSTALL_PATH),
+          stdin,
+          // `logging` left at its default (both streams), which is what a person needs when a host fails.
+          addPreviousOutputInEnv: false,
+        },
+        {
+          parent,
+          // The CA read (which follows the first server's bootstrap and the publication) comes
+          // with `stdin`: one dependency in the state instead of three. A partition stack has no
+          // CA read: its agents follow its own publication.
+          dependsOn: caRead !== undefined ? [] : publication ? [publication] : deps,
+          ...(args.forgetOnRemoval === true ? { retainOnDelete: true } : {}),
+          customTimeouts: commandTimeouts(runDeadline, UNINSTALL_DEADLINE_SECONDS),
+        },
+      );
+      commands[node.hostname] = cmd;
+      configHashes[node.hostname] = pulumi.output(hash);
+      order.push({ hostname: node.hostname, k3sRole: node.k3sRole, state, after, protected: false, reachesHost: true });
+      continue;
+    }
+
+    const installVersion = installVersionRecord(name, parent, node, plan);
 
     const atVersion = installVersion.apply((version) => withVersion(plan, version));
     const hash = atVersion.apply((p) => hostConfigHash(p, node.hostname));
@@ -288,14 +343,15 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
         parent,
         dependsOn: deps,
         // Deleting a control-plane bootstrap uninstalls k3s there, taking a datastore member with it.
-        protect: isServer,
-        // A partition stack never uninstalls a machine that left it: it may be another partition's now.
-        ...(args.forgetOnRemoval === true && !isServer ? { retainOnDelete: true } : {}),
+        protect: true,
         customTimeouts: commandTimeouts(runDeadline, UNINSTALL_DEADLINE_SECONDS),
       },
     );
     commands[node.hostname] = cmd;
     configHashes[node.hostname] = hash;
+    if (node === first && publication === undefined) {
+      publication = publishAgentFiles(name, parent, args, privateKey, first, cmd, runDeadline);
+    }
     if (node === control) {
       // Every node but the first joins with a token that pins the cluster CA, read once k3s runs here.
       const read = new command.remote.Command(
@@ -307,7 +363,9 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
           logging: "stdoutAndStderr",
           addPreviousOutputInEnv: false,
         },
-        { parent, dependsOn: [cmd], customTimeouts: commandTimeouts(READ_DEADLINE_SECONDS) },
+        // After the publication too: agents, which wait for this read (their STDIN carries the
+        // CA hash), then find their files on the first server without a dependency of their own.
+        { parent, dependsOn: [cmd, ...(publication ? [publication] : [])], customTimeouts: commandTimeouts(READ_DEADLINE_SECONDS) },
       );
       caHash = read.stdout.apply(parseCaHash);
       caRead = read;
@@ -350,6 +408,82 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
   return { commands, servers, configHashes, order, caHash, controlServer: control.hostname, removals };
 }
 
+/**
+ * The k3s version a server installs when k3s is missing there, recorded when the server is first
+ * bootstrapped (a RandomShuffle of one element whose input changes are ignored): a version change
+ * then leaves every server bootstrap as it is and rolls through the upgrade controller; a new
+ * server, or a new generation (new record), installs the plan's current version. Agents have no
+ * record: they read the version for new machines from the first server (render/agent-files.ts).
+ */
+function installVersionRecord(name: string, parent: pulumi.Resource, node: PlannedNode, plan: FarmPlan): pulumi.Output<string> {
+  return new random.RandomShuffle(
+    installVersionName(name, node),
+    { inputs: [plan.kubernetes.version], resultCount: 1 },
+    // Later versions are the upgrade controller's to roll out, never a host reinstall.
+    { parent, ignoreChanges: ["inputs", "resultCount"] },
+  ).results.apply((r) => r[0] ?? plan.kubernetes.version);
+}
+
+/** The key a stack's publication is listed under on the first server: the stack name, as a file name. */
+export function publicationKey(): string {
+  return pulumi.getStack().replace(/[^A-Za-z0-9._-]/g, "-") || "stack";
+}
+
+/**
+ * Publishes the bootstrap files of the agents this stack holds on the first server (render/
+ * agent-files.ts): the archive is written here and copied by `remote.CopyToRemote` into the SSH
+ * user's home (its state keeps the file's path and hash, not its content), then put in place by
+ * a command as root (sha256-checked). The cluster stack (which holds the first server) also
+ * publishes the k3s version for new machines. Null when there is nothing to publish or the first
+ * server is offline (agents could not join it either).
+ */
+function publishAgentFiles(
+  name: string,
+  parent: pulumi.Resource,
+  args: HostBootstrapArgs,
+  privateKey: SshAuth,
+  first: PlannedNode,
+  firstBootstrap: command.remote.Command | undefined,
+  runDeadline: number,
+): command.remote.Command | null {
+  const { plan } = args;
+  const holds = (hostname: string): boolean => args.hosts === undefined || args.hosts.has(hostname);
+  const agents = publishedAgents(plan, holds);
+  // A partitioned site's cluster stack publishes the k3s version even when it holds no agent.
+  const versionHere = holds(first.hostname);
+  if ((agents.length === 0 && !(versionHere && args.hosts !== undefined)) || stateOf(first) === "offline") return null;
+  const files = agentPublication(
+    plan,
+    agents.map((n) => n.hostname),
+    runDeadline,
+    versionHere,
+  );
+  const archive = writePublicationArchive(files);
+  const key = publicationKey();
+  const remoteArchive = `.mine2hpc-publish/${key}.tar.gz`;
+  const connection = sshConnection({ ip: first.ip, sshUser: first.sshUser, sshHostKey: hostKeyOf(first) }, privateKey);
+  const after = firstBootstrap !== undefined ? [firstBootstrap] : [];
+  const copy = new command.remote.CopyToRemote(
+    `${name}-publish-copy`,
+    { connection, source: new pulumi.asset.FileAsset(archive.path), remotePath: remoteArchive },
+    { parent, dependsOn: after, customTimeouts: commandTimeouts(PUBLISH_DEADLINE_SECONDS) },
+  );
+  return new command.remote.Command(
+    `${name}-publish`,
+    {
+      connection,
+      create: remoteScriptCommand(
+        renderPublicationScript(plan, { sshUser: first.sshUser, archive: remoteArchive, archiveSha256: archive.sha256, stackKey: key }),
+        "mine2hpc-publish",
+        { timeoutSeconds: PUBLISH_DEADLINE_SECONDS },
+      ),
+      addPreviousOutputInEnv: false,
+    },
+    // Not protected, no delete: the files stay served for the agents that run them.
+    { parent, dependsOn: [copy, ...after], customTimeouts: commandTimeouts(PUBLISH_DEADLINE_SECONDS) },
+  );
+}
+
 function caHashOutput(caHash: pulumi.Output<string> | undefined, node: PlannedNode): pulumi.Output<string | null> {
   if (caHash === undefined) {
     throw new Error(`node '${node.hostname}' joins the cluster before the control server's bootstrap is registered: the plan must list servers first`);
@@ -371,7 +505,7 @@ function placeholder(
   name: string,
   parent: pulumi.Resource,
   target: { hostname: string; ip: string; sshUser: string; sshHostKey?: string },
-  privateKey: pulumi.Input<string>,
+  privateKey: SshAuth,
   opts: { protect: boolean; dependsOn: pulumi.Resource[] },
 ): command.remote.Command {
   return new command.remote.Command(

@@ -5,6 +5,7 @@
  * objects rendered from the plan, plus the custom resources they need.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { SshAuth } from "./host-bootstrap.js";
 import * as k8s from "@pulumi/kubernetes";
 import type { FarmPlan } from "../plan/types.js";
 import {
@@ -61,7 +62,7 @@ export interface KubePlatformArgs {
    * SSH key for the checks run on the first server (webhooks serving). Without it, custom
    * resources wait for their release only.
    */
-  sshPrivateKey?: pulumi.Input<string>;
+  sshPrivateKey?: SshAuth;
 }
 
 /** Helm releases and their custom resources. */
@@ -149,7 +150,7 @@ export function createKubePlatform(name: string, parent: pulumi.Resource, args: 
     return new command.remote.Command(
       `${name}-${chart}-webhooks-ready`,
       {
-        connection: sshConnection({ ip: control.ip, sshUser: control.sshUser, sshHostKey: hostKeyOf(control) }, pulumi.secret(args.sshPrivateKey)),
+        connection: sshConnection({ ip: control.ip, sshUser: control.sshUser, sshHostKey: hostKeyOf(control) }, args.sshPrivateKey),
         // The chart version is part of the script: a new version runs the check again (its webhook restarts).
         create: script,
         update: script,

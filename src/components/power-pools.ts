@@ -4,6 +4,7 @@
  * curtailment CronJobs.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { SshAuth } from "./host-bootstrap.js";
 import * as k8s from "@pulumi/kubernetes";
 import { parseDocument } from "yaml";
 import type { FarmPlan } from "../plan/types.js";
@@ -31,7 +32,7 @@ export interface PowerPoolsArgs {
   /** The check that Kueue's webhooks serve (KubePlatform `webhooksReady.kueue`). @default the release only */
   kueueReady?: pulumi.Resource;
   /** SSH key for the drains of cordoned machines, run on the first server. Without it, cordoned machines are only cordoned. */
-  sshPrivateKey?: pulumi.Input<string>;
+  sshPrivateKey?: SshAuth;
   /**
    * Miner API credentials (stack secret `mine2hpc:minerCredentials`: YAML or JSON
    * `{default, byDriver, byHost}` of `{user, password}`), written to the Kubernetes Secret the
@@ -84,7 +85,7 @@ export function createPowerPools(name: string, parent: pulumi.Resource, args: Po
     if (stateOf(node) !== "cordoned" || args.sshPrivateKey === undefined) continue;
     const bootstrap = args.nodeBootstraps[node.hostname];
     if (bootstrap === undefined) throw new Error(`no bootstrap for node '${node.hostname}'`);
-    const connection = sshConnection({ ip: control.ip, sshUser: control.sshUser, sshHostKey: hostKeyOf(control) }, pulumi.secret(args.sshPrivateKey));
+    const connection = sshConnection({ ip: control.ip, sshUser: control.sshUser, sshHostKey: hostKeyOf(control) }, args.sshPrivateKey);
     drains[node.hostname] = new command.remote.Command(
       `${name}-drain-${node.hostname}`,
       {

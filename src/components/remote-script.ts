@@ -63,3 +63,33 @@ export function remoteScriptCommand(script: string, label: string, options: { ti
     `exit "$M2H_RC"; }`
   );
 }
+
+/**
+ * The `create` of an agent's bootstrap: fetch the host file published at `baseUrl/<sha256>`
+ * (render/agent-files.ts), check its sha256, run it. The host file does the rest (root through
+ * `sudo -n`, the deadline, the shared steps, checked the same way), so this string, which Pulumi
+ * keeps twice per machine, stays about 400 bytes. It starts with the host config marker
+ * (`M2H_HOST_CONFIG=<sha256>;`, {@link configHashOf}): a change of the host's files is a change
+ * of this string, i.e. an update, which runs it again. POSIX shell (the SSH user's login shell
+ * runs it); `curl -k` because the host file is checked by its hash, not by TLS.
+ */
+export function remoteFetchCommand(baseUrl: string, sha256: string): string {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`host file hash '${sha256}' is not a sha256 hex digest`);
+  if (!/^https:\/\/[A-Za-z0-9.:[\]-]+(\/[A-Za-z0-9._-]+)*$/.test(baseUrl)) throw new Error(`'${baseUrl}' is not a URL a host file can be fetched from`);
+  // -m 60: the whole read (connect included) within 60 s per try, 2 retries. The host file
+  // removes itself once its root run ends.
+  return (
+    `M2H_HOST_CONFIG=${sha256};u=${baseUrl}/$M2H_HOST_CONFIG;` +
+    `t=$(mktemp)&&curl -fsSk -m 60 --retry 2 -o $t $u&&echo "$M2H_HOST_CONFIG  $t"|sha256sum -c --status&&exec bash $t;` +
+    `echo "mine2hpc: cannot read $u (or its sha256 differs)" >&2;exit 1`
+  );
+}
+
+/**
+ * The `delete` of an agent's bootstrap: runs the uninstall its bootstrap installed at `path`
+ * (which runs itself as root under its deadline), or says there is nothing to uninstall.
+ */
+export function installedScriptCommand(path: string): string {
+  if (!/^\/[A-Za-z0-9/._-]+$/.test(path)) throw new Error(`'${path}' is not a plain absolute path`);
+  return `f=${path};[ ! -f $f ]||exec bash $f;echo "mine2hpc: no $f: nothing to uninstall"`;
+}

@@ -6,7 +6,7 @@
  */
 import type { PreviewResource, PreviewResult } from "../preview/offline.js";
 import type { FarmPlan, PlannedNode, PlannedPool } from "../plan/types.js";
-import { CONFIG_HASH_MARKER } from "../render/hash.js";
+import { CONFIG_HASH_ANYWHERE } from "../render/hash.js";
 import { versionChangeLine } from "../render/upgrade.js";
 
 /** Identity of a resource: Pulumi's URN is parent chain + type + name, so a moved parent is a delete and a create. */
@@ -345,7 +345,7 @@ function bootstrapHostname(r: ResourceRef): string | null {
 function configOf(r: PreviewResource | undefined): string | null {
   const u = r?.inputs["create"] ?? r?.inputs["update"];
   if (typeof u !== "string") return null;
-  const m = new RegExp(`${CONFIG_HASH_MARKER}=([0-9a-f]{64})`).exec(u);
+  const m = new RegExp(CONFIG_HASH_ANYWHERE).exec(u);
   return m ? m[1]! : null;
 }
 

@@ -98,6 +98,26 @@ export interface MockSetup {
   stackReferences?: Record<string, { outputs: Record<string, unknown>; secretOutputNames?: string[] }>;
 }
 
+/** `resource.AssetSig` and `ArchiveSig` (pulumi sdk/go/common/resource/asset, archive): the key and values that mark an asset or archive. */
+const ASSET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const ASSET_SIGS = new Set(["c44067f5952c0a294b673a41bacd8c17", "0def7320c3a5731c473e5ecbe6d01bc7"]);
+
+/**
+ * The request's properties with each asset or archive as a plain object of its fields (`path`,
+ * `text`, `uri`, `hash`), as the checkpoint and a preview show it: deserialized, an asset's path
+ * would be a Promise.
+ */
+function withPlainAssets(struct: { toJavaScript(): unknown }): { toJavaScript(): unknown } {
+  const plain = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(plain);
+    if (typeof v !== "object" || v === null) return v;
+    const o = v as Record<string, unknown>;
+    if (ASSET_SIGS.has(String(o[ASSET_SIG_KEY]))) return Object.fromEntries(Object.entries(o).filter(([k]) => k !== ASSET_SIG_KEY));
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, plain(x)]));
+  };
+  return { toJavaScript: () => plain(struct.toJavaScript()) };
+}
+
 /** The recorder returned by {@link setupMocks}. */
 export interface MockRecorder {
   registrations: Registration[];
@@ -215,7 +235,7 @@ export async function setupMocks(setup: MockSetup = {}): Promise<MockRecorder> {
       type: req.getType(),
       name: req.getName(),
       parent: req.getParent(),
-      inputs: pulumi.runtime.deserializeProperties(req.getObject() as never) as Record<string, unknown>,
+      inputs: pulumi.runtime.deserializeProperties(withPlainAssets(req.getObject() as never) as never) as Record<string, unknown>,
       dependencies: [...req.getDependenciesList()].sort(),
       protect: req.getProtect?.() ?? false,
       deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,

@@ -189,6 +189,8 @@ const MAX_SHOWN_CHARS = 160;
 const KEY_INPUTS: Record<string, string[]> = {
   // Not `triggers`: the kubeconfig read's trigger is the run's start time (it re-reads every up).
   "command:remote:Command": ["connection.host", "connection.user", "connection.hostKey", "connection.privateKey", "create", "update", "delete", "stdin", "logging"],
+  // The agents' bootstrap files: the archive is named by its content's sha256.
+  "command:remote:CopyToRemote": ["connection.host", "connection.user", "remotePath", "source.path"],
   "kubernetes:helm.sh/v3:Release": ["name", "chart", "version", "namespace", "repositoryOpts.repo", "values"],
   "kubernetes:core/v1:NodePatch": ["metadata.name", "metadata.labels", "spec.unschedulable", "spec.taints"],
   // What a version change or a state change does to the rolling upgrade.

@@ -7,17 +7,21 @@
  */
 import { createHash } from "node:crypto";
 import type { FarmPlan } from "../plan/types.js";
-import { renderK3sConfig } from "./k3s.js";
-import { renderBootstrapScript, renderUninstallScript } from "./scripts.js";
+import { findK3sNode, renderK3sConfig } from "./k3s.js";
+import { bootstrapDeadlineSeconds, renderBootstrapScript, renderUninstallScript } from "./scripts.js";
+import { renderAgentHostFile, sha256Hex } from "./agent-files.js";
 
 /**
- * sha256 (hex) over the host's config, bootstrap and uninstall text, and its install
+ * Servers: sha256 (hex) over the host's config, bootstrap and uninstall text, and its install
  * generation when above 0 (a bump after re-imaging re-runs the bootstrap although the text is
  * the same; generation 0 adds nothing, so hashes from before generations existed stay). Each
  * part is prefixed with its name and byte length so moving text from one part to another
  * changes the hash.
  */
 export function hostConfigHash(plan: FarmPlan, hostname: string): string {
+  // An agent runs its published host file, which names the steps it runs by their sha256: the
+  // file's own sha256 covers everything the agent runs (render/agent-files.ts).
+  if (findK3sNode(plan, hostname).k3sRole === "agent") return sha256Hex(renderAgentHostFile(plan, hostname, bootstrapDeadlineSeconds(plan)));
   const parts: [string, string][] = [
     ["config.yaml", renderK3sConfig(plan, hostname)],
     ["bootstrap.sh", renderBootstrapScript(plan, hostname)],
@@ -44,8 +48,17 @@ function nodeGeneration(plan: FarmPlan, hostname: string): number {
  */
 export const CONFIG_HASH_MARKER = "mine2hpc-host-config";
 
+/** The variable an agent's command (components/remote-script.ts `remoteFetchCommand`) starts with: its host file's sha256. */
+export const AGENT_CONFIG_HASH_MARKER = "M2H_HOST_CONFIG";
+
+/** Where a bootstrap command carries its host config hash: a server's no-op marker or an agent's variable. */
+export const CONFIG_HASH_PATTERN = `(?:: ${CONFIG_HASH_MARKER}|${AGENT_CONFIG_HASH_MARKER})=([0-9a-f]{64});`;
+
+/** The host config hash anywhere in a text (a command, or the preview's summary of one): group 1. */
+export const CONFIG_HASH_ANYWHERE = `(?:${CONFIG_HASH_MARKER}|${AGENT_CONFIG_HASH_MARKER})=([0-9a-f]{64})`;
+
 /** The host config hash a bootstrap command string carries, or null. */
 export function configHashOf(commandText: string): string | null {
-  const m = new RegExp(`^: ${CONFIG_HASH_MARKER}=([0-9a-f]{64});`).exec(commandText);
+  const m = new RegExp(`^${CONFIG_HASH_PATTERN}`).exec(commandText);
   return m ? m[1]! : null;
 }

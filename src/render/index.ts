@@ -16,3 +16,4 @@ export * from "./network-operator.js";
 export * from "./kueue.js";
 export * from "./power-agent.js";
 export * from "./curtailment.js";
+export * from "./agent-files.js";

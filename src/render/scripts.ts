@@ -31,7 +31,7 @@
  * only when its config, a token or the registry mirror changed (or the binary was replaced).
  */
 import type { FarmPlan, PlannedNode } from "../plan/types.js";
-import { findK3sNode, renderK3sConfig, K3S_AGENT_TOKEN_PATH, K3S_CONFIG_PATH, K3S_TOKEN_PATH } from "./k3s.js";
+import { apiUrl, clusterInitNode, findK3sNode, renderK3sConfig, K3S_AGENT_TOKEN_PATH, K3S_API_PORT, K3S_CONFIG_PATH, K3S_SECURE_TOKEN_PREFIX, K3S_TOKEN_PATH } from "./k3s.js";
 import { k3sArtifacts, renderRegistriesYaml, K3S_AIRGAP_IMAGES_DIR, K3S_AIRGAP_IMAGES_FILE, K3S_REGISTRIES_PATH } from "./mirror.js";
 
 export { K3S_INSTALLER_URL } from "./mirror.js";
@@ -71,6 +71,43 @@ export const LABEL_TIMEOUT_SECONDS = 30;
 
 /** Where the bootstrap leaves the planned per-GPU cap for the power agent's fail-safe start (issue 8). */
 export const GPU_POWER_CAP_FILE = "/etc/mine2hpc/gpu-power-cap";
+
+/**
+ * Where an agent's bootstrap installs the agent's uninstall, which HostBootstrap's `delete` runs
+ * (so the uninstall text is not kept in Pulumi's state once per machine).
+ */
+export const INSTALLED_UNINSTALL_PATH = "/usr/local/sbin/mine2hpc-uninstall";
+
+/**
+ * k3s serves `<data-dir>/server/static/` without authentication at `https://<server>:6443/static/`
+ * (k3s pkg/server/router.go: `router.PathPrefix(staticURL).Handler(serveStatic(staticURL,
+ * staticDir))`, `http.FileServer`, ahead of the authenticated routes); it is where k3s's own
+ * HelmChart tarballs live. The agents' bootstrap files are published in this folder of it.
+ */
+export const PUBLISHED_DIR = "/var/lib/rancher/k3s/server/static/mine2hpc";
+/** URL path of {@link PUBLISHED_DIR} on a server. */
+export const PUBLISHED_URL_PATH = "/static/mine2hpc";
+/** The file in {@link PUBLISHED_DIR} that holds the k3s version a new agent installs. */
+export const K3S_VERSION_FILE = "k3s-version";
+
+/**
+ * The first lines of a script that a non-root SSH user may start: it runs itself again as root
+ * (non-interactive sudo) under the host-side deadline `seconds` (coreutils `timeout`, SIGKILL 30 s
+ * after SIGTERM), says so when the deadline stopped it, and exits with its status. `stdin`
+ * "pass" hands the session's STDIN (the join tokens) on; "none" gives it /dev/null. The file
+ * must be readable by root at `$0`.
+ */
+export function deadlineWrapper(label: string, seconds: number, stdin: "pass" | "none", removeSelf = false): string {
+  return `# Runs itself again as root (sudo -n for a non-root SSH user) under a ${seconds} s deadline.
+if [ -z "\${M2H_DEADLINE:-}" ]; then
+  if [ "$(id -u)" = 0 ]; then set --; else set -- sudo -n; fi
+  M2H_RC=0
+  "$@" env M2H_DEADLINE=${seconds} timeout -k 30 ${seconds} bash "$0"${stdin === "none" ? " </dev/null" : ""} || M2H_RC=$?
+  if [ "$M2H_RC" -eq 124 ] || [ "$M2H_RC" -eq 137 ]; then echo "mine2hpc: ${label} did not finish within ${seconds} s and was stopped" >&2; fi
+${removeSelf ? '  rm -f -- "$0"\n' : ""}  exit "$M2H_RC"
+fi
+`;
+}
 
 /** Oneshot unit that applies the safe cap at every boot, before k3s (see {@link gpuSafeCapUnit}). */
 export const GPU_SAFE_CAP_UNIT = "mine2hpc-gpu-safe-cap.service";
@@ -146,6 +183,18 @@ export function bootstrapMaxSeconds(plan: FarmPlan): number {
   return HOST_LOCK_WAIT_SECONDS + downloads + 30 + 60 + INSTALLER_TIMEOUT_SECONDS + 10 + start + 10 + start + 15 + 15 + start + LABEL_TIMEOUT_SECONDS + 10 + 300;
 }
 
+/**
+ * Margin of a bootstrap's host-side deadline over the longest the script can run with every
+ * step using its own deadline (`bootstrapMaxSeconds`), in s: the outer deadline only ends a
+ * step that hangs outside them, and the script's precise failure (journal tail, hint) comes first.
+ */
+export const BOOTSTRAP_DEADLINE_MARGIN_SECONDS = 300;
+
+/** The host-side deadline of a bootstrap for this plan, in s. */
+export function bootstrapDeadlineSeconds(plan: FarmPlan): number {
+  return bootstrapMaxSeconds(plan) + BOOTSTRAP_DEADLINE_MARGIN_SECONDS;
+}
+
 function serviceName(role: "server" | "agent"): string {
   return role === "server" ? "k3s" : "k3s-agent";
 }
@@ -161,8 +210,8 @@ function header(plan: FarmPlan, hostname: string, role: string, what: string): s
 }
 
 /**
- * log/die, the root check and the host lock, shared by every script run on a host. `what` names
- * the script in the lock file, so a run that finds the lock held says who holds it.
+ * log/die, the root check and the host lock, shared by every script run on a host. `kind` and
+ * `$NODE_NAME` name the script in the lock file, so a run that finds the lock held says who holds it.
  *
  * The lock: two scripts on one host at once (a machine moving between partition stacks, two
  * stacks on different site revisions, a re-run `pulumi up` while the previous SSH session still
@@ -170,7 +219,7 @@ function header(plan: FarmPlan, hostname: string, role: string, what: string): s
  * kernel releases it when the script ends, killed included); opened with `<>` so a waiting
  * run does not truncate the holder's "pid what" line; the wait is bounded.
  */
-function commonFunctions(what: string): string {
+export function commonFunctions(kind: string): string {
   return `log() { printf 'mine2hpc[%s]: %s\\n' "$NODE_NAME" "$*"; }
 die() { printf 'mine2hpc[%s]: error: %s\\n' "$NODE_NAME" "$*" >&2; exit 1; }
 
@@ -184,7 +233,7 @@ exec 9<>${HOST_LOCK_PATH}
 if ! flock -w ${HOST_LOCK_WAIT_SECONDS} 9; then
   die "another mine2hpc script holds ${HOST_LOCK_PATH} on $(uname -n) (pid $(cat ${HOST_LOCK_PATH} 2>/dev/null || echo unknown)) and did not end within ${HOST_LOCK_WAIT_SECONDS} s; wait for it or check for a stuck run; nothing was changed"
 fi
-printf '%s %s\\n' "$$" ${shellQuote(what)} >${HOST_LOCK_PATH}
+printf '%s %s of %s\\n' "$$" ${shellQuote(kind)} "$NODE_NAME" >${HOST_LOCK_PATH}
 `;
 }
 
@@ -193,7 +242,7 @@ function writeFileBlock(path: string, mode: string, lines: string[]): string {
   return `write_file ${path} ${mode} <<'EOF'\n${lines.join("\n")}\nEOF\n`;
 }
 
-function hostPrerequisites(plan: FarmPlan, node: PlannedNode): string {
+function hostPrerequisites(plan: FarmPlan, gpu: boolean): string {
   let text = `
 # --- host prerequisites ---------------------------------------------------------------
 # The kubelet expects swap off: turn it off now and comment it out of /etc/fstab for reboots.
@@ -216,7 +265,7 @@ ${writeFileBlock("/etc/sysctl.d/90-mine2hpc-k3s.conf", "0644", [
     "net.ipv4.ip_forward = 1",
   ])}sysctl -q -p /etc/sysctl.d/90-mine2hpc-k3s.conf
 `;
-  if (node.gpu !== undefined && plan.gpuOperator.driverMode === "container") {
+  if (gpu && plan.gpuOperator.driverMode === "container") {
     text += `
 # The GPU operator installs the NVIDIA driver in a container; nouveau must not hold the GPUs.
 ${writeFileBlock("/etc/modprobe.d/mine2hpc-blacklist-nouveau.conf", "0644", ["blacklist nouveau", "options nouveau modeset=0"])}if [ "$CHANGED" -eq 1 ]; then
@@ -236,7 +285,7 @@ if grep -qs '^nouveau ' /proc/modules; then
   fi
 fi
 `;
-  } else if (node.gpu !== undefined) {
+  } else if (gpu) {
     text += `
 # driverMode host: the NVIDIA driver must already be installed on this machine.
 if ! command -v nvidia-smi >/dev/null 2>&1; then
@@ -244,13 +293,14 @@ if ! command -v nvidia-smi >/dev/null 2>&1; then
 fi
 `;
   }
-  if (node.gpu !== undefined) {
+  if (gpu) {
     text += `
 # Safe cap for the power agent: the planned per-GPU limit in W, on the host before k3s (and so
 # the agent) starts, so the agent can apply it before it has read anything from the API. The
 # node registers tainted ${"`"}mine2hpc.io/power-unverified:NoSchedule${"`"} until the agent read the caps back.
 install -d -m 0755 /etc/mine2hpc
-${writeFileBlock(GPU_POWER_CAP_FILE, "0644", [String(node.gpu.capWatts)])}if [ "$CHANGED" -eq 1 ]; then log "wrote ${GPU_POWER_CAP_FILE} (${node.gpu.capWatts} W per GPU)"; fi
+write_file ${GPU_POWER_CAP_FILE} 0644 <<<"$GPU_CAP_WATTS"
+if [ "$CHANGED" -eq 1 ]; then log "wrote ${GPU_POWER_CAP_FILE} (\${GPU_CAP_WATTS} W per GPU)"; fi
 # After a reboot the limits are back at their defaults until the agent's pod runs: a boot unit
 # applies the safe cap before k3s starts (where the host has nvidia-smi).
 ${writeFileBlock(`/etc/systemd/system/${GPU_SAFE_CAP_UNIT}`, "0644", gpuSafeCapUnit())}if [ "$CHANGED" -eq 1 ]; then
@@ -318,8 +368,8 @@ start_k3s() {
 }
 `;
 
-function waitForNode(plan: FarmPlan, node: PlannedNode): string {
-  if (node.k3sRole === "agent") {
+function waitForNode(plan: FarmPlan, role: "server" | "agent"): string {
+  if (role === "agent") {
     return `
 # Agents hold no API credentials; an active service means the agent joined (Type=notify:
 # k3s notifies systemd once the kubelet runs, k3s PR #3430).
@@ -364,40 +414,51 @@ export const LABEL_FIELD_MANAGER = "mine2hpc-bootstrap";
  * NodePatch's deletion (which gives up pulumi-kubernetes' ownership) cannot take a label with it.
  * `--force-conflicts` takes over labels k3s set at registration, as the NodePatch's force did.
  */
-function labelBlock(node: PlannedNode): string {
-  const entries = Object.entries(node.labels);
-  if (entries.length === 0) return "";
-  const manifest = JSON.stringify({ apiVersion: "v1", kind: "Node", metadata: { name: node.hostname, labels: node.labels } });
-  if (manifest.includes("MINE2HPC_NODE_LABELS")) throw new Error(`node "${node.hostname}": a label contains the heredoc delimiter MINE2HPC_NODE_LABELS`);
+function labelBlock(): string {
   return `
 # --- planned labels (k3s sets node-label at registration only; later changes are set here) ---
 # Server-side apply with this node's own kubelet credentials: NodeRestriction lets it change its
 # own labels outside kubernetes.io/k8s.io, never its taints. The Node may register a little after
 # the service is active: tries every 5 s until the start deadline.
-NODE_LABELS="$(cat <<'MINE2HPC_NODE_LABELS'
+if [ -n "$NODE_LABELS" ]; then
+  deadline=$((SECONDS + START_TIMEOUT))
+  until label_out="$(timeout --kill-after=5 ${LABEL_TIMEOUT_SECONDS} "$K3S_BIN" kubectl --kubeconfig ${K3S_KUBELET_KUBECONFIG} --request-timeout=20s apply --server-side --force-conflicts --field-manager=${LABEL_FIELD_MANAGER} -f - <<<"$NODE_LABELS" 2>&1)"; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      die "could not set the planned labels of node \${NODE_NAME} within \${START_TIMEOUT} s (kubernetes.startTimeoutSeconds): \${label_out}"
+    fi
+    sleep 5
+  done
+  log "\${NODE_LABEL_COUNT} planned labels set"
+fi
+`;
+}
+
+/**
+ * The node's labels as the Node manifest {@link labelBlock} applies (empty when it has none), in
+ * a quoted heredoc: part of a host's own settings ({@link renderHostSettings}).
+ */
+function labelSettings(node: PlannedNode): string {
+  const entries = Object.entries(node.labels);
+  if (entries.length === 0) return "NODE_LABELS=''\nNODE_LABEL_COUNT=0\n";
+  const manifest = JSON.stringify({ apiVersion: "v1", kind: "Node", metadata: { name: node.hostname, labels: node.labels } });
+  if (manifest.includes("MINE2HPC_NODE_LABELS")) throw new Error(`node "${node.hostname}": a label contains the heredoc delimiter MINE2HPC_NODE_LABELS`);
+  return `NODE_LABELS="$(cat <<'MINE2HPC_NODE_LABELS'
 ${manifest}
 MINE2HPC_NODE_LABELS
 )"
-deadline=$((SECONDS + START_TIMEOUT))
-until label_out="$(timeout --kill-after=5 ${LABEL_TIMEOUT_SECONDS} "$K3S_BIN" kubectl --kubeconfig ${K3S_KUBELET_KUBECONFIG} --request-timeout=20s apply --server-side --force-conflicts --field-manager=${LABEL_FIELD_MANAGER} -f - <<<"$NODE_LABELS" 2>&1)"; do
-  if [ "$SECONDS" -ge "$deadline" ]; then
-    die "could not set the planned labels of node \${NODE_NAME} within \${START_TIMEOUT} s (kubernetes.startTimeoutSeconds): \${label_out}"
-  fi
-  sleep 5
-done
-log "${entries.length} planned labels set"
+NODE_LABEL_COUNT=${entries.length}
 `;
 }
 
 /** Reads the tokens from stdin per role; agents refuse a server token and any further line. */
-function readTokens(node: PlannedNode): string {
+function readTokens(role: "server" | "agent"): string {
   const read = `K3S_TOKEN=''
 IFS= read -r K3S_TOKEN || true
 if [ -z "$K3S_TOKEN" ]; then
   die "no k3s token on stdin: pass the join token as the first line of standard input (HostBootstrap sets it as the secret stdin of its remote.Command)"
 fi
 `;
-  if (node.k3sRole === "server") {
+  if (role === "server") {
     return `${read}K3S_AGENT_TOKEN=''
 IFS= read -r K3S_AGENT_TOKEN || true
 if [ -z "$K3S_AGENT_TOKEN" ]; then
@@ -416,24 +477,80 @@ if [ -n "$EXTRA" ]; then
 fi
 unset EXTRA
 exec </dev/null
+# The CA hash the secure token pins (K10<hash>::…), kept to check the first server before
+# reading the cluster's k3s version from it; empty for a bare token.
+K3S_CA_HASH=''
+case "$K3S_TOKEN" in
+  ${K3S_SECURE_TOKEN_PREFIX}*::*) K3S_CA_HASH="\${K3S_TOKEN#${K3S_SECURE_TOKEN_PREFIX}}"; K3S_CA_HASH="\${K3S_CA_HASH%%::*}" ;;
+esac
 `;
 }
 
-function installK3s(plan: FarmPlan): string {
-  const a = k3sArtifacts(plan);
+/** Stands for the k3s version in artifact URLs rendered once for every version. */
+const VERSION_PLACEHOLDER = "MINE2HPCK3SVERSION";
+
+/**
+ * A URL for the shell where the k3s version is `$K3S_VERSION_URL` (the version as it appears in
+ * a URL path: `+` as `%2B`, what `k3sArtifacts` gets from encodeURIComponent for a k3s version),
+ * the rest single-quoted: the script text does not change with the version.
+ */
+function versionedUrl(url: string): string {
+  return url
+    .split(VERSION_PLACEHOLDER)
+    .map((part) => (part === "" ? "" : shellQuote(part)))
+    .join('"$K3S_VERSION_URL"');
+}
+
+/**
+ * Where an agent that has no k3s yet reads the version to install: a file the cluster stack
+ * publishes next to the agents' bootstrap files on the first server (k3s serves its data
+ * directory's `static/` at `/static/`). Fetched over TLS checked against the CA the join token
+ * pins (docs.k3s.io/cli/token, "TLS Bootstrapping": the sha256 of `/cacerts` as served for a
+ * self-signed CA, of the root certificate's DER for a custom one), so the version is as
+ * trustworthy as the join itself. Not part of the bootstrap text: a version change then leaves
+ * every agent's bootstrap as it is and rolls through the system-upgrade-controller.
+ */
+function clusterVersionFunction(): string {
+  return `
+# cluster_k3s_version: prints the k3s version the cluster stack published for new machines.
+cluster_k3s_version() {
+  local ca="$work/cacerts" got cert v
+  [ -n "$K3S_CA_HASH" ] || die "the join token has no CA hash (not in K10 format): the first server cannot be checked before the k3s version is read from it"
+  curl -fsSk ${`--connect-timeout ${DOWNLOAD_CONNECT_TIMEOUT_SECONDS} --max-time ${DOWNLOAD_SMALL_MAX_SECONDS} --retry ${DOWNLOAD_RETRIES}`} -o "$ca" "$M2H_SERVER/cacerts" </dev/null \\
+    || die "could not read the cluster CA from \${M2H_SERVER}/cacerts within ${DOWNLOAD_SMALL_MAX_SECONDS} s: check that the first server runs and that port ${K3S_API_PORT} is open from \${NODE_NAME}"
+  got="$(sha256sum "$ca" | cut -d ' ' -f 1)"
+  if [ "$got" != "$K3S_CA_HASH" ] && command -v openssl >/dev/null 2>&1; then
+    # A custom CA: the token pins the sha256 of the root certificate's DER encoding.
+    awk -v d="$work" '/-----BEGIN CERTIFICATE-----/ { n++ } n { print > (d "/cacert." n) }' "$ca"
+    for cert in "$work"/cacert.*; do
+      [ -f "$cert" ] || continue
+      if [ "$(openssl x509 -in "$cert" -outform DER 2>/dev/null | sha256sum | cut -d ' ' -f 1)" = "$K3S_CA_HASH" ]; then got="$K3S_CA_HASH"; fi
+    done
+  fi
+  [ "$got" = "$K3S_CA_HASH" ] || die "the CA served by \${M2H_SERVER} does not match the CA hash of the join token: another cluster or a re-installed first server answers there; nothing was installed"
+  v="$(curl -fsS --cacert "$ca" ${`--connect-timeout ${DOWNLOAD_CONNECT_TIMEOUT_SECONDS} --max-time ${DOWNLOAD_SMALL_MAX_SECONDS} --retry ${DOWNLOAD_RETRIES}`} "$M2H_SERVER${PUBLISHED_URL_PATH}/${K3S_VERSION_FILE}" </dev/null)" \\
+    || die "could not read \${M2H_SERVER}${PUBLISHED_URL_PATH}/${K3S_VERSION_FILE} (the k3s version for new machines): run pulumi up on the cluster stack, then again here"
+  [[ "$v" =~ ^v[0-9]+\\.[0-9]+\\.[0-9]+(-rc[0-9]+)?\\+k3s[0-9]+$ ]] || die "\${M2H_SERVER}${PUBLISHED_URL_PATH}/${K3S_VERSION_FILE} does not hold a k3s version; nothing was installed"
+  printf '%s' "$v"
+}
+`;
+}
+
+function installK3s(plan: FarmPlan, role: "server" | "agent"): string {
+  const a = k3sArtifacts({ ...plan, kubernetes: { ...plan.kubernetes, version: VERSION_PLACEHOLDER } });
   const fetchOpts = `--connect-timeout ${DOWNLOAD_CONNECT_TIMEOUT_SECONDS} --retry ${DOWNLOAD_RETRIES} --retry-delay ${DOWNLOAD_RETRY_DELAY_SECONDS}`;
   const images =
     a.airgapImages === null
       ? ""
       : `  # Air-gapped: k3s imports this archive at start instead of pulling its system images
   # (docs.k3s.io/installation/airgap, "Manually Deploy Images").
-  fetch ${shellQuote(a.airgapImages)} "$work/${K3S_AIRGAP_IMAGES_FILE}" ${DOWNLOAD_IMAGES_MAX_SECONDS}
+  fetch ${versionedUrl(a.airgapImages)} "$work/${K3S_AIRGAP_IMAGES_FILE}" ${DOWNLOAD_IMAGES_MAX_SECONDS}
   verify_sha256 "$work/${K3S_AIRGAP_IMAGES_FILE}" ${K3S_AIRGAP_IMAGES_FILE}
   install -d -m 0755 ${K3S_AIRGAP_IMAGES_DIR}
   install -m 0644 "$work/${K3S_AIRGAP_IMAGES_FILE}" ${K3S_AIRGAP_IMAGES_DIR}/${K3S_AIRGAP_IMAGES_FILE}
 `;
   return `
-# --- k3s install, pinned ----------------------------------------------------------------
+# --- k3s install, pinned ----------------------------------------------------------------${role === "agent" ? clusterVersionFunction() : ""}
 # fetch URL FILE MAX_SECONDS: bounded download (connect and per-attempt total timeouts, two retries).
 fetch() {
   curl -fsSL ${fetchOpts} --max-time "$3" -o "$2" "$1" \\
@@ -454,21 +571,24 @@ if [ -x "$K3S_BIN" ]; then
   CURRENT_VERSION="$(timeout 30 "$K3S_BIN" --version 2>/dev/null | awk 'NR == 1 { print $3 }' || true)"
 fi
 # Installed only where k3s is missing: an installed k3s is never replaced here. Version changes
-# roll through the system-upgrade-controller (one server at a time, agents in batches), and
-# HostBootstrap gives each host the version it was first installed with, so replacing a binary
-# the controller already upgraded would be a downgrade.
+# roll through the system-upgrade-controller (one server at a time, agents in batches): a
+# server's bootstrap carries the version it was first installed with, an agent reads the version
+# for new machines from the first server, and replacing a binary the controller already upgraded
+# would be a downgrade.
 if [ -z "$CURRENT_VERSION" ] || [ ! -f "/etc/systemd/system/\${K3S_SERVICE}.service" ]; then
   command -v curl >/dev/null 2>&1 || die "curl is required to download k3s: install it (apt-get install curl)"
-  log "installing k3s \${K3S_VERSION} as \${K3S_ROLE} (installed: \${CURRENT_VERSION:-none})"
   work="$(mktemp -d /tmp/mine2hpc-k3s.XXXXXX)"
   trap 'rm -rf "$work"' EXIT
+${role === "agent" ? `  if [ -z "\${K3S_VERSION:-}" ]; then K3S_VERSION="$(cluster_k3s_version)"; fi
+` : ""}  K3S_VERSION_URL="\${K3S_VERSION//+/%2B}"
+  log "installing k3s \${K3S_VERSION} as \${K3S_ROLE} (installed: \${CURRENT_VERSION:-none})"
   # The binary is downloaded and checked here, with deadlines; the installer then only writes
   # the unit and helper scripts (INSTALL_K3S_SKIP_DOWNLOAD=true, k3s install.sh) and does not
   # start k3s (INSTALL_K3S_SKIP_START=true): its own start would block without a deadline.
-  fetch ${shellQuote(a.checksums)} "$work/sha256sums" ${DOWNLOAD_SMALL_MAX_SECONDS}
-  fetch ${shellQuote(a.binary)} "$work/k3s" ${DOWNLOAD_BINARY_MAX_SECONDS}
+  fetch ${versionedUrl(a.checksums)} "$work/sha256sums" ${DOWNLOAD_SMALL_MAX_SECONDS}
+  fetch ${versionedUrl(a.binary)} "$work/k3s" ${DOWNLOAD_BINARY_MAX_SECONDS}
   verify_sha256 "$work/k3s" k3s
-${images}  fetch ${shellQuote(a.installer)} "$work/install.sh" ${DOWNLOAD_SMALL_MAX_SECONDS}
+${images}  fetch ${versionedUrl(a.installer)} "$work/install.sh" ${DOWNLOAD_SMALL_MAX_SECONDS}
   install -m 0755 "$work/k3s" "$K3S_BIN"
   INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_SKIP_START=true INSTALL_K3S_EXEC="$K3S_ROLE" \\
     timeout --kill-after=10 ${INSTALLER_TIMEOUT_SECONDS} sh "$work/install.sh" \\
@@ -515,41 +635,52 @@ fi
 }
 
 /**
- * Bootstrap script for `hostname`: host prerequisites, the GPU safe cap, tokens and config, k3s
- * installed (pinned, verified) without starting, then started and awaited under the site's
- * deadline. Reads the tokens from stdin (see the module doc for the contract).
+ * What differs between two hosts of one role, as shell assignments: the node name, the k3s
+ * config (quoted heredoc), the GPU safe cap, the planned labels, and where the first server
+ * answers. With `version` (servers, and agents whose bootstrap runs inline) also the k3s version
+ * a missing k3s is installed at; without it an agent reads that version from the first server.
  */
-export function renderBootstrapScript(plan: FarmPlan, hostname: string): string {
+export function renderHostSettings(plan: FarmPlan, hostname: string, version?: string): string {
   const node = findK3sNode(plan, hostname);
   const config = renderK3sConfig(plan, hostname);
   if (config.split("\n").includes(CONFIG_DELIMITER)) {
     throw new Error(`node "${hostname}": the k3s config contains the heredoc delimiter line ${CONFIG_DELIMITER}; rename the label or taint that produces it.`);
   }
-  const server = node.k3sRole === "server";
-  const stdinDoc = server
-    ? "# stdin: line 1 the k3s server token, line 2 the agent token. Written to 0600 files, never printed.\n"
-    : "# stdin: one line, the k3s agent token (never the server token, never a kubeconfig: both are refused).\n# Written to a 0600 file, never printed.\n";
+  // `$(…)` drops trailing newlines and `<<<` adds one: the file is written byte for byte only
+  // when the text ends with exactly one.
+  if (!config.endsWith("\n") || config.endsWith("\n\n")) throw new Error(`node "${hostname}": the rendered k3s config must end with exactly one newline`);
+  return (
+    `NODE_NAME=${shellQuote(node.hostname)}\n` +
+    (version !== undefined ? `K3S_VERSION=${shellQuote(version)}\n` : "") +
+    (node.gpu !== undefined ? `GPU_CAP_WATTS=${node.gpu.capWatts}\n` : "") +
+    (node.k3sRole === "agent" ? `M2H_SERVER=${shellQuote(apiUrl(clusterInitNode(plan).ip))}\n` : "") +
+    `K3S_CONFIG="$(cat <<'${CONFIG_DELIMITER}'\n${config}${CONFIG_DELIMITER}\n)"\n` +
+    labelSettings(node)
+  );
+}
+
+/**
+ * The steps of a bootstrap, the same text for every host of one role with (or without) GPUs:
+ * everything host-specific comes from {@link renderHostSettings}. Reads the tokens from stdin
+ * (see the module doc for the contract).
+ */
+export function renderBootstrapSteps(plan: FarmPlan, role: "server" | "agent", gpu: boolean): string {
+  const server = role === "server";
   const agentTokenFile = server
     ? `write_file "$AGENT_TOKEN_FILE" 0600 <<<"$K3S_AGENT_TOKEN"
 unset K3S_AGENT_TOKEN
 if [ "$CHANGED" -eq 1 ]; then RESTART=1; fi
 `
     : "";
-  return `${header(plan, node.hostname, node.k3sRole, "host bootstrap")}${stdinDoc}# Idempotent: with the same plan and tokens a second run writes nothing and restarts nothing.
-set -euo pipefail
-umask 077
-
-NODE_NAME=${shellQuote(node.hostname)}
-K3S_ROLE=${shellQuote(node.k3sRole)}
-K3S_VERSION=${shellQuote(plan.kubernetes.version)}
-K3S_SERVICE=${shellQuote(serviceName(node.k3sRole))}
+  return `K3S_ROLE=${shellQuote(role)}
+K3S_SERVICE=${shellQuote(serviceName(role))}
 K3S_BIN='/usr/local/bin/k3s'
 CONFIG_FILE=${shellQuote(K3S_CONFIG_PATH)}
 TOKEN_FILE=${shellQuote(K3S_TOKEN_PATH)}
 ${server ? `AGENT_TOKEN_FILE=${shellQuote(K3S_AGENT_TOKEN_PATH)}\n` : ""}START_TIMEOUT=${startTimeoutSeconds(plan)}
 
-${commonFunctions(`host bootstrap of ${node.hostname}`)}
-${readTokens(node)}
+${commonFunctions("host bootstrap")}
+${readTokens(role)}
 # write_file PATH MODE: writes stdin to PATH with MODE when the content differs.
 # Sets CHANGED=1 when it wrote the file, CHANGED=0 when the file already had this content.
 CHANGED=0
@@ -566,7 +697,7 @@ write_file() {
     CHANGED=1
   fi
 }
-${FAILURE_FUNCTIONS}${hostPrerequisites(plan, node)}
+${FAILURE_FUNCTIONS}${hostPrerequisites(plan, gpu)}${server ? "" : installedUninstallBlock(plan, gpu)}
 # --- k3s tokens and configuration -------------------------------------------------------
 RESTART=0
 install -d -m 0755 /etc/rancher /etc/rancher/k3s
@@ -574,15 +705,37 @@ write_file "$TOKEN_FILE" 0600 <<<"$K3S_TOKEN"
 unset K3S_TOKEN
 if [ "$CHANGED" -eq 1 ]; then RESTART=1; fi
 ${agentTokenFile}
-write_file "$CONFIG_FILE" 0600 <<'${CONFIG_DELIMITER}'
-${config}${CONFIG_DELIMITER}
+write_file "$CONFIG_FILE" 0600 <<<"$K3S_CONFIG"
 if [ "$CHANGED" -eq 1 ]; then
   RESTART=1
   log "wrote \${CONFIG_FILE}"
 fi
-${registriesBlock(plan)}${installK3s(plan)}${waitForNode(plan, node)}${labelBlock(node)}
+${registriesBlock(plan)}${installK3s(plan, role)}${waitForNode(plan, role)}${labelBlock()}
 log "done"
 `;
+}
+
+/**
+ * Bootstrap script for `hostname`, whole: its settings ({@link renderHostSettings}, with the k3s
+ * version to install where k3s is missing) and the steps of its role ({@link renderBootstrapSteps}):
+ * host prerequisites, the GPU safe cap, tokens and config, k3s installed (pinned, verified)
+ * without starting, then started and awaited under the site's deadline. Servers run it inline;
+ * agents run the same steps from the first server ({@link renderAgentHostFile}).
+ */
+export function renderBootstrapScript(plan: FarmPlan, hostname: string): string {
+  const node = findK3sNode(plan, hostname);
+  return `${header(plan, node.hostname, node.k3sRole, "host bootstrap")}${stdinDoc(node.k3sRole)}# Idempotent: with the same plan and tokens a second run writes nothing and restarts nothing.
+set -euo pipefail
+umask 077
+
+${renderHostSettings(plan, hostname, plan.kubernetes.version)}
+${renderBootstrapSteps(plan, node.k3sRole, node.gpu !== undefined)}`;
+}
+
+function stdinDoc(role: "server" | "agent"): string {
+  return role === "server"
+    ? "# stdin: line 1 the k3s server token, line 2 the agent token. Written to 0600 files, never printed.\n"
+    : "# stdin: one line, the k3s agent token (never the server token, never a kubeconfig: both are refused).\n# Written to a 0600 file, never printed.\n";
 }
 
 /**
@@ -633,7 +786,49 @@ drain_node() {
  */
 export function renderUninstallScript(plan: FarmPlan, hostname: string): string {
   const node = findK3sNode(plan, hostname);
-  const server = node.k3sRole === "server";
+  return `${header(plan, node.hostname, node.k3sRole, "k3s uninstall")}# stdin: not read (remote.Command replays the bootstrap's stdin, the join tokens, which the uninstall does not need).
+set -euo pipefail
+umask 077
+
+NODE_NAME=${shellQuote(node.hostname)}
+${uninstallSteps(plan, node.k3sRole, node.gpu !== undefined)}`;
+}
+
+/** Host-side deadline of an uninstall, in s (the host lock wait, drain, GPU limits, the k3s uninstaller, each bounded inside). */
+export const UNINSTALL_DEADLINE_SECONDS = 900 + HOST_LOCK_WAIT_SECONDS;
+
+/**
+ * The agent's uninstall as its bootstrap installs it at {@link INSTALLED_UNINSTALL_PATH}: the
+ * node name, then {@link deadlineWrapper} (HostBootstrap's `delete` runs it as the SSH user), then
+ * the uninstall steps. The text written is the one {@link renderUninstallScript} renders for the
+ * host, but for the first lines.
+ */
+export function installedUninstallText(plan: FarmPlan, gpu: boolean): string {
+  return `${deadlineWrapper("mine2hpc-uninstall", UNINSTALL_DEADLINE_SECONDS, "none")}# stdin: not read.
+set -euo pipefail
+umask 077
+
+${uninstallSteps(plan, "agent", gpu)}`;
+}
+
+/** The bootstrap step that installs the agent's uninstall ({@link installedUninstallText}), with the node name on its second line. */
+function installedUninstallBlock(plan: FarmPlan, gpu: boolean): string {
+  const text = installedUninstallText(plan, gpu);
+  if (text.split("\n").includes("MINE2HPC_UNINSTALL")) throw new Error("the agent uninstall contains its heredoc delimiter");
+  return `
+# The uninstall HostBootstrap's delete runs on this machine: installed here, not kept in Pulumi's
+# state once per machine. No secret in it; readable, so a non-root SSH user can start it (it
+# runs itself again through sudo -n).
+install -d -m 0755 /usr/local/sbin
+write_file ${INSTALLED_UNINSTALL_PATH} 0755 < <(printf '#!/usr/bin/env bash\\n# mine2hpc k3s uninstall of %s, installed by its bootstrap.\\nNODE_NAME=%q\\n' "$NODE_NAME" "$NODE_NAME"; cat <<'MINE2HPC_UNINSTALL'
+${text}MINE2HPC_UNINSTALL
+)
+`;
+}
+
+/** The steps of an uninstall, the same text for every host of one role with (or without) GPUs; `$NODE_NAME` names the host. */
+function uninstallSteps(plan: FarmPlan, role: "server" | "agent", hasGpu: boolean): string {
+  const server = role === "server";
   const uninstaller = server ? "/usr/local/bin/k3s-uninstall.sh" : "/usr/local/bin/k3s-agent-uninstall.sh";
   const drain = server
     ? `${API_FUNCTIONS}
@@ -656,8 +851,7 @@ fi
 # An agent holds no admin credentials (kubelet credentials cannot cordon or evict): mine2hpc
 # drains and deletes it from the first server before this runs (server-side removal).
 `;
-  const gpu =
-    node.gpu === undefined
+  const gpu = !hasGpu
       ? ""
       : `
 # --- GPU power limits back to their defaults ---------------------------------------------
@@ -698,24 +892,22 @@ if [ -f /etc/systemd/system/${GPU_SAFE_CAP_UNIT} ]; then
   log "removed ${GPU_SAFE_CAP_UNIT}"
 fi
 `;
-  return `${header(plan, node.hostname, node.k3sRole, "k3s uninstall")}# stdin: not read (remote.Command replays the bootstrap's stdin, the join tokens, which the uninstall does not need).
-set -euo pipefail
-umask 077
-
-NODE_NAME=${shellQuote(node.hostname)}
-${server ? "K3S_BIN='/usr/local/bin/k3s'\n" : ""}UNINSTALL=${shellQuote(uninstaller)}
+  // An agent's bootstrap installs this uninstall on the host (HostBootstrap's delete runs it
+  // there): it goes once k3s is gone, so a second delete finds nothing to run.
+  const forget = server ? "" : `rm -f ${INSTALLED_UNINSTALL_PATH}\n`;
+  return `${server ? "K3S_BIN='/usr/local/bin/k3s'\n" : ""}UNINSTALL=${shellQuote(uninstaller)}
 ${server ? `DRAIN_SECONDS=${DRAIN_TIMEOUT_SECONDS}\n` : ""}
-${commonFunctions(`k3s uninstall of ${node.hostname}`)}
+${commonFunctions("k3s uninstall")}
 exec </dev/null
 
 if [ ! -x "$UNINSTALL" ]; then
-  log "k3s is not installed (no \${UNINSTALL}): nothing to do"
+${forget ? `  ${forget}` : ""}  log "k3s is not installed (no \${UNINSTALL}): nothing to do"
   exit 0
 fi
 ${drain}${gpu}
 log "uninstalling k3s"
 timeout --kill-after=10 ${UNINSTALL_TIMEOUT_SECONDS} "$UNINSTALL" || die "the k3s uninstaller failed or ran longer than ${UNINSTALL_TIMEOUT_SECONDS} s"
-log "done"
+${forget}log "done"
 `;
 }
 
@@ -753,7 +945,7 @@ NODE_NAME=${shellQuote(target.hostname)}
 K3S_BIN='/usr/local/bin/k3s'
 DRAIN_SECONDS=${DRAIN_TIMEOUT_SECONDS}
 
-${commonFunctions(`server-side removal of ${target.hostname}`)}
+${commonFunctions("server-side removal")}
 exec </dev/null
 [ -x "$K3S_BIN" ] || die "k3s is not installed on this host: run the removal on a k3s server"
 ${API_FUNCTIONS}

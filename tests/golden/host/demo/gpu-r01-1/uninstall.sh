@@ -22,11 +22,12 @@ exec 9<>/run/mine2hpc.lock
 if ! flock -w 60 9; then
   die "another mine2hpc script holds /run/mine2hpc.lock on $(uname -n) (pid $(cat /run/mine2hpc.lock 2>/dev/null || echo unknown)) and did not end within 60 s; wait for it or check for a stuck run; nothing was changed"
 fi
-printf '%s %s\n' "$$" 'k3s uninstall of gpu-r01-1' >/run/mine2hpc.lock
+printf '%s %s of %s\n' "$$" 'k3s uninstall' "$NODE_NAME" >/run/mine2hpc.lock
 
 exec </dev/null
 
 if [ ! -x "$UNINSTALL" ]; then
+  rm -f /usr/local/sbin/mine2hpc-uninstall
   log "k3s is not installed (no ${UNINSTALL}): nothing to do"
   exit 0
 fi
@@ -74,4 +75,5 @@ fi
 
 log "uninstalling k3s"
 timeout --kill-after=10 300 "$UNINSTALL" || die "the k3s uninstaller failed or ran longer than 300 s"
+rm -f /usr/local/sbin/mine2hpc-uninstall
 log "done"

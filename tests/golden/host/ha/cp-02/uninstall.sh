@@ -24,7 +24,7 @@ exec 9<>/run/mine2hpc.lock
 if ! flock -w 60 9; then
   die "another mine2hpc script holds /run/mine2hpc.lock on $(uname -n) (pid $(cat /run/mine2hpc.lock 2>/dev/null || echo unknown)) and did not end within 60 s; wait for it or check for a stuck run; nothing was changed"
 fi
-printf '%s %s\n' "$$" 'k3s uninstall of cp-02' >/run/mine2hpc.lock
+printf '%s %s of %s\n' "$$" 'k3s uninstall' "$NODE_NAME" >/run/mine2hpc.lock
 
 exec </dev/null
 
