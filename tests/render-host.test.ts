@@ -27,7 +27,15 @@ import {
   renderK3sConfig,
   renderUninstallScript,
   rewriteKubeconfigServer,
+  agentPublication,
+  agentSteps,
+  bootstrapDeadlineSeconds,
+  installedUninstallText,
+  renderAgentHostFile,
+  renderPublicationScript,
+  INSTALLED_UNINSTALL_PATH,
 } from "../src/render/index.js";
+import { installedScriptCommand, remoteFetchCommand } from "../src/components/remote-script.js";
 import { samplePlan, samplePlanHa } from "./helpers/sample-plan.js";
 import { expectGolden as expectGoldenFile } from "./helpers/golden.js";
 
@@ -51,8 +59,20 @@ describe("golden files", () => {
         expectGolden(`${fixture}/${node.hostname}/config.yaml`, renderK3sConfig(plan, node.hostname));
         expectGolden(`${fixture}/${node.hostname}/bootstrap.sh`, renderBootstrapScript(plan, node.hostname));
         expectGolden(`${fixture}/${node.hostname}/uninstall.sh`, renderUninstallScript(plan, node.hostname));
+        // What an agent's command fetches from the first server and runs (the steps are per variant, below).
+        if (node.k3sRole === "agent") expectGolden(`${fixture}/${node.hostname}/host-file.sh`, renderAgentHostFile(plan, node.hostname, bootstrapDeadlineSeconds(plan)));
       });
     }
+    it(`${fixture}/published`, () => {
+      for (const gpu of [true, false]) expectGolden(`${fixture}/published/agent-steps-${gpu ? "gpu" : "cpu"}.sh`, agentSteps(plan, gpu).text);
+      const agents = plan.nodes.filter((n) => n.k3sRole === "agent").map((n) => n.hostname);
+      const files = agentPublication(plan, agents, bootstrapDeadlineSeconds(plan), true);
+      expectGolden(`${fixture}/published/files.txt`, files.map((f) => `${f.name} ${Buffer.byteLength(f.text)}\n`).join(""));
+      expectGolden(
+        `${fixture}/published/publish.sh`,
+        renderPublicationScript(plan, { sshUser: "ops", archive: ".mine2hpc-publish/stack.tar.gz", archiveSha256: "0".repeat(64), stackKey: "stack" }),
+      );
+    });
     it(`${fixture}/hashes.txt`, () => {
       expectGolden(`${fixture}/hashes.txt`, plan.nodes.map((n) => `${n.hostname} ${hostConfigHash(plan, n.hostname)}\n`).join(""));
     });
@@ -414,6 +434,24 @@ users:
 });
 
 
+describe("published agent files", () => {
+  it("run the steps strictly, with every setting the host file exports, checked by sha256", () => {
+    const plan = samplePlan();
+    const file = renderAgentHostFile(plan, "h100-01", bootstrapDeadlineSeconds(plan));
+    const steps = agentSteps(plan, true);
+    // The steps run in their own bash: strict mode is theirs, not inherited.
+    expect(steps.text.split("\n").slice(4, 7)).toEqual(["# sha256 was checked. stdin: the agent token (see the host file).", "set -euo pipefail", "umask 077"]);
+    expect(file).toContain(`\nM2H_STEPS_SHA256=${steps.name}\n`);
+    expect(file).toContain("\nexport NODE_NAME GPU_CAP_WATTS M2H_SERVER K3S_CONFIG NODE_LABELS NODE_LABEL_COUNT\n");
+    expect(file).toContain("\nM2H_SERVER='https://10.20.0.10:6443'\n");
+    // Every setting the steps read is exported (K3S_VERSION: the steps read it from the first server).
+    for (const name of ["NODE_NAME", "GPU_CAP_WATTS", "M2H_SERVER", "K3S_CONFIG", "NODE_LABELS", "NODE_LABEL_COUNT"]) expect(steps.text).toMatch(new RegExp(`\\$\\{?${name}\\b`));
+    expect(file).not.toContain("K3S_VERSION=");
+    expect(renderAgentHostFile(plan, "rig-a01", bootstrapDeadlineSeconds(plan))).toContain("\nexport NODE_NAME GPU_CAP_WATTS M2H_SERVER");
+    expect(() => renderAgentHostFile(plan, "cp-01", 1)).toThrow('node "cp-01" is a k3s server: servers run their bootstrap inline');
+  });
+});
+
 describe("shellcheck", () => {
   // MINE2HPC_SKIP_SHELLCHECK=1 skips (visibly) on machines without shellcheck; otherwise a
   // missing shellcheck fails the test, so CI cannot pass without running it.
@@ -431,10 +469,25 @@ describe("shellcheck", () => {
           ["uninstall.sh", renderUninstallScript(plan, n.hostname)],
           ["removal.sh", renderServerSideRemovalScript(plan, n.hostname)],
           ["ca-hash.sh", CA_HASH_SCRIPT],
+          ...(n.k3sRole === "agent" ? ([["host-file.sh", renderAgentHostFile(plan, n.hostname, bootstrapDeadlineSeconds(plan))]] as const) : []),
         ] as const) {
           const result = await execa("shellcheck", ["-s", "bash", "-"], { input: text, reject: false });
           if (result.exitCode !== 0) failures.push(`${fixture}/${n.hostname}/${name}:\n${result.stdout}${result.stderr}`);
         }
+      }
+      // The published steps, the uninstall the agents' steps install (as written on the host),
+      // the publication, and the agents' commands (POSIX sh: the SSH user's login shell runs them).
+      const published: [string, string, "bash" | "sh"][] = [
+        ["agent-steps-gpu.sh", agentSteps(plan, true).text, "bash"],
+        ["agent-steps-cpu.sh", agentSteps(plan, false).text, "bash"],
+        ["installed-uninstall-gpu.sh", `#!/usr/bin/env bash\nNODE_NAME=rig\n${installedUninstallText(plan, true)}`, "bash"],
+        ["publish.sh", renderPublicationScript(plan, { sshUser: "ops", archive: "a.tar.gz", archiveSha256: "0".repeat(64), stackKey: "s" }), "bash"],
+        ["agent-create.sh", remoteFetchCommand("https://10.20.0.10:6443/static/mine2hpc", "0".repeat(64)), "sh"],
+        ["agent-delete.sh", installedScriptCommand(INSTALLED_UNINSTALL_PATH), "sh"],
+      ];
+      for (const [name, text, shell] of published) {
+        const result = await execa("shellcheck", ["-s", shell, "-"], { input: text, reject: false });
+        if (result.exitCode !== 0) failures.push(`${fixture}/${name}:\n${result.stdout}${result.stderr}`);
       }
     }
     expect(failures.join("\n")).toBe("");

@@ -80,7 +80,7 @@ export function remoteFetchCommand(baseUrl: string, sha256: string): string {
   // removes itself once its root run ends.
   return (
     `M2H_HOST_CONFIG=${sha256};u=${baseUrl}/$M2H_HOST_CONFIG;` +
-    `t=$(mktemp)&&curl -fsSk -m 60 --retry 2 -o $t $u&&echo "$M2H_HOST_CONFIG  $t"|sha256sum -c --status&&exec bash $t;` +
+    `t=$(mktemp)&&curl -fsSk -m 60 --retry 2 -o "$t" $u&&echo "$M2H_HOST_CONFIG  $t"|sha256sum -c --status&&exec bash "$t";` +
     `echo "mine2hpc: cannot read $u (or its sha256 differs)" >&2;exit 1`
   );
 }

@@ -56,8 +56,12 @@ export function publishingServerUrl(plan: FarmPlan): string {
 export function agentSteps(plan: FarmPlan, gpu: boolean): { name: string; text: string } {
   const text = `#!/usr/bin/env bash
 # mine2hpc bootstrap steps of every k3s agent ${gpu ? "with" : "without"} GPUs in site ${plan.site.name}.
-# Generated from the site plan by mine2hpc: edit the site, not this file. Sourced by each agent's
-# host file (its settings: NODE_NAME, K3S_CONFIG, …) after its sha256 was checked.
+# Generated from the site plan by mine2hpc: edit the site, not this file. Run as root by each
+# agent's host file, with its settings (NODE_NAME, K3S_CONFIG, …) in the environment, once its
+# sha256 was checked. stdin: the agent token (see the host file).
+set -euo pipefail
+umask 077
+
 ${renderBootstrapSteps(plan, "agent", gpu)}`;
   return { name: sha256Hex(text), text };
 }
@@ -85,9 +89,9 @@ export function renderAgentHostFile(plan: FarmPlan, hostname: string, deadlineSe
 ${deadlineWrapper("mine2hpc-bootstrap", deadlineSeconds, "pass", true)}set -euo pipefail
 umask 077
 ${generation > 0 ? `# install generation ${generation}: a new generation runs the bootstrap again.\n` : ""}
-set -a
 ${renderHostSettings(plan, hostname)}M2H_STEPS_SHA256=${steps.name}
-set +a
+# The steps run in their own bash (below), with these settings in their environment.
+export NODE_NAME${node.gpu !== undefined ? " GPU_CAP_WATTS" : ""} M2H_SERVER K3S_CONFIG NODE_LABELS NODE_LABEL_COUNT
 
 # The steps, checked against their sha256 before anything runs (k3s serves /static/ to anyone).
 M2H_STEPS="$(mktemp /tmp/mine2hpc-steps.XXXXXX)"
