@@ -6,16 +6,33 @@
  * Required under CI=1 (CI installs openssh-server); elsewhere it skips with a message naming
  * what is missing.
  */
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { execa } from "execa";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { remoteScriptCommand } from "../src/components/remote-script.js";
-import { bootstrapDeadlineSeconds, UNINSTALL_DEADLINE_SECONDS } from "../src/components/host-bootstrap.js";
+import { installedScriptCommand, remoteFetchCommand, remoteScriptCommand } from "../src/components/remote-script.js";
+import { bootstrapDeadlineSeconds, PUBLISH_DEADLINE_SECONDS, UNINSTALL_DEADLINE_SECONDS } from "../src/components/host-bootstrap.js";
+import { writePublicationArchive } from "../src/components/publication.js";
 import type { FarmPlan } from "../src/plan/types.js";
-import { renderBootstrapScript, renderHostStdin, renderUninstallScript } from "../src/render/index.js";
-import { FAKE_K3S, HostHarness, harnessUnavailable, processesHolding } from "./helpers/host-harness.js";
+import {
+  agentPublication,
+  agentSteps,
+  hostConfigHash,
+  installedUninstallText,
+  renderBootstrapScript,
+  renderHostStdin,
+  renderPublicationScript,
+  renderUninstallScript,
+  secureJoinToken,
+  sha256Hex,
+  AGENT_BOOTSTRAP_LOG,
+  INSTALLED_UNINSTALL_PATH,
+  PUBLICATION_LISTS_DIR,
+  PUBLISHED_DIR,
+  PUBLISHED_URL_PATH,
+} from "../src/render/index.js";
+import { FAKE_K3S, FirstServerStub, HostHarness, harnessUnavailable, processesHolding } from "./helpers/host-harness.js";
 import { samplePlan } from "./helpers/sample-plan.js";
 import { REPO_ROOT, runCli } from "./helpers/cli.js";
 
@@ -283,5 +300,191 @@ describe.skipIf(missing !== null)("host scripts over real SSH", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe.skipIf(missing !== null)("an agent's published bootstrap over real SSH, from a loopback first server", () => {
+  const AGENT = "rig-a01";
+  const VERSION = "v1.33.5+k3s1";
+  let h: HostHarness;
+  let first: FirstServerStub;
+  let plan: FarmPlan;
+  let work: string;
+  let served: string;
+
+  beforeAll(async () => {
+    h = await HostHarness.start(VERSION);
+    work = mkdtempSync(path.join(tmpdir(), "mine2hpc-published-"));
+    // What the first server's k3s serves at /static/ (a machine apart from the agent's fake root).
+    served = path.join(work, "served");
+    mkdirSync(served);
+    first = await FirstServerStub.start(served);
+    plan = samplePlan();
+    plan.mirror = { artifacts: h.mirrorUrl, registry: "127.0.0.1:5000", charts: null };
+    plan.kubernetes.startTimeoutSeconds = START_TIMEOUT;
+    // The first server answers on the stub's loopback address: agents join https://<it>:6443.
+    plan.nodes.find((n) => n.hostname === "cp-01")!.ip = first.ip;
+  }, 60_000);
+
+  afterAll(async () => {
+    await first?.stop();
+    await h?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  beforeEach(() => {
+    h.reset();
+    h.pinHostKey(h.hostPublicKey);
+    h.setControl("ok");
+  });
+
+  const servedDir = () => path.join(h.root, PUBLISHED_DIR);
+  const listFile = (key: string) => path.join(h.root, PUBLICATION_LISTS_DIR, `${key}.list`);
+  // Exactly what HostBootstrap runs: the archive remote.CopyToRemote left in the SSH user's home,
+  // put in place by the publication script as root under its deadline.
+  async function publish(p: FarmPlan, hosts: string[], key: string, withVersion: boolean) {
+    const files = agentPublication(p, hosts, bootstrapDeadlineSeconds(p), withVersion);
+    const archive = writePublicationArchive(files, path.join(work, "publish"));
+    const remoteArchive = `.mine2hpc-publish/${key}.tar.gz`;
+    mkdirSync(path.join(h.root, "root/.mine2hpc-publish"), { recursive: true });
+    copyFileSync(archive.path, path.join(h.root, "root", remoteArchive));
+    const script = renderPublicationScript(p, { sshUser: "root", archive: remoteArchive, archiveSha256: archive.sha256, stackKey: key });
+    const run = await h.run(remoteScriptCommand(script, "mine2hpc-publish", { timeoutSeconds: PUBLISH_DEADLINE_SECONDS }), "");
+    return { files, run, remoteArchive };
+  }
+  /** Publishes the agent's files on the "first server" (the fake root), copies them to what the stub serves, and gives back a fresh machine. */
+  async function publishForAgent(): Promise<void> {
+    const { run } = await publish(plan, [AGENT], "dev", true);
+    expect(run.exitCode, run.stderr).toBe(0);
+    rmSync(served, { recursive: true, force: true });
+    cpSync(path.join(h.root, "var/lib/rancher/k3s/server/static"), served, { recursive: true });
+    h.reset();
+    h.setControl("ok");
+    first.requests.length = 0;
+  }
+  const hostHash = () => hostConfigHash(plan, AGENT);
+  const steps = () => agentSteps(plan, true);
+  // The agent's command strings, as HostBootstrap registers them.
+  const create = (hash = hostHash()) => remoteFetchCommand(`${first.url}${PUBLISHED_URL_PATH}`, hash);
+  const destroy = installedScriptCommand(INSTALLED_UNINSTALL_PATH);
+  const stdinOf = (caHash = first.caHash) => `${secureJoinToken(caHash, "agent", AGENT_SECRET)}\n`;
+  const doneLine = `mine2hpc[${AGENT}]: done (log: ${AGENT_BOOTSTRAP_LOG})`;
+  const failedLine = `mine2hpc[${AGENT}]: the bootstrap failed (exit 1); the full log is ${AGENT_BOOTSTRAP_LOG} on ${AGENT}`;
+  const logTail = () => h.read(AGENT_BOOTSTRAP_LOG)!.split("\n").slice(0, -1).slice(-80).join("\n");
+  const sameFiles = (before: Map<string, Buffer>) => {
+    const after = h.snapshot();
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    for (const [p, content] of before) expect(after.get(p)?.equals(content), p).toBe(true);
+  };
+
+  it("publishes the files by name on the first server, lists them per stack, and removes what no stack lists any more", async () => {
+    const { files, run, remoteArchive } = await publish(plan, [AGENT], "dev", true);
+    expect(run.stderr).toBe("");
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toBe(`mine2hpc[cp-01]: 3 files published in ${PUBLISHED_DIR} for stack dev, 0 old ones removed`);
+    const names = files.map((f) => f.name);
+    expect(names).toEqual([hostHash(), steps().name, "k3s-version"].sort());
+    expect(readdirSync(servedDir()).sort()).toEqual([...names, "index.html"].sort());
+    for (const f of files) {
+      expect(readFileSync(path.join(servedDir(), f.name), "utf8"), f.name).toBe(f.text);
+      expect(h.mode(path.join(PUBLISHED_DIR, f.name)), f.name).toBe(0o644);
+    }
+    expect(readFileSync(path.join(servedDir(), "k3s-version"), "utf8")).toBe(VERSION);
+    expect(readFileSync(path.join(servedDir(), "index.html"), "utf8")).toBe("");
+    expect(readFileSync(listFile("dev"), "utf8")).toBe(names.map((n) => `${n}\n`).join(""));
+    expect(h.read(path.join("/root", remoteArchive))).toBeNull();
+    expect(h.tmpEntries()).toEqual([]);
+
+    // A partition stack publishes its own agent's host file (the same steps), next to them.
+    const part = await publish(plan, ["rig-a02"], "part-a", false);
+    expect(part.run.exitCode, part.run.stderr).toBe(0);
+    expect(part.run.stdout).toBe(`mine2hpc[cp-01]: 2 files published in ${PUBLISHED_DIR} for stack part-a, 0 old ones removed`);
+    const partNames = part.files.map((f) => f.name);
+    expect(partNames).toEqual([hostConfigHash(plan, "rig-a02"), steps().name].sort());
+
+    // The agent's settings change (its cap): a new host file; the old one goes, the shared steps stay.
+    const changed = structuredClone(plan);
+    changed.nodes.find((n) => n.hostname === AGENT)!.gpu!.capWatts = 240;
+    const second = await publish(changed, [AGENT], "dev", true);
+    expect(second.run.stderr).toBe("");
+    expect(second.run.exitCode).toBe(0);
+    expect(second.run.stdout).toBe(`mine2hpc[cp-01]: 3 files published in ${PUBLISHED_DIR} for stack dev, 1 old ones removed`);
+    const secondNames = second.files.map((f) => f.name);
+    expect(secondNames).toEqual([hostConfigHash(changed, AGENT), steps().name, "k3s-version"].sort());
+    expect(secondNames).not.toContain(hostHash());
+    expect(readdirSync(servedDir()).sort()).toEqual([...new Set([...secondNames, ...partNames, "index.html"])].sort());
+    expect(readFileSync(listFile("dev"), "utf8")).toBe(secondNames.map((n) => `${n}\n`).join(""));
+    expect(readFileSync(listFile("part-a"), "utf8")).toBe(partNames.map((n) => `${n}\n`).join(""));
+    expect(h.tmpEntries()).toEqual([]);
+  });
+
+  it("bootstraps an agent without k3s from its host file: the version read over CA-pinned TLS, the same files as the inline script, one line of output", async () => {
+    await publishForAgent();
+    // The reference: the same agent bootstrapped by the inline script (K3S_VERSION in it).
+    const inline = await h.run(
+      remoteScriptCommand(renderBootstrapScript(plan, AGENT), "mine2hpc-bootstrap", { timeoutSeconds: bootstrapDeadlineSeconds(plan) }),
+      stdinOf(),
+    );
+    expect(inline.stderr).toBe("");
+    expect(inline.exitCode).toBe(0);
+    const inlineFiles = h.snapshot();
+    const inlineCalls = h.calls();
+    expect(first.requests).toEqual([]);
+    h.reset();
+    h.setControl("ok");
+
+    const seen: string[] = [];
+    const tmpSeen = new Set<string>();
+    const run = await h.run(create(), stdinOf(), {
+      onTick: () => {
+        seen.push(...processesHolding([AGENT_SECRET]));
+        for (const e of h.tmpEntries()) tmpSeen.add(e);
+      },
+    });
+    expect(run.stderr).toBe("");
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toBe(doneLine);
+    expect(seen).toEqual([]);
+    // The host file and the steps by hash (curl -k), then the CA and, pinned to it, the version.
+    expect(first.requests).toEqual([
+      `GET ${PUBLISHED_URL_PATH}/${hostHash()}`,
+      `GET ${PUBLISHED_URL_PATH}/${steps().name}`,
+      "GET /cacerts",
+      `GET ${PUBLISHED_URL_PATH}/k3s-version`,
+    ]);
+    // k3s at the published version, installed from the mirror; then every file and every call the inline script made.
+    expect(h.calls()).toEqual(inlineCalls);
+    expect(h.calls().filter((c) => c.startsWith("installer"))).toEqual(["installer SKIP_DOWNLOAD=true SKIP_START=true EXEC=agent"]);
+    const files = h.snapshot();
+    expect([...files.keys()].sort()).toEqual([...inlineFiles.keys(), "var/log/mine2hpc/bootstrap.log"].sort());
+    for (const [p, content] of inlineFiles) expect(files.get(p)?.equals(content), p).toBe(true);
+    expect(h.read("/etc/rancher/k3s/token")).toBe(`K10${first.caHash}::node:${AGENT_SECRET}\n`);
+    expect(h.mode("/etc/rancher/k3s/token")).toBe(0o600);
+    expect(h.read("/etc/rancher/k3s/config.yaml")).toContain(`server: https://${first.ip}:6443\n`);
+    expect(h.read("/etc/mine2hpc/gpu-power-cap")).toBe("250\n");
+    expect(h.read(INSTALLED_UNINSTALL_PATH)).toBe(
+      `#!/usr/bin/env bash\n# mine2hpc k3s uninstall of ${AGENT}, installed by its bootstrap.\nNODE_NAME=${AGENT}\n${installedUninstallText(plan, true)}`,
+    );
+    expect(h.mode(INSTALLED_UNINSTALL_PATH)).toBe(0o755);
+    // The full log stays on the host: what the inline script printed, line for line; no secret.
+    const log = h.read(AGENT_BOOTSTRAP_LOG)!;
+    expect(log).toBe(`${inline.stdout}\n`);
+    expect(log).toContain(`mine2hpc[${AGENT}]: installing k3s ${VERSION} as agent (installed: none)\n`);
+    expect([...files].filter(([, c]) => c.includes(AGENT_SECRET)).map(([p]) => p)).toEqual(["etc/rancher/k3s/token"]);
+    // Its temporary files (the fetched host file, the steps, the download folder) are gone; the
+    // positive control: the fetched host file (mktemp's tmp.XXXXXXXXXX) was seen there meanwhile.
+    expect([...tmpSeen].filter((e) => /^tmp\.[A-Za-z0-9]{10}$/.test(e))).toHaveLength(1);
+    expect(h.tmpEntries()).toEqual([]);
+
+    // Run again (an update): k3s is there, so no version read; the previous log is kept as .1.
+    first.requests.length = 0;
+    const again = await h.run(create(), stdinOf());
+    expect(again.stderr).toBe("");
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toBe(doneLine);
+    expect(first.requests).toEqual([`GET ${PUBLISHED_URL_PATH}/${hostHash()}`, `GET ${PUBLISHED_URL_PATH}/${steps().name}`]);
+    expect(h.read(`${AGENT_BOOTSTRAP_LOG}.1`)).toBe(log);
+    expect(h.read(AGENT_BOOTSTRAP_LOG)).toContain(`mine2hpc[${AGENT}]: k3s ${VERSION} installed, configuration unchanged\n`);
+    expect(h.tmpEntries()).toEqual([]);
   });
 });

@@ -25,6 +25,7 @@
 import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -41,7 +42,20 @@ export const FAKE_ROOT_DIRS = [
   "/usr/local/bin",
   "/usr/local/sbin",
   "/var/lib/rancher",
+  // An agent's bootstrap log, the first server's publication lists, root's home (where
+  // remote.CopyToRemote leaves the publication archive).
+  "/var/log/mine2hpc",
+  "/var/lib/mine2hpc",
+  "/root",
 ] as const;
+
+/**
+ * The fake root's /tmp (the scripts' temporary files, so a test can check none is left): the
+ * fake root's `tmp` holds an empty folder named like the harness folder, on which the harness
+ * folder itself is bound before `tmp` is bound (recursively) over /tmp, so sshd's configuration
+ * and the fakes' state stay at their paths inside the namespace.
+ */
+const FAKE_TMP = "tmp";
 
 /** Why the harness cannot run here, naming the missing package; null when it can. */
 export function harnessUnavailable(): string | null {
@@ -245,12 +259,19 @@ export class HostHarness {
       ].join("\n"),
     );
     for (const d of FAKE_ROOT_DIRS) mkdirSync(path.join(this.root, d), { recursive: true });
+    const fakeTmp = path.join(this.root, FAKE_TMP);
+    mkdirSync(path.join(fakeTmp, path.basename(this.dir)), { recursive: true });
+    chmodSync(fakeTmp, 0o1777);
     // Bind mounts need their mountpoints on the real filesystem (a mount namespace does not
     // isolate files): created when missing, left empty afterwards.
     for (const d of FAKE_ROOT_DIRS) mkdirSync(d, { recursive: true });
     mkdirSync("/run/sshd", { recursive: true });
     this.writeFakes();
-    const binds = FAKE_ROOT_DIRS.map((d) => `mount --bind ${path.join(this.root, d)} ${d}`).join(" && ");
+    const binds = [
+      ...FAKE_ROOT_DIRS.map((d) => `mount --bind ${path.join(this.root, d)} ${d}`),
+      `mount --bind ${this.dir} ${path.join(fakeTmp, path.basename(this.dir))}`,
+      `mount --rbind ${fakeTmp} /tmp`,
+    ].join(" && ");
     this.sshd = execa("unshare", ["--mount", "--propagation", "private", "--", "bash", "-c", `${binds} && exec /usr/sbin/sshd -D -e -f ${config}`], {
       reject: false,
       stdin: "ignore",
@@ -282,8 +303,16 @@ export class HostHarness {
       const dir = path.join(this.root, d);
       for (const entry of readdirSync(dir)) rmSync(path.join(dir, entry), { recursive: true, force: true });
     }
+    for (const entry of this.tmpEntries()) rmSync(path.join(this.root, FAKE_TMP, entry), { recursive: true, force: true });
     for (const d of [this.state, this.control]) for (const entry of readdirSync(d)) rmSync(path.join(d, entry), { recursive: true, force: true });
     this.writeFakes();
+  }
+
+  /** What the scripts left in /tmp (the fake root's; the harness folder's mountpoint aside). */
+  tmpEntries(): string[] {
+    return readdirSync(path.join(this.root, FAKE_TMP))
+      .filter((e) => e !== path.basename(this.dir))
+      .sort();
   }
 
   /** Sets how the fake `systemctl start|restart` behaves and what `journalctl` prints. */
@@ -396,4 +425,101 @@ export function processesHolding(needles: string[]): string[] {
     }
   }
   return hits;
+}
+
+/**
+ * A stand-in for the first k3s server's unauthenticated routes on `<ip>:6443` (k3s pkg/server/
+ * router.go: `/cacerts` answers the cluster CA bundle; `/static/` is `http.FileServer` of
+ * `<data-dir>/server/static`): a CA and a serving certificate for `ip` signed by it (openssl),
+ * `/cacerts` = the CA's PEM, so the CA hash a K10 join token pins is the sha256 of that body
+ * (docs.k3s.io/cli/token, "TLS Bootstrapping"), `/static/…` from `staticDir`, 404 otherwise.
+ * Records each request's method and path.
+ */
+export class FirstServerStub {
+  readonly requests: string[] = [];
+  /** The PEM `/cacerts` answers (what a test may replace to play another cluster's server). */
+  caPem = "";
+  private server: HttpsServer | null = null;
+
+  private constructor(
+    readonly ip: string,
+    readonly staticDir: string,
+    readonly dir: string,
+  ) {}
+
+  /** sha256 hex of the `/cacerts` body: the CA hash of the cluster's join tokens. */
+  get caHash(): string {
+    return createHash("sha256").update(this.caPem).digest("hex");
+  }
+
+  /** The K10 URL agents join: `https://<ip>:6443`. */
+  get url(): string {
+    return `https://${this.ip}:6443`;
+  }
+
+  /**
+   * Starts on the first free `127.0.61.<n>:6443` (n from 10, at most 40 tries: several test runs
+   * on one machine each take their own address), serving `staticDir`.
+   */
+  static async start(staticDir: string): Promise<FirstServerStub> {
+    const dir = mkdtempSync(path.join(tmpdir(), "mine2hpc-first-server-"));
+    for (let n = 10 + (process.pid % 200), tries = 0; tries < 40; tries++, n = n >= 250 ? 10 : n + 1) {
+      const ip = `127.0.61.${n}`;
+      const stub = new FirstServerStub(ip, staticDir, dir);
+      await stub.writeCertificates();
+      if (await stub.listen()) return stub;
+    }
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error("no free 127.0.61.x:6443 for the first-server stub after 40 tries");
+  }
+
+  /** Another CA and serving certificate (a re-installed first server or another cluster answering at the same address). */
+  async rotateCa(): Promise<void> {
+    await this.writeCertificates();
+    this.server?.setSecureContext({ key: readFileSync(path.join(this.dir, "server.key")), cert: readFileSync(path.join(this.dir, "server.pem")) });
+  }
+
+  private async writeCertificates(): Promise<void> {
+    const f = (name: string) => path.join(this.dir, name);
+    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    await execa("openssl", ["req", "-x509", ...ec, "-days", "1", "-subj", "/CN=k3s-server-ca", "-keyout", f("ca.key"), "-out", f("ca.pem")]);
+    await execa("openssl", ["req", ...ec, "-subj", "/O=k3s/CN=k3s", "-keyout", f("server.key"), "-out", f("server.csr")]);
+    writeFileSync(f("server.ext"), `subjectAltName=IP:${this.ip}\n`);
+    await execa("openssl", ["x509", "-req", "-in", f("server.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "1", "-extfile", f("server.ext"), "-out", f("server.pem")]);
+    this.caPem = readFileSync(f("ca.pem"), "utf8");
+  }
+
+  /** Listens on `<ip>:6443`; false when the address is taken. */
+  private async listen(): Promise<boolean> {
+    const server = createHttpsServer({ key: readFileSync(path.join(this.dir, "server.key")), cert: readFileSync(path.join(this.dir, "server.pem")) }, (req, res) => {
+      const url = (req.url ?? "/").split("?")[0]!;
+      this.requests.push(`${req.method} ${url}`);
+      if (url === "/cacerts") {
+        res.writeHead(200, { "content-type": "text/plain" }).end(this.caPem);
+        return;
+      }
+      const rel = url.startsWith("/static/") ? path.normalize(decodeURIComponent(url.slice("/static/".length))) : null;
+      const file = rel === null || rel.startsWith("..") ? null : path.join(this.staticDir, rel);
+      if (file === null || !existsSync(file) || !statSync(file).isFile()) {
+        res.writeHead(404).end("404 page not found\n");
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/octet-stream" }).end(readFileSync(file));
+    });
+    const ok = await new Promise<boolean>((resolve) => {
+      server.once("error", () => resolve(false));
+      server.listen(6443, this.ip, () => resolve(true));
+    });
+    if (ok) this.server = server;
+    return ok;
+  }
+
+  /** Stops listening and removes the certificates. */
+  async stop(): Promise<void> {
+    if (this.server) {
+      this.server.closeAllConnections();
+      await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
 }
