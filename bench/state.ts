@@ -56,7 +56,6 @@ import { planFarm } from "../src/plan/index.js";
 import type { FarmPlan, PlannedNode } from "../src/plan/types.js";
 import type { MockRecorder, MockSetup, Registration } from "../src/preview/mocks.js";
 import { programSite } from "./program.js";
-import { AGENT_BOOTSTRAP_LOG } from "../src/render/agent-files.js";
 
 /**
  * How the measured stack authenticates over SSH: "agent" (no `mine2hpc:sshPrivateKey`: the SSH
@@ -89,9 +88,6 @@ const PROVIDER_ID = "8b7c2f1e-4d3a-4c5b-9e6f-0a1b2c3d4e5f";
  * writes 399 bytes (OpenSSH format). The key is part of every command's `connection` in state.
  */
 export const STATE_SSH_KEY = `-----BEGIN OPENSSH PRIVATE KEY-----\n${["b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW", "QyNTUxOQAAACBenchBenchBenchBenchBenchBenchBenchBenchBenchAAAAJCBenchBen", "chBenchBenchBenchBenchBenchBenchBenchBenchBenchBenchBenchBenchBenchBenc", "hBenchBenchBenchBenchBenchBenchBenchBenchBenchBenchBenchBenchBenchBench", "BenchBenchBenchBenchBenchBenchBenchBenchBenchBenchBenchAAAAC29wc0BiYXN0", "aW9uAQIDBA=="].join("\n")}\n-----END OPENSSH PRIVATE KEY-----\n`;
-/** k3s tokens as the stack holds them: 48 random characters (`random.RandomPassword` length 48 in src/index.ts). */
-const STATE_TOKEN = "T".repeat(48);
-const STATE_AGENT_TOKEN = "A".repeat(48);
 
 /** One resource type's share of the state. */
 export interface StateTypeRow {
@@ -228,7 +224,12 @@ export async function measureState(plan: FarmPlan, options: Omit<StateOptions, "
   const rec = await recordState({ project: options.project ?? "mine2hpc", stack: options.stack ?? "bench" });
   const { FarmCluster, SSH_AGENT } = await import("../src/components/index.js");
   const sshPrivateKey = (options.ssh ?? "agent") === "agent" ? SSH_AGENT : STATE_SSH_KEY;
-  new FarmCluster(plan.site.name, { plan, sshPrivateKey, k3sToken: STATE_TOKEN, k3sAgentToken: STATE_AGENT_TOKEN });
+  // As src/program.ts does without mine2hpc:k3sToken/k3sAgentToken: generated once, kept in
+  // state, and a dependency of every command whose STDIN carries one.
+  const random = await import("@pulumi/random");
+  const k3sToken = new random.RandomPassword(`${plan.site.name}-k3s-token`, { length: 48, special: false }).result;
+  const k3sAgentToken = new random.RandomPassword(`${plan.site.name}-k3s-agent-token`, { length: 48, special: false }).result;
+  new FarmCluster(plan.site.name, { plan, sshPrivateKey, k3sToken, k3sAgentToken });
   await rec.settle();
   const machines = [...plan.nodes.map((n) => n.hostname), ...plan.retired.filter((r) => r.k3sRole !== "asic").map((r) => r.hostname)];
   return rec.measure({ ...options, plan, machines });
@@ -586,8 +587,8 @@ function commandLog(r: Registration, node: PlannedNode | undefined, plan: FarmPl
   if (/k3s\.yaml/.test(create)) return { stdout: K3S_KUBECONFIG_MODEL, stderr: "" };
   if (/ mine2hpc-ca-hash( |$)/.test(create)) return { stdout: "c".repeat(64), stderr: "" };
   if (/ mine2hpc-bootstrap( |$)/.test(create) && node !== undefined && plan !== undefined) return bootstrapLog(plan, node);
-  // An agent's published bootstrap (render/agent-files.ts): its log stays on the host, the command prints its last line.
-  if (create.startsWith("M2H_HOST_CONFIG=") && node !== undefined) return { stdout: `mine2hpc[${node.hostname}]: done (log: ${AGENT_BOOTSTRAP_LOG})`, stderr: "" };
+  // An agent's published bootstrap (render/agent-files.ts): its log stays on the host (AGENT_BOOTSTRAP_LOG), the command prints its last line.
+  if (create.startsWith("M2H_HOST_CONFIG=") && node !== undefined) return { stdout: `mine2hpc[${node.hostname}]: done`, stderr: "" };
   if (/ mine2hpc-publish( |$)/.test(create)) return { stdout: `mine2hpc[${plan?.nodes.find((n) => n.clusterInit)?.hostname ?? "cp"}]: ${plan?.nodes.length ?? 0} files published in /var/lib/rancher/k3s/server/static/mine2hpc for stack bench, 0 old ones removed`, stderr: "" };
   const host = node?.hostname ?? r.name;
   // Drains, removals and uninstalls: a few log lines of the script and kubectl.

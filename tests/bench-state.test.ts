@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { bootstrapLog, measureState, serializeProperty } from "../bench/state.js";
 import { programSite } from "../bench/program.js";
 import { planFarm } from "../src/plan/index.js";
-import { SECRET_SIG_KEY, SECRET_SIG_VALUE } from "../src/preview/mocks.js";
+import { MOCK_GENERATED_TOKEN, SECRET_SIG_KEY, SECRET_SIG_VALUE } from "../src/preview/mocks.js";
 
 const wrap = (value: unknown) => ({ [SECRET_SIG_KEY]: SECRET_SIG_VALUE, value });
 
@@ -57,8 +57,9 @@ describe("state bench on 20 GPU nodes", () => {
     const plan = planFarm(programSite(20));
     const m = await measureState(plan, { keepRecords: true });
     const counts = Object.fromEntries(m.perType.map((t) => [t.type, t.count]));
-    // 67 registrations (tests/bench-program.test.ts) + the root stack + default command and random providers.
-    expect(m.resources).toBe(70);
+    // 67 registrations (tests/bench-program.test.ts) + the two generated tokens (as src/program.ts
+    // makes them without configured ones) + the root stack + default command and random providers.
+    expect(m.resources).toBe(72);
     expect(counts["pulumi:pulumi:Stack"]).toBe(1);
     expect(counts["pulumi:providers:command"]).toBe(1);
     expect(counts["pulumi:providers:random"]).toBe(1);
@@ -67,7 +68,7 @@ describe("state bench on 20 GPU nodes", () => {
     expect(counts["kubernetes:core/v1:NodePatch"]).toBeUndefined();
     expect(m.machines).toBe(23);
     // Two writes per resource (pending, done) and one per registerOutputs (5 components and the root stack).
-    expect(m.checkpointWrites).toBe(2 * 70 + 6);
+    expect(m.checkpointWrites).toBe(2 * 72 + 6);
     const sum = m.perType.reduce((s, t) => s + t.bytes, 0);
     expect(m.total).toBeGreaterThan(sum);
     expect(m.total - sum).toBeLessThan(2_000); // the manifest, secrets provider and commas
@@ -87,6 +88,6 @@ describe("state bench on 20 GPU nodes", () => {
     const record = m.records!.find((r) => r.type === "command:remote:Command" && r.machine === agent.hostname)!.record;
     const plain = { dialErrorLimit: 6, host: agent.ip, perDialTimeout: 10, port: 22, user: agent.sshUser };
     expect((record.inputs as Record<string, unknown>).connection).toEqual(serializeProperty({ [SECRET_SIG_KEY]: SECRET_SIG_VALUE, value: plain }));
-    expect(text).not.toContain("T".repeat(48));
+    expect(text).not.toContain(MOCK_GENERATED_TOKEN);
   });
 });

@@ -231,6 +231,8 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
   // A partition stack joins its agents to a cluster whose CA another stack read.
   let caHash: pulumi.Output<string> | undefined = args.join !== undefined ? pulumi.output(args.join.caHash) : undefined;
   let caRead: command.remote.Command | undefined;
+  // The agent token as agents take it: from the CA read (below) where this stack holds one.
+  let agentToken: pulumi.Output<string> = pulumi.output(args.agentToken);
   let previousServer: PlannedNode | undefined;
   // The agents' bootstrap files, published on the first server once its bootstrap ran (null:
   // nothing to publish, or the first server is offline and agents cannot join anyway).
@@ -266,9 +268,10 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
       // (render/agent-files.ts); its uninstall is the one its bootstrap installed on the host.
       const hash = hostConfigHash(plan, node.hostname);
       // From the agent token alone: an agent's state depends on no server token (the first
-      // server's STDIN checks that the two differ).
+      // server's STDIN checks that the two differ). Both values come through the CA read (or
+      // the cluster stack's reference): one dependency in every agent's state.
       const stdin = pulumi.secret(
-        pulumi.all([args.agentToken, caHashOutput(caHash, node)]).apply(([agentToken, ca]) => renderAgentStdin(plan, node.hostname, agentToken, ca ?? "")),
+        pulumi.all([agentToken, caHashOutput(caHash, node)]).apply(([token, ca]) => renderAgentStdin(plan, node.hostname, token, ca ?? "")),
       );
       const cmd = new command.remote.Command(
         `${name}-${node.hostname}`,
@@ -359,6 +362,11 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
         {
           connection: sshConnection({ ip: node.ip, sshUser: node.sshUser, sshHostKey: hostKeyOf(node) }, privateKey),
           create: remoteScriptCommand(CA_HASH_SCRIPT, "mine2hpc-ca-hash", { timeoutSeconds: READ_DEADLINE_SECONDS }),
+          // Not read by the script: held here so an agent's STDIN (token and CA hash) depends on
+          // this one resource instead of also on the token's (issue 11: every dependency is a
+          // URN twice in each agent's state). A new token is an update of this read (it runs
+          // again, harmless), then of every agent.
+          stdin: pulumi.secret(args.agentToken),
           // The CA hash is public (it pins a certificate, not a key): its output may be logged.
           logging: "stdoutAndStderr",
           addPreviousOutputInEnv: false,
@@ -368,6 +376,7 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
         { parent, dependsOn: [cmd, ...(publication ? [publication] : [])], customTimeouts: commandTimeouts(READ_DEADLINE_SECONDS) },
       );
       caHash = read.stdout.apply(parseCaHash);
+      agentToken = pulumi.secret(read.stdin.apply((t) => t ?? ""));
       caRead = read;
     }
     order.push({ hostname: node.hostname, k3sRole: node.k3sRole, state, after, protected: isServer, reachesHost: true });

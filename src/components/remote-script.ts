@@ -81,7 +81,7 @@ export function remoteFetchCommand(baseUrl: string, sha256: string): string {
   return (
     `M2H_HOST_CONFIG=${sha256};u=${baseUrl}/$M2H_HOST_CONFIG;` +
     `t=$(mktemp)&&curl -fsSk -m 60 --retry 2 -o "$t" $u&&echo "$M2H_HOST_CONFIG  $t"|sha256sum -c --status&&exec bash "$t";` +
-    `echo "mine2hpc: cannot read $u (or its sha256 differs)" >&2;exit 1`
+    `echo "mine2hpc: $u unreadable or altered" >&2;exit 1`
   );
 }
 
@@ -91,5 +91,5 @@ export function remoteFetchCommand(baseUrl: string, sha256: string): string {
  */
 export function installedScriptCommand(path: string): string {
   if (!/^\/[A-Za-z0-9/._-]+$/.test(path)) throw new Error(`'${path}' is not a plain absolute path`);
-  return `f=${path};[ ! -f $f ]||exec bash $f;echo "mine2hpc: no $f: nothing to uninstall"`;
+  return `f=${path};[ ! -f $f ]||exec bash $f;echo "mine2hpc: nothing to uninstall"`;
 }

@@ -71,8 +71,8 @@ ${renderBootstrapSteps(plan, "agent", gpu)}`;
  * the SSH user (the command fetched it into a temporary file), runs itself again as root under
  * the bootstrap's deadline, fetches the steps by sha256 and runs them with the host's settings.
  * Their output goes to {@link AGENT_BOOTSTRAP_LOG}; the command's output (kept in Pulumi's state)
- * is the warnings and the last line on success, and the log's last {@link AGENT_LOG_TAIL_LINES}
- * lines (the journal tail and the hint included) on failure.
+ * is the warnings and `done` on success, and the log's last {@link AGENT_LOG_TAIL_LINES} lines
+ * (the journal tail and the hint included) and the log's path on failure.
  */
 export function renderAgentHostFile(plan: FarmPlan, hostname: string, deadlineSeconds: number): string {
   const node = findK3sNode(plan, hostname);
@@ -119,7 +119,7 @@ if [ "$M2H_RC" -ne 0 ]; then
   exit "$M2H_RC"
 fi
 grep -F ': warning: ' ${AGENT_BOOTSTRAP_LOG} || true
-echo "mine2hpc[$NODE_NAME]: done (log: ${AGENT_BOOTSTRAP_LOG})"
+echo "mine2hpc[$NODE_NAME]: done"
 `;
 }
 

@@ -75,4 +75,4 @@ if [ "$M2H_RC" -ne 0 ]; then
   exit "$M2H_RC"
 fi
 grep -F ': warning: ' /var/log/mine2hpc/bootstrap.log || true
-echo "mine2hpc[$NODE_NAME]: done (log: /var/log/mine2hpc/bootstrap.log)"
+echo "mine2hpc[$NODE_NAME]: done"
