@@ -158,7 +158,7 @@ describe("jobFromCronJob", () => {
               },
             ],
             volumes: [
-              { name: "runtime", configMap: { name: "mine2hpc-curtailment-runtime", defaultMode: 0o444 } },
+              { name: "runtime", configMap: { name: "mine2hpc-power-agent", defaultMode: 0o444 } },
               { name: "targets", configMap: { name: "mine2hpc-curtailment" } },
               { name: "credentials", secret: { secretName: "mine2hpc-miner-credentials", optional: true, defaultMode: 0o440 } },
             ],

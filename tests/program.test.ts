@@ -93,7 +93,7 @@ describe("FarmCluster on the single-server sample plan", () => {
       "kubernetes:apps/v1:DaemonSet": 1,
       "kubernetes:apps/v1:Deployment": 1, // system-upgrade-controller
       "kubernetes:batch/v1:CronJob": 4, // grid-flex: manual start/end (suspended) + 4cp-afternoon start/end
-      "kubernetes:core/v1:ConfigMap": 5, // device-plugin config, agent bundle, curtailment targets, curtailment bundle, upgrade controller env
+      "kubernetes:core/v1:ConfigMap": 4, // device-plugin config, runtime bundle (power agent and curtailment jobs), curtailment targets, upgrade controller env
       "kubernetes:core/v1:Namespace": 4, // gpu-operator, kueue-system, mine2hpc-system (power agent), system-upgrade
       "kubernetes:core/v1:ServiceAccount": 3,
       "kubernetes:helm.sh/v3:Release": 2, // gpu-operator, kueue (flannel, no MetalLB pool, no fabric)

@@ -248,7 +248,6 @@ describe("curtailment", () => {
       "Role/mine2hpc-curtailment",
       "RoleBinding/mine2hpc-curtailment",
       "ConfigMap/mine2hpc-curtailment",
-      "ConfigMap/mine2hpc-curtailment-runtime",
       "CronJob/curtail-grid-flex-manual-start",
       "CronJob/curtail-grid-flex-manual-end",
       "CronJob/curtail-grid-flex-4cp-afternoon-start",
@@ -286,7 +285,7 @@ describe("curtailment", () => {
       { name: "credentials", mountPath: "/etc/mine2hpc/miner-credentials", readOnly: true },
     ]);
     expect(start.jobTemplate.spec.template.spec.volumes).toEqual([
-      { name: "runtime", configMap: { name: "mine2hpc-curtailment-runtime", defaultMode: 0o444 } },
+      { name: "runtime", configMap: { name: "mine2hpc-power-agent", defaultMode: 0o444 } },
       { name: "targets", configMap: { name: "mine2hpc-curtailment" } },
       { name: "credentials", secret: { secretName: "mine2hpc-miner-credentials", optional: true, defaultMode: 0o440 } },
     ]);
@@ -350,7 +349,6 @@ describe("curtailment", () => {
       "Role/mine2hpc-curtailment",
       "RoleBinding/mine2hpc-curtailment",
       "ConfigMap/mine2hpc-curtailment",
-      "ConfigMap/mine2hpc-curtailment-runtime",
       "CronJob/curtail-grid-flex-manual-start",
       "CronJob/curtail-grid-flex-manual-end",
     ]);

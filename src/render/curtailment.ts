@@ -14,7 +14,8 @@ import { createHash } from "node:crypto";
 import { LABELS, POWER_UNVERIFIED_TAINT, type FarmPlan } from "../plan/types.js";
 import { IMAGES, NAMESPACES } from "./versions.js";
 import { compareStrings, objectMeta, type K8sObject } from "./objects.js";
-import { RUNTIME_BUNDLE, RUNTIME_MOUNT_PATH, RUNTIME_SHA_ANNOTATION, runtimeCommand, runtimeConfigMap } from "./runtime-bundle.js";
+import { RUNTIME_BUNDLE, RUNTIME_MOUNT_PATH, RUNTIME_SHA_ANNOTATION, runtimeCommand } from "./runtime-bundle.js";
+import { POWER_AGENT_NAME } from "./power-agent.js";
 // The same module the job parses the targets with, so the file format cannot drift; pure (plan in, JSON data out).
 import { feedTargets } from "../runtime/curtail/targets.js";
 import { CREDENTIALS_DIR, TARGETS_DIR, targetsKey } from "../runtime/curtail/command.js";
@@ -36,8 +37,13 @@ export const ASIC_WEBHOOK_KEY = "asic-webhook-url";
 /** Secret with the miners' API credentials (file {@link CREDENTIALS_KEY}); optional in the pod: LuxOS and webhooks need none. */
 export const MINER_CREDENTIALS_SECRET = "mine2hpc-miner-credentials";
 
-/** ConfigMap holding the runtime bundle for the curtailment jobs (its own: a site may have miners and no GPU node, so no power agent). */
-export const CURTAILMENT_RUNTIME_CONFIGMAP = "mine2hpc-curtailment-runtime";
+/**
+ * ConfigMap the curtailment jobs mount the runtime bundle from: the power agent's, which carries
+ * the same bundle and is rendered with these objects on every site (PowerPools renders both, also
+ * where no GPU node runs the agent). One copy of the ~110 KB bundle instead of two, in the cluster
+ * and in Pulumi's state, where a ConfigMap is kept three times (issue 11).
+ */
+export const CURTAILMENT_RUNTIME_CONFIGMAP = POWER_AGENT_NAME;
 
 
 /** CronJob names are limited to 52 characters (the controller appends an 11-character suffix). */
@@ -109,7 +115,8 @@ export function renderCurtailment(plan: FarmPlan): K8sObject[] {
   const cronJobs: K8sObject[] = [];
   for (const c of [...feeds].sort((a, b) => compareStrings(a.feed, b.feed))) {
     const t = feedTargets(plan, c.feed)!;
-    data[targetsKey(c.feed)] = `${JSON.stringify(t, null, 2)}\n`;
+    // Compact JSON: the job parses it, and the ConfigMap is kept three times in Pulumi's state.
+    data[targetsKey(c.feed)] = `${JSON.stringify(t)}\n`;
     t.gpuNodes.forEach((n) => nodes.add(n.hostname));
     t.clusterQueues.forEach((q) => queues.add(q));
 
@@ -185,7 +192,6 @@ export function renderCurtailment(plan: FarmPlan): K8sObject[] {
       subjects: [{ kind: "ServiceAccount", name: CURTAILMENT_NAME, namespace: ns }],
     },
     { apiVersion: "v1", kind: "ConfigMap", metadata: meta(true), data },
-    runtimeConfigMap(CURTAILMENT_RUNTIME_CONFIGMAP, ns, appLabels),
     ...cronJobs,
   ];
 }
