@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { loadAndPlan, siteSourceFromArgs } from "../src/cli/site-args.js";
 import { pickHostKey, setHostKeysInCsv, sshTargets } from "../src/cli/commands/hosts.js";
-import { renderBootstrapScript, renderServerSideRemovalScript, renderUninstallScript } from "../src/render/index.js";
+import { bootstrapDeadlineSeconds, hostConfigHash, renderAgentHostFile, renderBootstrapScript, renderServerSideRemovalScript, renderUninstallScript, sha256Hex } from "../src/render/index.js";
 import { REPO_ROOT, runCli } from "./helpers/cli.js";
 import { samplePlan } from "./helpers/sample-plan.js";
 
@@ -22,6 +22,12 @@ describe("mine2hpc hosts script", () => {
     expect(un.stdout).toBe(renderUninstallScript(plan, "rig-s01-1"));
     const rm = await runCli(["hosts", "script", "rig-s01-1", "--removal"], { cwd: REPO_ROOT });
     expect(rm.stdout).toBe(renderServerSideRemovalScript(plan, "rig-s01-1"));
+    // An agent's host file as published: its sha256 is what its command carries.
+    const pub = await runCli(["hosts", "script", "rig-s01-1", "--published"], { cwd: REPO_ROOT });
+    expect(pub.stdout).toBe(renderAgentHostFile(plan, "rig-s01-1", bootstrapDeadlineSeconds(plan)));
+    expect(sha256Hex(pub.stdout)).toBe(hostConfigHash(plan, "rig-s01-1"));
+    const server = await runCli(["hosts", "script", "cp-1", "--published"], { cwd: REPO_ROOT });
+    expect([server.exitCode, server.stderr]).toEqual([2, 'error: node "cp-1" is a k3s server: servers run their bootstrap inline\n']);
   });
 
   it("refuses an unknown host, a missing host, contradicting flags and an unknown subcommand with the fix", async () => {
@@ -31,10 +37,10 @@ describe("mine2hpc hosts script", () => {
     expect(unknown.stderr).toMatch(/^error: host "nope" is not a Kubernetes node of site "demo"\. Use one of: cp-1, /);
     const none = await runCli(["hosts", "script"], { cwd: REPO_ROOT });
     expect(none.exitCode).toBe(64);
-    expect(none.stderr).toBe("error: hosts script takes one HOST.\n  usage: mine2hpc hosts script HOST [--uninstall | --removal] [--stack S | --site F]\n");
+    expect(none.stderr).toBe("error: hosts script takes one HOST.\n  usage: mine2hpc hosts script HOST [--uninstall | --removal | --published] [--stack S | --site F]\n");
     const both = await runCli(["hosts", "script", "cp-1", "--uninstall", "--removal"], { cwd: REPO_ROOT });
     expect(both.exitCode).toBe(64);
-    expect(both.stderr).toBe("error: --uninstall and --removal contradict each other.\n  fix: pass one of them.\n");
+    expect(both.stderr).toBe("error: --uninstall, --removal and --published contradict each other.\n  fix: pass one of them.\n");
     const sub = await runCli(["hosts", "reboot"], { cwd: REPO_ROOT });
     expect(sub.exitCode).toBe(64);
     expect(sub.stderr).toMatch(/^error: unknown subcommand 'reboot'\.\n  usage: mine2hpc hosts script HOST/);

@@ -1,8 +1,9 @@
 /**
  * `mine2hpc hosts`: the host side of a site.
- * - `hosts script HOST [--uninstall | --removal]` prints exactly the script that runs as root on
- *   HOST (or, for `--removal`, on the first server to remove HOST); secrets are never in it,
- *   they arrive on STDIN.
+ * - `hosts script HOST [--uninstall | --removal | --published]` prints the script that runs as
+ *   root on HOST (or, for `--removal`, on the first server to remove HOST); secrets are never in
+ *   it, they arrive on STDIN. An agent runs it from the first server: its host file (settings,
+ *   `--published` prints it as published) and the steps every agent of its kind runs.
  * - `hosts keyscan [--timeout S] [--concurrency N] [--port P] [--write]` reads every SSH host's
  *   public key with `ssh-keyscan` and pins it: `--write` fills the `sshHostKey` column of the
  *   inventory CSV (machines written in the site file get YAML lines to paste). Hosts that do not
@@ -18,7 +19,7 @@ import { loadSite } from "../../site/load.js";
 import { parseCsv } from "../../site/inventory.js";
 import { headerKey } from "../../import/csv.js";
 import type { FarmPlan } from "../../plan/types.js";
-import { renderBootstrapScript, renderServerSideRemovalScript, renderUninstallScript } from "../../render/index.js";
+import { bootstrapDeadlineSeconds, renderAgentHostFile, renderBootstrapScript, renderServerSideRemovalScript, renderUninstallScript } from "../../render/index.js";
 
 /** Key types asked for, in the order one is pinned when a host offers several. */
 export const KEYSCAN_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"] as const;
@@ -155,8 +156,10 @@ function positiveInt(value: unknown, flag: string, max: number): number {
 
 async function runScript(ctx: CommandContext): Promise<number> {
   const host = ctx.positionals[1];
-  if (host === undefined || ctx.positionals.length > 2) throw new CliError("hosts script takes one HOST.\n  usage: mine2hpc hosts script HOST [--uninstall | --removal] [--stack S | --site F]", EXIT.usage);
-  if (ctx.values.uninstall && ctx.values.removal) throw new CliError("--uninstall and --removal contradict each other.\n  fix: pass one of them.", EXIT.usage);
+  if (host === undefined || ctx.positionals.length > 2) throw new CliError("hosts script takes one HOST.\n  usage: mine2hpc hosts script HOST [--uninstall | --removal | --published] [--stack S | --site F]", EXIT.usage);
+  if ([ctx.values.uninstall, ctx.values.removal, ctx.values.published].filter(Boolean).length > 1) {
+    throw new CliError("--uninstall, --removal and --published contradict each other.\n  fix: pass one of them.", EXIT.usage);
+  }
   // The script is the artefact this subcommand prints (whatever --quiet says); it has one format.
   if (ctx.values.output !== undefined || ctx.values.json === true) throw new CliError("hosts script prints the script itself; -o/--json apply to 'hosts keyscan'.\n  fix: drop -o.", EXIT.usage);
   const { plan } = loadAndPlan(siteSourceFromArgs(ctx), ctx.cwd);
@@ -165,7 +168,9 @@ async function runScript(ctx: CommandContext): Promise<number> {
       ? renderServerSideRemovalScript(plan, host)
       : ctx.values.uninstall
         ? renderUninstallScript(plan, host)
-        : renderBootstrapScript(plan, host);
+        : ctx.values.published
+          ? renderAgentHostFile(plan, host, bootstrapDeadlineSeconds(plan))
+          : renderBootstrapScript(plan, host);
     ctx.stdout.write(text);
   } catch (err) {
     throw new CliError(`${(err as Error).message}`);
@@ -243,14 +248,15 @@ async function runKeyscan(ctx: CommandContext): Promise<number> {
 const command: Command = {
   name: "hosts",
   summary: "Host side of a site: print the script that runs as root on a host; pin SSH host keys with ssh-keyscan.",
-  usage: "script HOST [--uninstall | --removal] | keyscan [--timeout S] [--concurrency N] [--port P] [--write] [-o text|json|yaml|md]  [--stack NAME | --site FILE]",
+  usage: "script HOST [--uninstall | --removal | --published] | keyscan [--timeout S] [--concurrency N] [--port P] [--write] [-o text|json|yaml|md]  [--stack NAME | --site FILE]",
   description:
-    "'hosts script HOST' prints exactly what HostBootstrap runs as root on HOST (bootstrap; --uninstall: the uninstall; --removal: the server-side removal run on the first server). Secrets are never part of it: they arrive on STDIN (servers: server token, agent token; agents: the agent token only).\n" +
+    "'hosts script HOST' prints what HostBootstrap runs as root on HOST (bootstrap; --uninstall: the uninstall; --removal: the server-side removal run on the first server). A server runs it inline; an agent runs it from the first server as its host file (its settings; --published prints it as published) and the steps every agent of its kind shares, each checked by sha256. Secrets are never part of it: they arrive on STDIN (servers: server token, agent token; agents: the agent token only).\n" +
     "'hosts keyscan' runs ssh-keyscan (bounded by --timeout, --concurrency at a time) against every machine that takes SSH and prints 'hostname key'; --write pins the keys in the inventory CSV's sshHostKey column (machines in the site file get YAML lines to paste). Hosts that do not answer are listed on stderr; the exit code stays 0.",
   options: {
     ...SITE_OPTIONS,
     uninstall: { type: "boolean", description: "script: print the uninstall script (remote.Command delete) instead of the bootstrap." },
     removal: { type: "boolean", description: "script: print the server-side removal of HOST (runs on the first server) instead of the bootstrap." },
+    published: { type: "boolean", description: "script: print an agent's host file as published on the first server (what its command fetches by sha256) instead of the whole bootstrap." },
     timeout: { type: "string", valueName: "S", description: "keyscan: seconds ssh-keyscan waits for each host (default 5)." },
     concurrency: { type: "string", valueName: "N", description: "keyscan: hosts scanned at once (default 16)." },
     port: { type: "string", valueName: "P", description: "keyscan: SSH port (default 22)." },
