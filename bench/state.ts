@@ -12,6 +12,8 @@
  *   urn, custom, id, type, inputs, outputs, parent, protect, dependencies, provider
  *   (`<provider URN>::<provider id>`), propertyDependencies, customTimeouts, retainOnDelete,
  *   ignoreChanges, additionalSecretOutputs, created, modified, sourcePosition and stackTrace.
+ * - URNs (the record's, its parent's, its dependencies' and its provider's) as the engine makes
+ *   them, with the parent's whole type chain, not as the mocks do ({@link engineUrns}).
  * - Compact JSON without HTML escaping (pkg/backend/diy/state.go `compactJSONMarshaler`).
  * - Secrets as `{"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
  *   "ciphertext": …}` (pkg/resource/stack/deployment.go `SerializePropertyValue`): the plaintext
@@ -137,6 +139,12 @@ export interface StateOptions {
   stack?: string;
   /** Return every record with its size (for a look at one resource; large at 5,000 nodes). */
   keepRecords?: boolean;
+  /**
+   * `engine`: the URNs a real stack holds ({@link engineUrns}); `mocks`: the mocks' own URNs and
+   * provider references, as recorded (shorter: for comparing the two).
+   * @default "engine"
+   */
+  urns?: "engine" | "mocks";
 }
 
 /** Extra fields of a registration the mock recorder does not keep. */
@@ -221,9 +229,20 @@ export async function recordState(setup: MockSetup = {}): Promise<StateRecorder>
  * measures its state. Call once per process (Pulumi's runtime is a singleton).
  */
 export async function measureState(plan: FarmPlan, options: Omit<StateOptions, "plan" | "machines"> & { ssh?: SshMode } = {}): Promise<StateMeasure> {
-  const rec = await recordState({ project: options.project ?? "mine2hpc", stack: options.stack ?? "bench" });
+  return (await recordFarmState(plan, options))(options);
+}
+
+/**
+ * Builds the FarmCluster of `plan` under {@link recordState}, in this process, and returns a
+ * function measuring its state (callable several times, e.g. with different `urns`). Call once
+ * per process (Pulumi's runtime is a singleton).
+ */
+export async function recordFarmState(plan: FarmPlan, setup: Pick<StateOptions, "project" | "stack"> & { ssh?: SshMode } = {}): Promise<(options?: Omit<StateOptions, "plan" | "machines">) => StateMeasure> {
+  const project = setup.project ?? "mine2hpc";
+  const stack = setup.stack ?? "bench";
+  const rec = await recordState({ project, stack });
   const { FarmCluster, SSH_AGENT } = await import("../src/components/index.js");
-  const sshPrivateKey = (options.ssh ?? "agent") === "agent" ? SSH_AGENT : STATE_SSH_KEY;
+  const sshPrivateKey = (setup.ssh ?? "agent") === "agent" ? SSH_AGENT : STATE_SSH_KEY;
   // As src/program.ts does without mine2hpc:k3sToken/k3sAgentToken: generated once, kept in
   // state, and a dependency of every command whose STDIN carries one.
   const random = await import("@pulumi/random");
@@ -232,7 +251,7 @@ export async function measureState(plan: FarmPlan, options: Omit<StateOptions, "
   new FarmCluster(plan.site.name, { plan, sshPrivateKey, k3sToken, k3sAgentToken });
   await rec.settle();
   const machines = [...plan.nodes.map((n) => n.hostname), ...plan.retired.filter((r) => r.k3sRole !== "asic").map((r) => r.hostname)];
-  return rec.measure({ ...options, plan, machines });
+  return (options = {}) => rec.measure({ ...options, project, stack, plan, machines });
 }
 
 /** `file:///abs/path` + line and column → `project:///rel/path#line,col`, as the engine stores it. */
@@ -314,6 +333,7 @@ function stateOf(
   const project = options.project ?? "mine2hpc";
   const stack = options.stack ?? "bench";
   const rootUrn = `urn:pulumi:${stack}::${project}::pulumi:pulumi:Stack::${project}-${stack}`;
+  const { urn: urnOf, providerRef } = options.urns === "mocks" ? { urn: (u: string) => u, providerRef: (ref: string) => ref } : engineUrns(registrations, project, stack);
   const nodes = new Map((options.plan?.nodes ?? []).map((n) => [n.hostname, n]));
   const machines = new Set(options.machines ?? []);
 
@@ -338,18 +358,19 @@ function stateOf(
     const node = machine === undefined ? undefined : nodes.get(machine);
     const { inputs, outputs } = r.custom ? customState(r, extra, node, options.plan) : { inputs: {}, outputs: componentOutputs.get(r.urn) ?? {} };
     const timeouts = r.customTimeouts;
+    const propertyDependencies = extra === undefined ? {} : Object.fromEntries(Object.entries(extra.propertyDependencies).map(([k, urns]) => [k, urns.map(urnOf)]));
     const record = envelope({
-      urn: r.urn,
+      urn: urnOf(r.urn),
       custom: r.custom,
       id: r.custom ? idOf(r) : undefined,
       type: r.type,
       inputs: serializeProperty(inputs) as Record<string, unknown>,
       outputs: serializeProperty(outputs) as Record<string, unknown>,
-      parent: r.parent || rootUrn,
+      parent: r.parent ? urnOf(r.parent) : rootUrn,
       protect: r.protect || undefined,
-      dependencies: r.dependencies.length > 0 ? r.dependencies : undefined,
-      provider: r.custom && !r.type.startsWith("pulumi:providers:") ? extra?.provider || defaultProviders.get(r.type.split(":")[0]!) : undefined,
-      propertyDependencies: extra && Object.keys(extra.propertyDependencies).length > 0 ? extra.propertyDependencies : undefined,
+      dependencies: r.dependencies.length > 0 ? r.dependencies.map(urnOf) : undefined,
+      provider: r.custom && !r.type.startsWith("pulumi:providers:") ? (extra?.provider ? providerRef(extra.provider) : defaultProviders.get(r.type.split(":")[0]!)) : undefined,
+      propertyDependencies: Object.keys(propertyDependencies).length > 0 ? propertyDependencies : undefined,
       additionalSecretOutputs: extra && extra.additionalSecretOutputs.length > 0 ? extra.additionalSecretOutputs : undefined,
       customTimeouts: timeouts.create || timeouts.update || timeouts.delete ? { create: seconds(timeouts.create), update: seconds(timeouts.update), delete: seconds(timeouts.delete) } : undefined,
       retainOnDelete: r.retainOnDelete || undefined,
@@ -429,6 +450,57 @@ function stateOf(
     machineParts,
     ...(options.keepRecords ? { records: records.map((x, i) => ({ ...x, bytes: sizes[i]! })) } : {}),
   };
+}
+
+/**
+ * The URNs the engine gives the recorded resources, from the mocks' ones. The engine builds a
+ * child's URN type from its parent's whole qualified type (every ancestor's type but the root
+ * stack's, joined by `$`): `deploy.Deployment.generateURN` passes `parent.QualifiedType()` unless
+ * the parent is the root stack, and `urn.New` writes `parentType + "$" + baseType` (pulumi/pulumi
+ * pkg/resource/deploy/deployment.go `generateURN`, sdk/go/common/resource/urn/urn.go `New`).
+ * The Node.js mocks (@pulumi/pulumi runtime/mocks.js `newUrn`) keep only the parent's LAST type,
+ * so a bootstrap command is `mine2hpc:index:HostBootstrap$command:remote:Command` there and
+ * `mine2hpc:index:FarmCluster$mine2hpc:index:HostBootstrap$command:remote:Command` in a real stack.
+ *
+ * A reference to an explicit provider is `<provider URN>::<provider ID>`, and the engine gives a
+ * provider created by `up` a UUID as its ID (pkg/resource/deploy/providers/registry.go `Create`),
+ * the one its own record holds ({@link idOf}), not the mocks' `<name>-id`.
+ *
+ * URNs that are not a recorded resource's (the root stack's, the default providers') are kept.
+ */
+function engineUrns(registrations: readonly Registration[], project: string, stack: string): { urn: (mockUrn: string) => string; providerRef: (ref: string) => string } {
+  const byUrn = new Map(registrations.map((r) => [r.urn, r]));
+  const memo = new Map<string, string>();
+  const urn = (mockUrn: string): string => {
+    const known = memo.get(mockUrn);
+    if (known !== undefined) return known;
+    // The chain up to the root, walked once per resource (bounded: a parent is registered before its children, so no cycle,
+    // and the chain is no longer than the registrations).
+    const chain: Registration[] = [];
+    for (let at = byUrn.get(mockUrn); at !== undefined && !memo.has(at.urn); at = at.parent ? byUrn.get(at.parent) : undefined) {
+      if (chain.length > registrations.length) throw new Error(`state bench: the parent chain of ${mockUrn} loops`);
+      chain.push(at);
+    }
+    if (chain.length === 0) return memo.get(mockUrn) ?? mockUrn;
+    for (const r of chain.reverse()) {
+      const parent = r.parent === "" ? undefined : memo.get(r.parent) ?? r.parent;
+      const parentType = parent === undefined ? "" : qualifiedType(parent);
+      const type = parentType === "" || parentType === "pulumi:pulumi:Stack" ? r.type : `${parentType}$${r.type}`;
+      memo.set(r.urn, `urn:pulumi:${stack}::${project}::${type}::${r.name}`);
+    }
+    return memo.get(mockUrn)!;
+  };
+  const providerRef = (ref: string): string => {
+    const cut = ref.lastIndexOf("::");
+    const provider = cut < 0 ? undefined : byUrn.get(ref.slice(0, cut));
+    return provider === undefined ? ref : `${urn(provider.urn)}::${idOf(provider)}`;
+  };
+  return { urn, providerRef };
+}
+
+/** `urn:pulumi:stack::project::a$b$type::name` → `a$b$type` (the URN's third `::` part; a name may itself hold `::`). */
+function qualifiedType(urn: string): string {
+  return urn.split("::")[2] ?? "";
 }
 
 /** Versions of the providers the program uses (package.json), for default provider URNs. */

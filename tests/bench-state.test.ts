@@ -4,8 +4,8 @@
  * byte totals follow from the rendered scripts and are checked for consistency, not pinned).
  * Runs in this file's own process, the fresh Pulumi runtime the measurement needs.
  */
-import { describe, expect, it } from "vitest";
-import { bootstrapLog, measureState, serializeProperty } from "../bench/state.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { bootstrapLog, recordFarmState, serializeProperty, type StateMeasure } from "../bench/state.js";
 import { programSite } from "../bench/program.js";
 import { planFarm } from "../src/plan/index.js";
 import { MOCK_GENERATED_TOKEN, SECRET_SIG_KEY, SECRET_SIG_VALUE } from "../src/preview/mocks.js";
@@ -53,9 +53,64 @@ describe("state model", () => {
 });
 
 describe("state bench on 20 GPU nodes", () => {
-  it("measures every registration plus the stack and default providers, and the writes of a first up", async () => {
-    const plan = planFarm(programSite(20));
-    const m = await measureState(plan, { keepRecords: true });
+  const plan = planFarm(programSite(20));
+  // One program per process (Pulumi's runtime is a singleton), measured with the engine's URNs and with the mocks'.
+  let m: StateMeasure;
+  let mocked: StateMeasure;
+  beforeAll(async () => {
+    const measure = await recordFarmState(plan);
+    m = measure({ keepRecords: true });
+    mocked = measure({ keepRecords: true, urns: "mocks" });
+  });
+
+  it("gives every resource the engine's URN: the parent's whole type chain, the root stack left out", () => {
+    const site = "bench-program-20";
+    const prefix = "urn:pulumi:bench::mine2hpc::";
+    const host = plan.nodes.find((n) => n.k3sRole === "agent" && n.gpu !== undefined)!.hostname;
+    expect(host).toBe("gpu-00000-0");
+    const byName = (ms: StateMeasure, name: string, type: string) => ms.records!.find((r) => r.type === type && String(r.record.urn).endsWith(`::${name}`))!.record;
+    const bootstrap = byName(m, `${site}-${host}`, "command:remote:Command");
+    expect(bootstrap.urn).toBe(`${prefix}mine2hpc:index:FarmCluster$mine2hpc:index:HostBootstrap$command:remote:Command::${site}-${host}`);
+    expect(bootstrap.parent).toBe(`${prefix}mine2hpc:index:FarmCluster$mine2hpc:index:HostBootstrap::${site}`);
+    expect(bootstrap.provider).toBe(`${prefix}pulumi:providers:command::default_1_2_1::8b7c2f1e-4d3a-4c5b-9e6f-0a1b2c3d4e5f`);
+    expect(bootstrap.dependencies).toEqual([`${prefix}mine2hpc:index:FarmCluster$mine2hpc:index:HostBootstrap$command:remote:Command::${site}-cluster-ca`]);
+    // The component under FarmCluster: FarmCluster's parent is the root stack, which is not part of the type.
+    expect(byName(m, site, "mine2hpc:index:HostBootstrap").urn).toBe(`${prefix}mine2hpc:index:FarmCluster$mine2hpc:index:HostBootstrap::${site}`);
+    expect(byName(m, site, "mine2hpc:index:FarmCluster").urn).toBe(`${prefix}mine2hpc:index:FarmCluster::${site}`);
+    expect(byName(m, site, "mine2hpc:index:FarmCluster").parent).toBe(`${prefix}pulumi:pulumi:Stack::mine2hpc-bench`);
+    // A reference to the explicit Kubernetes provider: its engine URN and the UUID its record holds.
+    const k8sProvider = `${prefix}mine2hpc:index:FarmCluster$mine2hpc:index:ClusterAccess$pulumi:providers:kubernetes::${site}`;
+    expect(byName(m, site, "pulumi:providers:kubernetes").urn).toBe(k8sProvider);
+    expect(byName(m, `${site}-namespace-mine2hpc-system`, "kubernetes:core/v1:Namespace").provider).toBe(`${k8sProvider}::8b7c2f1e-4d3a-4c5b-9e6f-0a1b2c3d4e5f`);
+    // The mocks' form keeps the parent's last type only, and their provider ID.
+    expect(byName(mocked, `${site}-${host}`, "command:remote:Command").urn).toBe(`${prefix}mine2hpc:index:HostBootstrap$command:remote:Command::${site}-${host}`);
+    expect(byName(mocked, `${site}-namespace-mine2hpc-system`, "kubernetes:core/v1:Namespace").provider).toBe(`${prefix}mine2hpc:index:ClusterAccess$pulumi:providers:kubernetes::${site}::${site}-id`);
+    // No mocks' URN is left anywhere in the records (URNs, parents, dependencies, property dependencies, providers).
+    const text = JSON.stringify(m.records!.map((r) => r.record));
+    expect(text).not.toMatch(/::mine2hpc:index:(HostBootstrap|ClusterAccess|KubePlatform|PowerPools)\$/);
+    expect(text).not.toContain(`${site}-id`);
+  });
+
+  it("grows the state by exactly the characters the engine's URNs add", () => {
+    // Every URN two components deep gains `mine2hpc:index:FarmCluster$` (27 characters); each reference to
+    // the Kubernetes provider also swaps the mocks' ID `bench-program-20-id` (19) for a UUID (36).
+    const text = JSON.stringify(m.records!.map((r) => r.record));
+    const deep = text.match(/urn:pulumi:bench::mine2hpc::mine2hpc:index:FarmCluster\$mine2hpc:index:[A-Za-z]+\$/g)!.length;
+    const k8sRefs = m.records!.filter((r) => String(r.record.provider ?? "").includes("$pulumi:providers:kubernetes::")).length;
+    expect(deep).toBeGreaterThan(100);
+    expect(k8sRefs).toBeGreaterThan(10);
+    expect(m.total - mocked.total).toBe(27 * deep + 17 * k8sRefs);
+    expect(m.resources).toBe(mocked.resources);
+    expect(m.checkpointWrites).toBe(mocked.checkpointWrites);
+    // Per record: the same records in the same order, each longer by its own URNs' extra characters.
+    m.records!.forEach((r, i) => {
+      const own = JSON.stringify(r.record);
+      const extra = 27 * (own.match(/urn:pulumi:bench::mine2hpc::mine2hpc:index:FarmCluster\$mine2hpc:index:[A-Za-z]+\$/g)?.length ?? 0) + (own.includes("$pulumi:providers:kubernetes::bench-program-20::") ? 17 : 0);
+      expect(r.bytes - mocked.records![i]!.bytes).toBe(extra);
+    });
+  });
+
+  it("measures every registration plus the stack and default providers, and the writes of a first up", () => {
     const counts = Object.fromEntries(m.perType.map((t) => [t.type, t.count]));
     // 67 registrations (tests/bench-program.test.ts) + the two generated tokens (as src/program.ts
     // makes them without configured ones) + the root stack + default command and random providers.
