@@ -23,8 +23,9 @@
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { planFarm } from "../src/plan/index.js";
+import { planFarm, stackHosts } from "../src/plan/index.js";
 import type { FarmPlan } from "../src/plan/types.js";
+import { summarizePlan } from "../src/components/farm-cluster.js";
 import type { SiteSpec } from "../src/site/schema.js";
 import { programSite } from "./program.js";
 import { STATE_SSH_KEY, serializeProperty, type StateMeasure } from "./state.js";
@@ -96,15 +97,20 @@ interface ChildMeasure {
   state: Pick<StateMeasure, "resources" | "total" | "firstUpBytesWritten" | "checkpointWrites">;
 }
 
-/** The outputs the cluster stack exports, as a partition's StackReference reads them, with the secret ones named. */
+/**
+ * The outputs the cluster stack of a partitioned site exports (src/program.ts `run`), as a
+ * partition's StackReference reads them, with the secret ones named: `circuitLoads` holds the
+ * circuits of the cluster stack's own machines only (`summarizePlan` with its hosts).
+ */
 function clusterOutputs(plan: FarmPlan): { outputs: Record<string, unknown>; secretOutputNames: string[] } {
+  const summary = summarizePlan(plan, stackHosts(plan, null));
   return {
     outputs: {
       apiEndpoint: plan.kubernetes.apiEndpoint,
       // A k3s admin kubeconfig is about 2,960 bytes (bench/state.ts K3S_KUBECONFIG); its length is what counts.
       kubeconfig: "k".repeat(2_960),
-      pools: plan.pools.map((p) => ({ name: p.name, nodes: p.nodes.length, gpus: p.gpus, capWatts: { min: p.capWatts.min, max: p.capWatts.max } })),
-      circuitLoads: plan.circuits.map((c) => ({ id: c.id, loadWatts: c.loadWatts, usableWatts: c.usableWatts, loadPercent: c.loadPercent })),
+      pools: summary.pools,
+      circuitLoads: summary.circuitLoads,
       clusterJoin: { site: plan.site.name, apiEndpoint: plan.kubernetes.apiEndpoint, caHash: "c".repeat(64), agentToken: AGENT_TOKEN },
     },
     secretOutputNames: ["clusterJoin", "kubeconfig"],
@@ -131,7 +137,6 @@ export async function measureStack(gpuNodes: number, partitions: number, part: s
   const rec = await recordState({ project: "mine2hpc", stack, stackReferences: { [`organization/mine2hpc/${CLUSTER_STACK}`]: reference } });
   const { FarmCluster } = await import("../src/components/index.js");
   const { runPartition } = await import("../src/program.js");
-  const { stackHosts } = await import("../src/plan/index.js");
   const t0 = process.hrtime.bigint();
   if (part === "whole" || part === "cluster") {
     new FarmCluster(plan.site.name, { plan, sshPrivateKey: STATE_SSH_KEY, k3sToken: TOKEN, k3sAgentToken: AGENT_TOKEN });

@@ -14,8 +14,8 @@
  * (https://www.pulumi.com/docs/iac/concepts/config/: "Configuration keys … namespace:key").
  *
  * Partitioned stacks: a stack whose config sets `mine2hpc:partition` holds that partition's
- * machines only, and reads the cluster's kubeconfig and join secrets from the stack
- * `mine2hpc:clusterStack` through a StackReference; every other stack of the site is its cluster
+ * machines only, and reads the cluster's join secrets (`clusterJoin`: CA hash and agent token)
+ * from the stack `mine2hpc:clusterStack` through a StackReference; every other stack of the site is its cluster
  * stack (the whole site when the site has no partitions).
  */
 import { resolve } from "node:path";
@@ -43,7 +43,10 @@ export interface FarmOutputs {
   kubeconfig?: pulumi.Output<string>;
   /** Pools: name, nodes, GPUs, cap range in W. */
   pools: pulumi.Output<PoolSummary[]>;
-  /** Circuit loads: id, load and usable power in W, load %. */
+  /**
+   * Circuit loads: id, load and usable power in W, load %. Every circuit of a one-stack site; on
+   * a partitioned site, each stack's the circuits its own machines are on (see {@link run}).
+   */
   circuitLoads: pulumi.Output<CircuitSummary[]>;
   /** What partition stacks read (secret; see {@link ClusterJoin}): the cluster stack of a partitioned site only. */
   clusterJoin?: pulumi.Output<ClusterJoin>;
@@ -124,6 +127,13 @@ export function run(config: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE),
     apiEndpoint: farm.apiEndpoint,
     kubeconfig: farm.kubeconfig,
     pools: farm.pools,
+    // Partitioned: the circuits of the cluster stack's own machines only (FarmCluster). Every
+    // partition stack's StackReference keeps ALL of this stack's outputs in its checkpoint (the
+    // engine's `pulumi:pulumi:StackReference` read returns `outputs` whole), and it is the
+    // partition's first resource, so it is rewritten with every checkpoint write of the
+    // partition's `up`. The whole site's list is one row per circuit (63 KB at 835 circuits, 5,000
+    // GPU nodes: bench/partitions.ts) that no partition reads; each stack exports its own
+    // machines' circuits instead, and `mine2hpc plan` prints every circuit from the same site file.
     circuitLoads: farm.circuitLoads,
     // Only partitioned sites export the join secrets: nothing else reads them.
     ...(plan.partitions !== undefined ? { clusterJoin: farm.clusterJoin } : {}),
@@ -171,9 +181,10 @@ export function runPartition(plan: FarmPlan, args: PartitionStackArgs): FarmOutp
     partition,
     sshPrivateKey,
     // requireOutput keeps the secret flag of the referenced outputs (the SDK's secretOutputNames).
-    cluster: { kubeconfig: cluster.requireOutput("kubeconfig"), join: cluster.requireOutput("clusterJoin") as pulumi.Output<ClusterJoin> },
+    cluster: { join: cluster.requireOutput("clusterJoin") as pulumi.Output<ClusterJoin> },
   });
-  const summary = summarizePlan(plan);
+  // The circuits of this partition's machines, not the whole site's (see `circuitLoads` in run).
+  const summary = summarizePlan(plan, new Set(farm.machines));
   return {
     apiEndpoint: farm.apiEndpoint,
     pools: pulumi.output(summary.pools),

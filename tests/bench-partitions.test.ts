@@ -22,9 +22,9 @@ describe("partition bench on 20 GPU nodes in 2 partitions", () => {
   it("measures a partition stack: its 10 machines' bootstraps, their published files, the reference and its components", async () => {
     const m = await measureStack(20, 2, "part-01");
     expect(m.machines).toBe(10);
-    // 10 bootstraps, the publication (copy, put in place), StackReference, provider,
-    // FarmCluster/HostBootstrap/ClusterAccess/PowerPools components.
-    expect(m.registered).toBe(10 + 2 + 1 + 1 + 4);
+    // 10 bootstraps, the publication (copy, put in place), StackReference,
+    // FarmCluster/HostBootstrap/PowerPools components (no Kubernetes provider, no ClusterAccess).
+    expect(m.registered).toBe(10 + 2 + 1 + 3);
     // The checkpoint adds the root stack and the default providers of command and pulumi (the
     // engine's builtin provider that reads stack references, `pulumi:providers:pulumi`); a
     // partition stack holds no server, so no install record and no random provider.

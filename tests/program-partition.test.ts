@@ -34,12 +34,20 @@ beforeAll(async () => {
   previews = Object.fromEntries(stacks.map((s, i) => [s, results[i]!]));
 }, TIMEOUT_MS);
 
+/** The demo site's circuits by the partition whose machines they feed (stacks/demo/site.yaml, planned caps). */
+const CIRCUITS: Record<string, unknown[]> = {
+  "grid-firm": [
+    { id: "rig-a", loadWatts: 5760, usableWatts: 5760, loadPercent: 100 },
+    { id: "rig-b", loadWatts: 5760, usableWatts: 5760, loadPercent: 100 },
+  ],
+  "ercot-flex": [{ id: "gpu-pdu-01", loadWatts: 10383, usableWatts: 11501, loadPercent: 90.3 }],
+};
+
 const key = (r: PreviewResource) => `${r.parent ?? ""}>${r.type}::${r.name}`;
 /** Each stack's publication of its agents' bootstrap files (its own content, under the same names in every stack). */
 const isPublication = (r: PreviewResource) => r.name === "demo-publish" || r.name === "demo-publish-copy";
-/** What two layouts must agree on: everything but the per-stack provider, the stack reference and the publication. */
-const machineAndClusterResources = (rs: readonly PreviewResource[]) =>
-  rs.filter((r) => r.type !== "pulumi:providers:kubernetes" && r.type !== "pulumi:pulumi:StackReference" && !isPublication(r));
+/** What two layouts must agree on: everything but the stack reference and the publication. */
+const machineAndClusterResources = (rs: readonly PreviewResource[]) => rs.filter((r) => r.type !== "pulumi:pulumi:StackReference" && !isPublication(r));
 
 describe("partitioned stacks of the demo site", () => {
   it("plans every agent into its partition and leaves the servers to the cluster stack", () => {
@@ -58,18 +66,20 @@ describe("partitioned stacks of the demo site", () => {
       // Its agents' bootstrap files, published on the first server by this stack.
       "command:remote:CopyToRemote::demo-publish-copy",
       "command:remote:Command::demo-publish",
-      "pulumi:providers:kubernetes::demo",
       "pulumi:pulumi:StackReference::demo-cluster",
       "mine2hpc:index:FarmCluster::demo",
       "mine2hpc:index:HostBootstrap::demo",
-      "mine2hpc:index:ClusterAccess::demo",
       "mine2hpc:index:PowerPools::demo",
     ].sort();
     expect(p.resources.map((r) => `${r.type}::${r.name}`).sort()).toEqual(expected);
-    // Nothing of the cluster: no release, no Kueue object, no agent, no token, no kubeconfig read.
+    // Nothing of the cluster: no release, no Kueue object, no agent, no token, no kubeconfig read,
+    // no Kubernetes provider (labels are set by each node's bootstrap with its kubelet credentials).
     expect(Object.keys(p.counts).filter((t) => /helm|kueue|batch|apps|random:index\/randomPassword/.test(t))).toEqual([]);
     expect(p.outputs.partition).toEqual({ name: partition, machines: hosts });
     expect(p.outputs).not.toHaveProperty("kubeconfig");
+    // The loads of its own machines' circuits only, not the whole site's.
+    expect(Object.keys(p.outputs).sort()).toEqual(["apiEndpoint", "circuitLoads", "partition", "pools"]);
+    expect(p.outputs.circuitLoads).toEqual(CIRCUITS[partition]);
     // The agents join on the reference's outputs, not on a server's bootstrap in this stack.
     const bootstrap = p.resources.find((r) => r.name === `demo-${hosts[0]}` && r.type === "command:remote:Command")!;
     expect(bootstrap.dependsOn).toEqual(["command:remote:Command::demo-publish", "pulumi:pulumi:StackReference::demo-cluster"]);
@@ -86,6 +96,11 @@ describe("partitioned stacks of the demo site", () => {
     expect(c.counts["pulumi:pulumi:StackReference"]).toBeUndefined();
     expect(c.outputs.clusterJoin).toBe("[secret]");
     expect(c.outputs.kubeconfig).toBe("[secret]");
+    // Every partition's StackReference stores all of these: the circuits of the cluster stack's own machines, not the site's.
+    expect(Object.keys(c.outputs).sort()).toEqual(["apiEndpoint", "circuitLoads", "clusterJoin", "kubeconfig", "pools"]);
+    expect(c.outputs.circuitLoads).toEqual([{ id: "pdu-ctl", loadWatts: 272, usableWatts: 3840, loadPercent: 7.1 }]);
+    // The one-stack layout exports every circuit, the ASIC ones too.
+    expect((previews.whole!.outputs.circuitLoads as { id: string }[]).map((x) => x.id)).toEqual(["pdu-ctl", "rig-a", "rig-b", "gpu-pdu-01", "asic-pdu-01", "asic-pdu-02"]);
   });
 
   it("cluster + partitions register what the one-stack layout does, with the same names, parents and inputs", () => {
@@ -129,8 +144,9 @@ describe("one partition stack in this process", () => {
       expect(isSecretWrapper(b.inputs.stdin)).toBe(true);
       expect(unwrap(b.inputs.stdin)).toBe(`${secureJoinToken(MOCK_CA_HASH, "agent", AGENT)}\n`);
     }
-    const provider = rec.ofType("pulumi:providers:kubernetes")[0]!;
-    expect(isSecretWrapper(provider.inputs.kubeconfig)).toBe(true);
+    // No Kubernetes provider: the cluster-admin kubeconfig is neither read from the reference nor kept in this stack's state.
+    expect(rec.ofType("pulumi:providers:kubernetes")).toEqual([]);
+    expect(rec.registrations.filter((r) => r.type.startsWith("kubernetes:") || r.type === "mine2hpc:index:ClusterAccess")).toEqual([]);
     expect(rec.ofType("pulumi:pulumi:StackReference").map((r) => [r.name, r.inputs.name])).toEqual([["demo-cluster", "organization/mine2hpc/demo"]]);
     expect(JSON.stringify(rec.registrations.map((r) => Object.values(r.inputs).filter((v) => !isSecretWrapper(v))))).not.toContain(AGENT);
     expect(outputs.kubeconfig).toBeUndefined();
@@ -144,7 +160,7 @@ function unsplitProblem(stack: string, file: string, line: number, set = "does n
     message:
       `stack ${stack} is the cluster stack of partitioned site demo (partitions ercot-flex, grid-firm) but ${set}: ` +
       "if it ran the site before it was partitioned, its state still holds the bootstraps of the machines that now belong to partitions, " +
-      "and running it would uninstall k3s from every one of them (and delete their NodePatches)",
+      "and running it would uninstall k3s from every one of them",
     fix:
       "if this stack ran the site before, first move each partition's machines into that partition's stack, once per partition: " +
       `'pulumi state move --source ${stack} --dest <partition stack> <URNs>' (URNs from 'pulumi stack --stack ${stack} --show-urns': ` +

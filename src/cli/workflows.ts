@@ -199,7 +199,7 @@ ${previewBody("${{ matrix.stack }}")}
       cancel-in-progress: false # never cancel an update half-way through the hosts
 ${upBody(stack, true)}
   pulumi-up-partitions:
-    # The partitions read the cluster stack's outputs (kubeconfig, join secrets): it goes first.
+    # The partitions read the cluster stack's outputs (the join secrets): it goes first.
     if: github.event_name == 'push' && github.ref == 'refs/heads/main' && needs.stacks.outputs.partitions != '[]'
     needs: [stacks, pulumi-up-cluster]
     runs-on: ubuntu-latest

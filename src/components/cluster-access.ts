@@ -27,14 +27,11 @@ export interface ClusterAccessArgs {
   plan: FarmPlan;
   /** SSH private key for the first server; a Pulumi secret. */
   sshPrivateKey: SshAuth;
-  /** The first server's bootstrap: the kubeconfig exists only once k3s runs there. Required unless `kubeconfig` is given. */
-  firstServerBootstrap?: pulumi.Resource;
   /**
-   * The admin kubeconfig as another stack read it (a partition stack: the cluster stack's
-   * secret output, through a StackReference). Nothing is read over SSH then.
-   * @default read here from the first server
+   * The first server's bootstrap: the kubeconfig exists only once k3s runs there. (Only the
+   * cluster stack builds a ClusterAccess: a partition stack needs no Kubernetes provider.)
    */
-  kubeconfig?: pulumi.Input<string>;
+  firstServerBootstrap: pulumi.Resource;
   /**
    * Changes on every run so the read runs again (see the module comment).
    * @default the time this process started the program
@@ -64,11 +61,6 @@ export class ClusterAccess extends pulumi.ComponentResource {
 /** Builds the read command and the provider under `parent`. */
 export function createClusterAccess(name: string, parent: pulumi.Resource, args: ClusterAccessArgs) {
   const { plan } = args;
-  if (args.kubeconfig !== undefined) {
-    // Secret even if the referenced output lost its flag: it holds the cluster-admin client key.
-    return { kubeconfig: pulumi.secret(args.kubeconfig), provider: clusterProvider(name, parent, plan, pulumi.secret(args.kubeconfig)), read: undefined };
-  }
-  if (args.firstServerBootstrap === undefined) throw new Error(`ClusterAccess of site '${plan.site.name}': give the first server's bootstrap or a kubeconfig`);
   const firstHostname = plan.kubernetes.servers[0];
   const first = plan.nodes.find((n) => n.hostname === firstHostname);
   if (first === undefined) {
@@ -99,7 +91,7 @@ export function createClusterAccess(name: string, parent: pulumi.Resource, args:
   return { kubeconfig, provider: clusterProvider(name, parent, plan, kubeconfig), read };
 }
 
-/** The Kubernetes provider of the site's cluster (the same in the cluster stack and every partition stack). */
+/** The Kubernetes provider of the site's cluster. */
 function clusterProvider(name: string, parent: pulumi.Resource, plan: FarmPlan, kubeconfig: pulumi.Output<string>): k8s.Provider {
   return new k8s.Provider(
     name,

@@ -51,11 +51,17 @@ export interface CircuitSummary {
   loadPercent: number;
 }
 
-/** Summaries the stack exports; plain data taken from the plan. */
-export function summarizePlan(plan: FarmPlan): { pools: PoolSummary[]; circuitLoads: CircuitSummary[] } {
+/**
+ * Summaries the stack exports; plain data taken from the plan.
+ *
+ * @param hosts With it, `circuitLoads` holds only the circuits one of these machines is on (a
+ *   stack of a partitioned site: its own machines' circuits); without it, every circuit.
+ */
+export function summarizePlan(plan: FarmPlan, hosts?: ReadonlySet<string>): { pools: PoolSummary[]; circuitLoads: CircuitSummary[] } {
+  const circuits = hosts === undefined ? plan.circuits : plan.circuits.filter((c) => c.machines.some((m) => hosts.has(m)));
   return {
     pools: plan.pools.map((p) => ({ name: p.name, nodes: p.nodes.length, gpus: p.gpus, capWatts: { min: p.capWatts.min, max: p.capWatts.max } })),
-    circuitLoads: plan.circuits.map((c) => ({ id: c.id, loadWatts: c.loadWatts, usableWatts: c.usableWatts, loadPercent: c.loadPercent })),
+    circuitLoads: circuits.map((c) => ({ id: c.id, loadWatts: c.loadWatts, usableWatts: c.usableWatts, loadPercent: c.loadPercent })),
   };
 }
 
@@ -85,7 +91,10 @@ export class FarmCluster extends pulumi.ComponentResource {
   readonly kubeconfig: pulumi.Output<string>;
   /** Pools with node count, GPUs and cap range. */
   readonly pools: pulumi.Output<PoolSummary[]>;
-  /** Circuit loads against their usable power. */
+  /**
+   * Circuit loads against their usable power: every circuit of the site, or on a partitioned
+   * site those of this stack's machines (see `run` in program.ts).
+   */
   readonly circuitLoads: pulumi.Output<CircuitSummary[]>;
   /** The host bootstraps (exposed for ordering checks and for stacks that add host steps). */
   readonly hosts: HostBootstrap;
@@ -137,7 +146,7 @@ export class FarmCluster extends pulumi.ComponentResource {
         .apply(([caHash, agentToken]) => ({ site: plan.site.name, apiEndpoint: plan.kubernetes.apiEndpoint, caHash, agentToken })),
     );
 
-    const summary = summarizePlan(plan);
+    const summary = summarizePlan(plan, plan.partitions === undefined ? undefined : hosts);
     this.apiEndpoint = pulumi.output(plan.kubernetes.apiEndpoint);
     this.kubeconfig = this.access.kubeconfig;
     this.pools = pulumi.output(summary.pools);
@@ -160,16 +169,22 @@ export interface FarmPartitionArgs {
   /** SSH private key for the partition's machines; a Pulumi secret from this stack's config. */
   sshPrivateKey: SshAuth;
   /**
-   * The cluster stack's outputs, through a StackReference (`getOutput`/`requireOutput` keep them
-   * secret): its admin kubeconfig (for the NodePatches) and its {@link ClusterJoin}.
+   * The cluster stack's {@link ClusterJoin}, through a StackReference (`requireOutput` keeps it
+   * secret). Nothing else: a partition stack talks to no Kubernetes API (see {@link FarmPartition}).
    */
-  cluster: { kubeconfig: pulumi.Input<string>; join: pulumi.Input<ClusterJoin> };
+  cluster: { join: pulumi.Input<ClusterJoin> };
 }
 
 /**
- * One partition of a partitioned site: its gpu and cpu machines' bootstraps, install records,
- * NodePatches and drains or removals, and nothing cluster-wide. Agents join the cluster the
- * cluster stack built, with the CA hash and agent token it exports.
+ * One partition of a partitioned site: its gpu and cpu machines' bootstraps, the publication of
+ * their bootstrap files on the first server, and drains or removals, and nothing cluster-wide.
+ * Agents join the cluster the cluster stack built, with the CA hash and agent token it exports.
+ *
+ * No Kubernetes provider and no admin kubeconfig: each node's bootstrap sets its planned labels
+ * itself with the node's kubelet credentials (render/scripts.ts `labelBlock`), the publication
+ * and the drain of a cordoned machine run on the first server over SSH; nothing in a partition stack calls the
+ * API server from Pulumi, so it neither reads the cluster-admin credential nor keeps it in its
+ * state (a provider's inputs are stored in the checkpoint).
  *
  * Registered under FarmCluster's type token on purpose: a machine's resources then have the same
  * URN (`…FarmCluster$HostBootstrap$command:remote:Command::<site>-<host>`) in a whole-site stack
@@ -181,7 +196,6 @@ export class FarmPartition extends pulumi.ComponentResource {
   /** The partition's machines by hostname, sorted (planned and retired). */
   readonly machines: string[];
   readonly hosts: HostBootstrap;
-  readonly access: ClusterAccess;
   readonly powerPools: PowerPools;
 
   constructor(name: string, args: FarmPartitionArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -220,10 +234,9 @@ export class FarmPartition extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.access = new ClusterAccess(name, { plan, sshPrivateKey: args.sshPrivateKey, kubeconfig: args.cluster.kubeconfig }, { parent: this });
     this.powerPools = new PowerPools(
       name,
-      { plan, provider: this.access.provider, nodeBootstraps: this.hosts.commands, sshPrivateKey: args.sshPrivateKey, hosts, clusterObjects: false },
+      { plan, nodeBootstraps: this.hosts.commands, sshPrivateKey: args.sshPrivateKey, hosts, clusterObjects: false },
       { parent: this },
     );
     this.apiEndpoint = pulumi.output(plan.kubernetes.apiEndpoint);

@@ -1,7 +1,7 @@
 /**
- * PowerPools: the power-aware pools of the plan, enforced in the cluster — node labels and
- * taints, Kueue flavors/queues, the power agent that applies each node's GPU cap, and the
- * curtailment CronJobs.
+ * PowerPools: the power-aware pools of the plan, enforced in the cluster — drains of cordoned
+ * nodes, Kueue flavors/queues, the power agent that applies each node's GPU cap, and the
+ * curtailment CronJobs. (Node labels and taints are set by each node's own bootstrap.)
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { SshAuth } from "./host-bootstrap.js";
@@ -23,9 +23,9 @@ import { remoteScriptCommand } from "./remote-script.js";
 export interface PowerPoolsArgs {
   /** The plan: node labels/taints, pools, queues, curtailment windows. */
   plan: FarmPlan;
-  /** Provider of the site's cluster (from ClusterAccess). */
-  provider: k8s.Provider;
-  /** The node bootstraps by hostname: a node can be patched only once it has registered. */
+  /** Provider of the site's cluster (from ClusterAccess). Required with `clusterObjects`; a partition stack has none. */
+  provider?: k8s.Provider;
+  /** The node bootstraps by hostname: a node can be drained only once its bootstrap registered it. */
   nodeBootstraps: Readonly<Record<string, pulumi.Resource>>;
   /** The Kueue release: its CRDs and webhook must exist before flavors and queues. Required with `clusterObjects`. */
   kueueRelease?: pulumi.Resource;
@@ -72,8 +72,7 @@ export class PowerPools extends pulumi.ComponentResource {
 
 /** Builds the drains and objects under `parent`. */
 export function createPowerPools(name: string, parent: pulumi.Resource, args: PowerPoolsArgs) {
-  const { plan, provider } = args;
-  const opts: pulumi.CustomResourceOptions = { parent, provider };
+  const { plan } = args;
   const drains: Record<string, command.remote.Command> = {};
   const control = controlServerOf(plan);
 
@@ -103,7 +102,9 @@ export function createPowerPools(name: string, parent: pulumi.Resource, args: Po
   }
 
   if (args.clusterObjects === false) return { drains, objectCount: 0 };
+  if (args.provider === undefined) throw new Error("PowerPools: the cluster-wide objects need the cluster's Kubernetes provider (provider)");
   if (args.kueueRelease === undefined) throw new Error("PowerPools: the cluster-wide objects need the Kueue release (kueueRelease)");
+  const opts: pulumi.CustomResourceOptions = { parent, provider: args.provider };
   // Flavors, queues and priority classes are Kueue CRDs: the chart must be installed first.
   const kueue = createObjects(
     name,

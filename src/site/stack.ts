@@ -68,7 +68,7 @@ export const PARTITIONED_KEY = "partitioned";
  * Why: the natural cluster stack of a site split into partitions is its old whole-site stack,
  * whose state holds every agent's bootstrap without `retainOnDelete`. On its next `up` those
  * agents are no longer registered, so Pulumi deletes them with the options in state: the stored
- * `delete` (the k3s uninstall) runs on every machine now in a partition, and their NodePatches go.
+ * `delete` (the k3s uninstall) runs on every machine now in a partition.
  * The program and `mine2hpc validate --stack` refuse the stack until the operator says it is safe.
  * The moved resources keep their URNs: FarmPartition registers under FarmCluster's type token
  * (src/components/farm-cluster.ts), and `pulumi state move` rewrites only the stack
@@ -80,7 +80,7 @@ export function unsplitClusterStackProblem(stack: string, site: string, partitio
     message:
       `stack ${stack} is the cluster stack of partitioned site ${site} (partitions ${partitions.join(", ")}) but ${set}: ` +
       `if it ran the site before it was partitioned, its state still holds the bootstraps of the machines that now belong to partitions, ` +
-      `and running it would uninstall k3s from every one of them (and delete their NodePatches)`,
+      `and running it would uninstall k3s from every one of them`,
     fix:
       `if this stack ran the site before, first move each partition's machines into that partition's stack, once per partition: ` +
       `'pulumi state move --source ${stack} --dest <partition stack> <URNs>' (URNs from 'pulumi stack --stack ${stack} --show-urns': ` +
