@@ -198,7 +198,10 @@ describe("ordering", () => {
     const publish = under("ha").find((r) => r.name === "ha-publish")!;
     const copy = under("ha").find((r) => r.name === "ha-publish-copy")!;
     expect(copy.dependencies).toEqual([urn("cp-01")]);
-    expect(publish.dependencies).toEqual([urn("cp-01"), copy.urn].sort());
+    // And cp-01's install record: its host config hash leads the publication (a re-imaged first server gets the files again).
+    const record = under("ha").find((r) => r.name === "ha-cp-01-k3s-install")!.urn;
+    expect(publish.dependencies).toEqual([urn("cp-01"), copy.urn, record].sort());
+    expect(publish.inputs.create as string).toMatch(new RegExp(`^: mine2hpc-first-server=${hashes.ha!["cp-01"]}; `));
     // The CA read follows the first server and the agents' files.
     expect(ca.dependencies).toEqual([urn("cp-01"), publish.urn].sort());
     expect(deps("cp-01")).toEqual([]);

@@ -353,7 +353,7 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
     commands[node.hostname] = cmd;
     configHashes[node.hostname] = hash;
     if (node === first && publication === undefined) {
-      publication = publishAgentFiles(name, parent, args, privateKey, first, cmd, runDeadline);
+      publication = publishAgentFiles(name, parent, args, privateKey, first, cmd, runDeadline, hash);
     }
     if (node === control) {
       // Every node but the first joins with a token that pins the cluster CA, read once k3s runs here.
@@ -454,6 +454,7 @@ function publishAgentFiles(
   first: PlannedNode,
   firstBootstrap: command.remote.Command | undefined,
   runDeadline: number,
+  firstConfigHash?: pulumi.Output<string>,
 ): command.remote.Command | null {
   const { plan } = args;
   const holds = (hostname: string): boolean => args.hosts === undefined || args.hosts.has(hostname);
@@ -481,11 +482,20 @@ function publishAgentFiles(
     `${name}-publish`,
     {
       connection,
-      create: remoteScriptCommand(
-        renderPublicationScript(plan, { sshUser: first.sshUser, archive: remoteArchive, archiveSha256: archive.sha256, stackKey: key }),
-        "mine2hpc-publish",
-        { timeoutSeconds: PUBLISH_DEADLINE_SECONDS },
-      ),
+      // Led by the first server's host config hash where this stack holds it: a first server
+      // whose bootstrap ran again (a re-image is a new generation) may have lost k3s's data
+      // folder, so the files are put in place again with it.
+      create: pulumi
+        .output(firstConfigHash ?? "")
+        .apply(
+          (firstHash) =>
+            (firstHash !== "" ? `: mine2hpc-first-server=${firstHash}; ` : "") +
+            remoteScriptCommand(
+              renderPublicationScript(plan, { sshUser: first.sshUser, archive: remoteArchive, archiveSha256: archive.sha256, stackKey: key }),
+              "mine2hpc-publish",
+              { timeoutSeconds: PUBLISH_DEADLINE_SECONDS },
+            ),
+        ),
       addPreviousOutputInEnv: false,
     },
     // Not protected, no delete: the files stay served for the agents that run them.
