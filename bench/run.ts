@@ -24,7 +24,7 @@ import { findAsic, findGpu, relativeThroughput } from "../src/site/catalog.js";
 import type { GpuSpec } from "../src/site/catalog.js";
 import type { SiteSpec } from "../src/site/schema.js";
 import { PROGRAM_TARGETS, formatProgramBench, runProgramBench } from "./program.js";
-import { STATE_TARGET_BYTES_PER_MACHINE, formatStateBench, runStateBench } from "./state.js";
+import { STATE_SIZES, STATE_TARGET_BYTES_PER_MACHINE, formatStateBench, runStateBench } from "./state.js";
 import { formatPartitionBench, runPartitionBench } from "./partitions.js";
 import { allocProblem, bestWiring, exactAllocate, exactInput, legacyAllocate } from "./alloc.js";
 import { loadSite } from "../src/site/load.js";
@@ -450,7 +450,8 @@ async function main(): Promise<void> {
   const exactness = await exactnessReport(constrained);
   const program = runProgramBench();
   // State bytes per resource type and the bytes a first `up` writes (bench/state.ts), each size in its own process.
-  const state = runStateBench();
+  // With the SSH agent (the default without mine2hpc:sshPrivateKey), and the largest size with the key in state for comparison.
+  const state = [...runStateBench(), ...runStateBench([STATE_SIZES[STATE_SIZES.length - 1]!], "key")];
   // 5,000 GPU nodes as one stack and as a cluster + 10 partition stacks (bench/partitions.ts), each stack and its floor in its own process.
   const partitions = runPartitionBench();
 

@@ -969,14 +969,17 @@ function human(bytes: number): string {
 export function formatStateBench(rows: readonly StateSizeResult[]): string[] {
   const lines = [
     "state under mocks (checkpoint model: apitype DeploymentV3/ResourceV3, DIY backend compact JSON, passphrase secrets):",
-    "gpuNodes  machines  resources        state  per machine  first up: writes  bytes written (no journal)",
+    "gpuNodes  ssh    machines  resources        state  per machine  first up: writes  bytes written (no journal)",
   ];
   for (const r of rows) {
     lines.push(
-      `${String(r.gpuNodes).padStart(8)}  ${String(r.machines).padStart(8)}  ${String(r.resources).padStart(9)}  ${human(r.total).padStart(11)}  ${`${r.perMachineBytes} B`.padStart(11)}  ${String(r.checkpointWrites).padStart(16)}  ${human(r.firstUpBytesWritten).padStart(26)}`,
+      `${String(r.gpuNodes).padStart(8)}  ${r.ssh.padEnd(5)}  ${String(r.machines).padStart(8)}  ${String(r.resources).padStart(9)}  ${human(r.total).padStart(11)}  ${`${r.perMachineBytes} B`.padStart(11)}  ${String(r.checkpointWrites).padStart(16)}  ${human(r.firstUpBytesWritten).padStart(26)}`,
     );
   }
-  const last = rows[rows.length - 1];
+  lines.push("  ssh: agent = no mine2hpc:sshPrivateKey (SSH_AUTH_SOCK; the key in no state), key = the key in every command's connection");
+  // The breakdown and the target: the largest size as the program runs by default (SSH agent).
+  const agentRows = rows.filter((r) => r.ssh === "agent");
+  const last = agentRows[agentRows.length - 1] ?? rows[rows.length - 1];
   if (last !== undefined) {
     lines.push(`  per type at ${last.gpuNodes} GPU nodes (count, bytes, bytes each):`);
     for (const t of last.perType) lines.push(`    ${t.type.padEnd(52)} ${String(t.count).padStart(6)}  ${human(t.bytes).padStart(10)}  ${String(Math.round(t.bytes / t.count)).padStart(7)} B`);
