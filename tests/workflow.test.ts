@@ -81,7 +81,14 @@ describe("preview.yml", () => {
     expect(job.environment).toBe("production");
     expect(job.permissions).toEqual({ contents: "read" });
     expect(uses(job)).toEqual(["actions/checkout@v4", "actions/setup-node@v4", "pulumi/actions@v6"]);
-    expect(runs(job)).toEqual(["npm ci", "npm test"]);
+    // An SSH agent with the fleet's key when the repository has the secret (stacks without mine2hpc:sshPrivateKey).
+    expect(runs(job)).toEqual([
+      "npm ci",
+      "npm test",
+      'eval "$(ssh-agent -s)" >/dev/null\nprintf \'%s\\n\' "$MINE2HPC_SSH_PRIVATE_KEY" | ssh-add -\necho "SSH_AUTH_SOCK=$SSH_AUTH_SOCK" >> "$GITHUB_ENV"',
+    ]);
+    expect((job as unknown as { env: Record<string, string> }).env.MINE2HPC_SSH_PRIVATE_KEY).toBe("${{ secrets.MINE2HPC_SSH_PRIVATE_KEY }}");
+    expect(job.steps.find((st) => st.run?.startsWith("eval"))!.if).toBe("env.MINE2HPC_SSH_PRIVATE_KEY != ''");
     expect(job.steps.at(-1)!.with).toEqual({ command: "up", "stack-name": "demo", "work-dir": "." });
     // No other job may run `up`.
     const ups = Object.entries(preview.jobs).filter(([, j]) => j.steps.some((s) => s.with?.command === "up"));

@@ -118,14 +118,30 @@ const CHECKOUT_AND_INSTALL = `      - uses: actions/checkout@v4
       - run: npm ci
 `;
 
+/**
+ * A stack without \`mine2hpc:sshPrivateKey\` dials hosts through the SSH agent \`pulumi up\` runs
+ * with (the key is then in no state): with the repository secret MINE2HPC_SSH_PRIVATE_KEY set, this
+ * step starts ssh-agent, adds the key from stdin (never a file or an argument) and hands
+ * SSH_AUTH_SOCK to the later steps (GITHUB_ENV). Without the secret it is skipped, and the stack's
+ * own key is used.
+ */
+const SSH_AGENT_STEP = `      - name: SSH agent with the fleet's key (stacks without mine2hpc:sshPrivateKey)
+        if: env.MINE2HPC_SSH_PRIVATE_KEY != ''
+        run: |
+          eval "$(ssh-agent -s)" >/dev/null
+          printf '%s\\n' "$MINE2HPC_SSH_PRIVATE_KEY" | ssh-add -
+          echo "SSH_AUTH_SOCK=$SSH_AUTH_SOCK" >> "$GITHUB_ENV"
+`;
+
 /** Permissions, token and steps of a `pulumi up` of `stackName`; `test`: run `npm test` first. */
 function upBody(stackName: string, test: boolean): string {
   return `    permissions:
       contents: read
     env:
       PULUMI_ACCESS_TOKEN: \${{ secrets.PULUMI_ACCESS_TOKEN }}
+      MINE2HPC_SSH_PRIVATE_KEY: \${{ secrets.MINE2HPC_SSH_PRIVATE_KEY }}
     steps:
-${CHECKOUT_AND_INSTALL}${test ? "      - run: npm test\n" : ""}      - uses: pulumi/actions@v6
+${CHECKOUT_AND_INSTALL}${test ? "      - run: npm test\n" : ""}${SSH_AGENT_STEP}      - uses: pulumi/actions@v6
         with:
           command: up
           stack-name: ${stackName}
