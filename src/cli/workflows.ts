@@ -122,12 +122,15 @@ const CHECKOUT_AND_INSTALL = `      - uses: actions/checkout@v4
  * A stack without \`mine2hpc:sshPrivateKey\` dials hosts through the SSH agent \`pulumi up\` runs
  * with (the key is then in no state): with the repository secret MINE2HPC_SSH_PRIVATE_KEY set, this
  * step starts ssh-agent, adds the key from stdin (never a file or an argument) and hands
- * SSH_AUTH_SOCK to the later steps (GITHUB_ENV). Without the secret it is skipped, and the stack's
+ * SSH_AUTH_SOCK to the later steps (GITHUB_ENV). Only this step sees the secret (not `npm ci` or
+ * `npm test`, which run the repository's code); without it the step does nothing and the stack's
  * own key is used.
  */
 const SSH_AGENT_STEP = `      - name: SSH agent with the fleet's key (stacks without mine2hpc:sshPrivateKey)
-        if: env.MINE2HPC_SSH_PRIVATE_KEY != ''
+        env:
+          MINE2HPC_SSH_PRIVATE_KEY: \${{ secrets.MINE2HPC_SSH_PRIVATE_KEY }}
         run: |
+          if [ -z "$MINE2HPC_SSH_PRIVATE_KEY" ]; then echo "no MINE2HPC_SSH_PRIVATE_KEY secret: pulumi up uses the stack's mine2hpc:sshPrivateKey"; exit 0; fi
           eval "$(ssh-agent -s)" >/dev/null
           printf '%s\\n' "$MINE2HPC_SSH_PRIVATE_KEY" | ssh-add -
           echo "SSH_AUTH_SOCK=$SSH_AUTH_SOCK" >> "$GITHUB_ENV"
@@ -139,7 +142,6 @@ function upBody(stackName: string, test: boolean): string {
       contents: read
     env:
       PULUMI_ACCESS_TOKEN: \${{ secrets.PULUMI_ACCESS_TOKEN }}
-      MINE2HPC_SSH_PRIVATE_KEY: \${{ secrets.MINE2HPC_SSH_PRIVATE_KEY }}
     steps:
 ${CHECKOUT_AND_INSTALL}${test ? "      - run: npm test\n" : ""}${SSH_AGENT_STEP}      - uses: pulumi/actions@v6
         with:
