@@ -20,6 +20,7 @@ import {
   agentSteps,
   hostConfigHash,
   installedUninstallText,
+  renderAgentHostFile,
   renderBootstrapScript,
   renderHostStdin,
   renderPublicationScript,
@@ -342,8 +343,8 @@ describe.skipIf(missing !== null)("an agent's published bootstrap over real SSH,
   const listFile = (key: string) => path.join(h.root, PUBLICATION_LISTS_DIR, `${key}.list`);
   // Exactly what HostBootstrap runs: the archive remote.CopyToRemote left in the SSH user's home,
   // put in place by the publication script as root under its deadline.
-  async function publish(p: FarmPlan, hosts: string[], key: string, withVersion: boolean) {
-    const files = agentPublication(p, hosts, bootstrapDeadlineSeconds(p), withVersion);
+  async function publish(p: FarmPlan, hosts: string[], key: string, withVersion: boolean, deadline = bootstrapDeadlineSeconds(p)) {
+    const files = agentPublication(p, hosts, deadline, withVersion);
     const archive = writePublicationArchive(files, path.join(work, "publish"));
     const remoteArchive = `.mine2hpc-publish/${key}.tar.gz`;
     mkdirSync(path.join(h.root, "root/.mine2hpc-publish"), { recursive: true });
@@ -353,8 +354,8 @@ describe.skipIf(missing !== null)("an agent's published bootstrap over real SSH,
     return { files, run, remoteArchive };
   }
   /** Publishes the agent's files on the "first server" (the fake root), copies them to what the stub serves, and gives back a fresh machine. */
-  async function publishForAgent(): Promise<void> {
-    const { run } = await publish(plan, [AGENT], "dev", true);
+  async function publishForAgent(deadline?: number): Promise<void> {
+    const { run } = await publish(plan, [AGENT], "dev", true, deadline);
     expect(run.exitCode, run.stderr).toBe(0);
     rmSync(served, { recursive: true, force: true });
     cpSync(path.join(h.root, "var/lib/rancher/k3s/server/static"), served, { recursive: true });
@@ -486,5 +487,161 @@ describe.skipIf(missing !== null)("an agent's published bootstrap over real SSH,
     expect(h.read(`${AGENT_BOOTSTRAP_LOG}.1`)).toBe(log);
     expect(h.read(AGENT_BOOTSTRAP_LOG)).toContain(`mine2hpc[${AGENT}]: k3s ${VERSION} installed, configuration unchanged\n`);
     expect(h.tmpEntries()).toEqual([]);
+  });
+
+  it("refuses a host file that is missing or differs from its sha256, and steps that differ from theirs: the error line, exit 1, nothing run or written", async () => {
+    await publishForAgent();
+    const before = h.snapshot();
+    const cases: { name: string; hash: string; tamper: () => void; stderr: string }[] = [
+      {
+        name: "host file missing (404)",
+        hash: sha256Hex("a host file nobody published\n"),
+        tamper: () => {},
+        // curl -S says why first.
+        stderr: `curl: (22) The requested URL returned error: 404\nmine2hpc: ${first.url}${PUBLISHED_URL_PATH}/${sha256Hex("a host file nobody published\n")} unreadable or altered`,
+      },
+      {
+        name: "host file tampered",
+        hash: hostHash(),
+        tamper: () => writeFileSync(path.join(served, "mine2hpc", hostHash()), `${renderAgentHostFile(plan, AGENT, bootstrapDeadlineSeconds(plan))}touch /etc/mine2hpc/tampered\n`),
+        stderr: `mine2hpc: ${first.url}${PUBLISHED_URL_PATH}/${hostHash()} unreadable or altered`,
+      },
+      {
+        name: "steps tampered",
+        hash: hostHash(),
+        tamper: () => writeFileSync(path.join(served, "mine2hpc", steps().name), `${steps().text}touch /etc/mine2hpc/tampered\n`),
+        stderr: `mine2hpc[${AGENT}]: error: the bootstrap steps read from ${first.url} do not match their sha256 ${steps().name}; nothing was run`,
+      },
+      {
+        name: "steps missing (404)",
+        hash: hostHash(),
+        tamper: () => rmSync(path.join(served, "mine2hpc", steps().name)),
+        stderr: `curl: (22) The requested URL returned error: 404\nmine2hpc[${AGENT}]: error: could not read the bootstrap steps ${first.url}${PUBLISHED_URL_PATH}/${steps().name}: check that the first server runs, that port 6443 is open from here, and that pulumi up published them`,
+      },
+    ];
+    const original = path.join(work, "original");
+    rmSync(original, { recursive: true, force: true });
+    cpSync(served, original, { recursive: true });
+    for (const c of cases) {
+      rmSync(served, { recursive: true, force: true });
+      cpSync(original, served, { recursive: true });
+      c.tamper();
+      const run = await h.run(create(c.hash), stdinOf());
+      expect(run.stderr, c.name).toBe(c.stderr);
+      expect(run.stdout, c.name).toBe("");
+      expect(run.exitCode, c.name).toBe(1);
+      expect(h.calls(), c.name).toEqual([]);
+      // No file written, no temporary file left.
+      sameFiles(before);
+      expect(h.tmpEntries(), c.name).toEqual([]);
+    }
+  });
+
+  it("stops before installing k3s when the first server's CA is not the one the join token pins: the steps' error in the log tail", async () => {
+    await publishForAgent();
+    const pinned = first.caHash;
+    // The first server re-installed (or another cluster at its address): a new CA.
+    await first.rotateCa();
+    expect(first.caHash).not.toBe(pinned);
+    const run = await h.run(create(), stdinOf(pinned));
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toBe("");
+    const log = h.read(AGENT_BOOTSTRAP_LOG)!;
+    expect(log.endsWith(
+      `mine2hpc[${AGENT}]: error: the CA served by ${first.url} does not match the CA hash of the join token: another cluster or a re-installed first server answers there; nothing was installed\n`,
+    )).toBe(true);
+    expect(run.stderr).toBe(`${logTail()}\n${failedLine}`);
+    expect(first.requests).toEqual([`GET ${PUBLISHED_URL_PATH}/${hostHash()}`, `GET ${PUBLISHED_URL_PATH}/${steps().name}`, "GET /cacerts"]);
+    expect(h.read("/usr/local/bin/k3s")).toBeNull();
+    expect(h.calls().filter((c) => /^installer|^systemctl (start|restart)/.test(c))).toEqual([]);
+    expect(h.tmpEntries()).toEqual([]);
+  });
+
+  it("prints the log's tail (the journal and the hint) and the failure line when k3s does not start", async () => {
+    await publishForAgent();
+    const journal = 'Nov 27 03:00:06 rig-a01 k3s[812]: time="2026-11-27T03:00:06Z" level=info msg="Waiting to retrieve agent configuration; server is not ready: Node password rejected, duplicate hostname or contents of \'/etc/rancher/node/password\' may not match server node-passwd entry"';
+    h.setControl("fail", journal);
+    const run = await h.run(create(), stdinOf());
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toBe(`${logTail()}\n${failedLine}`);
+    const lines = run.stderr.split("\n");
+    const from = lines.indexOf("--- journalctl -u k3s-agent -n 50 ---");
+    expect(lines.slice(from)).toEqual([
+      "--- journalctl -u k3s-agent -n 50 ---",
+      journal,
+      "---",
+      `mine2hpc[${AGENT}]: hint: the server rejected this node's password (Node password rejected): a machine named ${AGENT} registered before, e.g. before a re-image; remove the old registration from the server side (Node object and secret ${AGENT}.node-password.k3s in kube-system), then run pulumi up again`,
+      `mine2hpc[${AGENT}]: error: systemctl restart k3s-agent failed (exit 1)`,
+      failedLine,
+    ]);
+    expect(h.tmpEntries()).toEqual([]);
+  });
+
+  it("deletes through the uninstall the bootstrap installed, and a second delete finds nothing to uninstall", async () => {
+    await publishForAgent();
+    const boot = await h.run(create(), stdinOf());
+    expect(boot.exitCode, boot.stderr).toBe(0);
+    const before = h.calls().length;
+    // remote.Command replays the create's stdin to `delete`.
+    const first1 = await h.run(destroy, stdinOf());
+    expect(first1.stderr).toBe("");
+    expect(first1.exitCode).toBe(0);
+    expect(h.calls().slice(before)).toEqual([
+      "nvidia-smi --query-gpu=index,power.default_limit --format=csv,noheader,nounits",
+      "nvidia-smi -i 0 -pl 350",
+      "nvidia-smi -i 1 -pl 350",
+      "systemctl disable mine2hpc-gpu-safe-cap.service",
+      "systemctl daemon-reload",
+      "uninstaller k3s-agent",
+    ]);
+    expect(first1.stdout).toBe(
+      [
+        `mine2hpc[${AGENT}]: GPU 0: power limit back to its default 350 W`,
+        `mine2hpc[${AGENT}]: GPU 1: power limit back to its default 350 W`,
+        `mine2hpc[${AGENT}]: removed mine2hpc-gpu-safe-cap.service`,
+        `mine2hpc[${AGENT}]: uninstalling k3s`,
+        `mine2hpc[${AGENT}]: done`,
+      ].join("\n"),
+    );
+    expect(h.read("/usr/local/bin/k3s")).toBeNull();
+    expect(h.read("/etc/mine2hpc/gpu-power-cap")).toBeNull();
+    expect(h.read("/etc/systemd/system/mine2hpc-gpu-safe-cap.service")).toBeNull();
+    expect(h.read(INSTALLED_UNINSTALL_PATH)).toBeNull();
+    expect(h.tmpEntries()).toEqual([]);
+    const mid = h.calls().length;
+    const second = await h.run(destroy, stdinOf());
+    expect(second.stderr).toBe("");
+    expect(second.exitCode).toBe(0);
+    expect(second.stdout).toBe("mine2hpc: nothing to uninstall");
+    expect(h.calls().slice(mid)).toEqual([]);
+  });
+
+  it("stops the host file's root run at its deadline, says so, and leaves no process, lock or temporary file behind", async () => {
+    // A 2 s deadline (the host file's own; the site's is over an hour) and a k3s start that hangs.
+    await publishForAgent(2);
+    h.setControl("hang");
+    const hash = sha256Hex(renderAgentHostFile(plan, AGENT, 2));
+    // The root run's processes carry M2H_DEADLINE=2 in their environment (the wrapper's `env`).
+    const marker = "M2H_DEADLINE=2\0";
+    let seenDuring = 0;
+    const run = await h.run(create(hash), stdinOf(), { timeoutMs: 60_000, onTick: () => (seenDuring += processesHolding([marker]).length) });
+    expect(seenDuring).toBeGreaterThan(0);
+    let left = processesHolding([marker]);
+    for (let i = 0; i < 20 && left.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      left = processesHolding([marker]);
+    }
+    expect(left).toEqual([]);
+    expect(run.exitCode).toBe(124);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toBe("mine2hpc: mine2hpc-bootstrap did not finish within 2 s and was stopped");
+    expect(h.tmpEntries()).toEqual([]);
+    // The lock is free again: the next run (the site's deadline, k3s starting) goes through.
+    await publishForAgent();
+    const next = await h.run(create(), stdinOf());
+    expect(next.stderr).toBe("");
+    expect(next.exitCode).toBe(0);
+    expect(next.stdout).toBe(doneLine);
   });
 });

@@ -158,7 +158,7 @@ describe("FarmCluster on the single-server sample plan", () => {
     expect(rig.inputs.create).toBe(
       `M2H_HOST_CONFIG=${hash};u=https://10.20.0.10:6443/static/mine2hpc/$M2H_HOST_CONFIG;` +
         't=$(mktemp)&&curl -fsSk -m 60 --retry 2 -o "$t" $u&&echo "$M2H_HOST_CONFIG  $t"|sha256sum -c --status&&exec bash "$t";' +
-        'echo "mine2hpc: $u unreadable or altered" >&2;exit 1',
+        'rm -f "$t";echo "mine2hpc: $u unreadable or altered" >&2;exit 1',
     );
     expect(rig.inputs.delete).toBe(`f=${INSTALLED_UNINSTALL_PATH};[ ! -f $f ]||exec bash $f;echo "mine2hpc: nothing to uninstall"`);
     expect(rig.inputs.update).toBeUndefined();

@@ -77,11 +77,11 @@ export function remoteFetchCommand(baseUrl: string, sha256: string): string {
   if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`host file hash '${sha256}' is not a sha256 hex digest`);
   if (!/^https:\/\/[A-Za-z0-9.:[\]-]+(\/[A-Za-z0-9._-]+)*$/.test(baseUrl)) throw new Error(`'${baseUrl}' is not a URL a host file can be fetched from`);
   // -m 60: the whole read (connect included) within 60 s per try, 2 retries. The host file
-  // removes itself once its root run ends.
+  // removes itself once its root run ends; a read that failed or differs is removed here.
   return (
     `M2H_HOST_CONFIG=${sha256};u=${baseUrl}/$M2H_HOST_CONFIG;` +
     `t=$(mktemp)&&curl -fsSk -m 60 --retry 2 -o "$t" $u&&echo "$M2H_HOST_CONFIG  $t"|sha256sum -c --status&&exec bash "$t";` +
-    `echo "mine2hpc: $u unreadable or altered" >&2;exit 1`
+    `rm -f "$t";echo "mine2hpc: $u unreadable or altered" >&2;exit 1`
   );
 }
 
