@@ -197,9 +197,12 @@ describe("ordering", () => {
     };
     const publish = under("ha").find((r) => r.name === "ha-publish")!;
     const copy = under("ha").find((r) => r.name === "ha-publish-copy")!;
-    expect(copy.dependencies).toEqual([urn("cp-01")]);
-    // And cp-01's install record: its host config hash leads the publication (a re-imaged first server gets the files again).
+    // And cp-01's install record: its host config hash leads the publication and is the copy's
+    // trigger (a re-imaged first server gets the archive and the files again).
     const record = under("ha").find((r) => r.name === "ha-cp-01-k3s-install")!.urn;
+    expect(copy.dependencies).toEqual([urn("cp-01"), record].sort());
+    expect(copy.inputs.triggers).toEqual([hashes.ha!["cp-01"]]);
+    expect(copy.inputs.remotePath).toBe(".mine2hpc-publish-program-test.tar.gz");
     expect(publish.dependencies).toEqual([urn("cp-01"), copy.urn, record].sort());
     expect(publish.inputs.create as string).toMatch(new RegExp(`^: mine2hpc-first-server=${hashes.ha!["cp-01"]}; `));
     // The CA read follows the first server and the agents' files.

@@ -94,7 +94,16 @@ export const SITE_INDEX_TS = [
 ].join("\n");
 
 /** .gitignore of a site repository: nothing that holds secrets or can be rebuilt. */
-export const SITE_GITIGNORE = ["node_modules/", "*.log", ".pulumi/", "# Written by 'mine2hpc kubeconfig' (mode 0600): an admin credential.", "kubeconfig", ""].join("\n");
+export const SITE_GITIGNORE = [
+  "node_modules/",
+  "*.log",
+  ".pulumi/",
+  "# Written by 'mine2hpc kubeconfig' (mode 0600): an admin credential.",
+  "kubeconfig",
+  "# The agents' bootstrap files the program writes for remote.CopyToRemote (one archive per content).",
+  ".mine2hpc/",
+  "",
+].join("\n");
 
 /**
  * .npmrc of a site repository (and of this one): `npm install` stops at once on a Node older

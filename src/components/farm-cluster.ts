@@ -78,6 +78,12 @@ export interface ClusterJoin {
   caHash: string;
   /** k3s agent token (bare secret). Never the server token: that one stays in the cluster stack. */
   agentToken: string;
+  /**
+   * The first server's host config hash: a partition's publication of its agents' files follows it
+   * (a re-imaged first server has lost k3s's data folder, and the files with it). Absent from a
+   * cluster stack of an earlier mine2hpc (the publication then follows its own changes only).
+   */
+  firstServerConfig?: string;
 }
 
 /**
@@ -142,8 +148,14 @@ export class FarmCluster extends pulumi.ComponentResource {
     );
     this.clusterJoin = pulumi.secret(
       pulumi
-        .all([this.hosts.caHash, args.k3sAgentToken])
-        .apply(([caHash, agentToken]) => ({ site: plan.site.name, apiEndpoint: plan.kubernetes.apiEndpoint, caHash, agentToken })),
+        .all([this.hosts.caHash, args.k3sAgentToken, this.hosts.firstServerConfig])
+        .apply(([caHash, agentToken, firstServerConfig]) => ({
+          site: plan.site.name,
+          apiEndpoint: plan.kubernetes.apiEndpoint,
+          caHash,
+          agentToken,
+          ...(firstServerConfig !== "" ? { firstServerConfig } : {}),
+        })),
     );
 
     const summary = summarizePlan(plan, plan.partitions === undefined ? undefined : hosts);
@@ -229,7 +241,8 @@ export class FarmPartition extends pulumi.ComponentResource {
         sshPrivateKey: args.sshPrivateKey,
         agentToken: pulumi.secret(join.apply((j) => j.agentToken)),
         hosts,
-        join: { caHash: join.apply((j) => j.caHash) },
+        // The first server's hash is public (it names text, not a secret): unsecret, so the publication shows in previews.
+        join: { caHash: join.apply((j) => j.caHash), firstServerConfig: pulumi.unsecret(join.apply((j) => j.firstServerConfig ?? "")) },
         forgetOnRemoval: true,
       },
       { parent: this },

@@ -82,7 +82,7 @@ export interface HostBootstrapArgs {
    * first server is the cluster stack's): the cluster CA hash, read from that stack's outputs.
    * @default none: the control server is in this stack and its CA is read here
    */
-  join?: { caHash: pulumi.Input<string> };
+  join?: { caHash: pulumi.Input<string>; firstServerConfig?: pulumi.Input<string> };
   /**
    * A machine that leaves this stack (moved to another partition, or deleted from the site) is
    * dropped from state without its uninstall: in a partition stack a moved machine is the other
@@ -171,6 +171,8 @@ export class HostBootstrap extends pulumi.ComponentResource {
   readonly order: readonly BootstrapOrder[];
   /** Cluster CA hash read from the control server once it runs (pins the CA in joining nodes' tokens). */
   readonly caHash: pulumi.Output<string>;
+  /** The first server's host config hash ("" when this stack does not hold it): what the agents' publication follows. */
+  readonly firstServerConfig: pulumi.Output<string>;
   /** Hostname of the server the cluster-side commands run on (first server that is not offline). */
   readonly controlServer: string;
   /** The cluster-side removal of each retired machine, by hostname. */
@@ -184,6 +186,7 @@ export class HostBootstrap extends pulumi.ComponentResource {
     this.configHashes = built.configHashes;
     this.order = built.order;
     this.caHash = built.caHash;
+    this.firstServerConfig = built.firstServerConfig;
     this.controlServer = built.controlServer;
     this.removals = built.removals;
     // No outputs registered: a component's outputs are kept in the state, and a map of every
@@ -242,7 +245,16 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
     const isServer = node.k3sRole === "server";
     const state = stateOf(node);
     if (!isServer && publication === undefined) {
-      publication = publishAgentFiles(name, parent, args, privateKey, first, commands[first.hostname], runDeadline);
+      publication = publishAgentFiles(
+        name,
+        parent,
+        args,
+        privateKey,
+        first,
+        commands[first.hostname],
+        runDeadline,
+        args.join?.firstServerConfig !== undefined ? pulumi.output(args.join.firstServerConfig) : undefined,
+      );
     }
     // Servers join one after another (a second and third etcd member joining at once can lose
     // quorum); agents need only the control server: a dead secondary server must not hold
@@ -414,7 +426,8 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
   }
 
   if (caHash === undefined) throw new Error(`plan of site '${plan.site.name}': the control server ${control.hostname} got no bootstrap`);
-  return { commands, servers, configHashes, order, caHash, controlServer: control.hostname, removals };
+  const firstServerConfig = configHashes[first.hostname] ?? pulumi.output(args.join?.firstServerConfig ?? "");
+  return { commands, servers, configHashes, order, caHash, controlServer: control.hostname, removals, firstServerConfig };
 }
 
 /**
@@ -470,32 +483,41 @@ function publishAgentFiles(
   );
   const archive = writePublicationArchive(files);
   const key = publicationKey();
-  const remoteArchive = `.mine2hpc-publish/${key}.tar.gz`;
+  // A file in the SSH user's home, not in a folder: remote.CopyToRemote does not create a copied
+  // file's parent folder (pulumi-command copyController.go `copyFile`: `sftp.Create(dst)`).
+  const remoteArchive = `.mine2hpc-publish-${key}.tar.gz`;
   const connection = sshConnection({ ip: first.ip, sshUser: first.sshUser, sshHostKey: hostKeyOf(first) }, privateKey);
   const after = firstBootstrap !== undefined ? [firstBootstrap] : [];
+  // Led by the first server's host config hash (this stack's, or the cluster stack's through
+  // the reference): a first server whose bootstrap ran again (a re-image is a new generation)
+  // may have lost k3s's data folder and its home, so the archive is copied and the files are
+  // put in place again.
+  const firstHash = pulumi.output(firstConfigHash ?? "");
   const copy = new command.remote.CopyToRemote(
     `${name}-publish-copy`,
-    { connection, source: new pulumi.asset.FileAsset(archive.path), remotePath: remoteArchive },
+    {
+      connection,
+      source: new pulumi.asset.FileAsset(archive.path),
+      remotePath: remoteArchive,
+      // A replacement copies afresh (the provider's update copies only when the file changed,
+      // and CopyToRemote has no delete: nothing is removed on the host).
+      triggers: [firstHash],
+    },
     { parent, dependsOn: after, customTimeouts: commandTimeouts(PUBLISH_DEADLINE_SECONDS) },
   );
   return new command.remote.Command(
     `${name}-publish`,
     {
       connection,
-      // Led by the first server's host config hash where this stack holds it: a first server
-      // whose bootstrap ran again (a re-image is a new generation) may have lost k3s's data
-      // folder, so the files are put in place again with it.
-      create: pulumi
-        .output(firstConfigHash ?? "")
-        .apply(
-          (firstHash) =>
-            (firstHash !== "" ? `: mine2hpc-first-server=${firstHash}; ` : "") +
-            remoteScriptCommand(
-              renderPublicationScript(plan, { sshUser: first.sshUser, archive: remoteArchive, archiveSha256: archive.sha256, stackKey: key }),
-              "mine2hpc-publish",
-              { timeoutSeconds: PUBLISH_DEADLINE_SECONDS },
-            ),
-        ),
+      create: firstHash.apply(
+        (hash) =>
+          (hash !== "" ? `: mine2hpc-first-server=${hash}; ` : "") +
+          remoteScriptCommand(
+            renderPublicationScript(plan, { sshUser: first.sshUser, archive: remoteArchive, archiveSha256: archive.sha256, stackKey: key }),
+            "mine2hpc-publish",
+            { timeoutSeconds: PUBLISH_DEADLINE_SECONDS },
+          ),
+      ),
       addPreviousOutputInEnv: false,
     },
     // Not protected, no delete: the files stay served for the agents that run them.

@@ -35,6 +35,7 @@ import {
   K3S_VERSION_FILE,
   PUBLISHED_DIR,
   PUBLISHED_URL_PATH,
+  PUBLISH_LOCK_PATH,
 } from "./scripts.js";
 
 /** Where an agent's bootstrap log is kept on the host (the previous run's as `.1`). */
@@ -86,7 +87,7 @@ export function renderAgentHostFile(plan: FarmPlan, hostname: string, deadlineSe
 # the bootstrap steps every agent ${node.gpu !== undefined ? "with" : "without"} GPUs runs, read from the first server and checked.
 # Generated from the site plan by mine2hpc: edit the site, not this file.
 # stdin: one line, the k3s agent token (handed on to the steps, never printed).
-${deadlineWrapper("mine2hpc-bootstrap", deadlineSeconds, "pass", true)}set -euo pipefail
+${deadlineWrapper("mine2hpc-bootstrap", deadlineSeconds, "pass", true, AGENT_BOOTSTRAP_LOG)}set -euo pipefail
 umask 077
 ${generation > 0 ? `# install generation ${generation}: a new generation runs the bootstrap again.\n` : ""}
 ${renderHostSettings(plan, hostname)}M2H_STEPS_SHA256=${steps.name}
@@ -166,7 +167,8 @@ export const PUBLICATION_LISTS_DIR = "/var/lib/mine2hpc/publications";
  * `remote.CopyToRemote` left it) is checked against the sha256 of its tar, unpacked, every file checked
  * (a 64-hex name must be the sha256 of its content; the only other names are
  * {@link K3S_VERSION_FILE} and index.html), installed in {@link PUBLISHED_DIR}, and listed as
- * this stack's. Files that no stack lists any more are removed. Takes the host lock. Idempotent.
+ * this stack's. Files that no stack lists any more are removed. Takes its own lock
+ * ({@link PUBLISH_LOCK_PATH}). Idempotent: the archive is kept for a run again.
  */
 export function renderPublicationScript(plan: FarmPlan, opts: { sshUser: string; archive: string; archiveSha256: string; stackKey: string }): string {
   if (!/^[A-Za-z0-9._-]+$/.test(opts.stackKey)) throw new Error(`publication key '${opts.stackKey}' must be letters, digits, '.', '_' or '-'`);
@@ -179,7 +181,7 @@ set -euo pipefail
 umask 022
 
 NODE_NAME=${shellQuote(first.hostname)}
-${commonFunctions("publication")}exec </dev/null
+${commonFunctions("publication", PUBLISH_LOCK_PATH)}exec </dev/null
 
 home="$(getent passwd ${shellQuote(opts.sshUser)} | cut -d: -f6)"
 archive="$home/"${shellQuote(opts.archive)}
@@ -217,7 +219,7 @@ while IFS= read -r name; do
   rm -f ${PUBLISHED_DIR}/"$name"
   removed=$((removed + 1))
 done < <(LC_ALL=C comm -23 "$work/present" "$work/listed")
-rm -f "$archive"
+# The archive stays (overwritten by the next copy): a run again with the same files needs it.
 log "\${count} files published in ${PUBLISHED_DIR} for stack ${opts.stackKey}, \${removed} old ones removed"
 `;
 }

@@ -65,6 +65,12 @@ export const K3S_KUBELET_KUBECONFIG = "/var/lib/rancher/k3s/agent/kubelet.kubeco
 export const HOST_LOCK_WAIT_SECONDS = 60;
 /** The lock every mine2hpc script takes on its host (flock(1), util-linux), so two never overlap. */
 export const HOST_LOCK_PATH = "/run/mine2hpc.lock";
+/**
+ * The lock of the publication of agents' files on the first server: its own, so a drain or
+ * removal there (which holds {@link HOST_LOCK_PATH} up to 900 s) never holds the publication,
+ * and so every agent, back; publications of several stacks still run one at a time.
+ */
+export const PUBLISH_LOCK_PATH = "/run/mine2hpc-publish.lock";
 
 /** Deadline of one `kubectl label` of the node's planned labels, in s (each try; tries run until the start deadline). */
 export const LABEL_TIMEOUT_SECONDS = 30;
@@ -97,13 +103,17 @@ export const K3S_VERSION_FILE = "k3s-version";
  * "pass" hands the session's STDIN (the join tokens) on; "none" gives it /dev/null. The file
  * must be readable by root at `$0`.
  */
-export function deadlineWrapper(label: string, seconds: number, stdin: "pass" | "none", removeSelf = false): string {
+export function deadlineWrapper(label: string, seconds: number, stdin: "pass" | "none", removeSelf = false, logFile?: string): string {
   return `# Runs itself again as root (sudo -n for a non-root SSH user) under a ${seconds} s deadline.
 if [ -z "\${M2H_DEADLINE:-}" ]; then
   if [ "$(id -u)" = 0 ]; then set --; else set -- sudo -n; fi
   M2H_RC=0
   "$@" env M2H_DEADLINE=${seconds} timeout -k 30 ${seconds} bash "$0"${stdin === "none" ? " </dev/null" : ""} || M2H_RC=$?
-  if [ "$M2H_RC" -eq 124 ] || [ "$M2H_RC" -eq 137 ]; then echo "mine2hpc: ${label} did not finish within ${seconds} s and was stopped" >&2; fi
+  if [ "$M2H_RC" -eq 124 ] || [ "$M2H_RC" -eq 137 ]; then
+${logFile !== undefined ? `    # The run was killed before it could print its log's end: print it here.
+    "$@" tail -n 80 ${logFile} >&2 || true
+` : ""}    echo "mine2hpc: ${label} did not finish within ${seconds} s and was stopped${logFile !== undefined ? `; the full log is ${logFile} on $(uname -n)` : ""}" >&2
+  fi
 ${removeSelf ? '  rm -f -- "$0"\n' : ""}  exit "$M2H_RC"
 fi
 `;
@@ -219,7 +229,7 @@ function header(plan: FarmPlan, hostname: string, role: string, what: string): s
  * kernel releases it when the script ends, killed included); opened with `<>` so a waiting
  * run does not truncate the holder's "pid what" line; the wait is bounded.
  */
-export function commonFunctions(kind: string): string {
+export function commonFunctions(kind: string, lockPath: string = HOST_LOCK_PATH): string {
   return `log() { printf 'mine2hpc[%s]: %s\\n' "$NODE_NAME" "$*"; }
 die() { printf 'mine2hpc[%s]: error: %s\\n' "$NODE_NAME" "$*" >&2; exit 1; }
 
@@ -229,11 +239,11 @@ fi
 
 # One mine2hpc script at a time on this host (flock(1), util-linux).
 command -v flock >/dev/null 2>&1 || die "flock is required to keep two mine2hpc scripts from running at once on this host: install it (apt-get install util-linux)"
-exec 9<>${HOST_LOCK_PATH}
+exec 9<>${lockPath}
 if ! flock -w ${HOST_LOCK_WAIT_SECONDS} 9; then
-  die "another mine2hpc script holds ${HOST_LOCK_PATH} on $(uname -n) (pid $(cat ${HOST_LOCK_PATH} 2>/dev/null || echo unknown)) and did not end within ${HOST_LOCK_WAIT_SECONDS} s; wait for it or check for a stuck run; nothing was changed"
+  die "another mine2hpc script holds ${lockPath} on $(uname -n) (pid $(cat ${lockPath} 2>/dev/null || echo unknown)) and did not end within ${HOST_LOCK_WAIT_SECONDS} s; wait for it or check for a stuck run; nothing was changed"
 fi
-printf '%s %s of %s\\n' "$$" ${shellQuote(kind)} "$NODE_NAME" >${HOST_LOCK_PATH}
+printf '%s %s of %s\\n' "$$" ${shellQuote(kind)} "$NODE_NAME" >${lockPath}
 `;
 }
 
@@ -527,6 +537,9 @@ cluster_k3s_version() {
       if [ "$(openssl x509 -in "$cert" -outform DER 2>/dev/null | sha256sum | cut -d ' ' -f 1)" = "$K3S_CA_HASH" ]; then got="$K3S_CA_HASH"; fi
     done
   fi
+  if [ "$got" != "$K3S_CA_HASH" ] && ! command -v openssl >/dev/null 2>&1; then
+    die "the CA served by \${M2H_SERVER} is not the one the join token pins by its sha256; with a custom CA the token pins its root's DER, which needs openssl on this host to check (apt-get install openssl); nothing was installed"
+  fi
   [ "$got" = "$K3S_CA_HASH" ] || die "the CA served by \${M2H_SERVER} does not match the CA hash of the join token: another cluster or a re-installed first server answers there; nothing was installed"
   v="$(curl -fsS --cacert "$ca" ${`--connect-timeout ${DOWNLOAD_CONNECT_TIMEOUT_SECONDS} --max-time ${DOWNLOAD_SMALL_MAX_SECONDS} --retry ${DOWNLOAD_RETRIES}`} "$M2H_SERVER${PUBLISHED_URL_PATH}/${K3S_VERSION_FILE}" </dev/null)" \\
     || die "could not read \${M2H_SERVER}${PUBLISHED_URL_PATH}/${K3S_VERSION_FILE} (the k3s version for new machines): run pulumi up on the cluster stack, then again here"
@@ -697,7 +710,7 @@ write_file() {
     CHANGED=1
   fi
 }
-${FAILURE_FUNCTIONS}${hostPrerequisites(plan, gpu)}${server ? "" : installedUninstallBlock(plan, gpu)}
+${server ? "" : installedUninstallBlock(plan, gpu)}${FAILURE_FUNCTIONS}${hostPrerequisites(plan, gpu)}
 # --- k3s tokens and configuration -------------------------------------------------------
 RESTART=0
 install -d -m 0755 /etc/rancher /etc/rancher/k3s

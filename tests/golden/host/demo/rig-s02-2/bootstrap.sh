@@ -100,6 +100,98 @@ write_file() {
   fi
 }
 
+# The uninstall HostBootstrap's delete runs on this machine: installed here, not kept in Pulumi's
+# state once per machine. No secret in it; readable, so a non-root SSH user can start it (it
+# runs itself again through sudo -n).
+install -d -m 0755 /usr/local/sbin
+write_file /usr/local/sbin/mine2hpc-uninstall 0755 < <(printf '#!/usr/bin/env bash\n# mine2hpc k3s uninstall of %s, installed by its bootstrap.\nNODE_NAME=%q\n' "$NODE_NAME" "$NODE_NAME"; cat <<'MINE2HPC_UNINSTALL'
+# Runs itself again as root (sudo -n for a non-root SSH user) under a 960 s deadline.
+if [ -z "${M2H_DEADLINE:-}" ]; then
+  if [ "$(id -u)" = 0 ]; then set --; else set -- sudo -n; fi
+  M2H_RC=0
+  "$@" env M2H_DEADLINE=960 timeout -k 30 960 bash "$0" </dev/null || M2H_RC=$?
+  if [ "$M2H_RC" -eq 124 ] || [ "$M2H_RC" -eq 137 ]; then
+    echo "mine2hpc: mine2hpc-uninstall did not finish within 960 s and was stopped" >&2
+  fi
+  exit "$M2H_RC"
+fi
+# stdin: not read.
+set -euo pipefail
+umask 077
+
+UNINSTALL='/usr/local/bin/k3s-agent-uninstall.sh'
+
+log() { printf 'mine2hpc[%s]: %s\n' "$NODE_NAME" "$*"; }
+die() { printf 'mine2hpc[%s]: error: %s\n' "$NODE_NAME" "$*" >&2; exit 1; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  die "must run as root: run it as 'sudo -n bash -c <script>' (HostBootstrap does this for non-root SSH users)"
+fi
+
+# One mine2hpc script at a time on this host (flock(1), util-linux).
+command -v flock >/dev/null 2>&1 || die "flock is required to keep two mine2hpc scripts from running at once on this host: install it (apt-get install util-linux)"
+exec 9<>/run/mine2hpc.lock
+if ! flock -w 60 9; then
+  die "another mine2hpc script holds /run/mine2hpc.lock on $(uname -n) (pid $(cat /run/mine2hpc.lock 2>/dev/null || echo unknown)) and did not end within 60 s; wait for it or check for a stuck run; nothing was changed"
+fi
+printf '%s %s of %s\n' "$$" 'k3s uninstall' "$NODE_NAME" >/run/mine2hpc.lock
+
+exec </dev/null
+
+if [ ! -x "$UNINSTALL" ]; then
+  rm -f /usr/local/sbin/mine2hpc-uninstall
+  log "k3s is not installed (no ${UNINSTALL}): nothing to do"
+  exit 0
+fi
+
+# An agent holds no admin credentials (kubelet credentials cannot cordon or evict): mine2hpc
+# drains and deletes it from the first server before this runs (server-side removal).
+
+# --- GPU power limits back to their defaults ---------------------------------------------
+# The power agent keeps caps when it stops (a restarted pod must not put full TDP on a planned
+# circuit); leaving the cluster is the one place the defaults come back. Best effort: a GPU
+# that does not take it is reported, not fatal. Only when this bootstrap left a cap file, so a
+# second uninstall does nothing.
+nvsmi() {
+  if command -v nvidia-smi >/dev/null 2>&1; then
+    timeout 30 nvidia-smi "$@"
+  elif [ -x /run/nvidia/driver/usr/bin/nvidia-smi ]; then
+    timeout 30 chroot /run/nvidia/driver nvidia-smi "$@"
+  else
+    echo "nvidia-smi not found (neither on the host nor in the GPU operator's driver root)"
+    return 127
+  fi
+}
+if [ -f /etc/mine2hpc/gpu-power-cap ]; then
+  if GPU_DEFAULTS="$(nvsmi --query-gpu=index,power.default_limit --format=csv,noheader,nounits </dev/null 2>&1)"; then
+    while IFS=', ' read -r gpu_index gpu_default; do
+      [ -n "$gpu_index" ] || continue
+      gpu_default="${gpu_default%%.*}"
+      if nvsmi -i "$gpu_index" -pl "$gpu_default" </dev/null >/dev/null 2>&1; then
+        log "GPU ${gpu_index}: power limit back to its default ${gpu_default} W"
+      else
+        log "warning: GPU ${gpu_index}: could not restore the default power limit ${gpu_default} W: run nvidia-smi -i ${gpu_index} -pl ${gpu_default}"
+      fi
+    done <<<"$GPU_DEFAULTS"
+  else
+    log "warning: could not read the GPUs' default power limits (${GPU_DEFAULTS}): restore them by hand with nvidia-smi -pl"
+  fi
+  rm -f /etc/mine2hpc/gpu-power-cap
+fi
+if [ -f /etc/systemd/system/mine2hpc-gpu-safe-cap.service ]; then
+  timeout 30 systemctl disable mine2hpc-gpu-safe-cap.service >/dev/null 2>&1 || true
+  rm -f /etc/systemd/system/mine2hpc-gpu-safe-cap.service
+  timeout 30 systemctl daemon-reload || true
+  log "removed mine2hpc-gpu-safe-cap.service"
+fi
+
+log "uninstalling k3s"
+timeout --kill-after=10 300 "$UNINSTALL" || die "the k3s uninstaller failed or ran longer than 300 s"
+rm -f /usr/local/sbin/mine2hpc-uninstall
+log "done"
+MINE2HPC_UNINSTALL
+)
+
 # k3s_hint JOURNAL: one line naming the likely cause, matched on k3s's own log messages.
 k3s_hint() {
   case "$1" in
@@ -202,96 +294,6 @@ if ! timeout 30 systemctl is-enabled --quiet mine2hpc-gpu-safe-cap.service; then
   log "enabled mine2hpc-gpu-safe-cap.service (safe cap at boot, before k3s)"
 fi
 
-# The uninstall HostBootstrap's delete runs on this machine: installed here, not kept in Pulumi's
-# state once per machine. No secret in it; readable, so a non-root SSH user can start it (it
-# runs itself again through sudo -n).
-install -d -m 0755 /usr/local/sbin
-write_file /usr/local/sbin/mine2hpc-uninstall 0755 < <(printf '#!/usr/bin/env bash\n# mine2hpc k3s uninstall of %s, installed by its bootstrap.\nNODE_NAME=%q\n' "$NODE_NAME" "$NODE_NAME"; cat <<'MINE2HPC_UNINSTALL'
-# Runs itself again as root (sudo -n for a non-root SSH user) under a 960 s deadline.
-if [ -z "${M2H_DEADLINE:-}" ]; then
-  if [ "$(id -u)" = 0 ]; then set --; else set -- sudo -n; fi
-  M2H_RC=0
-  "$@" env M2H_DEADLINE=960 timeout -k 30 960 bash "$0" </dev/null || M2H_RC=$?
-  if [ "$M2H_RC" -eq 124 ] || [ "$M2H_RC" -eq 137 ]; then echo "mine2hpc: mine2hpc-uninstall did not finish within 960 s and was stopped" >&2; fi
-  exit "$M2H_RC"
-fi
-# stdin: not read.
-set -euo pipefail
-umask 077
-
-UNINSTALL='/usr/local/bin/k3s-agent-uninstall.sh'
-
-log() { printf 'mine2hpc[%s]: %s\n' "$NODE_NAME" "$*"; }
-die() { printf 'mine2hpc[%s]: error: %s\n' "$NODE_NAME" "$*" >&2; exit 1; }
-
-if [ "$(id -u)" -ne 0 ]; then
-  die "must run as root: run it as 'sudo -n bash -c <script>' (HostBootstrap does this for non-root SSH users)"
-fi
-
-# One mine2hpc script at a time on this host (flock(1), util-linux).
-command -v flock >/dev/null 2>&1 || die "flock is required to keep two mine2hpc scripts from running at once on this host: install it (apt-get install util-linux)"
-exec 9<>/run/mine2hpc.lock
-if ! flock -w 60 9; then
-  die "another mine2hpc script holds /run/mine2hpc.lock on $(uname -n) (pid $(cat /run/mine2hpc.lock 2>/dev/null || echo unknown)) and did not end within 60 s; wait for it or check for a stuck run; nothing was changed"
-fi
-printf '%s %s of %s\n' "$$" 'k3s uninstall' "$NODE_NAME" >/run/mine2hpc.lock
-
-exec </dev/null
-
-if [ ! -x "$UNINSTALL" ]; then
-  rm -f /usr/local/sbin/mine2hpc-uninstall
-  log "k3s is not installed (no ${UNINSTALL}): nothing to do"
-  exit 0
-fi
-
-# An agent holds no admin credentials (kubelet credentials cannot cordon or evict): mine2hpc
-# drains and deletes it from the first server before this runs (server-side removal).
-
-# --- GPU power limits back to their defaults ---------------------------------------------
-# The power agent keeps caps when it stops (a restarted pod must not put full TDP on a planned
-# circuit); leaving the cluster is the one place the defaults come back. Best effort: a GPU
-# that does not take it is reported, not fatal. Only when this bootstrap left a cap file, so a
-# second uninstall does nothing.
-nvsmi() {
-  if command -v nvidia-smi >/dev/null 2>&1; then
-    timeout 30 nvidia-smi "$@"
-  elif [ -x /run/nvidia/driver/usr/bin/nvidia-smi ]; then
-    timeout 30 chroot /run/nvidia/driver nvidia-smi "$@"
-  else
-    echo "nvidia-smi not found (neither on the host nor in the GPU operator's driver root)"
-    return 127
-  fi
-}
-if [ -f /etc/mine2hpc/gpu-power-cap ]; then
-  if GPU_DEFAULTS="$(nvsmi --query-gpu=index,power.default_limit --format=csv,noheader,nounits </dev/null 2>&1)"; then
-    while IFS=', ' read -r gpu_index gpu_default; do
-      [ -n "$gpu_index" ] || continue
-      gpu_default="${gpu_default%%.*}"
-      if nvsmi -i "$gpu_index" -pl "$gpu_default" </dev/null >/dev/null 2>&1; then
-        log "GPU ${gpu_index}: power limit back to its default ${gpu_default} W"
-      else
-        log "warning: GPU ${gpu_index}: could not restore the default power limit ${gpu_default} W: run nvidia-smi -i ${gpu_index} -pl ${gpu_default}"
-      fi
-    done <<<"$GPU_DEFAULTS"
-  else
-    log "warning: could not read the GPUs' default power limits (${GPU_DEFAULTS}): restore them by hand with nvidia-smi -pl"
-  fi
-  rm -f /etc/mine2hpc/gpu-power-cap
-fi
-if [ -f /etc/systemd/system/mine2hpc-gpu-safe-cap.service ]; then
-  timeout 30 systemctl disable mine2hpc-gpu-safe-cap.service >/dev/null 2>&1 || true
-  rm -f /etc/systemd/system/mine2hpc-gpu-safe-cap.service
-  timeout 30 systemctl daemon-reload || true
-  log "removed mine2hpc-gpu-safe-cap.service"
-fi
-
-log "uninstalling k3s"
-timeout --kill-after=10 300 "$UNINSTALL" || die "the k3s uninstaller failed or ran longer than 300 s"
-rm -f /usr/local/sbin/mine2hpc-uninstall
-log "done"
-MINE2HPC_UNINSTALL
-)
-
 # --- k3s tokens and configuration -------------------------------------------------------
 RESTART=0
 install -d -m 0755 /etc/rancher /etc/rancher/k3s
@@ -327,6 +329,9 @@ cluster_k3s_version() {
       [ -f "$cert" ] || continue
       if [ "$(openssl x509 -in "$cert" -outform DER 2>/dev/null | sha256sum | cut -d ' ' -f 1)" = "$K3S_CA_HASH" ]; then got="$K3S_CA_HASH"; fi
     done
+  fi
+  if [ "$got" != "$K3S_CA_HASH" ] && ! command -v openssl >/dev/null 2>&1; then
+    die "the CA served by ${M2H_SERVER} is not the one the join token pins by its sha256; with a custom CA the token pins its root's DER, which needs openssl on this host to check (apt-get install openssl); nothing was installed"
   fi
   [ "$got" = "$K3S_CA_HASH" ] || die "the CA served by ${M2H_SERVER} does not match the CA hash of the join token: another cluster or a re-installed first server answers there; nothing was installed"
   v="$(curl -fsS --cacert "$ca" --connect-timeout 20 --max-time 60 --retry 2 "$M2H_SERVER/static/mine2hpc/k3s-version" </dev/null)" \

@@ -8,7 +8,11 @@ if [ -z "${M2H_DEADLINE:-}" ]; then
   if [ "$(id -u)" = 0 ]; then set --; else set -- sudo -n; fi
   M2H_RC=0
   "$@" env M2H_DEADLINE=4932 timeout -k 30 4932 bash "$0" || M2H_RC=$?
-  if [ "$M2H_RC" -eq 124 ] || [ "$M2H_RC" -eq 137 ]; then echo "mine2hpc: mine2hpc-bootstrap did not finish within 4932 s and was stopped" >&2; fi
+  if [ "$M2H_RC" -eq 124 ] || [ "$M2H_RC" -eq 137 ]; then
+    # The run was killed before it could print its log's end: print it here.
+    "$@" tail -n 80 /var/log/mine2hpc/bootstrap.log >&2 || true
+    echo "mine2hpc: mine2hpc-bootstrap did not finish within 4932 s and was stopped; the full log is /var/log/mine2hpc/bootstrap.log on $(uname -n)" >&2
+  fi
   rm -f -- "$0"
   exit "$M2H_RC"
 fi
@@ -44,7 +48,7 @@ NODE_LABELS="$(cat <<'MINE2HPC_NODE_LABELS'
 MINE2HPC_NODE_LABELS
 )"
 NODE_LABEL_COUNT=8
-M2H_STEPS_SHA256=3eeaf4e4eea5622e8a611582ad6a5f44eb758f2a6aba02339e684ce89523ca47
+M2H_STEPS_SHA256=6bd5d6bc9b38434b6dcca86c51bea11966302ad05ad65b049b90c140031965c2
 # The steps run in their own bash (below), with these settings in their environment.
 export NODE_NAME GPU_CAP_WATTS M2H_SERVER K3S_CONFIG NODE_LABELS NODE_LABEL_COUNT
 

@@ -14,11 +14,11 @@ fi
 
 # One mine2hpc script at a time on this host (flock(1), util-linux).
 command -v flock >/dev/null 2>&1 || die "flock is required to keep two mine2hpc scripts from running at once on this host: install it (apt-get install util-linux)"
-exec 9<>/run/mine2hpc.lock
+exec 9<>/run/mine2hpc-publish.lock
 if ! flock -w 60 9; then
-  die "another mine2hpc script holds /run/mine2hpc.lock on $(uname -n) (pid $(cat /run/mine2hpc.lock 2>/dev/null || echo unknown)) and did not end within 60 s; wait for it or check for a stuck run; nothing was changed"
+  die "another mine2hpc script holds /run/mine2hpc-publish.lock on $(uname -n) (pid $(cat /run/mine2hpc-publish.lock 2>/dev/null || echo unknown)) and did not end within 60 s; wait for it or check for a stuck run; nothing was changed"
 fi
-printf '%s %s of %s\n' "$$" 'publication' "$NODE_NAME" >/run/mine2hpc.lock
+printf '%s %s of %s\n' "$$" 'publication' "$NODE_NAME" >/run/mine2hpc-publish.lock
 exec </dev/null
 
 home="$(getent passwd 'ops' | cut -d: -f6)"
@@ -57,5 +57,5 @@ while IFS= read -r name; do
   rm -f /var/lib/rancher/k3s/server/static/mine2hpc/"$name"
   removed=$((removed + 1))
 done < <(LC_ALL=C comm -23 "$work/present" "$work/listed")
-rm -f "$archive"
+# The archive stays (overwritten by the next copy): a run again with the same files needs it.
 log "${count} files published in /var/lib/rancher/k3s/server/static/mine2hpc for stack stack, ${removed} old ones removed"
