@@ -28,7 +28,7 @@ import type { FarmPlan } from "../src/plan/types.js";
 import { summarizePlan } from "../src/components/farm-cluster.js";
 import type { SiteSpec } from "../src/site/schema.js";
 import { programSite } from "./program.js";
-import { STATE_SSH_KEY, serializeProperty, type StateMeasure } from "./state.js";
+import { serializeProperty, type StateMeasure } from "./state.js";
 import { SECRET_SIG_KEY, SECRET_SIG_VALUE } from "../src/preview/mocks.js";
 
 /** The layout the issue asks for: 5,000 GPU nodes, 10 partitions. */
@@ -37,8 +37,7 @@ export const PARTITION_BENCH = { gpuNodes: 5_000, partitions: 10 } as const;
 const CHILD_TIMEOUT_MS = 1_200_000;
 /** The cluster stack's name in the bench (partition stacks reference it). */
 const CLUSTER_STACK = "bench";
-/** Fixed placeholder secrets: the bench needs values, never real ones. */
-const TOKEN = "T".repeat(48);
+/** A fixed placeholder agent token (in the reference's clusterJoin): the bench needs a value, never a real one. */
 const AGENT_TOKEN = "A".repeat(48);
 
 /** Name of partition `k` (0-based) of the bench site. */
@@ -135,13 +134,15 @@ export async function measureStack(gpuNodes: number, partitions: number, part: s
   const stack = part === "whole" || part === "cluster" ? CLUSTER_STACK : `${CLUSTER_STACK}-${part}`;
   const { recordState } = await import("./state.js");
   const rec = await recordState({ project: "mine2hpc", stack, stackReferences: { [`organization/mine2hpc/${CLUSTER_STACK}`]: reference } });
-  const { FarmCluster } = await import("../src/components/index.js");
-  const { runPartition } = await import("../src/program.js");
+  const [{ FarmCluster, SSH_AGENT }, { runPartition }, random] = await Promise.all([import("../src/components/index.js"), import("../src/program.js"), import("@pulumi/random")]);
   const t0 = process.hrtime.bigint();
+  // As bench/state.ts measures a site: the SSH agent (no key in state; the default without
+  // mine2hpc:sshPrivateKey) and, in the cluster stack, k3s tokens generated as src/program.ts does.
   if (part === "whole" || part === "cluster") {
-    new FarmCluster(plan.site.name, { plan, sshPrivateKey: STATE_SSH_KEY, k3sToken: TOKEN, k3sAgentToken: AGENT_TOKEN });
+    const token = (kind: string) => new random.RandomPassword(`${plan.site.name}-k3s-${kind}`, { length: 48, special: false }).result;
+    new FarmCluster(plan.site.name, { plan, sshPrivateKey: SSH_AGENT, k3sToken: token("token"), k3sAgentToken: token("agent-token") });
   } else {
-    runPartition(plan, { partition: part, clusterStack: CLUSTER_STACK, sshPrivateKey: STATE_SSH_KEY });
+    runPartition(plan, { partition: part, clusterStack: CLUSTER_STACK, sshPrivateKey: SSH_AGENT });
   }
   await rec.settle();
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
