@@ -659,8 +659,8 @@ function commandLog(r: Registration, node: PlannedNode | undefined, plan: FarmPl
   if (/k3s\.yaml/.test(create)) return { stdout: K3S_KUBECONFIG_MODEL, stderr: "" };
   if (/ mine2hpc-ca-hash( |$)/.test(create)) return { stdout: "c".repeat(64), stderr: "" };
   if (/ mine2hpc-bootstrap( |$)/.test(create) && node !== undefined && plan !== undefined) return bootstrapLog(plan, node);
-  // An agent's published bootstrap (render/agent-files.ts): its log stays on the host (AGENT_BOOTSTRAP_LOG), the command prints its last line.
-  if (create.startsWith("M2H_HOST_CONFIG=") && node !== undefined) return { stdout: `mine2hpc[${node.hostname}]: done`, stderr: "" };
+  // An agent's published bootstrap (render/agent-files.ts): its log stays on the host (AGENT_BOOTSTRAP_LOG), the command prints only warnings (none here).
+  if (create.startsWith("M2H_HOST_CONFIG=") && node !== undefined) return { stdout: "", stderr: "" };
   if (/ mine2hpc-publish( |$)/.test(create)) return { stdout: `mine2hpc[${plan?.nodes.find((n) => n.clusterInit)?.hostname ?? "cp"}]: ${plan?.nodes.length ?? 0} files published in /var/lib/rancher/k3s/server/static/mine2hpc for stack bench, 0 old ones removed`, stderr: "" };
   const host = node?.hostname ?? r.name;
   // Drains, removals and uninstalls: a few log lines of the script and kubectl.

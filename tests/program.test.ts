@@ -165,7 +165,8 @@ describe("FarmCluster on the single-server sample plan", () => {
     expect(rig.inputs.triggers).toBeUndefined();
     // Left at its default (both streams logged): one input less in every machine's state.
     expect(rig.inputs.logging).toBeUndefined();
-    expect(rig.inputs.addPreviousOutputInEnv).toBe(false);
+    // At its default too: a successful bootstrap prints nothing to hand on (render/agent-files.ts).
+    expect(rig.inputs.addPreviousOutputInEnv).toBeUndefined();
   });
 
   it("sends servers both bare tokens, agents only the CA-pinned agent token, as secrets", async () => {

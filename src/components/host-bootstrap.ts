@@ -293,8 +293,9 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
           // No `update`: a change of `create` is an update, which runs `create` again (see the servers' command below).
           delete: installedScriptCommand(INSTALLED_UNINSTALL_PATH),
           stdin,
-          // `logging` left at its default (both streams), which is what a person needs when a host fails.
-          addPreviousOutputInEnv: false,
+          // `logging` and `addPreviousOutputInEnv` left at their defaults: both streams logged;
+          // the previous output handed on only when there was some (the host file prints nothing
+          // on a success without warnings), which keeps two inputs out of every agent's state.
         },
         {
           parent,

@@ -72,8 +72,9 @@ ${renderBootstrapSteps(plan, "agent", gpu)}`;
  * the SSH user (the command fetched it into a temporary file), runs itself again as root under
  * the bootstrap's deadline, fetches the steps by sha256 and runs them with the host's settings.
  * Their output goes to {@link AGENT_BOOTSTRAP_LOG}; the command's output (kept in Pulumi's state)
- * is the warnings and `done` on success, and the log's last {@link AGENT_LOG_TAIL_LINES} lines
- * (the journal tail and the hint included) and the log's path on failure.
+ * is the warnings only on success (nothing when there are none), and the log's last
+ * {@link AGENT_LOG_TAIL_LINES} lines (the journal tail and the hint included) and the log's path
+ * on failure.
  */
 export function renderAgentHostFile(plan: FarmPlan, hostname: string, deadlineSeconds: number): string {
   const node = findK3sNode(plan, hostname);
@@ -119,8 +120,10 @@ if [ "$M2H_RC" -ne 0 ]; then
   echo "mine2hpc[$NODE_NAME]: the bootstrap failed (exit $M2H_RC); the full log is ${AGENT_BOOTSTRAP_LOG} on $NODE_NAME" >&2
   exit "$M2H_RC"
 fi
+# Success prints the warnings only (nothing when there are none): what a command prints is kept
+# in Pulumi's state, and handed to its next run as environment variables the SSH server usually
+# refuses (pulumi-command addPreviousOutputInEnv, on by default).
 grep -F ': warning: ' ${AGENT_BOOTSTRAP_LOG} || true
-echo "mine2hpc[$NODE_NAME]: done"
 `;
 }
 

@@ -78,5 +78,7 @@ if [ "$M2H_RC" -ne 0 ]; then
   echo "mine2hpc[$NODE_NAME]: the bootstrap failed (exit $M2H_RC); the full log is /var/log/mine2hpc/bootstrap.log on $NODE_NAME" >&2
   exit "$M2H_RC"
 fi
+# Success prints the warnings only (nothing when there are none): what a command prints is kept
+# in Pulumi's state, and handed to its next run as environment variables the SSH server usually
+# refuses (pulumi-command addPreviousOutputInEnv, on by default).
 grep -F ': warning: ' /var/log/mine2hpc/bootstrap.log || true
-echo "mine2hpc[$NODE_NAME]: done"
