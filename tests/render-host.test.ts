@@ -34,6 +34,7 @@ import {
   renderAgentHostFile,
   renderPublicationScript,
   INSTALLED_UNINSTALL_PATH,
+  HOST_LOCK_PATH,
 } from "../src/render/index.js";
 import { installedScriptCommand, remoteFetchCommand } from "../src/components/remote-script.js";
 import { samplePlan, samplePlanHa } from "./helpers/sample-plan.js";
@@ -274,7 +275,8 @@ describe("scripts", () => {
     try {
       writeFileSync(join(fakeBin, "id"), "#!/bin/sh\necho 0\n", { mode: 0o755 });
       for (const [host, input, message] of cases) {
-        const run = await execa("bash", ["-c", renderBootstrapScript(samplePlan(), host)], {
+        // The host lock in the test's folder: /run is root's, and a test must not take the real one.
+        const run = await execa("bash", ["-c", renderBootstrapScript(samplePlan(), host).replaceAll(HOST_LOCK_PATH, join(fakeBin, "lock"))], {
           input,
           reject: false,
           env: { PATH: `${fakeBin}:${process.env.PATH ?? ""}` },
@@ -707,7 +709,10 @@ esac
         { mode: 0o755 },
       );
       writeFileSync(join(dir, "id"), "#!/bin/sh\necho 0\n", { mode: 0o755 });
-      const script = renderServerSideRemovalScript(samplePlan(), "rig-a02").replace("K3S_BIN='/usr/local/bin/k3s'", `K3S_BIN='${fakeK3s}'`);
+      // The host lock in the test's folder: /run is root's, and a test must not take the real one.
+      const script = renderServerSideRemovalScript(samplePlan(), "rig-a02")
+        .replace("K3S_BIN='/usr/local/bin/k3s'", `K3S_BIN='${fakeK3s}'`)
+        .replaceAll(HOST_LOCK_PATH, join(dir, "lock"));
       const run = async (mode: string) => {
         writeFileSync(calls, "");
         const r = await execa("bash", ["-c", script], { reject: false, env: { PATH: `${dir}:${process.env.PATH ?? ""}`, FAKE_GET: mode } });
