@@ -35,9 +35,8 @@ import type { FarmPlan, PlannedNode } from "../plan/types.js";
 import {
   agentPublication,
   bootstrapDeadlineSeconds,
-  hostFileUrl,
   publishedAgents,
-  publishingServerUrl,
+  publishedBaseUrl,
   renderPublicationScript,
   CA_HASH_SCRIPT,
   CONFIG_HASH_MARKER,
@@ -50,7 +49,6 @@ import {
   renderUninstallScript,
   HOST_LOCK_WAIT_SECONDS,
   INSTALLED_UNINSTALL_PATH,
-  PUBLISHED_URL_PATH,
   UNINSTALL_DEADLINE_SECONDS,
 } from "../render/index.js";
 import { controlServerOf, generationOf, hostKeyOf, retiredNodesOf, stateOf, type NodeState, type RetiredNode } from "./lifecycle.js";
@@ -249,6 +247,7 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
         name,
         parent,
         args,
+        holds,
         privateKey,
         first,
         commands[first.hostname],
@@ -289,7 +288,7 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
         `${name}-${node.hostname}`,
         {
           connection: sshConnection({ ip: node.ip, sshUser: node.sshUser, sshHostKey: hostKeyOf(node) }, privateKey),
-          create: remoteFetchCommand(`${publishingServerUrl(plan)}${PUBLISHED_URL_PATH}`, hash),
+          create: remoteFetchCommand(publishedBaseUrl(plan), hash),
           // No `update`: a change of `create` is an update, which runs `create` again (see the servers' command below).
           delete: installedScriptCommand(INSTALLED_UNINSTALL_PATH),
           stdin,
@@ -366,7 +365,7 @@ export function createHostBootstraps(name: string, parent: pulumi.Resource, args
     commands[node.hostname] = cmd;
     configHashes[node.hostname] = hash;
     if (node === first && publication === undefined) {
-      publication = publishAgentFiles(name, parent, args, privateKey, first, cmd, runDeadline, hash);
+      publication = publishAgentFiles(name, parent, args, holds, privateKey, first, cmd, runDeadline, hash);
     }
     if (node === control) {
       // Every node but the first joins with a token that pins the cluster CA, read once k3s runs here.
@@ -464,6 +463,7 @@ function publishAgentFiles(
   name: string,
   parent: pulumi.Resource,
   args: HostBootstrapArgs,
+  holds: (hostname: string) => boolean,
   privateKey: SshAuth,
   first: PlannedNode,
   firstBootstrap: command.remote.Command | undefined,
@@ -471,7 +471,6 @@ function publishAgentFiles(
   firstConfigHash?: pulumi.Output<string>,
 ): command.remote.Command | null {
   const { plan } = args;
-  const holds = (hostname: string): boolean => args.hosts === undefined || args.hosts.has(hostname);
   const agents = publishedAgents(plan, holds);
   // A partitioned site's cluster stack publishes the k3s version even when it holds no agent.
   const versionHere = holds(first.hostname);

@@ -23,6 +23,7 @@
  * and the command exits non-zero with a line naming the deadline.
  */
 import { gzipSync } from "node:zlib";
+import { deadlineStoppedMessage } from "../render/scripts.js";
 
 /** Linux MAX_ARG_STRLEN: the longest single argument `bash -c` can take, in bytes. */
 export const MAX_REMOTE_SCRIPT_BYTES = 128 * 1024;
@@ -59,7 +60,7 @@ export function remoteScriptCommand(script: string, label: string, options: { ti
   // 124: timeout's status at the deadline; 137: killed by the SIGKILL that follows 30 s later.
   return (
     `${sudo}${decode}$M2H_SUDO timeout -k 30 ${t} ${run} || { M2H_RC=$?; ` +
-    `if [ "$M2H_RC" -eq 124 ] || [ "$M2H_RC" -eq 137 ]; then echo "mine2hpc: ${label} did not finish within ${t} s and was stopped" >&2; fi; ` +
+    `if [ "$M2H_RC" -eq 124 ] || [ "$M2H_RC" -eq 137 ]; then echo "${deadlineStoppedMessage(label, t)}" >&2; fi; ` +
     `exit "$M2H_RC"; }`
   );
 }

@@ -30,8 +30,7 @@ import {
   renderBootstrapSteps,
   renderHostSettings,
   shellQuote,
-  DOWNLOAD_CONNECT_TIMEOUT_SECONDS,
-  DOWNLOAD_SMALL_MAX_SECONDS,
+  SMALL_FETCH_OPTIONS,
   K3S_VERSION_FILE,
   PUBLISHED_DIR,
   PUBLISHED_URL_PATH,
@@ -82,7 +81,6 @@ export function renderAgentHostFile(plan: FarmPlan, hostname: string, deadlineSe
   const steps = agentSteps(plan, node.gpu !== undefined);
   const generation = node.generation;
   const stepsUrl = `"$M2H_SERVER"${shellQuote(`${PUBLISHED_URL_PATH}/`)}"$M2H_STEPS_SHA256"`;
-  const curlOpts = `--connect-timeout ${DOWNLOAD_CONNECT_TIMEOUT_SECONDS} --max-time ${DOWNLOAD_SMALL_MAX_SECONDS} --retry 2`;
   return `#!/usr/bin/env bash
 # mine2hpc host bootstrap of ${node.hostname} (k3s agent) in site ${plan.site.name}: this host's settings, then
 # the bootstrap steps every agent ${node.gpu !== undefined ? "with" : "without"} GPUs runs, read from the first server and checked.
@@ -97,7 +95,7 @@ export NODE_NAME${node.gpu !== undefined ? " GPU_CAP_WATTS" : ""} M2H_SERVER K3S
 
 # The steps, checked against their sha256 before anything runs (k3s serves /static/ to anyone).
 M2H_STEPS="$(mktemp /tmp/mine2hpc-steps.XXXXXX)"
-if ! curl -fsSk ${curlOpts} -o "$M2H_STEPS" ${stepsUrl} </dev/null; then
+if ! curl -fsSk ${SMALL_FETCH_OPTIONS} -o "$M2H_STEPS" ${stepsUrl} </dev/null; then
   rm -f "$M2H_STEPS"
   echo "mine2hpc[$NODE_NAME]: error: could not read the bootstrap steps $M2H_SERVER${PUBLISHED_URL_PATH}/$M2H_STEPS_SHA256: check that the first server runs, that port 6443 is open from here, and that pulumi up published them" >&2
   exit 1
@@ -156,9 +154,9 @@ export function publishedAgents(plan: FarmPlan, holds: (hostname: string) => boo
   return plan.nodes.filter((n) => n.k3sRole === "agent" && holds(n.hostname) && n.state !== "offline");
 }
 
-/** The URL an agent's command fetches its host file from. */
-export function hostFileUrl(plan: FarmPlan, hash: string): string {
-  return `${publishingServerUrl(plan)}${PUBLISHED_URL_PATH}/${hash}`;
+/** Where an agent's command fetches its host file (`<this>/<sha256>`): the published folder on the first server. */
+export function publishedBaseUrl(plan: FarmPlan): string {
+  return `${publishingServerUrl(plan)}${PUBLISHED_URL_PATH}`;
 }
 
 /** Where the server keeps each stack's list of the files it published (outside what k3s serves). */

@@ -112,7 +112,7 @@ if [ -z "\${M2H_DEADLINE:-}" ]; then
   if [ "$M2H_RC" -eq 124 ] || [ "$M2H_RC" -eq 137 ]; then
 ${logFile !== undefined ? `    # The run was killed before it could print its log's end: print it here.
     "$@" tail -n 80 ${logFile} >&2 || true
-` : ""}    echo "mine2hpc: ${label} did not finish within ${seconds} s and was stopped${logFile !== undefined ? `; the full log is ${logFile} on $(uname -n)` : ""}" >&2
+` : ""}    echo "${deadlineStoppedMessage(label, seconds)}${logFile !== undefined ? `; the full log is ${logFile} on $(uname -n)` : ""}" >&2
   fi
 ${removeSelf ? '  rm -f -- "$0"\n' : ""}  exit "$M2H_RC"
 fi
@@ -175,6 +175,13 @@ export function startTimeoutSeconds(plan: FarmPlan): number {
 /** curl retries per download (`--retry`), and the pause between tries (`--retry-delay`), in s. */
 const DOWNLOAD_RETRIES = 2;
 const DOWNLOAD_RETRY_DELAY_SECONDS = 2;
+/** curl options of a small read (the cluster CA, a published file): connect and total deadlines, retries. */
+export const SMALL_FETCH_OPTIONS = `--connect-timeout ${DOWNLOAD_CONNECT_TIMEOUT_SECONDS} --max-time ${DOWNLOAD_SMALL_MAX_SECONDS} --retry ${DOWNLOAD_RETRIES}`;
+
+/** The line a script run prints when its host-side deadline stopped it (remoteScriptCommand, deadlineWrapper). */
+export function deadlineStoppedMessage(label: string, seconds: number): string {
+  return `mine2hpc: ${label} did not finish within ${seconds} s and was stopped`;
+}
 
 /**
  * The longest a bootstrap of this plan can run when every step uses its whole deadline: each
@@ -526,7 +533,7 @@ function clusterVersionFunction(): string {
 cluster_k3s_version() {
   local ca="$work/cacerts" got cert v
   [ -n "$K3S_CA_HASH" ] || die "the join token has no CA hash (not in K10 format): the first server cannot be checked before the k3s version is read from it"
-  curl -fsSk ${`--connect-timeout ${DOWNLOAD_CONNECT_TIMEOUT_SECONDS} --max-time ${DOWNLOAD_SMALL_MAX_SECONDS} --retry ${DOWNLOAD_RETRIES}`} -o "$ca" "$M2H_SERVER/cacerts" </dev/null \\
+  curl -fsSk ${SMALL_FETCH_OPTIONS} -o "$ca" "$M2H_SERVER/cacerts" </dev/null \\
     || die "could not read the cluster CA from \${M2H_SERVER}/cacerts within ${DOWNLOAD_SMALL_MAX_SECONDS} s: check that the first server runs and that port ${K3S_API_PORT} is open from \${NODE_NAME}"
   got="$(sha256sum "$ca" | cut -d ' ' -f 1)"
   if [ "$got" != "$K3S_CA_HASH" ] && command -v openssl >/dev/null 2>&1; then
@@ -541,7 +548,7 @@ cluster_k3s_version() {
     die "the CA served by \${M2H_SERVER} is not the one the join token pins by its sha256; with a custom CA the token pins its root's DER, which needs openssl on this host to check (apt-get install openssl); nothing was installed"
   fi
   [ "$got" = "$K3S_CA_HASH" ] || die "the CA served by \${M2H_SERVER} does not match the CA hash of the join token: another cluster or a re-installed first server answers there; nothing was installed"
-  v="$(curl -fsS --cacert "$ca" ${`--connect-timeout ${DOWNLOAD_CONNECT_TIMEOUT_SECONDS} --max-time ${DOWNLOAD_SMALL_MAX_SECONDS} --retry ${DOWNLOAD_RETRIES}`} "$M2H_SERVER${PUBLISHED_URL_PATH}/${K3S_VERSION_FILE}" </dev/null)" \\
+  v="$(curl -fsS --cacert "$ca" ${SMALL_FETCH_OPTIONS} "$M2H_SERVER${PUBLISHED_URL_PATH}/${K3S_VERSION_FILE}" </dev/null)" \\
     || die "could not read \${M2H_SERVER}${PUBLISHED_URL_PATH}/${K3S_VERSION_FILE} (the k3s version for new machines): run pulumi up on the cluster stack, then again here"
   [[ "$v" =~ ^v[0-9]+\\.[0-9]+\\.[0-9]+(-rc[0-9]+)?\\+k3s[0-9]+$ ]] || die "\${M2H_SERVER}${PUBLISHED_URL_PATH}/${K3S_VERSION_FILE} does not hold a k3s version; nothing was installed"
   printf '%s' "$v"
