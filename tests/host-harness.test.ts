@@ -13,7 +13,9 @@ import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { installedScriptCommand, remoteFetchCommand, remoteScriptCommand } from "../src/components/remote-script.js";
 import { bootstrapDeadlineSeconds, PUBLISH_DEADLINE_SECONDS, UNINSTALL_DEADLINE_SECONDS } from "../src/components/host-bootstrap.js";
-import { writePublicationArchive } from "../src/components/publication.js";
+import { ustarArchive, writePublicationArchive } from "../src/components/publication.js";
+import { createHash } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import type { FarmPlan } from "../src/plan/types.js";
 import {
   agentPublication,
@@ -419,6 +421,43 @@ describe.skipIf(missing !== null)("an agent's published bootstrap over real SSH,
     expect(readFileSync(listFile("dev"), "utf8")).toBe(secondNames.map((n) => `${n}\n`).join(""));
     expect(readFileSync(listFile("part-a"), "utf8")).toBe(partNames.map((n) => `${n}\n`).join(""));
     expect(h.tmpEntries()).toEqual([]);
+  });
+
+  it("refuses an archive that lies (not the tar it names, a file not named by its sha256, a name it does not know) and changes nothing", async () => {
+    const good = await publish(plan, [AGENT], "dev", true);
+    expect(good.run.exitCode, good.run.stderr).toBe(0);
+    const served = () => readdirSync(servedDir()).sort();
+    const before = served();
+    const list = readFileSync(listFile("dev"), "utf8");
+    // Runs the publication of stack "dev" on an archive that claims `claimed` as its tar's sha256.
+    const runWith = async (gz: Buffer, claimed: string) => {
+      const remoteArchive = ".mine2hpc-publish-dev.tar.gz";
+      writeFileSync(path.join(h.root, "root", remoteArchive), gz);
+      const script = renderPublicationScript(plan, { sshUser: "root", archive: remoteArchive, archiveSha256: claimed, stackKey: "dev" });
+      return h.run(remoteScriptCommand(script, "mine2hpc-publish", { timeoutSeconds: PUBLISH_DEADLINE_SECONDS }), "");
+    };
+    const tarOf = (files: { name: string; text: string }[]) => ustarArchive(files);
+    const shaOf = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+    // The copied archive is not the tar the command names.
+    const other = tarOf([{ name: "k3s-version", text: "v0.0.1+k3s1" }]);
+    const lied = await runWith(gzipSync(other), shaOf(tarOf(good.files)));
+    expect(lied.exitCode).toBe(1);
+    expect(lied.stderr).toBe(`mine2hpc[cp-01]: error: the archive /root/.mine2hpc-publish-dev.tar.gz does not unpack to the tar of sha256 ${shaOf(tarOf(good.files))}; run pulumi up again`);
+    // A file whose name is not the sha256 of its content.
+    const misnamed = tarOf([{ name: "a".repeat(64), text: "echo not what the name says\n" }]);
+    const bad = await runWith(gzipSync(misnamed), shaOf(misnamed));
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toBe(`mine2hpc[cp-01]: error: ${"a".repeat(64)} in the archive does not match its name (sha256)`);
+    // A name the publication does not know.
+    const unknown = tarOf([{ name: "evil.sh", text: "rm -rf /\n" }]);
+    const odd = await runWith(gzipSync(unknown), shaOf(unknown));
+    expect(odd.exitCode).toBe(1);
+    expect(odd.stderr).toBe("mine2hpc[cp-01]: error: unexpected file evil.sh in the archive");
+    // Nothing was served, listed or removed by any of them, and no temporary folder is left.
+    expect(served()).toEqual(before);
+    expect(readFileSync(listFile("dev"), "utf8")).toBe(list);
+    expect(readdirSync(path.join(h.root, "var/lib/rancher/k3s/server")).filter((n) => n.startsWith(".mine2hpc-publish."))).toEqual([]);
   });
 
   it("bootstraps an agent without k3s from its host file: the version read over CA-pinned TLS, the same files as the inline script, one line of output", async () => {
